@@ -1,0 +1,135 @@
+"""Users, API keys, organizations, members and SCMs."""
+from __future__ import annotations
+
+from ..domain import keys, orgs, scms, users
+from . import Handlers
+from .common import base_url, caller, ctx, no_content, ok, page_args, paged
+
+ops = Handlers()
+
+
+# -- users --------------------------------------------------------------------
+@ops("createUser")
+def create_user(inp):
+    return ok(users.create(ctx(), inp.body, base_url()))
+
+
+@ops("listUsers")
+def list_users(inp):
+    return paged(users.listing(ctx(), base_url(), **page_args()))
+
+
+@ops("getUser")
+def get_user(inp):
+    return ok(users.get(ctx(), caller(), inp.path["username"], base_url()))
+
+
+@ops("updateUser")
+def update_user(inp):
+    return ok(users.update(ctx(), inp.path["username"], inp.body, base_url()))
+
+
+@ops("deleteUser")
+def delete_user(inp):
+    users.delete(ctx(), inp.path["username"])
+    return no_content()
+
+
+# -- API keys -----------------------------------------------------------------
+@ops("createUserKey", "adminCreateUserKey")
+def create_key(inp):
+    return ok(keys.create(ctx(), caller(), inp.path["username"], inp.body or {}))
+
+
+@ops("listUserKeys")
+def list_keys(inp):
+    return paged(keys.listing(ctx(), caller(), inp.path["username"], **page_args()))
+
+
+# -- organizations ------------------------------------------------------------
+@ops("createOrganization")
+def create_org(inp):
+    return ok(orgs.create(ctx(), caller(), inp.body, base_url()))
+
+
+@ops("listOrganizations")
+def list_orgs(inp):
+    return paged(orgs.listing(ctx(), caller(), base_url(), **page_args()))
+
+
+@ops("getOrganization")
+def get_org(inp):
+    return ok(orgs.get(ctx(), caller(), inp.path["org_name"], base_url()))
+
+
+@ops("updateOrganization")
+def update_org(inp):
+    orgs.update(ctx(), caller(), inp.path["org_name"], inp.body or {}, base_url())
+    return no_content()
+
+
+@ops("deleteOrganization")
+def delete_org(inp):
+    orgs.delete(ctx(), inp.path["org_name"])
+    return no_content()
+
+
+@ops("listOrganizationMembers")
+def list_members(inp):
+    return paged(orgs.members(ctx(), caller(), inp.path["org_name"], base_url(), **page_args()))
+
+
+@ops("getOrganizationMember")
+def get_member(inp):
+    return ok(orgs.member(ctx(), caller(), inp.path["org_name"], inp.path["username"], base_url()))
+
+
+@ops("addOrganizationMember")
+def put_member(inp):
+    role = (inp.body or {}).get("role") if isinstance(inp.body, dict) else None
+    orgs.put_member(ctx(), caller(), inp.path["org_name"], inp.path["username"], role)
+    return no_content()
+
+
+@ops("removeOrganizationMember")
+def remove_member(inp):
+    orgs.remove_member(ctx(), caller(), inp.path["org_name"], inp.path["username"])
+    return no_content()
+
+
+# -- SCMs ---------------------------------------------------------------------
+@ops("listScms")
+def list_scms(inp):
+    return ok(scms.listing(ctx()))
+
+
+@ops("getScm")
+def get_scm(inp):
+    return ok(scms.get(ctx(), inp.path["scm_id"]))
+
+
+@ops("getScmOAuthStatus")
+def scm_oauth_status(inp):
+    return ok(scms.oauth_status(ctx(), inp.path["scm_id"]))
+
+
+@ops("createScm")
+def create_scm(inp):
+    return ok(scms.create(ctx(), inp.body))
+
+
+@ops("updateScm")
+def update_scm(inp):
+    return ok(scms.update(ctx(), inp.path["scm_id"], inp.body or {}))
+
+
+@ops("setDefaultScm")
+def set_default_scm(inp):
+    scms.set_default(ctx(), inp.path["scm_id"])
+    return no_content()
+
+
+@ops("deleteScm")
+def delete_scm(inp):
+    scms.delete(ctx(), inp.path["scm_id"])
+    return no_content()

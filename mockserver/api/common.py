@@ -1,0 +1,57 @@
+"""Helpers every handler uses to reach the request's context."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+
+from ..auth import Principal
+from ..domain.context import Ctx
+from ..gate import Input
+from ..jsonio import empty_response, json_response
+from ..pagination import Page
+
+
+def server():
+    return current_app.extensions["mockserver"]
+
+
+def ctx() -> Ctx:
+    return server().ctx
+
+
+def caller() -> Principal | None:
+    return g.get("principal")
+
+
+def inp() -> Input:
+    return g.input
+
+
+def base_url() -> str:
+    configured = server().settings.public_url
+    return (configured or request.host_url).rstrip("/")
+
+
+def ok(obj: Any, status: int = 200):
+    return json_response(obj, status)
+
+
+def paged(page: Page):
+    url = request.url
+    configured = server().settings.public_url
+    if configured:
+        url = configured.rstrip("/") + request.full_path.rstrip("?")
+    return json_response(page.envelope(url))
+
+
+def no_content(status: int = 204):
+    return empty_response(status)
+
+
+def page_args() -> dict[str, Any]:
+    """limit/marker from the query, with the server's page bounds."""
+    settings = server().settings
+    q = g.input.query
+    return {"limit": q.get("limit"), "marker": q.get("marker"),
+            "max_limit": settings.page_max, "default_limit": settings.page_default}

@@ -1,0 +1,24 @@
+"""The spec itself, organization types, and other small reference lists."""
+from __future__ import annotations
+
+import yaml
+from flask import Response, request
+
+from ..domain import orgs
+from . import Handlers
+from .common import ok, server
+
+ops = Handlers()
+
+
+@ops("getOpenApiSpec")
+def openapi_spec(inp):
+    document = server().spec.document
+    if "yaml" in (request.headers.get("Accept") or ""):
+        return Response(yaml.safe_dump(document, sort_keys=False), content_type="application/yaml")
+    return ok(document)
+
+
+@ops("listOrganizationTypes")
+def organization_types(inp):
+    return ok(list(orgs.ORG_TYPES))

@@ -1,0 +1,149 @@
+"""The app factory: spec, fixtures, store, gate, handlers and control API in one Flask app."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+import time
+import traceback
+
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from . import auth, gate
+from .api import all_handlers
+from .config import Settings
+from .domain.context import Ctx
+from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
+from .ids import Clock, Ids, iso
+from .journal import Journal
+from .jsonio import json_response
+from .spec import ApiSpec
+from .store import Store
+
+log = logging.getLogger("mockserver")
+
+
+class MockServer:
+    """Everything one running mock holds; ``app.extensions["mockserver"]``."""
+
+    def __init__(self, settings: Settings, spec: ApiSpec):
+        from .fixtures import load_into   # late: fixtures import the domain
+        self.settings = settings
+        self.spec = spec
+        self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings)
+        self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
+        load_into(self.ctx, settings.fixtures)
+        self.ctx.store.mark_baseline()
+
+    def reset(self) -> None:
+        """Back to the loaded fixtures, with fresh id and clock sequences."""
+        self.ctx.store.reset()
+        self.ctx.restart_generators()
+        self.journal.clear()
+
+
+def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
+    server = MockServer(settings, spec or ApiSpec.load())
+    app.extensions["mockserver"] = server
+    _register_operations(app, server.spec)
+    from .control import control
+    app.register_blueprint(control)
+    _install_hooks(app, server)
+    app.wsgi_app = TrailingSlashMiddleware(app.wsgi_app)
+    return app
+
+
+def _register_operations(app: Flask, spec: ApiSpec) -> None:
+    handlers = all_handlers()
+    # HEAD rules first: Flask adds HEAD to every GET rule, and the first match wins.
+    for op in sorted(spec.operations.values(), key=lambda o: o.method != "HEAD"):
+        fn = handlers.get(op.id, _not_implemented)
+        app.add_url_rule(op.flask_rule, endpoint=op.id, view_func=_view(fn), methods=[op.method],
+                         strict_slashes=False, provide_automatic_options=False)
+
+
+def _view(fn):
+    def view(**_path):
+        return fn(g.input)
+    view.__name__ = fn.__name__
+    return view
+
+
+def _not_implemented(_input):
+    raise ApiError(NOT_IMPLEMENTED, f"Feature not implemented: {request.method} {request.path} is not emulated yet")
+
+
+def _install_hooks(app: Flask, server: MockServer) -> None:
+    operations = server.spec.operations
+
+    @app.before_request
+    def check_request():
+        g.started = time.perf_counter()
+        g.request_id = server.ctx.ids.request_id()
+        op = operations.get(request.endpoint or "")
+        if op is None:
+            return None
+        g.operation = op
+        g.principal = auth.resolve(server.ctx.store, request.headers.get("Authorization"))
+        auth.enforce(op.access, op.permission, g.principal)
+        g.input = gate.check(op, request.view_args or {}, request.args, request.headers,
+                             lambda: request.get_data(cache=True))
+        return None
+
+    @app.after_request
+    def record(response):
+        started = g.get("started")
+        duration = time.perf_counter() - started if started else 0.0
+        response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
+        if not request.path.startswith("/_mock"):
+            server.journal.record({
+                "request_id": g.get("request_id"), "method": request.method,
+                "path": request.full_path.rstrip("?"), "status": response.status_code,
+                "duration_ms": round(duration * 1000, 3), "operation": request.endpoint,
+                "time": iso(datetime.now(timezone.utc)),   # wall clock: never advance the API's clock
+                "request_body": server.journal.excerpt(request.get_data(cache=True) if request.content_length and request.content_length <= server.journal.body_bytes * 4 else None),
+                "response_body": None if response.direct_passthrough else server.journal.excerpt(response.get_data()),
+            })
+        log.info("%s %s %s %.1fms %s", request.method, request.path, response.status_code,
+                 duration * 1000, g.get("request_id", ""))
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(err: ApiError):
+        return json_response(err.body(), err.status, err.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if isinstance(exc, NotFound):
+            err = ApiError(REQUEST_INVALID, f"No such route: {request.method} {request.path}", 404)
+        elif isinstance(exc, MethodNotAllowed):
+            allowed = ", ".join(sorted(exc.valid_methods or []))
+            err = ApiError(REQUEST_INVALID, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
+                           405, headers={"Allow": allowed})
+        elif isinstance(exc, RequestEntityTooLarge):
+            err = ApiError(REQUEST_INVALID, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
+        else:
+            err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}", exc.code or 400)
+        return json_response(err.body(), err.status, err.headers)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
+        err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
+        return json_response(err.body(), err.status)
+
+
+class TrailingSlashMiddleware:
+    """A trailing slash never changes the resource: /v1/data/demo/ is /v1/data/demo."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if len(path) > 1 and path.endswith("/"):
+            environ["PATH_INFO"] = path.rstrip("/") or "/"
+        return self.app(environ, start_response)

@@ -1,0 +1,78 @@
+"""The ``mockserver`` command: serve the mock with gunicorn (1 worker, threads)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from .config import Settings
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    p = argparse.ArgumentParser(prog="mockserver", description="Offline, stateful fake of the Algorithmia REST API v1.")
+    p.add_argument("--host", default=env.get("MOCKSERVER_HOST", "127.0.0.1"), help="interface to bind (default 127.0.0.1; 0.0.0.0 in Docker)")
+    p.add_argument("--port", type=int, default=int(env.get("MOCKSERVER_PORT", "8080")), help="port (default 8080, env MOCKSERVER_PORT)")
+    p.add_argument("--fixtures", nargs="+", metavar="PATH", help="fixture YAML files, applied in order (default: the bundled sandbox; env MOCKSERVER_FIXTURES, ':'-separated)")
+    p.add_argument("--admin-key", help="an extra admin API key (env MOCKSERVER_ADMIN_KEY)")
+    p.add_argument("--seed", type=int, help="make ids, hashes, keys and request ids deterministic (env MOCKSERVER_SEED)")
+    p.add_argument("--clock", choices=("real", "frozen", "step"), help="timestamps: real, frozen, or step (+1 s per reading)")
+    p.add_argument("--profile-scale", type=float, help="multiply every simulated delay (0 = no delays)")
+    p.add_argument("--threads", type=int, help="gunicorn threads of the one worker (default 16)")
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="log level (default info)")
+    return p.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(fixtures=args.fixtures, admin_key=args.admin_key, seed=args.seed,
+                             clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    from .app import create_app
+    from .fixtures import FixtureError
+    try:
+        app = create_app(settings)
+    except FixtureError as exc:
+        print(f"mockserver: bad fixture file {exc.file}\n  at: {exc.where}\n  problem: {exc.reason}", file=sys.stderr)
+        return 2
+    _banner(app, args)
+    _serve(app, args)
+    return 0
+
+
+def _banner(app, args) -> None:
+    server = app.extensions["mockserver"]
+    url = f"http://{'localhost' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    with server.ctx.store.read() as state:
+        keys = [(k.owner or "(admin)", k.key_type, k.api_key) for k in state.keys.values() if not k.algorithm]
+    print(f"algorithmia-mock serving the Algorithmia API v1 at {url}/v1  (dashboard: {url}/_mock/)", flush=True)
+    for owner, key_type, secret in keys[:12]:
+        print(f"  {owner:<12} {key_type:<18} {secret}", flush=True)
+    print(f"  e.g.  curl -H 'Authorization: Simple {keys[0][2] if keys else 'KEY'}' {url}/v1/scms", flush=True)
+
+
+def _serve(app, args) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from . import gunicorn_conf
+
+    class MockApplication(BaseApplication):
+        def load_config(self):
+            for name in dir(gunicorn_conf):
+                if name in self.cfg.settings and not name.startswith("_"):
+                    self.cfg.set(name, getattr(gunicorn_conf, name))
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            if args.threads:
+                self.cfg.set("threads", args.threads)
+            if args.log_level:
+                self.cfg.set("loglevel", args.log_level)
+
+        def load(self):
+            return app
+
+    MockApplication().run()

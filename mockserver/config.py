@@ -1,0 +1,48 @@
+"""Server settings: one object built from CLI flags, env vars or the pytest plugin."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class Settings:
+    fixtures: list[str] = field(default_factory=list)   # empty: the bundled default sandbox
+    admin_key: str | None = None
+    seed: int | None = None
+    clock: str = "real"                                  # real | frozen | step
+    page_max: int = 1000
+    page_default: int = 50
+    max_request_bytes: int = 10 * MiB                    # seeds: "The size limit for a request is 10MiB"
+    max_upload_bytes: int = 10 * MiB
+    profile_scale: float = 1.0                           # multiplies every simulated delay
+    cors_origins: str = "*"
+    journal_size: int = 500
+    journal_body_bytes: int = 4096
+    log_level: str = "info"
+    public_url: str | None = None                        # base for absolute links; default: from the request
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        s = cls()
+        if env.get("MOCKSERVER_ADMIN_KEY"):
+            s.admin_key = env["MOCKSERVER_ADMIN_KEY"]
+        if env.get("MOCKSERVER_FIXTURES"):
+            s.fixtures = [p for p in env["MOCKSERVER_FIXTURES"].split(os.pathsep) if p]
+        if env.get("MOCKSERVER_SEED"):
+            s.seed = int(env["MOCKSERVER_SEED"])
+        if env.get("MOCKSERVER_CLOCK"):
+            s.clock = env["MOCKSERVER_CLOCK"]
+        if env.get("MOCKSERVER_PROFILE_SCALE"):
+            s.profile_scale = float(env["MOCKSERVER_PROFILE_SCALE"])
+        if env.get("MOCKSERVER_CORS_ORIGINS"):
+            s.cors_origins = env["MOCKSERVER_CORS_ORIGINS"]
+        if env.get("MOCKSERVER_LOG_LEVEL"):
+            s.log_level = env["MOCKSERVER_LOG_LEVEL"]
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(s, name, value)
+        return s

@@ -1,0 +1,1 @@
+"""Domain rules of the mock: pure Python, no Flask. Every rule lives here."""

@@ -1,0 +1,73 @@
+"""Records of algorithms, their builds and published versions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Build:
+    build_id: str
+    commit_sha: str
+    status: str                       # succeeded | failed | in-progress
+    started_at: str
+    finished_at: str | None = None
+    logs: str = ""
+    binding: str | None = None        # callable target this build runs
+    binding_base: str | None = None   # folder relative file bindings resolve against
+    settings: dict[str, Any] = field(default_factory=dict)   # settings as compiled
+    semantic_version: str | None = None
+    ready_at: float = 0.0             # time.monotonic() when an in-progress build finishes
+    seq: int = 0
+
+
+@dataclass
+class Version:
+    """A published build."""
+    semantic_version: str
+    git_hash: str
+    build_id: str
+    callability: str                  # public | private
+    published_at: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    release_notes: str | None = None
+    sample_input: str | None = None
+    sample_output: str | None = None
+    seq: int = 0
+
+
+@dataclass
+class Algorithm:
+    id: str
+    owner: str
+    name: str
+    details: dict[str, Any]
+    settings: dict[str, Any]
+    scm_id: str = "internal"
+    source: dict[str, Any] = field(default_factory=dict)     # repository_* fields for external SCMs
+    created_at: str = ""
+    seq: int = 0
+    builds: dict[str, Build] = field(default_factory=dict)   # by build_id, oldest first
+    versions: list[Version] = field(default_factory=list)    # oldest first
+    binding: str | None = None        # default callable for new builds (None: platform template)
+    binding_base: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass
+class ErrorEntry:
+    """A failed invocation, as /v1/algorithms/.../errors lists it."""
+    id: str
+    algorithm: str                    # "owner/name"
+    owner: str
+    caller: str | None
+    version: str | None
+    message: str
+    error_type: str
+    created_at: str
+    request_id: str
+    seq: int = 0

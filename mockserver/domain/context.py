@@ -1,0 +1,23 @@
+"""What every domain function is handed: the store and the generators."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Settings
+from ..ids import Clock, Ids
+from ..store import Store
+
+
+@dataclass
+class Ctx:
+    store: Store
+    ids: Ids
+    clock: Clock
+    settings: Settings
+    engine: Any = None          # runtime.Engine, once the runtime is wired in
+    profiles: dict[str, Any] | None = None   # name -> runtime.Profile, from fixtures
+
+    def restart_generators(self) -> None:
+        self.ids.restart()
+        self.clock.restart()

@@ -1,0 +1,68 @@
+"""API keys: the credentials principals are resolved from."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..auth import Principal
+from ..errors import ApiError, REQUEST_INVALID, not_authorized
+from ..pagination import Page, paginate, sorted_source
+from ..store import State
+from .context import Ctx
+from .models import KEY_TYPES, PERMISSION_NAMES, ApiKey, full_permissions
+from .users import find as find_user
+
+
+def mask(secret: str) -> str:
+    return secret[:3] + "*" * max(len(secret) - 7, 4) + secret[-4:]
+
+
+def render(key: ApiKey, *, reveal: bool) -> dict[str, Any]:
+    perms = {**full_permissions(), **key.permissions}
+    return {"username": key.owner or "", "owner_name": key.owner or "",
+            "key_label": key.key_label, "created_at": key.created_at,
+            "api_key_mask": mask(key.api_key),
+            "api_key": key.api_key if reveal else mask(key.api_key),
+            "key_type": key.key_type,
+            "permissions": {**{n: bool(perms.get(n)) for n in PERMISSION_NAMES},
+                            "algo_acl": list(perms.get("algo_acl") or [])}}
+
+
+def permissions_from(body: dict[str, Any] | None, key_type: str) -> dict[str, Any]:
+    base = full_permissions()
+    if key_type == "AlgorithmKey":   # a key for calling algorithms, not for managing them
+        base.update(allow_algo_management=False)
+    base.update({k: v for k, v in (body or {}).items() if k in PERMISSION_NAMES or k == "algo_acl"})
+    return base
+
+
+def add(state: State, ctx: Ctx, owner: str | None, *, label: str = "", key_type: str = "ManagementKey",
+        permissions: dict[str, Any] | None = None, secret: str | None = None,
+        algorithm: str | None = None) -> ApiKey:
+    if key_type not in KEY_TYPES:
+        raise ApiError(REQUEST_INVALID, f"key_type must be one of {', '.join(KEY_TYPES)}")
+    key = ApiKey(api_key=secret or ctx.ids.api_key(), id=ctx.ids.uuid(), owner=owner, key_label=label,
+                 key_type=key_type, permissions=permissions_from(permissions, key_type),
+                 created_at=ctx.clock.iso(), seq=state.next_seq(), algorithm=algorithm)
+    state.keys[key.api_key] = key
+    return key
+
+
+def create(ctx: Ctx, who: Principal, username: str, body: dict[str, Any]) -> dict[str, Any]:
+    key_type = body.get("key_type") or "ManagementKey"
+    if not who.is_admin and (who.username != username or key_type == "PlatformAdminKey"):
+        raise not_authorized("Caller is not authorized to create this key")
+    with ctx.store.write() as state:
+        find_user(state, username)
+        key = add(state, ctx, username, label=body.get("key_label") or "", key_type=key_type,
+                  permissions=body.get("permissions"))
+        return render(key, reveal=True)
+
+
+def listing(ctx: Ctx, who: Principal, username: str, **page: Any) -> Page:
+    if not who.is_admin and who.username != username:
+        raise not_authorized("Caller is not authorized to list another user's keys")
+    with ctx.store.read() as state:
+        find_user(state, username)
+        mine = [k for k in state.keys.values() if k.owner == username and k.algorithm is None]
+        return paginate(sorted_source(mine, key=lambda k: k.seq), list_id=f"keys:{username}",
+                        render=lambda k: render(k, reveal=False), **page)

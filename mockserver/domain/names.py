@@ -1,0 +1,15 @@
+"""Name rules shared by users, organizations and algorithms."""
+from __future__ import annotations
+
+import re
+
+from ..errors import ApiError
+
+# Seed 001: "Only letters, numbers, and underscores are permitted, and must begin with a letter."
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def check_name(value: object, what: str, code: int) -> str:
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ApiError(code, f"Invalid {what} {value!r}: use 1-64 letters, digits or underscores, starting with a letter")
+    return value

@@ -1,0 +1,172 @@
+"""Organizations and their members (seed 001 "Organizations", "Organization Members")."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..auth import Principal
+from ..errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ApiError, not_authorized)
+from ..pagination import Page, paginate, sorted_source
+from ..store import State
+from .context import Ctx
+from .models import Organization
+from .names import check_name
+from .users import find as find_user
+
+# GET /v1/organization/types: ids are stable so fixtures and clients can name them.
+ORG_TYPES = ({"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000001", "name": "legacy"},
+             {"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000002", "name": "basic"},
+             {"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000003", "name": "pro"})
+_TYPE_IDS = {t["id"] for t in ORG_TYPES}
+_TYPE_BY_NAME = {t["name"]: t["id"] for t in ORG_TYPES}
+DEFAULT_TYPE = _TYPE_BY_NAME["basic"]
+_REQUIRED = ("org_name", "org_label", "org_contact_name", "org_email")
+_EDITABLE = ("org_label", "org_contact_name", "org_email", "org_url")
+ROLES = ("owner", "member")
+
+
+def render(org: Organization, base_url: str) -> dict[str, Any]:
+    return {"org_name": org.org_name, "org_label": org.org_label,
+            "org_contact_name": org.org_contact_name, "org_email": org.org_email,
+            "org_url": org.org_url, "type_id": org.type_id or DEFAULT_TYPE,
+            "resource_type": "organization", "self_link": f"{base_url}/v1/organizations/{org.org_name}",
+            "owner_ids": org.owners()}
+
+
+def render_member(org: Organization, username: str, base_url: str) -> dict[str, Any]:
+    return {"username": username, "role": org.members[username],
+            "user_link": f"{base_url}/v1/users/{username}", "resource_type": "organization_member"}
+
+
+def find(state: State, org_name: str) -> Organization:
+    org = state.orgs.get(org_name)
+    if org is None:
+        raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
+    return org
+
+
+def is_member(state: State, org_name: str, username: str | None) -> bool:
+    org = state.orgs.get(org_name)
+    return bool(org and username in org.members)
+
+
+def _type_id(value: Any) -> str:
+    if value in (None, ""):
+        return DEFAULT_TYPE
+    if value in _TYPE_IDS:
+        return value
+    if value in _TYPE_BY_NAME:       # accept the type's name too
+        return _TYPE_BY_NAME[value]
+    raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: unknown type_id {value!r}; see GET /v1/organization/types")
+
+
+def _can_manage(state: State, who: Principal, org: Organization) -> bool:
+    return who.is_admin or org.members.get(who.username or "") == "owner"
+
+
+def create(ctx: Ctx, who: Principal, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+    missing = [f for f in _REQUIRED if not (isinstance(body.get(f), str) and body[f].strip())]
+    if missing:
+        raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: missing {', '.join(missing)}")
+    name = check_name(body["org_name"], "org_name", MALFORMED_ORG)
+    with ctx.store.write() as state:
+        if name in state.orgs:
+            raise ApiError(ORG_EXISTS, f"An organization already exists with this name: {name}")
+        if name in state.users:
+            raise ApiError(3104, f"Failed to reserve an organization user while adding an organization: {name} is a username", 409)
+        org = Organization(org_name=name, org_label=body["org_label"], org_contact_name=body["org_contact_name"],
+                           org_email=body["org_email"], org_url=body.get("org_url"), id=ctx.ids.uuid(),
+                           type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq())
+        if who.username and who.username in state.users:
+            org.members[who.username] = "owner"
+        state.orgs[name] = org
+        return render(org, base_url)
+
+
+def listing(ctx: Ctx, who: Principal, base_url: str, **page: Any) -> Page:
+    with ctx.store.read() as state:
+        visible = [o for o in state.orgs.values() if who.is_admin or who.username in o.members]
+        return paginate(sorted_source(visible, key=lambda o: o.org_name), list_id="orgs",
+                        render=lambda o: render(o, base_url), **page)
+
+
+def get(ctx: Ctx, who: Principal, org_name: str, base_url: str) -> dict[str, Any]:
+    with ctx.store.read() as state:
+        org = find(state, org_name)
+        if not (who.is_admin or who.username in org.members):
+            raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
+        return render(org, base_url)
+
+
+def update(ctx: Ctx, who: Principal, org_name: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+    if body.get("org_name") not in (None, org_name):
+        raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: org_name {body['org_name']!r} does not match the path ({org_name}); organizations cannot be renamed")
+    with ctx.store.write() as state:
+        org = find(state, org_name)
+        if not _can_manage(state, who, org):
+            raise not_authorized("Only an owner of the organization or an admin may update it")
+        type_id = _type_id(body["type_id"]) if "type_id" in body else org.type_id
+        changes = {f: body[f] for f in _EDITABLE if f in body}
+        for field in _REQUIRED[1:]:
+            if field in changes and not (isinstance(changes[field], str) and changes[field].strip()):
+                raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: {field} cannot be empty")
+        for field, value in changes.items():
+            setattr(org, field, value)
+        org.type_id = type_id
+        return render(org, base_url)
+
+
+def delete(ctx: Ctx, org_name: str) -> None:
+    with ctx.store.write() as state:
+        find(state, org_name)
+        del state.orgs[org_name]
+        for name in [n for n, algo in state.algorithms.items() if algo.owner == org_name]:
+            del state.algorithms[name]
+        if hasattr(state.data, "drop_owner"):
+            state.data.drop_owner(org_name)
+
+
+def members(ctx: Ctx, who: Principal, org_name: str, base_url: str, **page: Any) -> Page:
+    with ctx.store.read() as state:
+        org = find(state, org_name)
+        if not (who.is_admin or who.username in org.members):
+            raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
+        order = {u: i for i, u in enumerate(org.members)}
+        return paginate(sorted_source(list(org.members), key=lambda u: order[u]), list_id=f"members:{org_name}",
+                        render=lambda u: render_member(org, u, base_url), **page)
+
+
+def member(ctx: Ctx, who: Principal, org_name: str, username: str, base_url: str) -> dict[str, Any]:
+    with ctx.store.read() as state:
+        org = find(state, org_name)
+        if not (who.is_admin or who.username in org.members):
+            raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
+        if username not in org.members:
+            raise ApiError(3000, f"The requested user was not found in organization {org_name}: {username}")
+        return render_member(org, username, base_url)
+
+
+def put_member(ctx: Ctx, who: Principal, org_name: str, username: str, role: str | None) -> None:
+    """Add a member, or change a member's role (role defaults to member for a newcomer)."""
+    if role is not None and role not in ROLES:
+        raise ApiError(MALFORMED_ORG, f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    with ctx.store.write() as state:
+        org = find(state, org_name)
+        if not _can_manage(state, who, org):
+            raise not_authorized("Only an owner of the organization or an admin may change its members")
+        find_user(state, username)
+        new_role = role or org.members.get(username, "member")
+        if org.members.get(username) == "owner" and new_role != "owner" and org.owners() == [username]:
+            raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
+        org.members[username] = new_role
+
+
+def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> None:
+    with ctx.store.write() as state:
+        org = find(state, org_name)
+        if not (_can_manage(state, who, org) or who.username == username):
+            raise not_authorized("Only an owner of the organization or an admin may remove members")
+        if username not in org.members:
+            raise ApiError(3000, f"The requested user was not found in organization {org_name}: {username}")
+        if org.owners() == [username]:
+            raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
+        del org.members[username]

@@ -1,0 +1,101 @@
+"""Users: create, list, get, update, delete (seed 001 "Users")."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..auth import Principal
+from ..errors import (EMAIL_CHANGE, EMAIL_TAKEN, LAST_OWNER, MALFORMED_USER, MISSING_FIELDS,
+                      USER_NOT_FOUND, USERNAME_MISMATCH, USERNAME_TAKEN, ApiError, not_authorized)
+from ..pagination import Page, paginate, sorted_source
+from ..store import State
+from .context import Ctx
+from .models import User
+from .names import check_name
+
+_REQUIRED = ("username", "email", "fullname")
+
+
+def render(user: User, base_url: str) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "email": user.email,
+            "fullname": user.fullname, "company_name": user.company_name,
+            "company_role": user.company_role, "resource_type": "user",
+            "self_link": f"{base_url}/v1/users/{user.username}"}
+
+
+def find(state: State, username: str) -> User:
+    user = state.users.get(username)
+    if user is None:
+        raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {username}")
+    return user
+
+
+def _required(body: dict[str, Any]) -> None:
+    missing = [f for f in _REQUIRED if not (isinstance(body.get(f), str) and body[f].strip())]
+    if missing:
+        raise ApiError(MISSING_FIELDS, f"Not all required fields have been provided: missing {', '.join(missing)}")
+
+
+def _email_owner(state: State, email: str) -> str | None:
+    wanted = email.casefold()
+    return next((u.username for u in state.users.values() if u.email.casefold() == wanted), None)
+
+
+def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+    _required(body)
+    username = check_name(body["username"], "username", MALFORMED_USER)
+    with ctx.store.write() as state:
+        if state.owner_exists(username):
+            raise ApiError(USERNAME_TAKEN, f"The username is already taken: {username}")
+        if _email_owner(state, body["email"]):
+            raise ApiError(EMAIL_TAKEN, f"The email address is already taken by a different username: {body['email']}")
+        user = User(username=username, email=body["email"], fullname=body["fullname"],
+                    id=ctx.ids.uuid(), company_name=body.get("company_name"),
+                    company_role=body.get("company_role"), created_at=ctx.clock.iso(),
+                    seq=state.next_seq())
+        state.users[username] = user
+        return render(user, base_url)
+
+
+def get(ctx: Ctx, who: Principal, username: str, base_url: str) -> dict[str, Any]:
+    if not who.is_admin and who.username != username:
+        raise not_authorized("Caller is not authorized to read another user")
+    with ctx.store.read() as state:
+        return render(find(state, username), base_url)
+
+
+def listing(ctx: Ctx, base_url: str, **page: Any) -> Page:
+    with ctx.store.read() as state:
+        source = sorted_source(state.users.values(), key=lambda u: u.username)
+        return paginate(source, list_id="users", render=lambda u: render(u, base_url), **page)
+
+
+def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+    _required(body)
+    if body["username"] != username:
+        raise ApiError(USERNAME_MISMATCH, f"The username in the request body ({body['username']}) does not match the username in the request path ({username})")
+    with ctx.store.write() as state:
+        user = find(state, username)
+        if body["email"].casefold() != user.email.casefold():
+            raise ApiError(EMAIL_CHANGE, "Updating the email of a user is not allowed")
+        user.fullname = body["fullname"]
+        for field in ("company_name", "company_role"):
+            if field in body:
+                setattr(user, field, body[field])
+        return render(user, base_url)
+
+
+def delete(ctx: Ctx, username: str) -> None:
+    with ctx.store.write() as state:
+        find(state, username)
+        sole_owner_of = [o.org_name for o in state.orgs.values() if o.owners() == [username]]
+        if sole_owner_of:
+            raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {', '.join(sole_owner_of)}")
+        del state.users[username]
+        for secret in [k for k, key in state.keys.items() if key.owner == username]:
+            del state.keys[secret]
+        for org in state.orgs.values():
+            org.members.pop(username, None)
+        for name in [n for n, algo in state.algorithms.items() if algo.owner == username]:
+            del state.algorithms[name]
+        if hasattr(state.data, "drop_owner"):
+            state.data.drop_owner(username)

@@ -1,0 +1,96 @@
+"""The one error type of the mock, and how it looks on the wire.
+
+Every failure, from the spec gate to the runtime, is an ``ApiError``. The
+renderer produces the Algorithmia error object ``{"error": {...}}``. The few
+places where the real service answers another shape are options of this type
+(``shape``), not separate handlers.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+# Default HTTP status per Algorithmia error code (seed 002, "Errors").
+_STATUS_BY_CODE = {
+    1000: 404, 1001: 404, 1002: 409, 1007: 400, 1008: 400, 1009: 404,
+    2001: 403, 2002: 401, 2012: 400, 2013: 400, 2015: 400,
+    3000: 404, 3001: 400, 3003: 409, 3004: 409, 3005: 400, 3007: 400,
+    3008: 400, 3100: 404, 3101: 409, 3102: 400, 3103: 400,
+    4001: 400, 4004: 400, 4008: 404, 4009: 404, 4011: 400, 4020: 400,
+    4021: 400, 4040: 400, 4041: 400, 4042: 400, 4043: 409, 4044: 409,
+    4045: 400, 4080: 400,
+    5001: 500, 5002: 400, 5003: 400, 5004: 404, 5005: 501,
+    6001: 400, 7000: 404,
+}
+
+# Codes the mock uses that the seeds' table names.
+ALGORITHM_NOT_FOUND = 1000
+ALGORITHM_NAME_NOT_FOUND = 1001
+ALGORITHM_EXISTS = 1002
+VERSION_ALREADY_PUBLISHED = 1007
+NOT_AUTHORIZED = 2001
+INVALID_API_KEY = 2002
+INVALID_BUILD_STATUS = 2012
+INVALID_JSON = 2013
+INVALID_REQUEST = 2015
+USER_NOT_FOUND = 3000
+MALFORMED_USER = 3001
+USERNAME_TAKEN = 3003
+EMAIL_TAKEN = 3004
+MISSING_FIELDS = 3005
+USERNAME_MISMATCH = 3007
+EMAIL_CHANGE = 3008
+ORG_NOT_FOUND = 3100
+ORG_EXISTS = 3101
+LAST_OWNER = 3102
+MALFORMED_ORG = 3103
+UNKNOWN_LANGUAGE = 4001
+UNSUPPORTED_MACHINE = 4004
+SCM_NOT_FOUND = 4009
+SCM_INVALID = 4020
+SCM_MALFORMED_UPDATE = 4021
+SCM_DEFAULT = 4041
+SCM_DISABLED = 4042
+SCM_IN_USE = 4043
+SCM_DUPLICATE = 4044
+INTERNAL = 5001
+INVALID_MARKER = 5002
+INVALID_LIMIT = 5003
+NOT_FOUND = 5004
+NOT_IMPLEMENTED = 5005
+REQUEST_INVALID = 6001
+REQUEST_ID_NOT_FOUND = 7000
+
+
+class ApiError(Exception):
+    """An Algorithmia API error.
+
+    ``shape`` selects the wire form:
+    - ``"standard"``: ``{"error": {"id", "code", "message", **extra}}`` (seed 002)
+    - ``"invocation"``: ``{"error": {"message", "error_type", **extra}}``, as
+      /v1/algo answers a failed call (no id/code, seed 004)
+    """
+
+    def __init__(self, code: int | None, message: str, status: int | None = None,
+                 *, shape: str = "standard", headers: dict[str, str] | None = None,
+                 **extra: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or _STATUS_BY_CODE.get(code or 0, 400)
+        self.shape = shape
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        if self.shape == "invocation":
+            return {"error": {"message": self.message, **self.extra}}
+        return {"error": {"id": str(uuid.uuid4()), "code": self.code,
+                          "message": self.message, **self.extra}}
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"ApiError({self.code}, {self.message!r}, {self.status})"
+
+
+def not_authorized(what: str = "Caller is not authorized to perform the operation") -> ApiError:
+    return ApiError(NOT_AUTHORIZED, what, 403)

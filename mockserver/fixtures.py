@@ -1,0 +1,118 @@
+"""Fixture files: YAML, validated against fixture_schema.yaml, loaded into the store.
+
+Each section is applied through the same domain rules as the API, so a
+fixture cannot create a state the API could not. Any problem raises
+``FixtureError`` naming the file, the path inside it and the reason.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from .auth import Principal
+from .domain import keys, orgs, scms, users
+from .domain.context import Ctx
+from .domain.models import ApiKey
+from .errors import ApiError
+from .resources import resource_path
+
+_SCHEMA = yaml.safe_load((Path(__file__).parent / "fixture_schema.yaml").read_text())
+_VALIDATOR = Draft202012Validator(_SCHEMA)
+SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="PlatformAdminKey"))
+FIXTURE_LINK_BASE = "http://localhost"   # links are rendered per request; this one is discarded
+
+
+class FixtureError(Exception):
+    def __init__(self, file: str, where: str, reason: str):
+        super().__init__(f"{file}: at {where}: {reason}")
+        self.file, self.where, self.reason = file, where, reason
+
+
+def default_fixture() -> Path:
+    return resource_path("fixtures", "default.yaml")
+
+
+def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None) -> None:
+    for path in paths or [str(default_fixture())]:
+        load_file(ctx, Path(path))
+    admin_key = admin_key or ctx.settings.admin_key
+    if admin_key:
+        with ctx.store.write() as state:
+            keys.add(state, ctx, None, label="--admin-key", key_type="PlatformAdminKey", secret=admin_key)
+
+
+def load_file(ctx: Ctx, path: Path) -> None:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise FixtureError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise FixtureError(str(path), "(yaml)", f"not valid YAML: {exc}") from None
+    error = best_match(_VALIDATOR.iter_errors(doc))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise FixtureError(str(path), where, error.message)
+    for section, loader in SECTIONS:
+        for index, item in enumerate(_items(doc.get(section))):
+            try:
+                loader(ctx, item, path.parent)
+            except ApiError as exc:
+                raise FixtureError(str(path), f"{section}/{index}", exc.message) from None
+
+
+def _items(section: Any) -> list:
+    if section is None:
+        return []
+    return section if isinstance(section, list) else [section]
+
+
+def _scm(ctx: Ctx, item: dict, _base: Path) -> None:
+    scm_id = scms.create(ctx, {k: v for k, v in item.items() if k not in ("default", "oauth_status")})["id"]
+    with ctx.store.write() as state:
+        state.scms[scm_id].oauth_status = item.get("oauth_status", "unauthorized")
+    if item.get("default"):
+        scms.set_default(ctx, scm_id)
+
+
+def _user(ctx: Ctx, item: dict, _base: Path) -> None:
+    users.create(ctx, {k: v for k, v in item.items() if k != "keys"}, FIXTURE_LINK_BASE)
+    with ctx.store.write() as state:
+        for key in item.get("keys", []):
+            if key["key"] in state.keys:
+                raise ApiError(6001, f"API key {key['key']!r} is defined twice")
+            keys.add(state, ctx, item["username"], label=key.get("label", ""),
+                     key_type=key.get("type", "ManagementKey"), permissions=key.get("permissions"),
+                     secret=key["key"])
+
+
+def _org(ctx: Ctx, item: dict, _base: Path) -> None:
+    body = {k: v for k, v in item.items() if k not in ("members", "type")}
+    body["type_id"] = item.get("type")
+    orgs.create(ctx, SYSTEM, body, FIXTURE_LINK_BASE)
+    members = item.get("members", [])
+    for member in sorted(members, key=lambda m: m.get("role") != "owner"):   # owners first
+        orgs.put_member(ctx, SYSTEM, item["org_name"], member["username"], member.get("role", "member"))
+
+
+def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
+    with ctx.store.write() as state:
+        keys.add(state, ctx, None, label=item.get("label", "admin"), key_type="PlatformAdminKey", secret=item["key"])
+
+
+Loader = Callable[[Ctx, Any, Path], None]
+# Order matters: SCMs before algorithms, users before organizations and data.
+SECTIONS: list[tuple[str, Loader]] = [
+    ("scms", _scm),
+    ("admin_keys", _admin_key),
+    ("users", _user),
+    ("organizations", _org),
+]
+
+
+def register_section(name: str, loader: Loader) -> None:
+    """Let another module (lifecycle, runtime, data) own a fixture section."""
+    SECTIONS.append((name, loader))

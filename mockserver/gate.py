@@ -1,0 +1,123 @@
+"""The spec gate: checks a request against its operation before any route runs.
+
+Query and path values arrive as strings; they are cast by their schema type and
+then validated. JSON bodies are parsed whatever the Content-Type says (clients
+mislabel them) and only for operations that declare a JSON body; bodies of
+GET/HEAD/DELETE are never read. Failures become ``ApiError`` with the code the
+operation declares and a message naming the offending field.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from jsonschema.exceptions import best_match
+
+from .errors import INVALID_JSON, INVALID_LIMIT, ApiError
+from .spec import Operation, Param
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+@dataclass
+class Input:
+    """What a handler gets: typed, validated parameters and the parsed body."""
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+
+
+def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
+          headers: Mapping[str, str], read_body) -> Input:
+    """Validate one request. ``args`` is a MultiDict; ``read_body()`` returns bytes."""
+    found = Input()
+    for param in op.params:
+        if param.location == "path":
+            raw = view_args.get(param.name)
+            target = found.path
+        elif param.location == "query":
+            raw = args.getlist(param.name) if _is_array(param) else args.get(param.name)
+            if raw == []:
+                raw = None
+            target = found.query
+        elif param.location == "header":
+            raw = headers.get(param.name)
+            target = found.headers
+        else:
+            continue
+        if raw is None:
+            if param.required:
+                raise _param_error(param, f"{param.location} parameter '{param.name}' is required")
+            continue
+        value = _cast(param, raw)
+        error = best_match(param.validator.iter_errors(value))
+        if error is not None:
+            raise _param_error(param, f"{param.location} parameter '{param.name}': {error.message}")
+        target[param.name] = value
+    if op.body is not None and not op.raw_body:
+        found.body = _body(op, read_body())
+    return found
+
+
+def _is_array(param: Param) -> bool:
+    return param.schema.get("type") == "array"
+
+
+def _cast(param: Param, raw: Any) -> Any:
+    kind = param.schema.get("type")
+    if kind == "array":
+        item = Param(param.name, param.location, False, param.schema.get("items", {}), None)
+        return [_cast(item, v) for v in raw]
+    text = str(raw).strip()
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+    except ValueError:
+        raise _param_error(param, f"{param.location} parameter '{param.name}' must be a{'n integer' if kind == 'integer' else ' number'}, got {raw!r}") from None
+    if kind == "boolean":
+        low = text.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise _param_error(param, f"{param.location} parameter '{param.name}' must be true or false, got {raw!r}")
+    return raw
+
+
+def _param_error(param: Param, message: str) -> ApiError:
+    if param.name == "limit":
+        return ApiError(INVALID_LIMIT, f"Limit must be between 1 and the system-configured page size limit: {message}")
+    return ApiError(6001, f"The request is invalid: {message}")
+
+
+def _body(op: Operation, data: bytes) -> Any:
+    if not data.strip():
+        if op.body.required:
+            raise ApiError(op.missing_code, "The request is invalid: a JSON request body is required")
+        return None
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(INVALID_JSON, "Invalid JSON: nested too deeply") from None
+    if op.body.validator is not None:
+        error = best_match(op.body.validator.iter_errors(value))
+        if error is not None:
+            raise _body_error(op, error)
+    return value
+
+
+def _body_error(op: Operation, error) -> ApiError:
+    where = "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return ApiError(op.missing_code, f"Request body is invalid, missing field: '{missing}' (at {where})")
+    if error.validator == "additionalProperties":
+        return ApiError(op.invalid_code, f"The request is invalid: {where}: {error.message} (no such field on this object)")
+    return ApiError(op.invalid_code, f"The request is invalid: {where}: {error.message}")

@@ -1,0 +1,81 @@
+"""Generated identifiers and timestamps, reproducible under --seed / --clock.
+
+With a seed every id, git hash, build id, request id and API key comes from one
+seeded RNG; with clock "frozen" or "step" every timestamp is predictable. Both
+restart on reset, so the same requests after a reset give the same bytes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import random
+import string
+import threading
+import uuid
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+class Ids:
+    def __init__(self, seed: int | None = None):
+        self.seed = seed
+        self._lock = threading.Lock()
+        self.restart()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._rng = random.Random(self.seed) if self.seed is not None else random.SystemRandom()
+
+    def _bits(self, n: int) -> int:
+        with self._lock:
+            return self._rng.getrandbits(n)
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self._bits(128), version=4))
+
+    def git_hash(self) -> str:
+        return f"{self._bits(160):040x}"
+
+    def api_key(self) -> str:
+        # Real Simple API keys look like "sim" + 26 alphanumerics.
+        with self._lock:
+            return "sim" + "".join(self._rng.choice(_KEY_ALPHABET) for _ in range(26))
+
+    def request_id(self) -> str:
+        return self.uuid()
+
+
+class Clock:
+    """``real``: wall clock; ``frozen``: always the start; ``step``: start + 1 s per reading."""
+
+    MODES = ("real", "frozen", "step")
+
+    def __init__(self, mode: str = "real", start: _dt.datetime = EPOCH):
+        if mode not in self.MODES:
+            raise ValueError(f"clock must be one of {', '.join(self.MODES)}, not {mode!r}")
+        self.mode = mode
+        self.start = start
+        self._lock = threading.Lock()
+        self.restart()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._ticks = 0
+
+    def now(self) -> _dt.datetime:
+        if self.mode == "real":
+            return _dt.datetime.now(_dt.timezone.utc)
+        if self.mode == "frozen":
+            return self.start
+        with self._lock:
+            self._ticks += 1
+            return self.start + _dt.timedelta(seconds=self._ticks)
+
+    def iso(self) -> str:
+        return iso(self.now())
+
+
+def iso(moment: _dt.datetime) -> str:
+    """ISO 8601 with milliseconds and a Z, as the API prints it: 2019-05-07T21:16:43.121Z."""
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{moment.microsecond // 1000:03d}Z"

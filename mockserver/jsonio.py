@@ -1,0 +1,22 @@
+"""Compact JSON responses: no spaces, no trailing newline (unlike jsonify)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(dumps(obj), status=status, headers=headers,
+                    content_type="application/json")
+
+
+def empty_response(status: int = 204, headers: dict | None = None) -> Response:
+    # The Python client json-decodes some empty answers; an empty 200/204 body is
+    # what the real service sends for deletes.
+    return Response(b"", status=status, headers=headers)

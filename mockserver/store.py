@@ -1,0 +1,73 @@
+"""The in-memory state and the one lock that guards it.
+
+``Store.state`` is the only mutable global of a server. Domain functions run
+``with store.write() as state:`` (or ``read()``) so every mutation is atomic.
+``snapshot()``/``restore()`` implement reset; ``export()``/``load()`` the
+JSON state API.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from . import codec
+from .domain.algorithm_models import Algorithm, ErrorEntry
+from .domain.data_models import DataStore
+from .domain.models import ApiKey, Organization, Scm, User, internal_scm
+
+
+@dataclass
+class State:
+    users: dict[str, User] = field(default_factory=dict)
+    keys: dict[str, ApiKey] = field(default_factory=dict)          # by api_key
+    orgs: dict[str, Organization] = field(default_factory=dict)
+    scms: dict[str, Scm] = field(default_factory=lambda: {"internal": internal_scm()})
+    algorithms: dict[str, Algorithm] = field(default_factory=dict)  # by "owner/name"
+    data: DataStore = field(default_factory=DataStore)
+    errors: list[ErrorEntry] = field(default_factory=list)          # failed invocations, oldest first
+    # Bindings set at run time (control API / plugin): "owner/name" or "owner/name/version" -> target
+    bindings: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+
+    def next_seq(self) -> int:
+        """A monotonic counter that orders records by creation."""
+        self.seq += 1
+        return self.seq
+
+    def owner_exists(self, name: str) -> bool:
+        return name in self.users or name in self.orgs
+
+
+class Store:
+    def __init__(self, state: State | None = None):
+        self.state = state or State()
+        self.lock = threading.RLock()
+        self._baseline = copy.deepcopy(self.state)
+
+    @contextmanager
+    def write(self) -> Iterator[State]:
+        with self.lock:
+            yield self.state
+
+    read = write  # one lock for both: reads see a consistent state
+
+    def mark_baseline(self) -> None:
+        """Remember the current state as what reset returns to (the loaded fixtures)."""
+        with self.lock:
+            self._baseline = copy.deepcopy(self.state)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state = copy.deepcopy(self._baseline)
+
+    def export(self) -> dict[str, Any]:
+        with self.lock:
+            return codec.to_json(self.state)
+
+    def load(self, data: dict[str, Any]) -> None:
+        state = codec.from_json(data, State)   # fully decoded before the swap
+        with self.lock:
+            self.state = state
