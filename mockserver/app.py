@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from datetime import datetime, timezone
 import time
 import traceback
@@ -95,6 +96,9 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
 
     @app.after_request
     def record(response):
+        # Standard reason phrases ("204 No Content"): Werkzeug upper-cases them, and the
+        # Python client's deleteHelper compares response.reason with "No Content".
+        response.status = _status_line(response.status_code)
         started = g.get("started")
         duration = time.perf_counter() - started if started else 0.0
         response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
@@ -134,6 +138,13 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
         return json_response(err.body(), err.status)
+
+
+def _status_line(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
 
 
 class TrailingSlashMiddleware:

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from mockserver.app import create_app
 from mockserver.config import Settings
+from spec_check import SpecChecker
 
 ADMIN = "simAdminSandboxKey000000000"
 DEMO = "simDemoSandboxKey0000000000"
@@ -27,11 +32,13 @@ def server(app):
 
 
 class Api:
-    """A Flask test client that speaks JSON and carries a key."""
+    """A Flask test client that speaks JSON, carries a key, and checks every
+    response against the schema the spec documents for it."""
 
-    def __init__(self, client, key=DEMO):
+    def __init__(self, client, key=DEMO, checker=None):
         self.client = client
         self.key = key
+        self.checker = checker or SpecChecker(client.application)
 
     def call(self, method, path, body=None, *, key=..., raw=None, headers=None, **query):
         key = self.key if key is ... else key
@@ -42,7 +49,9 @@ class Api:
         if body is not None:
             data = json.dumps(body)
             hdrs.setdefault("Content-Type", "application/json")
-        return self.client.open(path, method=method, data=data, headers=hdrs, query_string=query or None)
+        response = self.client.open(path, method=method, data=data, headers=hdrs, query_string=query or None)
+        self.checker.check(method, path, response)
+        return response
 
     def get(self, path, **kw):
         return self.call("GET", path, **kw)
@@ -63,7 +72,7 @@ class Api:
         return self.call("HEAD", path, **kw)
 
     def as_(self, key):
-        return Api(self.client, key)
+        return Api(self.client, key, self.checker)
 
 
 @pytest.fixture()
@@ -88,3 +97,43 @@ def error_of(response, status=None, code=None):
     if code is not None:
         assert err["code"] == code, body
     return err
+
+
+@pytest.fixture(scope="session")
+def live():
+    """One live server (own app) for end-to-end tests with real clients; reset per test via `live_server`."""
+    from mockserver.live import LiveServer
+    server = LiveServer(Settings(profile_scale=0.0, page_default=5)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def live_server(live):
+    live.mock.reset()
+    return live
+
+
+GENERATED_CLIENT = "algorithmia-api-client==1.5.5"
+
+
+@pytest.fixture(scope="session")
+def generated_client_path() -> str:
+    """A directory holding algorithmia-api-client 1.5.5 (its deps come from the test env).
+
+    It cannot be installed next to algorithmia 2.0.5, which pins 1.5.1 and imports
+    a module 1.5.5 no longer has, so it is installed with --target, once per machine.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / "api-client-1.5.5"
+    marker = cache / ".complete"
+    if not marker.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(cache),
+                        GENERATED_CLIENT], check=True)
+        marker.touch()
+    return str(cache)
+
+
+def run_generated(path: str, script: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": path}
+    return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=120)

@@ -43,7 +43,7 @@ def create_key(inp):
 
 @ops("listUserKeys")
 def list_keys(inp):
-    return paged(keys.listing(ctx(), caller(), inp.path["username"], **page_args()))
+    return ok(keys.listing(ctx(), caller(), inp.path["username"]))
 
 
 # -- organizations ------------------------------------------------------------

@@ -45,8 +45,10 @@ def paged(page: Page):
     return json_response(page.envelope(url))
 
 
-def no_content(status: int = 204):
-    return empty_response(status)
+def no_content(status: int | None = None):
+    """An empty answer with the success status the spec gives the operation (204 or 200)."""
+    op = g.get("operation")
+    return empty_response(status or (op.success_status if op else 204))
 
 
 def page_args() -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import yaml
 from flask import Response, request
 
-from ..domain import orgs
+from ..domain import environments, orgs
 from . import Handlers
-from .common import ok, server
+from .common import ctx, ok, server
 
 ops = Handlers()
 
@@ -22,3 +22,18 @@ def openapi_spec(inp):
 @ops("listOrganizationTypes")
 def organization_types(inp):
     return ok(list(orgs.ORG_TYPES))
+
+
+@ops("listEdgeLanguages")
+def edge_languages(inp):
+    return ok(environments.languages())
+
+
+@ops("listLanguageEnvironments")
+def language_environments(inp):
+    return ok(environments.environments(ctx(), inp.path["language"]))
+
+
+@ops("getSecretProviders")
+def secret_providers(inp):
+    return ok(environments.SECRET_PROVIDERS)

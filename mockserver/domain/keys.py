@@ -5,7 +5,6 @@ from typing import Any
 
 from ..auth import Principal
 from ..errors import ApiError, REQUEST_INVALID, not_authorized
-from ..pagination import Page, paginate, sorted_source
 from ..store import State
 from .context import Ctx
 from .models import KEY_TYPES, PERMISSION_NAMES, ApiKey, full_permissions
@@ -58,11 +57,12 @@ def create(ctx: Ctx, who: Principal, username: str, body: dict[str, Any]) -> dic
         return render(key, reveal=True)
 
 
-def listing(ctx: Ctx, who: Principal, username: str, **page: Any) -> Page:
+def listing(ctx: Ctx, who: Principal, username: str) -> list[dict[str, Any]]:
+    """A bare array, oldest first: the generated client reads ``list[ApiKey]``."""
     if not who.is_admin and who.username != username:
         raise not_authorized("Caller is not authorized to list another user's keys")
     with ctx.store.read() as state:
         find_user(state, username)
-        mine = [k for k in state.keys.values() if k.owner == username and k.algorithm is None]
-        return paginate(sorted_source(mine, key=lambda k: k.seq), list_id=f"keys:{username}",
-                        render=lambda k: render(k, reveal=False), **page)
+        mine = sorted((k for k in state.keys.values() if k.owner == username and k.algorithm is None),
+                      key=lambda k: k.seq)
+        return [render(k, reveal=False) for k in mine]

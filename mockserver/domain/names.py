@@ -13,3 +13,13 @@ def check_name(value: object, what: str, code: int) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value):
         raise ApiError(code, f"Invalid {what} {value!r}: use 1-64 letters, digits or underscores, starting with a letter")
     return value
+
+# The generated client (algorithmia-api-client) refuses other emails in answers,
+# so the mock refuses them on the way in.
+EMAIL_RE = re.compile(r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+[.][a-zA-Z]{2,6}$")
+
+
+def check_email(value: object, code: int) -> str:
+    if not isinstance(value, str) or not EMAIL_RE.match(value):
+        raise ApiError(code, f"Invalid email address {value!r}")
+    return value

@@ -9,7 +9,7 @@ from ..pagination import Page, paginate, sorted_source
 from ..store import State
 from .context import Ctx
 from .models import Organization
-from .names import check_name
+from .names import check_email, check_name
 from .users import find as find_user
 
 # GET /v1/organization/types: ids are stable so fixtures and clients can name them.
@@ -68,6 +68,7 @@ def create(ctx: Ctx, who: Principal, body: dict[str, Any], base_url: str) -> dic
     if missing:
         raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: missing {', '.join(missing)}")
     name = check_name(body["org_name"], "org_name", MALFORMED_ORG)
+    check_email(body["org_email"], MALFORMED_ORG)
     with ctx.store.write() as state:
         if name in state.orgs:
             raise ApiError(ORG_EXISTS, f"An organization already exists with this name: {name}")
@@ -109,6 +110,8 @@ def update(ctx: Ctx, who: Principal, org_name: str, body: dict[str, Any], base_u
         for field in _REQUIRED[1:]:
             if field in changes and not (isinstance(changes[field], str) and changes[field].strip()):
                 raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: {field} cannot be empty")
+        if "org_email" in changes:
+            check_email(changes["org_email"], MALFORMED_ORG)
         for field, value in changes.items():
             setattr(org, field, value)
         org.type_id = type_id

@@ -10,7 +10,7 @@ from ..pagination import Page, paginate, sorted_source
 from ..store import State
 from .context import Ctx
 from .models import User
-from .names import check_name
+from .names import check_email, check_name
 
 _REQUIRED = ("username", "email", "fullname")
 
@@ -43,6 +43,7 @@ def _email_owner(state: State, email: str) -> str | None:
 def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
     _required(body)
     username = check_name(body["username"], "username", MALFORMED_USER)
+    check_email(body["email"], MALFORMED_USER)
     with ctx.store.write() as state:
         if state.owner_exists(username):
             raise ApiError(USERNAME_TAKEN, f"The username is already taken: {username}")

@@ -1,0 +1,41 @@
+"""A live mock server in a background thread (used by the pytest plugin and tests)."""
+from __future__ import annotations
+
+import threading
+
+from werkzeug.serving import make_server
+
+from .app import create_app
+from .config import Settings
+
+
+class LiveServer:
+    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, app=None):
+        self.app = app or create_app(settings or Settings())
+        self._http = make_server(host, port, self.app, threaded=True)
+        self._http.daemon_threads = True
+        self.host = host
+        self.port = self._http.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._http.serve_forever, name="mockserver", daemon=True)
+
+    @property
+    def mock(self):
+        return self.app.extensions["mockserver"]
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        engine = self.mock.ctx.engine
+        if engine is not None:
+            engine.shutdown()
+
+    def __enter__(self) -> "LiveServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,117 @@
+"""Input decoding and output classification, as the platform does it.
+
+Input, by the request Content-Type (parameters like ``; charset=`` ignored):
+
+==========================================  =====================================
+application/json, text/json, */*+json       ``json.loads`` (invalid -> BadInput; empty body -> None)
+text/plain, application/text, text/*        UTF-8 ``str`` (invalid UTF-8 -> BadInput)
+application/octet-stream                    ``bytes``
+missing / anything else                     JSON if it parses, else UTF-8 text, else bytes
+==========================================  =====================================
+
+Output: bytes/bytearray/memoryview -> "binary" (bytes), str -> "text",
+None -> "void", anything else -> "json" (must be JSON-serializable; the value
+is normalised through JSON, so tuples become lists, int keys strings, ...).
+
+This module is imported by worker processes: keep it light.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any, Optional
+
+from .errors import ALGORITHM_ERROR, BadInput
+
+JSON_TYPES = ("application/json", "text/json")
+TEXT_TYPES = ("text/plain", "application/text")
+BINARY_TYPES = ("application/octet-stream",)
+
+
+def media_type(content_type: Optional[str]) -> str:
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def decode_input(body: bytes | bytearray | memoryview | str | None, content_type: Optional[str]) -> Any:
+    if body is None:
+        body = b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    body = bytes(body)
+    mt = media_type(content_type)
+    if mt in JSON_TYPES or mt.endswith("+json"):
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"Input is not valid UTF-8: {exc}") from None
+        except ValueError as exc:
+            raise BadInput(f"Failed to parse JSON input: {exc}") from None
+    if mt in TEXT_TYPES or mt.startswith("text/"):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"Input is not valid UTF-8 text: {exc}") from None
+    if mt in BINARY_TYPES:
+        return body
+    # Missing or unknown Content-Type (clients are not reliable about it).
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    if text.strip():
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+class OutputError(Exception):
+    """The callable returned something the platform cannot serialise."""
+
+
+def encode_output(value: Any) -> tuple[str, Any]:
+    """Classify a return value: ``(content_type, payload)`` where payload is
+    ``bytes`` (binary), ``str`` (text), ``None`` (void) or a JSON *string* (json)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "binary", bytes(value)
+    if isinstance(value, str):
+        return "text", value
+    if value is None:
+        return "void", None
+    try:
+        return "json", json.dumps(value, separators=(",", ":"), allow_nan=True)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise OutputError(
+            f"Algorithm output is not JSON serializable ({type(value).__name__}): {exc}") from None
+
+
+def decode_payload(content_type: str, payload: Any) -> Any:
+    """Inverse of the payload part of :func:`encode_output` (parent side)."""
+    if content_type == "json":
+        return json.loads(payload)
+    return payload
+
+
+def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Optional[str] = None) -> dict:
+    """``{"message", "error_type", "stacktrace"}`` for an exception, like the ADK:
+    ``error_type`` is the exception's own ``error_type`` attribute if it has a
+    string one (Algorithmia's AlgorithmException), else the given default."""
+    own = getattr(exc, "error_type", None)
+    if isinstance(own, str) and own and error_type in (None, ALGORITHM_ERROR):
+        etype = own
+    else:
+        etype = error_type or ALGORITHM_ERROR
+    if message is None:
+        message = str(exc)
+        if not message:
+            message = type(exc).__name__
+    return {
+        "message": message,
+        "error_type": etype,
+        "stacktrace": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }

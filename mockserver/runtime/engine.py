@@ -1,0 +1,599 @@
+"""The invocation engine: warm worker pools, slots/queueing, cold starts,
+timeouts, simulated delays. Thread-safe; ``invoke()`` blocks.
+
+One pool per ``Invocation.key`` (one algorithm version). A pool has up to
+``profile.warm_slots`` workers, each running one call at a time; further calls
+wait in a FIFO queue of at most ``profile.queue_limit`` entries (past it:
+:class:`QueueFull`). Workers are reused across calls (load() runs once per
+worker), replaced after a crash / timeout / sys.exit / MemoryError, stopped
+after ``profile.idle_s * scale`` without calls (the pool goes cold), and on
+``reset()`` / ``shutdown()``.
+
+Timing (``Outcome.duration``), all simulated delays multiplied by ``scale``:
+
+    duration = cold_start_s*scale (only if the call started a worker)
+             + overhead_s*scale
+             + real run time of apply() (measured where it runs)
+
+The engine really sleeps for these delays. For a cold call it sleeps
+``cold_start_s*scale`` minus the time the real worker start took (so the wall
+time is max(simulated, real)); queueing time is not part of ``duration``.
+With ``scale == 0`` there are no simulated delays and idle workers never go
+cold (only reset/shutdown stop them); with ``scale > 0`` and ``idle_s == 0``
+every call is cold.
+"""
+from __future__ import annotations
+
+import atexit
+import collections
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from .binding import Binding, load_binding
+from .codec import decode_input, decode_payload
+from .context import DEFAULT_STDOUT_CAP, InvocationContext
+from .errors import (BindingError, EngineClosed, QueueFull, SYSTEM_ERROR)
+from .inproc import InprocShared, InprocWorker
+from .profiles import GPU_ENV_VARS, Profile
+from .worker import ProcessWorker, WorkerDied
+
+DEFAULT_TIMEOUT_S = 300.0
+MAX_TIMEOUT_S = 3000.0
+
+
+@dataclass
+class Invocation:
+    key: str
+    binding: Binding
+    profile: Profile
+    body: bytes
+    content_type: Optional[str] = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    want_stdout: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    result: Any
+    content_type: str            # "json" | "text" | "binary" | "void"
+    duration: float
+    stdout: Optional[str] = None
+    error: Optional[dict] = None
+    cold: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Aborted(Exception):
+    def __init__(self, error: dict):
+        super().__init__(error["message"])
+        self.error = error
+
+
+class _Waiter:
+    __slots__ = ("event", "worker", "done", "error")
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.worker = None
+        self.done = False
+        self.error: Optional[str] = None     # "retry" | "reset" | "shutdown"
+
+
+class _Pool:
+    def __init__(self, key: str, binding: Binding, profile: Profile):
+        self.key = key
+        self.binding = binding
+        self.profile = profile
+        self.sig = (binding, profile)
+        self.idle: list = []
+        self.active: set = set()
+        self.busy = 0                       # slots in use (incl. starting workers)
+        self.waiters: collections.deque = collections.deque()
+        self.retired = False
+        self.shared: Optional[InprocShared] = None
+        self.calls = self.cold_starts = self.errors = self.timeouts = 0
+
+
+def _clamp_timeout(t) -> float:
+    try:
+        t = float(t)
+    except (TypeError, ValueError):
+        return DEFAULT_TIMEOUT_S
+    if t != t or t <= 0:
+        return DEFAULT_TIMEOUT_S
+    return min(t, MAX_TIMEOUT_S)
+
+
+def _err(message: str, error_type: str = SYSTEM_ERROR) -> dict:
+    return {"message": message, "error_type": error_type, "stacktrace": ""}
+
+
+_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_FORKSERVER_USED = False
+_PRELOAD = ["mockserver.runtime.worker"]
+
+
+def _mp_context():
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _atexit_shutdown(ref) -> None:
+    eng = ref()
+    if eng is not None:
+        eng.shutdown()
+
+
+class Engine:
+    def __init__(self, scale: float = 1.0, max_workers: int = 64, *,
+                 stdout_cap: int = DEFAULT_STDOUT_CAP):
+        if scale < 0:
+            raise ValueError("scale must be >= 0")
+        self.scale = float(scale)
+        self.max_workers = max(1, int(max_workers))
+        self.stdout_cap = int(stdout_cap)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._pools: dict[str, _Pool] = {}
+        self._nprocs = 0
+        self._closed = False
+        self._mpctx = _mp_context()
+        self._reaper: Optional[threading.Thread] = None
+        self._wake = threading.Event()
+        _ENGINES.add(self)
+        self._atexit = (_atexit_shutdown, weakref.ref(self))
+        atexit.register(*self._atexit)
+
+    # ------------------------------------------------------------------ public
+
+    def invoke(self, inv: Invocation) -> Outcome:
+        """Run one call (blocking). Raises BadInput, QueueFull, EngineClosed;
+        every failure of the callable is reported in ``Outcome.error``."""
+        if self._closed:
+            raise EngineClosed("the invocation engine has been shut down")
+        value = decode_input(inv.body, inv.content_type)
+        timeout = _clamp_timeout(inv.timeout_s)
+        profile = inv.profile
+        self._ensure_reaper()
+        try:
+            pool, worker = self._acquire(inv, timeout)
+        except _Aborted as ab:
+            return Outcome(None, "void", 0.0, "" if inv.want_stdout else None, ab.error, False)
+
+        healthy = False
+        cold = False
+        cold_cost = 0.0
+        overhead = profile.overhead_s * self.scale
+        try:
+            if worker is None:
+                cold = True
+                worker, cold_cost = self._start_worker(pool, timeout)
+            if overhead > 0:
+                time.sleep(overhead)
+            ok, ctype, payload, run_time, restart, out = worker.call(
+                value, inv.want_stdout, self._call_env(inv), timeout)
+            healthy = not restart
+            duration = cold_cost + overhead + run_time
+            if ok:
+                return Outcome(decode_payload(ctype, payload), ctype, duration, out, None, cold)
+            with self._lock:
+                pool.errors += 1
+            return Outcome(None, "void", duration, out, payload, cold)
+        except WorkerDied as died:
+            with self._lock:
+                pool.errors += 1
+                if died.timed_out:
+                    pool.timeouts += 1
+            duration = cold_cost + overhead + (timeout if died.timed_out else 0.0)
+            return Outcome(None, "void", duration, "" if inv.want_stdout else None, died.error, cold)
+        finally:
+            self._release(pool, worker, healthy)
+
+    def check_binding(self, binding: Binding) -> Optional[str]:
+        """None if the binding imports and has a callable ``apply`` (or the
+        named function); else an error message. Imports in this process (file
+        targets as a throw-away module); does not run load()."""
+        if binding.is_template:
+            return None
+        try:
+            if binding.parse()[0] == "file":
+                load_binding(binding, register=False)
+            else:
+                load_binding(binding)
+        except BindingError as exc:
+            return exc.message
+        except KeyboardInterrupt:
+            raise
+        except SyntaxError as exc:
+            return f"SyntaxError: {exc.msg} ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
+        except BaseException as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def reset(self) -> None:
+        """Stop every worker (in-flight calls fail with a SystemError, queued
+        calls are cancelled). The engine stays usable."""
+        self._stop_all("reset")
+
+    def shutdown(self) -> None:
+        """Stop everything; further invoke() raises EngineClosed. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._stop_all("shutdown")
+        self._wake.set()
+        reaper = self._reaper
+        if reaper is not None and reaper is not threading.current_thread():
+            reaper.join(2)
+        try:
+            atexit.unregister(self._atexit[0])
+        except Exception:
+            pass
+        _ENGINES.discard(self)
+        _maybe_stop_forkserver()
+
+    def warmup(self) -> None:
+        """Optionally start the forkserver now, so the first cold call does not
+        pay its start (~0.1-0.3 s)."""
+        if self._mpctx.get_start_method() == "forkserver":
+            global _FORKSERVER_USED
+            _FORKSERVER_USED = True
+            from multiprocessing import forkserver
+            forkserver.ensure_running()
+
+    def stats(self) -> dict:
+        with self._lock:
+            pools = {}
+            busy = queued = workers = 0
+            for key, p in self._pools.items():
+                n_active = len(p.active)
+                pools[key] = {
+                    "profile": p.profile.name,
+                    "mode": p.profile.mode,
+                    "warm": len(p.idle) + n_active,
+                    "idle": len(p.idle),
+                    "busy": p.busy,
+                    "queued": len(p.waiters),
+                    "slots": p.profile.warm_slots,
+                    "calls": p.calls,
+                    "cold_starts": p.cold_starts,
+                    "errors": p.errors,
+                    "timeouts": p.timeouts,
+                    "pids": sorted(w.pid for w in list(p.idle) + list(p.active) if w.pid),
+                }
+                busy += p.busy
+                queued += len(p.waiters)
+                workers += len(p.idle) + n_active
+            return {"scale": self.scale, "workers": workers, "processes": self._nprocs,
+                    "max_workers": self.max_workers, "busy": busy, "queued": queued,
+                    "closed": self._closed, "pools": pools}
+
+    # --------------------------------------------------------------- internals
+
+    def _call_env(self, inv: Invocation) -> dict:
+        return {k: str(v) for k, v in inv.env.items()} if inv.env else {}
+
+    def _base_env(self, profile: Profile) -> dict:
+        return {**profile.env, "ALGORITHMIA_PROFILE": profile.name,
+                "ALGORITHMIA_PROCESSOR": profile.processor}
+
+    def _acquire(self, inv: Invocation, timeout: float):
+        key = inv.key
+        while True:
+            to_stop: list = []
+            with self._lock:
+                if self._closed:
+                    raise EngineClosed("the invocation engine has been shut down")
+                pool = self._pools.get(key)
+                if pool is None or pool.sig != (inv.binding, inv.profile):
+                    if pool is not None:   # binding/profile changed under this key
+                        to_stop = self._retire_locked(pool, "retry")
+                    pool = self._pools[key] = _Pool(key, inv.binding, inv.profile)
+                pool.calls += 1
+                if pool.busy < pool.profile.warm_slots and not pool.waiters:
+                    pool.busy += 1
+                    worker, dead = self._pop_idle_locked(pool)
+                    to_stop.extend(dead)
+                    waiter = None
+                else:
+                    if len(pool.waiters) >= pool.profile.queue_limit:
+                        pool.calls -= 1
+                        raise QueueFull(
+                            f"Too many requests for algorithm {key}: {len(pool.waiters)} calls already "
+                            f"queued (limit {pool.profile.queue_limit})",
+                            key=key, queued=len(pool.waiters), limit=pool.profile.queue_limit)
+                    waiter = _Waiter()
+                    pool.waiters.append(waiter)
+            self._stop_workers(to_stop)
+            if waiter is None:
+                return pool, worker
+            waiter.event.wait(timeout)
+            with self._lock:
+                if not waiter.done:
+                    try:
+                        pool.waiters.remove(waiter)
+                    except ValueError:
+                        pass
+                    pool.errors += 1
+                    pool.timeouts += 1
+                    raise _Aborted(_err(f"Algorithm timed out after {timeout:g} seconds "
+                                        "(waiting for a free worker)"))
+            if waiter.error == "retry":
+                continue
+            if waiter.error is not None:
+                raise _Aborted(_err(_abort_message(waiter.error)))
+            return pool, waiter.worker
+
+    def _pop_idle_locked(self, pool: _Pool):
+        dead = []
+        while pool.idle:
+            w = pool.idle.pop()            # most recently used first
+            if w.alive():
+                pool.active.add(w)
+                return w, dead
+            self._forget_locked(w)
+            dead.append(w)
+        return None, dead
+
+    def _start_worker(self, pool: _Pool, timeout: float):
+        profile = pool.profile
+        t0 = time.perf_counter()
+        if profile.mode == "inprocess":
+            with self._lock:
+                if pool.shared is None or pool.shared.discarded:
+                    ctx = InvocationContext(pool.key, profile.name, profile.processor, "inprocess",
+                                            self._base_env(profile))
+                    pool.shared = InprocShared(pool.binding, ctx)
+                worker = InprocWorker(pool.shared, pool.key, self.stdout_cap)
+                pool.active.add(worker)
+                pool.cold_starts += 1
+        else:
+            if not self._reserve_process(timeout):
+                raise WorkerDied(_err(f"No capacity to start a worker for {pool.key} "
+                                      f"(max_workers={self.max_workers} reached)"))
+            worker = ProcessWorker(self._mpctx, self._worker_spec(pool))
+            worker.counted = True
+            with self._lock:
+                pool.active.add(worker)
+                pool.cold_starts += 1
+            global _FORKSERVER_USED
+            _FORKSERVER_USED = True
+        try:
+            worker.start(timeout)
+        except BaseException:
+            self._discard(pool, worker)
+            raise
+        real = time.perf_counter() - t0
+        simulated = profile.cold_start_s * self.scale
+        if simulated > real:
+            time.sleep(simulated - real)
+        return worker, simulated
+
+    def _worker_spec(self, pool: _Pool) -> dict:
+        profile = pool.profile
+        kind, location, func = pool.binding.parse()
+        target = f"{location}:{func}" if kind == "file" else pool.binding.target
+        unset = [k for k in os.environ
+                 if k.startswith(("MOCKSERVER_", "ALGORITHMIA_"))
+                 or (k in GPU_ENV_VARS and k not in profile.env)]
+        return {
+            "key": pool.key,
+            "target": target,
+            "base_dir": None,
+            "profile": profile.name,
+            "processor": profile.processor,
+            "memory_mb": profile.memory_mb,
+            "env": self._base_env(profile),
+            "unset_env": unset,
+            "sys_path": [p for p in sys.path if p],
+            "cwd": os.getcwd(),
+            "stdout_cap": self.stdout_cap,
+        }
+
+    def _reserve_process(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        victims = []
+        try:
+            with self._cond:
+                while self._nprocs >= self.max_workers:
+                    victim = self._lru_idle_process_locked()
+                    if victim is not None:
+                        victims.append(victim)
+                        continue
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._closed:
+                        return False
+                    self._cond.wait(remaining)
+                self._nprocs += 1
+                return True
+        finally:
+            self._stop_workers(victims)
+
+    def _lru_idle_process_locked(self):
+        best = best_pool = None
+        for p in self._pools.values():
+            for w in p.idle:
+                if w.mode == "process" and (best is None or w.last_used < best.last_used):
+                    best, best_pool = w, p
+        if best is None:
+            return None
+        best_pool.idle.remove(best)
+        self._forget_locked(best)
+        return best
+
+    def _forget_locked(self, worker) -> None:
+        if getattr(worker, "counted", False):
+            worker.counted = False
+            self._nprocs -= 1
+            self._cond.notify()
+
+    def _discard(self, pool: _Pool, worker) -> None:
+        """Remove a failed worker (not yet released) from its pool's accounting."""
+        with self._lock:
+            pool.active.discard(worker)
+            self._forget_locked(worker)
+            self._drop_shared_locked(pool, worker)
+        worker.stop()
+
+    def _drop_shared_locked(self, pool: _Pool, worker) -> None:
+        if worker.mode == "inprocess" and pool.shared is worker.shared:
+            shared = pool.shared
+            shared.discarded = True
+            pool.shared = None
+            _unregister_module(shared)
+
+    def _release(self, pool: _Pool, worker, healthy: bool) -> None:
+        to_stop = []
+        with self._lock:
+            if worker is not None:
+                known = worker in pool.active
+                pool.active.discard(worker)
+                if not known:
+                    worker = None            # already discarded (failed start)
+                elif not healthy or not worker.alive() or pool.retired or self._closed:
+                    self._forget_locked(worker)
+                    if not healthy:
+                        self._drop_shared_locked(pool, worker)
+                    to_stop.append(worker)
+                    worker = None
+                else:
+                    worker.last_used = time.monotonic()
+            if pool.waiters and not pool.retired:
+                w = pool.waiters.popleft()
+                if worker is not None:
+                    pool.active.add(worker)
+                w.worker = worker
+                w.done = True
+                w.event.set()
+            else:
+                pool.busy -= 1
+                if worker is not None:
+                    pool.idle.append(worker)
+                    self._wake.set()
+        self._stop_workers(to_stop)
+
+    def _retire_locked(self, pool: _Pool, waiter_error: str) -> list:
+        pool.retired = True
+        if self._pools.get(pool.key) is pool:
+            del self._pools[pool.key]
+        victims = list(pool.idle)
+        pool.idle.clear()
+        for w in victims:
+            self._forget_locked(w)
+        for w in pool.waiters:
+            w.error = waiter_error
+            w.done = True
+            w.event.set()
+        pool.waiters.clear()
+        if pool.shared is not None:
+            pool.shared.discarded = True
+            _unregister_module(pool.shared)
+            pool.shared = None
+        return victims
+
+    def _stop_all(self, reason: str) -> None:
+        idle, active = [], []
+        with self._lock:
+            for pool in list(self._pools.values()):
+                active.extend(pool.active)
+                idle.extend(self._retire_locked(pool, reason))
+            self._pools.clear()
+        for w in active:
+            w.kill(reason)                  # owners reap them when their call returns
+        self._stop_workers(idle)
+
+    @staticmethod
+    def _stop_workers(workers) -> None:
+        for w in workers:
+            try:
+                w.stop()
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------ idle reaper
+
+    def _idle_timeout(self, profile: Profile) -> Optional[float]:
+        if self.scale <= 0:
+            return None
+        return profile.idle_s * self.scale
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is not None or self.scale <= 0:
+            return
+        with self._lock:
+            if self._reaper is None and not self._closed:
+                self._reaper = threading.Thread(target=self._reap_loop, name="mockserver-runtime-reaper",
+                                                daemon=True)
+                self._reaper.start()
+
+    def _reap_loop(self) -> None:
+        while not self._closed:
+            to_stop = []
+            next_due: Optional[float] = None
+            with self._lock:
+                now = time.monotonic()
+                for pool in list(self._pools.values()):
+                    limit = self._idle_timeout(pool.profile)
+                    if limit is None:
+                        continue
+                    keep = []
+                    for w in pool.idle:
+                        due = w.last_used + limit
+                        if due <= now or not w.alive():
+                            self._forget_locked(w)
+                            to_stop.append(w)
+                        else:
+                            keep.append(w)
+                            next_due = due if next_due is None else min(next_due, due)
+                    pool.idle = keep
+                    if not keep and not pool.active and not pool.waiters and pool.shared is not None:
+                        pool.shared.discarded = True      # inprocess: the key goes cold
+                        _unregister_module(pool.shared)
+                        pool.shared = None
+                self._wake.clear()
+            self._stop_workers(to_stop)
+            wait = None if next_due is None else max(0.0, next_due - time.monotonic()) + 0.001
+            self._wake.wait(wait)
+
+
+def _abort_message(reason: str) -> str:
+    if reason == "shutdown":
+        return "Algorithm call aborted: the server is shutting down"
+    return "Algorithm call aborted: the server state was reset"
+
+
+def _unregister_module(shared: InprocShared) -> None:
+    loaded = shared.loaded
+    mod = getattr(getattr(loaded, "resolved", None), "module", None)
+    name = getattr(mod, "__name__", "")
+    if name.startswith("_mock_algo_"):
+        sys.modules.pop(name, None)
+
+
+def _maybe_stop_forkserver() -> None:
+    global _FORKSERVER_USED
+    if not _FORKSERVER_USED or any(not e._closed for e in list(_ENGINES)):
+        return
+    try:
+        from multiprocessing import forkserver
+        fs = forkserver._forkserver
+        if getattr(fs, "_forkserver_pid", None) is not None:
+            fs._stop()
+        _FORKSERVER_USED = False
+    except Exception:
+        pass

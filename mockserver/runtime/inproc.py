@@ -1,0 +1,143 @@
+""""inprocess" mode: run the callable in a thread of the server process.
+
+Cheaper than worker processes, but with documented limitations:
+
+* No isolation: ``os._exit``, segfaults or a runaway allocation in the
+  callable affect the whole server. There is **no memory limit** in this mode
+  (a MemoryError is still reported as OutOfMemoryError).
+* Timeouts: each call runs in a daemon thread; when it exceeds its timeout the
+  caller gets the timeout error at once, but the thread cannot be killed. It is
+  *abandoned* and keeps running until the callable returns (its result is
+  dropped). The key's loaded state is discarded so the next call is cold and
+  runs load() again.
+* ``os.environ`` is not changed per call; use ``mockserver.runtime.context``
+  (``current().env`` / ``getenv``) to read the call's variables.
+* Stdout is captured per thread via a ``sys.stdout`` proxy and a context
+  variable; output of threads started by the callable is not captured.
+* Warm/cold bookkeeping is simulated like process mode, except that load()
+  runs once per *key* (all virtual workers of a key share the loaded module
+  and state; with warm_slots > 1 calls run concurrently on that shared state).
+  File bindings are executed as a fresh private module each time the key is
+  loaded; import-path bindings use the normal (cached) import.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Optional
+
+from . import context as _context
+from .context import Capture, InvocationContext
+from .errors import SYSTEM_ERROR
+from .executor import Loaded, execute, prepare
+from .worker import WorkerDied
+
+
+def _run_in_thread(fn, timeout: float, name: str):
+    """Run ``fn()`` in a daemon thread; ``(finished, result)``."""
+    box: list = []
+
+    def target():
+        try:
+            box.append(fn())
+        except BaseException as exc:  # pragma: no cover - fn catches everything
+            box.append(exc)
+
+    t = threading.Thread(target=target, name=name, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        return False, None
+    return True, box[0] if box else None
+
+
+class InprocShared:
+    """The loaded module/state of one key, shared by its virtual workers."""
+
+    def __init__(self, binding, ctx_base: InvocationContext):
+        self.binding = binding
+        self.ctx_base = ctx_base
+        self.loaded: Optional[Loaded] = None
+        self.lock = threading.Lock()
+        self.discarded = False
+
+    def ensure_loaded(self, timeout: float) -> Loaded:
+        with self.lock:
+            if self.loaded is not None:
+                return self.loaded
+
+            def do_load():
+                token = _context.set_current(self.ctx_base)
+                sink_token = _context.set_stdout_target(Capture(keep=False))
+                try:
+                    return prepare(self.binding, register=True)
+                finally:
+                    _context.reset_stdout_target(sink_token)
+                    _context.reset_current(token)
+
+            _context.ensure_stdout_proxy()
+            done, loaded = _run_in_thread(do_load, timeout, "algo-load")
+            if not done:
+                raise WorkerDied({"message": f"Algorithm timed out after {timeout:g} seconds (while starting)",
+                                  "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True)
+            self.loaded = loaded
+            return loaded
+
+
+class InprocWorker:
+    """A virtual warm worker (for slots and cold/warm bookkeeping)."""
+
+    mode = "inprocess"
+
+    def __init__(self, shared: InprocShared, key: str, stdout_cap: int):
+        self.shared = shared
+        self.key = key
+        self.stdout_cap = stdout_cap
+        self.kill_reason: Optional[str] = None
+        self.last_used = time.monotonic()
+        self.calls = 0
+        self.pid = None
+        self.load_error = None
+
+    def start(self, timeout: float) -> None:
+        loaded = self.shared.ensure_loaded(timeout)
+        self.load_error = loaded.load_error
+        self.last_used = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.kill_reason is None and not self.shared.discarded
+
+    def kill(self, reason: str = "stopped") -> None:
+        if self.kill_reason is None:
+            self.kill_reason = reason
+
+    def close(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.kill("stopped")
+
+    def call(self, value: Any, want_stdout: bool, env: dict, timeout: float):
+        loaded = self.shared.loaded
+        base = self.shared.ctx_base
+        ctx = InvocationContext(base.key, base.profile, base.processor, "inprocess", {**base.env, **env})
+        sink = Capture(self.stdout_cap) if want_stdout else Capture(keep=False)
+
+        def run():
+            token = _context.set_current(ctx)
+            sink_token = _context.set_stdout_target(sink)
+            try:
+                return execute(loaded, value)
+            finally:
+                _context.reset_stdout_target(sink_token)
+                _context.reset_current(token)
+
+        _context.ensure_stdout_proxy()
+        done, res = _run_in_thread(run, timeout, f"algo-call:{self.key}")
+        if not done:
+            self.kill("timeout")
+            raise WorkerDied({"message": f"Algorithm timed out after {timeout:g} seconds",
+                              "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True)
+        ok, ctype, payload, run_time, restart = res
+        self.calls += 1
+        return ok, ctype, payload, run_time, restart, (sink.getvalue() if want_stdout else None)

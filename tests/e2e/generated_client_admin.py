@@ -1,0 +1,89 @@
+"""Drives the mock with the generated client (algorithmia-api-client 1.5.5).
+
+Run in a subprocess whose sys.path holds that client (it cannot share an
+environment with algorithmia 2.0.5, which pins 1.5.1): python this.py URL ADMIN USER
+Every call deserializes the answer into the client's models, which validate
+required fields and enums; any exception fails the run.
+"""
+import json
+import sys
+
+import algorithmia_api_client as g
+
+url, admin_key, user_key = sys.argv[1:4]
+
+
+def api(key, validate=True):
+    config = g.Configuration(host=url)
+    config.api_key["Authorization"] = f"Simple {key}"
+    config.client_side_validation = validate
+    # A few operations (PUT /v1/organizations/{org}, POST /v1/admin/users/{u}/keys)
+    # carry no auth settings in this client (the console uses a session cookie):
+    # a default header is the client's own way to authenticate them.
+    return g.ApiClient(config, header_name="Authorization", header_value=f"Simple {key}")
+
+
+admin, user = api(admin_key), api(user_key)
+
+
+def paged(call, *args, **kwargs):
+    """The generator merged every paged item type into PagedResultListObjects and made
+    all their fields required at once (event listener, secret, org, member and user
+    fields together), and its models ignore client_side_validation: no server's answer
+    can deserialize. Paged lists are therefore read raw; single objects are validated."""
+    return json.loads(call(*args, _preload_content=False, **kwargs).data)
+assert g.__version__ == "1.6.0", g.__version__   # 1.5.5's package says 1.6.0 inside
+
+users = g.UsersApi(admin)
+created = users.create_user(g.User(username="gen_user", email="Gen@Example.com", fullname="Gen User", resource_type="user",
+                                   company_name="G", company_role="QA"))
+assert created.username == "gen_user" and created.resource_type == "user"
+assert users.get_user("gen_user").email == "Gen@Example.com"
+page = paged(users.get_users, limit=2)
+assert len(page["results"]) == 2 and page["marker"]
+updated = users.update_user("gen_user", g.User(username="gen_user", email="Gen@Example.com", fullname="Renamed", resource_type="user"))
+assert updated.fullname == "Renamed"
+
+orgs = g.OrganizationsApi(admin)
+types = orgs.get_all_organization_types()
+assert {t.name for t in types} == {"legacy", "basic", "pro"}
+org = orgs.create_organization(g.Organization(org_name="genorg", org_label="Gen Org", org_contact_name="Gen",
+                                              org_email="gen@genorg.io", type_id=types[0].id))
+assert org.type_id == types[0].id
+assert orgs.get_organization("genorg").org_label == "Gen Org"
+orgs.edit("genorg", g.Organization(org_name="genorg", org_label="Gen Org 2", org_contact_name="Gen",
+                                   org_email="gen@genorg.io", type_id=types[0].id))
+assert orgs.get_organization("genorg").org_label == "Gen Org 2"
+assert paged(orgs.get_organizations)["results"]
+orgs.add_organization_member("genorg", "gen_user")
+members = paged(orgs.list_members, "genorg")
+assert "gen_user" in {m["username"] for m in members["results"]}
+orgs.remove_organization_member("genorg", "gen_user")
+orgs.delete_organization("genorg")
+
+scm = g.ScmApi(user)
+listed = scm.list_scms()
+assert any(s.provider == "internal" for s in listed.results)
+assert scm.get_scm("github").provider == "github"
+assert scm.get_scm_status("internal").authorization_status == "unauthorized"
+admin_scm = g.ScmApi(admin)
+made = admin_scm.create_scm(g.ScmConfigurationRequestDto(
+    id="gl", provider="gitlab", enabled=True, oauth=g.ScmOAuthConfiguration(client_id="cid", client_secret="sec"),
+    urls=g.ScmUrls(api="https://gl.example/api", ssh="ssh://git@gl.example", web="https://gl.example")))
+assert made.id == "gl"
+admin_scm.set_default_scm("gl")
+admin_scm.set_default_scm("internal")
+admin_scm.delete_scm("gl")
+
+auth = g.AuthApi(user)
+key = auth.create_key_for_user("demo", g.ApiKeyCreation(key_label="gen", key_type="AlgorithmKey",
+                                                        permissions=g.AuthPermissions(
+                                                            allow_data=True, allow_data_write=False, allow_algo=True,
+                                                            allow_web_algo=False, algo_acl=["*"])))
+assert key.api_key.startswith("sim") and key.key_type == "AlgorithmKey"
+assert any(k.key_label == "gen" for k in auth.get_keys_for_user("demo"))
+imported = g.AdminApi(admin).import_api_key("gen_user")
+assert imported.username == "gen_user"
+
+users.delete_user("gen_user")
+print("generated client: all admin calls ok")

@@ -1,0 +1,2 @@
+def apply(input, state):
+    return {"input": input, "state": state}
