@@ -92,6 +92,9 @@ def _adk_entrypoints_disabled(source: Optional[str]):
     patched = []
     try:
         try:
+            # Import order matters: importing ``adk`` first leaves
+            # ``Algorithmia.ADK`` bound to the submodule (a circular import).
+            import Algorithmia  # type: ignore  # noqa: F401
             import adk  # type: ignore
             patched.append((adk.ADK, "init", adk.ADK.__dict__["init"]))
             adk.ADK.init = lambda self, *a, **k: None

@@ -1,0 +1,49 @@
+"""The control API: health, reset, journal, state export/import."""
+import json
+
+from conftest import ADMIN, error_of
+
+NEW = {"username": "carol", "email": "carol@example.com", "fullname": "Carol"}
+
+
+def test_health(api):
+    r = api.get("/_mock/health", key=None)
+    assert r.status_code == 200 and r.get_json()["status"] == "ok"
+
+
+def test_reset_restores_loaded_fixtures_exactly(api, admin):
+    before = api.get("/_mock/state").get_json()
+    admin.post("/v1/users", NEW)
+    admin.delete("/v1/organizations/acme")
+    assert api.post("/_mock/reset").status_code == 200
+    assert api.get("/_mock/state").get_json() == before
+    error_of(admin.get("/v1/users/carol"), 404, 3000)
+
+
+def test_journal_records_requests(api, admin):
+    api.post("/_mock/reset")
+    admin.get("/v1/users/demo")
+    admin.get("/v1/users/nobody")
+    entries = api.get("/_mock/journal").get_json()["entries"]
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("GET", "/v1/users/demo", 200), ("GET", "/v1/users/nobody", 404)]
+    assert all(e["duration_ms"] >= 0 and e["request_id"] for e in entries)
+
+
+def test_state_export_import_round_trip(api, admin):
+    admin.post("/v1/users", NEW)
+    exported = api.get("/_mock/state").get_json()
+    api.post("/_mock/reset")
+    error_of(admin.get("/v1/users/carol"), 404, 3000)
+    r = api.put("/_mock/state", exported)
+    assert r.status_code == 200, r.data
+    assert admin.get("/v1/users/carol").get_json()["email"] == "carol@example.com"
+    assert api.get("/_mock/state").get_json() == exported
+
+
+def test_state_import_garbage_is_refused_and_state_kept(api, admin):
+    before = api.get("/_mock/state").get_json()
+    error_of(api.call("PUT", "/_mock/state", raw=b"{nope", headers={"Content-Type": "application/json"}), 400, 2013)
+    error_of(api.put("/_mock/state", [1, 2]), 400)
+    error_of(api.put("/_mock/state", {"users": {"x": {"nonsense": 1}}}), 400)
+    assert api.get("/_mock/state").get_json() == before

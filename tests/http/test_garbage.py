@@ -1,0 +1,53 @@
+"""Garbage to every admin endpoint: only 4xx Algorithmia error objects, state intact."""
+import pytest
+
+from conftest import ADMIN, error_of
+
+ADMIN_ROUTES = [
+    ("POST", "/v1/users"), ("PUT", "/v1/users/demo"), ("POST", "/v1/organizations"),
+    ("PUT", "/v1/organizations/acme"), ("PUT", "/v1/organizations/acme/members/demo"),
+    ("POST", "/v1/admin/scms"), ("PATCH", "/v1/admin/scms/github"), ("POST", "/v1/users/demo/keys"),
+    ("POST", "/v1/admin/users/demo/keys"),
+]
+GARBAGE = [
+    b"{", b"[1,2", b"\xff\xfe\x00", b'"just a string"', b"12345", b"[]", b"null",
+    b'{"username": 1e999999}', b'{"username": ' + b"9" * 5000 + b"}",
+    b'{"username": {"$gt": ""}}', b'{"org_name": [1, {"a": null}]}', b'{"enabled": "yes"}',
+    b'{"unknown_field": true, "another": [1,2,3]}', b"[" * 5000 + b"]" * 5000,
+]
+
+
+@pytest.mark.parametrize("method,path", ADMIN_ROUTES)
+def test_garbage_bodies_get_4xx_error_objects(admin, method, path):
+    before = admin.get("/_mock/state").get_json()
+    for body in GARBAGE:
+        for ctype in ("application/json", "text/plain", None):
+            headers = {"Content-Type": ctype} if ctype else {}
+            r = admin.call(method, path, raw=body, headers=headers)
+            assert 400 <= r.status_code < 500, (method, path, body[:40], ctype, r.status_code, r.data[:200])
+            error_of(r)
+    assert admin.get("/_mock/state").get_json() == before
+
+
+@pytest.mark.parametrize("query", [{"limit": "-5"}, {"limit": "1e9"}, {"limit": "9" * 400}, {"marker": "%%%"},
+                                   {"marker": "a" * 5000}, {"limit": ""}])
+def test_garbage_query_on_lists(admin, query):
+    for path in ("/v1/users", "/v1/organizations", "/v1/organizations/acme/members"):
+        r = admin.get(path, **query)
+        assert r.status_code in (200, 400), (path, query, r.status_code)
+        if r.status_code == 400:
+            assert error_of(r)["code"] in (5002, 5003)
+
+
+@pytest.mark.parametrize("header", ["Simple", "Bearer ", "Simple \x00", "x" * 10000, "Basic dXNlcjpwYXNz"])
+def test_garbage_authorization(admin, header):
+    r = admin.get("/v1/users", key=None, headers={"Authorization": header})
+    assert r.status_code in (401, 403), r.status_code
+    error_of(r)
+
+
+def test_weird_paths(admin):
+    for path in ("/v1/users/%00", "/v1/users/" + "a" * 3000, "/v1/organizations/..%2f..", "/v1//users"):
+        r = admin.get(path)
+        assert 400 <= r.status_code < 500, (path, r.status_code)
+        error_of(r)

@@ -1,0 +1,462 @@
+"""The invocation engine, in both modes (process workers and in-thread).
+
+Delays are scaled to 0 except where a test is about them (tiny values then).
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import multiprocessing
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mockserver.runtime import (DEFAULT_PROFILES, BadInput, Binding, Engine, EngineClosed,
+                                Invocation, Profile, QueueFull)
+
+HERE = Path(__file__).parent
+ALGOS = str(HERE / "algos")
+FIXTURES = str(HERE.parents[2] / "fixtures" / "algorithms")
+MODES = ["process", "inprocess"]
+CPU, GPU = DEFAULT_PROFILES
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_until(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.005)
+    return pred()
+
+
+@pytest.fixture(scope="module")
+def engine():
+    eng = Engine(scale=0.0)
+    yield eng
+    eng.shutdown()
+
+
+_seq = iter(range(10**6))
+
+
+def run(engine, target, body=b"null", ctype="application/json", *, mode="process", base=ALGOS,
+        profile=None, key=None, **kw):
+    profile = profile or Profile("test-" + mode, mode=mode)
+    binding = target if isinstance(target, Binding) else Binding(target, base)
+    key = key or f"t/{target}/{mode}/{next(_seq)}"
+    return engine.invoke(Invocation(key=key, binding=binding, profile=profile, body=body,
+                                    content_type=ctype, **kw))
+
+
+def jbody(value) -> bytes:
+    return json.dumps(value).encode()
+
+
+# ------------------------------------------------------------------- basics
+
+@pytest.mark.parametrize("mode", MODES)
+def test_template_binding(engine, mode):
+    out = run(engine, Binding.template(), b"Neo", "text/plain", mode=mode)
+    assert (out.result, out.content_type, out.error) == ("hello Neo", "text", None)
+    assert out.cold is True and out.duration >= 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fixture_algorithms(engine, mode):
+    out = run(engine, "greeter.py", b'"Neo"', base=FIXTURES, mode=mode)
+    assert (out.result, out.content_type) == ("Hello Neo", "text")
+    out = run(engine, "json_transform.py", jbody({"name": "neo", "n": 2}), base=FIXTURES, mode=mode)
+    assert out.content_type == "json"
+    assert out.result["transformed"] == {"NAME": "NEO", "N": 4} and out.result["sum"] == 2
+    out = run(engine, "thumbnail.py", bytes(range(16)), "application/octet-stream", base=FIXTURES, mode=mode)
+    assert out.content_type == "binary" and isinstance(out.result, bytes)
+    assert out.result.startswith(b"THUMB\x00") and out.result.endswith(bytes([0, 4, 8, 12]))
+    out = run(engine, "thumbnail.py", b"abcdefgh", "text/plain", base=FIXTURES, mode=mode)
+    assert out.content_type == "binary" and out.result.endswith(b"ae")
+    out = run(engine, "slow.py", b"0.01", base=FIXTURES, mode=mode)
+    assert out.result["requested"] == 0.01
+    out = run(engine, "failing.py", b'"x"', base=FIXTURES, mode=mode)
+    assert out.error["error_type"] == "AlgorithmError"
+    assert "always fails" in out.error["message"] and "ModelNotReady" in out.error["stacktrace"]
+    assert out.result is None and out.content_type == "void"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_content_types_reach_apply(engine, mode):
+    key = f"types/{mode}"
+    cases = [
+        (b'{"a": 1}', "application/json", {"type": "dict", "value": {"a": 1}}),
+        (b"plain", "text/plain", {"type": "str", "value": "plain"}),
+        (b"plain", "application/text", {"type": "str", "value": "plain"}),
+        (b"\x00\x01\x02", "application/octet-stream", {"type": "bytes", "len": 3}),
+        (b"[1, 2]", None, {"type": "list", "value": [1, 2]}),
+        (b"not json", None, {"type": "str", "value": "not json"}),
+    ]
+    for body, ctype, expected in cases:
+        assert run(engine, "echo_types.py", body, ctype, mode=mode, key=key).result == expected
+    with pytest.raises(BadInput):
+        run(engine, "echo_types.py", b"{bad", "application/json", mode=mode, key=key)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_output_kinds(engine, mode):
+    key = f"odd/{mode}"
+    out = run(engine, "odd_outputs.py", b'"void"', mode=mode, key=key)
+    assert (out.result, out.content_type, out.error) == (None, "void", None)
+    out = run(engine, "odd_outputs.py", b'"bytearray"', mode=mode, key=key)
+    assert (out.result, out.content_type) == (b"\x00\x01", "binary")
+    out = run(engine, "odd_outputs.py", b'"tuple"', mode=mode, key=key)
+    assert (out.result, out.content_type) == ([1, 2, {"3": "x"}], "json")
+    out = run(engine, "odd_outputs.py", b'"set"', mode=mode, key=key)
+    assert out.error["error_type"] == "AlgorithmError" and "JSON serializable" in out.error["message"]
+    out = run(engine, "odd_outputs.py", b'"reject"', mode=mode, key=key)
+    assert out.error["error_type"] == "InputError" and out.error["message"] == "bad input, try again"
+
+
+# ------------------------------------------------------------ ADK semantics
+
+@pytest.mark.parametrize("mode", MODES)
+def test_load_runs_once_per_warm_worker(engine, mode):
+    key = f"counter/{mode}"
+    counts = [run(engine, "counter.py", base=FIXTURES, mode=mode, key=key) for _ in range(3)]
+    assert [o.result["count"] for o in counts] == [1, 2, 3]
+    assert [o.cold for o in counts] == [True, False, False]
+    assert len({o.result["loaded_at"] for o in counts}) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_two_arg_apply(engine, mode):
+    out = run(engine, "two_arg.py", b'"x"', mode=mode)
+    assert out.result == {"input": "x", "state": None}
+    out = run(engine, "adk_style.py", b"x", "text/plain", mode=mode)
+    assert out.error is None and out.result == "tiny:x"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_load_failure_fails_every_call(engine, mode):
+    key = f"badload/{mode}"
+    for _ in range(2):
+        out = run(engine, "bad_load.py", b'"x"', mode=mode, key=key)
+        assert out.error["error_type"] == "LoadingError"
+        assert out.error["message"] == "model file missing"
+        assert "RuntimeError" in out.error["stacktrace"]
+
+
+# ------------------------------------------------------------------- stdout
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stdout_capture_and_cap(mode):
+    eng = Engine(scale=0, stdout_cap=1000)
+    try:
+        out = run(eng, "printer.py", b'"Neo"', mode=mode, want_stdout=True, key="p")
+        assert (out.result, out.stdout) == ("printed", "got Neo\n")
+        out = run(eng, "printer.py", b'"Neo"', mode=mode, want_stdout=False, key="p")
+        assert out.stdout is None
+        out = run(eng, "printer.py", jbody({"text": "ab", "times": 5000}), mode=mode, want_stdout=True, key="p")
+        assert out.stdout.startswith("ab" * 500) and "truncated: 9000 more characters" in out.stdout
+        out = run(eng, "failing.py", b'"x"', base=FIXTURES, mode=mode, want_stdout=True)
+        assert out.error and out.stdout == ""
+    finally:
+        eng.shutdown()
+
+
+# -------------------------------------------------- failures and isolation
+
+@pytest.mark.parametrize("mode", MODES)
+def test_timeout_then_next_call_is_fresh(engine, mode):
+    key = f"timeout/{mode}"
+    t0 = time.monotonic()
+    out = run(engine, "slow.py", b"3", base=FIXTURES, mode=mode, key=key, timeout_s=0.3)
+    assert time.monotonic() - t0 < 2.0
+    assert out.error["error_type"] == "SystemError"
+    assert out.error["message"] == "Algorithm timed out after 0.3 seconds"
+    out = run(engine, "slow.py", b"0", base=FIXTURES, mode=mode, key=key)
+    assert out.error is None and out.cold is True
+
+
+def test_timeout_kills_the_worker_process(engine):
+    key = "timeout/kill"
+    first = run(engine, "crashy.py", b'"pid"', key=key)
+    pid = first.result
+    slow = Binding("slow.py", FIXTURES)
+    engine.reset()
+    # same key, a new binding: the old pool is replaced
+    out = run(engine, slow, b"5", key=key, timeout_s=0.2)
+    assert "timed out" in out.error["message"]
+    pids = engine.stats()["pools"].get(key, {}).get("pids", [])
+    assert pids == []
+    assert _wait_until(lambda: not _pid_alive(pid))
+
+
+@pytest.mark.parametrize("how", ["exit", "segv"])
+def test_crash_is_isolated_and_worker_replaced(engine, how):
+    key = f"crash/{how}"
+    pid1 = run(engine, "crashy.py", b'"pid"', key=key).result
+    out = run(engine, "crashy.py", jbody(how), key=key)
+    assert out.error["error_type"] == "SystemError"
+    expected = "exited unexpectedly with code 3" if how == "exit" else "killed by SIGSEGV"
+    assert expected in out.error["message"]
+    again = run(engine, "crashy.py", b'"pid"', key=key)
+    assert again.error is None and again.cold is True and again.result != pid1
+    assert not _pid_alive(pid1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sys_exit_is_an_error_and_restarts_the_worker(engine, mode):
+    key = f"sysexit/{mode}"
+    assert run(engine, "counter.py", base=FIXTURES, mode=mode, key=key).result["count"] == 1
+    sysexit = Binding("crashy.py", ALGOS)
+    # a dedicated key for the crashy algorithm
+    out = run(engine, sysexit, b'"sysexit"', mode=mode, key=key + "/c")
+    assert out.error["error_type"] == "AlgorithmError" and "sys.exit(2)" in out.error["message"]
+    out = run(engine, sysexit, b'"pid"', mode=mode, key=key + "/c")
+    assert out.error is None and out.cold is True
+
+
+def test_out_of_memory_is_reported_and_server_survives(engine):
+    small = Profile("tiny-mem", memory_mb=64)
+    key = "oom"
+    out = run(engine, "crashy.py", jbody({"alloc_mb": 16}), profile=small, key=key)
+    assert out.result == 16 << 20
+    out = run(engine, "crashy.py", jbody({"alloc_mb": 512}), profile=small, key=key)
+    assert out.error["error_type"] == "OutOfMemoryError"
+    assert "memory" in out.error["message"]
+    ok = run(engine, "crashy.py", jbody({"alloc_mb": 16}), profile=small, key=key)
+    assert ok.error is None and ok.cold is True
+    # the server process itself has no such limit
+    assert len(bytearray(128 << 20)) == 128 << 20
+
+
+# ------------------------------------------------------- slots and queueing
+
+def _call_in_thread(engine, results, *args, **kw):
+    def target():
+        try:
+            results.append(run(engine, *args, **kw))
+        except Exception as exc:  # QueueFull etc.
+            results.append(exc)
+    t = threading.Thread(target=target)
+    t.start()
+    return t
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_slots_queue_and_queue_full(engine, mode):
+    prof = Profile("one-slot-" + mode, warm_slots=1, queue_limit=1, mode=mode)
+    key = f"queue/{mode}"
+    run(engine, "slow.py", b"0", base=FIXTURES, profile=prof, key=key)      # warm it
+    results: list = []
+    t1 = _call_in_thread(engine, results, "slow.py", b"0.4", base=FIXTURES, profile=prof, key=key)
+    assert _wait_until(lambda: engine.stats()["pools"][key]["busy"] == 1)
+    t2 = _call_in_thread(engine, results, "slow.py", b"0", base=FIXTURES, profile=prof, key=key)
+    assert _wait_until(lambda: engine.stats()["pools"][key]["queued"] == 1)
+    with pytest.raises(QueueFull) as exc:
+        run(engine, "slow.py", b"0", base=FIXTURES, profile=prof, key=key)
+    assert "queued" in exc.value.message
+    t1.join(5)
+    t2.join(5)
+    assert [r.error for r in results] == [None, None]
+    # the queued call ran after the first one, on the same warm worker
+    assert [r.result["requested"] for r in results] == [0.4, 0.0]
+    assert results[1].cold is False
+    assert engine.stats()["pools"][key]["warm"] == 1
+
+
+def test_warm_slots_run_concurrently(engine):
+    prof = Profile("two-slots", warm_slots=2, queue_limit=4)
+    key = "slots/2"
+    results: list = []
+    t0 = time.monotonic()
+    threads = [_call_in_thread(engine, results, "slow.py", b"0.4", base=FIXTURES, profile=prof, key=key)
+               for _ in range(2)]
+    for t in threads:
+        t.join(5)
+    assert time.monotonic() - t0 < 0.75
+    assert all(r.error is None and r.cold for r in results)
+    assert engine.stats()["pools"][key]["warm"] == 2
+
+
+# ------------------------------------------------------------------ timing
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cold_and_warm_duration(mode):
+    prof = Profile("timed-" + mode, cold_start_s=0.15, overhead_s=0.02, idle_s=20, mode=mode)
+    eng = Engine(scale=1.0 if mode == "process" else 1.0)
+    try:
+        t0 = time.monotonic()
+        cold = run(eng, "greeter.py", b'"a"', base=FIXTURES, profile=prof, key="d")
+        assert time.monotonic() - t0 >= 0.17
+        warm = run(eng, "greeter.py", b'"a"', base=FIXTURES, profile=prof, key="d")
+        assert cold.cold and not warm.cold
+        assert 0.17 <= cold.duration < 0.3
+        assert 0.02 <= warm.duration < 0.1
+    finally:
+        eng.shutdown()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_idle_worker_goes_cold(mode):
+    eng = Engine(scale=0.01)   # idle_s=10 -> 0.1 s
+    prof = Profile("idle-" + mode, idle_s=10, mode=mode)
+    try:
+        a = run(eng, "counter.py", base=FIXTURES, profile=prof, key="i")
+        b = run(eng, "counter.py", base=FIXTURES, profile=prof, key="i")
+        assert (a.cold, b.cold, b.result["count"]) == (True, False, 2)
+        assert _wait_until(lambda: eng.stats()["pools"]["i"]["warm"] == 0, 3)
+        c = run(eng, "counter.py", base=FIXTURES, profile=prof, key="i")
+        assert c.cold is True and c.result["count"] == 1
+    finally:
+        eng.shutdown()
+
+
+# ---------------------------------------------------------- environments
+
+@pytest.mark.parametrize("mode", MODES)
+def test_gpu_env_only_in_gpu_profile(engine, mode):
+    gpu = Profile.from_dict({**GPU.to_dict(), "mode": mode})
+    cpu = Profile.from_dict({**CPU.to_dict(), "mode": mode})
+    g = run(engine, "env_report.py", base=FIXTURES, profile=gpu).result
+    c = run(engine, "env_report.py", base=FIXTURES, profile=cpu).result
+    assert g["cuda_visible_devices_set"] is True and g["cuda_visible_devices"] == "0"
+    assert g["profile"] == "python3-gpu" and g["processor"] == "gpu"
+    assert c["cuda_visible_devices_set"] is False and c["profile"] == "python3-cpu"
+    if mode == "process":
+        assert g["pid"] != os.getpid()
+    else:
+        assert g["pid"] == os.getpid()
+
+
+def test_process_env_is_really_set(engine, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "7")            # the server's own GPU var...
+    monkeypatch.setenv("MOCKSERVER_SECRET_FOR_TEST", "secret")  # ...and its own settings
+    env = {"ALGORITHMIA_API": "http://127.0.0.1:1", "ALGORITHMIA_API_KEY": "simKey"}
+    cpu = run(engine, "env_os.py", profile=CPU, env=env, key="env/cpu").result
+    assert cpu == {"CUDA_VISIBLE_DEVICES": None, "NVIDIA_VISIBLE_DEVICES": None,
+                   "ALGORITHMIA_API": "http://127.0.0.1:1", "ALGORITHMIA_API_KEY": "simKey",
+                   "ALGORITHMIA_PROFILE": "python3-cpu", "MOCKSERVER_SECRET_FOR_TEST": None}
+    gpu = run(engine, "env_os.py", profile=GPU, key="env/gpu").result
+    assert gpu["CUDA_VISIBLE_DEVICES"] == "0" and gpu["ALGORITHMIA_API_KEY"] is None
+    # per-call env changes on a warm worker
+    again = run(engine, "env_os.py", profile=CPU, env={"ALGORITHMIA_API_KEY": "other"}, key="env/cpu").result
+    assert again["ALGORITHMIA_API_KEY"] == "other" and again["ALGORITHMIA_API"] is None
+
+
+class _FakeApi(http.server.BaseHTTPRequestHandler):
+    seen: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        _FakeApi.seen.append((self.path, self.headers.get("Authorization"), body))
+        out = json.dumps({"result": "Hello " + body.decode(),
+                          "metadata": {"content_type": "text", "duration": 0.001}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pipeline_calls_back_with_the_official_client(engine, mode):
+    pytest.importorskip("Algorithmia")
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeApi)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        env = {"ALGORITHMIA_API": f"http://127.0.0.1:{srv.server_address[1]}",
+               "ALGORITHMIA_API_KEY": "simOwnerKey"}
+        out = run(engine, "pipeline.py", b"Neo", "text/plain", base=FIXTURES, mode=mode, env=env,
+                  timeout_s=20)
+        assert out.error is None, out.error
+        assert out.result == {"called": "demo/Greeter", "result": "Hello Neo", "content_type": "text"}
+        path, auth, body = _FakeApi.seen[-1]
+        assert path.startswith("/v1/algo/demo/Greeter") and auth == "simOwnerKey" and body == b"Neo"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+# --------------------------------------------------------- check_binding
+
+def test_check_binding(engine, tmp_path):
+    assert engine.check_binding(Binding.template()) is None
+    assert engine.check_binding(Binding("greeter.py", FIXTURES)) is None
+    assert engine.check_binding(Binding("counter.py:apply", FIXTURES)) is None
+    assert engine.check_binding(Binding("json:dumps")) is None
+    assert "No module named" in engine.check_binding(Binding("no_such_pkg_xyz.algo:apply"))
+    assert "not found" in engine.check_binding(Binding("missing.py", FIXTURES))
+    msg = engine.check_binding(Binding("no_apply.py", ALGOS))
+    assert "no function 'apply'" in msg
+    bad = tmp_path / "broken.py"
+    bad.write_text("def apply(input)\n    return input\n")
+    assert engine.check_binding(Binding(str(bad))).startswith("SyntaxError")
+    # and invoking a broken binding answers a LoadingError, it does not raise
+    out = run(engine, Binding(str(bad)))
+    assert out.error["error_type"] == "LoadingError"
+
+
+# ----------------------------------------------------- lifecycle & leaks
+
+def test_reset_and_shutdown_leave_no_processes():
+    eng = Engine(scale=0)
+    prof = Profile("two", warm_slots=2)
+    results: list = []
+    threads = [_call_in_thread(eng, results, "slow.py", b"0.2", base=FIXTURES, profile=prof, key=k)
+               for k in ("a", "a", "b")]
+    for t in threads:
+        t.join(5)
+    pids = [pid for p in eng.stats()["pools"].values() for pid in p["pids"]]
+    assert len(pids) == 3 and all(_pid_alive(p) for p in pids)
+    all_pids = set(pids)
+    eng.reset()
+    assert eng.stats()["workers"] == 0 and eng.stats()["processes"] == 0
+    assert _wait_until(lambda: not any(_pid_alive(p) for p in pids))
+    # usable after reset; a call in flight during shutdown is aborted
+    assert run(eng, "greeter.py", b'"x"', base=FIXTURES, key="a").result == "Hello x"
+    results.clear()
+    t = _call_in_thread(eng, results, "slow.py", b"5", base=FIXTURES, key="c")
+    assert _wait_until(lambda: eng.stats()["pools"].get("c", {}).get("busy") == 1)
+    time.sleep(0.1)
+    pids = [pid for p in eng.stats()["pools"].values() for pid in p["pids"]]
+    all_pids.update(pids)
+    eng.shutdown()
+    t.join(5)
+    assert "aborted" in results[0].error["message"]
+    assert _wait_until(lambda: not any(_pid_alive(p) for p in pids))
+    assert [c for c in multiprocessing.active_children() if c.pid in all_pids] == []
+    with pytest.raises(EngineClosed):
+        run(eng, "greeter.py", base=FIXTURES)
+
+
+# ------------------------------------------------------------ performance
+
+def test_ipc_overhead_is_small(engine):
+    """Loose: prints p50 latency of a no-op call in both modes (no assertion on time)."""
+    lat = {}
+    for mode in MODES:
+        key = f"perf/{mode}"
+        run(engine, "noop.py", b"1", mode=mode, key=key)
+        samples = []
+        for _ in range(300):
+            t0 = time.perf_counter()
+            out = run(engine, "noop.py", b"1", mode=mode, key=key)
+            samples.append(time.perf_counter() - t0)
+            assert out.result == 1
+        lat[mode] = statistics.median(samples)
+    print(f"\nno-op p50: process {lat['process'] * 1e6:.0f} us, inprocess {lat['inprocess'] * 1e6:.0f} us, "
+          f"process overhead {(lat['process'] - lat['inprocess']) * 1e6:+.0f} us")

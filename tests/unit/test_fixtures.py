@@ -1,0 +1,68 @@
+import pytest
+
+from mockserver.config import Settings
+from mockserver.domain.context import Ctx
+from mockserver.fixtures import FixtureError, default_fixture, load_into
+from mockserver.ids import Clock, Ids
+from mockserver.store import Store
+
+
+def ctx():
+    return Ctx(store=Store(), ids=Ids(1), clock=Clock("frozen"), settings=Settings())
+
+
+def load_text(tmp_path, text):
+    path = tmp_path / "f.yaml"
+    path.write_text(text)
+    c = ctx()
+    load_into(c, [str(path)])
+    return c
+
+
+def test_default_fixture_loads():
+    c = ctx()
+    load_into(c, [str(default_fixture())])
+    with c.store.read() as state:
+        assert {"demo", "alice", "bob"} <= set(state.users)
+        assert state.orgs["acme"].members["alice"] == "owner"
+        assert "internal" in state.scms and "github" in state.scms
+
+
+def test_schema_error_names_file_path_and_reason(tmp_path):
+    with pytest.raises(FixtureError) as err:
+        load_text(tmp_path, "users:\n  - username: x\n    email: 5\n    fullname: X\n")
+    assert err.value.file.endswith("f.yaml") and err.value.where == "users/0/email"
+    assert "string" in err.value.reason
+
+
+def test_rule_error_names_the_item(tmp_path):
+    text = ("users:\n  - {username: a1, email: a@aa.com, fullname: A}\n"
+            "  - {username: a1, email: b@bb.com, fullname: B}\n")
+    with pytest.raises(FixtureError) as err:
+        load_text(tmp_path, text)
+    assert err.value.where == "users/1" and "taken" in err.value.reason
+
+
+def test_unknown_section_refused(tmp_path):
+    with pytest.raises(FixtureError) as err:
+        load_text(tmp_path, "gadgets: []\n")
+    assert "gadgets" in err.value.reason
+
+
+def test_not_yaml(tmp_path):
+    with pytest.raises(FixtureError) as err:
+        load_text(tmp_path, "users: [\n")
+    assert err.value.where == "(yaml)"
+
+
+def test_missing_file():
+    with pytest.raises(FixtureError) as err:
+        load_into(ctx(), ["/nonexistent/x.yaml"])
+    assert "cannot read" in err.value.reason
+
+
+def test_admin_key_setting_adds_admin(tmp_path):
+    c = ctx()
+    load_into(c, [str(default_fixture())], admin_key="simExtraAdmin123")
+    with c.store.read() as state:
+        assert state.keys["simExtraAdmin123"].is_admin
