@@ -17,6 +17,7 @@ from .domain.context import Ctx
 from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
 from .ids import Clock, Ids, iso
 from .journal import Journal
+from .runtime import DEFAULT_PROFILES, Engine
 from .jsonio import json_response
 from .spec import ApiSpec
 from .store import Store
@@ -31,7 +32,9 @@ class MockServer:
         from .fixtures import load_into   # late: fixtures import the domain
         self.settings = settings
         self.spec = spec
-        self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings)
+        self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
+                       engine=Engine(scale=settings.profile_scale),
+                       profiles={p.name: p for p in DEFAULT_PROFILES})
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         load_into(self.ctx, settings.fixtures)
         self.ctx.store.mark_baseline()
@@ -40,6 +43,7 @@ class MockServer:
         """Back to the loaded fixtures, with fresh id and clock sequences."""
         self.ctx.store.reset()
         self.ctx.restart_generators()
+        self.ctx.engine.reset()          # warm workers hold code of the state being dropped
         self.journal.clear()
 
 

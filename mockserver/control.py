@@ -59,3 +59,35 @@ def import_state():
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ApiError(REQUEST_INVALID, f"Not a state this server exported: {type(exc).__name__}: {exc}") from None
     return json_response({"status": "loaded"})
+
+
+@control.get("/algorithms/bindings")
+def list_bindings():
+    from .domain import bindings
+    return json_response(bindings.list_bindings(_server().ctx))
+
+
+@control.put("/algorithms/<owner>/<algo>/binding")
+@control.put("/algorithms/<owner>/<algo>/versions/<version>/binding")
+def put_binding(owner, algo, version=None):
+    from .domain import bindings
+    body = _json_object()
+    return json_response(bindings.set_binding(_server().ctx, owner, algo, body.get("target"), version))
+
+
+@control.delete("/algorithms/<owner>/<algo>/binding")
+@control.delete("/algorithms/<owner>/<algo>/versions/<version>/binding")
+def delete_binding(owner, algo, version=None):
+    from .domain import bindings
+    bindings.clear_binding(_server().ctx, owner, algo, version)
+    return json_response({"status": "cleared"})
+
+
+def _json_object() -> dict:
+    try:
+        data = json.loads(request.get_data() or b"{}")
+    except ValueError as exc:
+        raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(REQUEST_INVALID, "The body must be a JSON object")
+    return data

@@ -19,6 +19,7 @@ from .domain.context import Ctx
 from .domain.models import ApiKey
 from .errors import ApiError
 from .resources import resource_path
+from .runtime import Profile
 
 _SCHEMA = yaml.safe_load((Path(__file__).parent / "fixture_schema.yaml").read_text())
 _VALIDATOR = Draft202012Validator(_SCHEMA)
@@ -98,6 +99,14 @@ def _org(ctx: Ctx, item: dict, _base: Path) -> None:
         orgs.put_member(ctx, SYSTEM, item["org_name"], member["username"], member.get("role", "member"))
 
 
+def _profile(ctx: Ctx, item: dict, _base: Path) -> None:
+    try:
+        profile = Profile.from_dict(item)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(6001, str(exc)) from None
+    ctx.profiles = {**(ctx.profiles or {}), profile.name: profile}
+
+
 def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
     with ctx.store.write() as state:
         keys.add(state, ctx, None, label=item.get("label", "admin"), key_type="PlatformAdminKey", secret=item["key"])
@@ -107,6 +116,7 @@ Loader = Callable[[Ctx, Any, Path], None]
 # Order matters: SCMs before algorithms, users before organizations and data.
 SECTIONS: list[tuple[str, Loader]] = [
     ("scms", _scm),
+    ("profiles", _profile),
     ("admin_keys", _admin_key),
     ("users", _user),
     ("organizations", _org),

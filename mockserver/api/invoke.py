@@ -1,6 +1,48 @@
-"""Handlers land here with the capability that owns them."""
+"""POST /v1/algo/{owner}/{algoname}[/{version}]: call an algorithm."""
 from __future__ import annotations
 
+import time
+
+from flask import Response, g, request
+
+from ..domain import invocation
+from ..errors import REQUEST_INVALID, ApiError
+from ..jsonio import json_response
 from . import Handlers
+from .common import base_url, caller, ctx, server
 
 ops = Handlers()
+
+
+@ops("invokeAlgorithm", "invokeAlgorithmVersion")
+def invoke(inp):
+    q = inp.query
+    call = invocation.prepare(ctx(), caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
+                              read_limited_body(server().settings.max_request_bytes),
+                              request.headers.get("Content-Type"), timeout=q.get("timeout"),
+                              stdout=bool(q.get("stdout")), base_url=base_url())
+    if q.get("output") == "void":
+        return _send(invocation.run_in_background(ctx(), call, g.request_id))
+    started = time.perf_counter()
+    outcome = invocation.run(ctx(), call, g.request_id)
+    observe = getattr(server(), "observe_invocation", None)
+    if observe:
+        observe(call.algorithm, time.perf_counter() - started, outcome.error is None)
+    return _send(invocation.answer(call, outcome, g.request_id, q.get("output")))
+
+
+def read_limited_body(limit: int) -> bytes:
+    """The request body, refused before buffering when it is over ``limit`` bytes."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise ApiError(REQUEST_INVALID, f"Request body too large: {declared} bytes; the limit is {limit} bytes (10 MiB)", 413)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(REQUEST_INVALID, f"Request body too large: the limit is {limit} bytes (10 MiB)", 413)
+    return data
+
+
+def _send(answer: invocation.Answer) -> Response:
+    if answer.raw is None:
+        return json_response(answer.body, answer.status)
+    return Response(answer.raw, status=answer.status, content_type=answer.media_type)

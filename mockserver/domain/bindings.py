@@ -1,0 +1,53 @@
+"""Run-time bindings: which callable runs an algorithm (or one of its versions).
+
+Set through the control API or the pytest plugin; they win over what a build
+was compiled with. A binding names importable code ("pkg.mod:apply" or
+"path/algo.py:apply"); no code is ever uploaded.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ALGORITHM_NOT_FOUND, REQUEST_INVALID, ApiError
+from ..runtime import Binding
+from .context import Ctx
+
+
+def _key(owner: str, name: str, version: str | None) -> str:
+    return f"{owner}/{name}/{version}" if version else f"{owner}/{name}"
+
+
+def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | None = None,
+                base_dir: str | None = None) -> dict[str, Any]:
+    if not isinstance(target, str) or not target.strip():
+        raise ApiError(REQUEST_INVALID, "target must name a callable: 'package.module:apply' or 'path/algo.py:apply'")
+    binding = Binding(target, base_dir=base_dir)
+    problem = ctx.engine.check_binding(binding) if ctx.engine else None
+    if problem:
+        raise ApiError(REQUEST_INVALID, f"Cannot bind {owner}/{name} to {target}: {problem}")
+    with ctx.store.write() as state:
+        if f"{owner}/{name}" not in state.algorithms:
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
+        resolved = target if base_dir is None else _absolute(binding)
+        state.bindings[_key(owner, name, version)] = resolved
+    return {"algorithm": f"{owner}/{name}", "version": version, "target": resolved}
+
+
+def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -> None:
+    with ctx.store.write() as state:
+        if state.bindings.pop(_key(owner, name, version), None) is None:
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {_key(owner, name, version)}", 404)
+
+
+def list_bindings(ctx: Ctx) -> dict[str, str]:
+    with ctx.store.read() as state:
+        return dict(state.bindings)
+
+
+def _absolute(binding: Binding) -> str:
+    """A file binding relative to base_dir, made absolute so it no longer needs base_dir."""
+    import os
+    path, sep, func = binding.target.partition(":")
+    if path.endswith(".py") and not os.path.isabs(path):
+        path = os.path.abspath(os.path.join(binding.base_dir or ".", path))
+    return path + (sep + func if sep else "")

@@ -1,0 +1,194 @@
+"""Calling an algorithm: /v1/algo semantics on top of the runtime engine.
+
+Resolution and bookkeeping happen under the store lock; the call itself runs
+outside it, so a slow algorithm never blocks the rest of the API.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..auth import Principal
+from ..errors import ApiError
+from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
+from ..runtime.errors import BadInput, EngineClosed
+from ..store import State
+from . import keys, orgs
+from .algorithm_models import Algorithm, Build, ErrorEntry
+from .context import Ctx
+
+DEFAULT_TIMEOUT = 300
+MAX_TIMEOUT = 3000
+# What settings.environment selects when no profile names the language.
+ENVIRONMENT_PROFILES = {"cpu": "python3-cpu", "gpu": "python3-gpu"}
+
+
+@dataclass
+class Call:
+    """Everything needed to run one invocation, gathered under the lock."""
+    algorithm: str                 # "owner/name"
+    version: str | None            # semantic version or git hash called
+    invocation: Invocation
+    may_see_stdout: bool
+    may_see_source: bool
+    caller: str | None
+
+
+@dataclass
+class Answer:
+    """What the HTTP layer sends: a JSON body, or raw bytes with a media type."""
+    status: int
+    body: Any = None               # JSON-able, when raw is None
+    raw: bytes | None = None
+    media_type: str = "application/json"
+
+
+def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str | None,
+            body: bytes, content_type: str | None, *, timeout: int | None, stdout: bool,
+            base_url: str) -> Call:
+    from .versions import resolve_for_invocation   # TODO(lead): top-level once versions.py lands
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    with ctx.store.write() as state:
+        algo, build, version = resolve_for_invocation(state, who, owner, name, version_spec)
+        is_owner = _is_owner(state, who, algo)
+        binding = _binding(state, algo, build, version.semantic_version if version else None)
+        profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
+        scoped = _algorithm_key(state, ctx, algo)
+    env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
+           "ALGORITHMIA_ALGORITHM": algo.full_name,
+           "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
+           "ALGORITHMIA_PROFILE": profile.name}
+    inv = Invocation(key=f"{algo.full_name}/{build.commit_sha}", binding=binding, profile=profile,
+                     body=body, content_type=content_type, timeout_s=float(timeout),
+                     want_stdout=stdout and is_owner, env=env)
+    return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
+                invocation=inv, may_see_stdout=is_owner,
+                may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
+                caller=who.username)
+
+
+def run(ctx: Ctx, call: Call, request_id: str) -> Outcome:
+    try:
+        outcome = ctx.engine.invoke(call.invocation)
+    except QueueFull as exc:
+        raise ApiError(None, f"Too many concurrent calls to {call.algorithm}: {exc.message}", 429,
+                       shape="invocation", error_type="SystemError") from None
+    except BadInput as exc:
+        raise ApiError(2013, f"Invalid input for {call.algorithm}: {exc.message}", 400) from None
+    except EngineClosed:
+        raise ApiError(5001, "The invocation engine is shutting down", 503) from None
+    if outcome.error is not None:
+        _record_error(ctx, call, outcome.error, request_id)
+    return outcome
+
+
+def answer(call: Call, outcome: Outcome, request_id: str, output: str | None) -> Answer:
+    if outcome.error is not None:
+        error = {"message": outcome.error.get("message", "algorithm error"),
+                 "error_type": outcome.error.get("error_type", "AlgorithmError")}
+        trace = outcome.error.get("stacktrace")
+        if trace and call.may_see_source:
+            error["stacktrace"] = trace       # the docs' name
+            error["stack_trace"] = trace      # the Python client's name
+        body = {"error": error, "metadata": _metadata(outcome, "void"), "request_id": request_id}
+        # output=raw signals failure with HTTP 400 (seed 004); otherwise 200 + error.
+        return Answer(400 if output == "raw" else 200, body)
+    if output == "raw":
+        return _raw(outcome)
+    result = outcome.result
+    if outcome.content_type == "binary":
+        result = base64.b64encode(bytes(result)).decode("ascii")
+    body = {"result": result, "metadata": _metadata(outcome, outcome.content_type), "request_id": request_id}
+    return Answer(200, body)
+
+
+def run_in_background(ctx: Ctx, call: Call, request_id: str) -> Answer:
+    """output=void: acknowledge at once, run the call on its own thread."""
+    def work() -> None:
+        try:
+            run(ctx, call, request_id)
+        except ApiError:
+            pass   # nobody is waiting for the answer; failures of the call itself are recorded
+    threading.Thread(target=work, name=f"void-{request_id}", daemon=True).start()
+    return Answer(200, {"async": True, "request_id": request_id})
+
+
+def profile_for(ctx: Ctx, settings: dict[str, Any]) -> Profile:
+    """The environment profile an algorithm runs in: by name, else by language and processor."""
+    profiles = ctx.profiles or {}
+    named = settings.get("environment_profile") or settings.get("profile")
+    if named in profiles:
+        return profiles[named]
+    processor = settings.get("environment") or "cpu"
+    language = settings.get("language") or "python3-1"
+    for profile in profiles.values():
+        if profile.processor == processor and language in profile.languages:
+            return profile
+    fallback = profiles.get(ENVIRONMENT_PROFILES.get(processor, "python3-cpu"))
+    if fallback is None:
+        raise ApiError(4004, f"The requested machine type is not supported: no {processor} environment profile is loaded", 400)
+    return fallback
+
+
+def _is_owner(state: State, who: Principal, algo: Algorithm) -> bool:
+    return who.is_admin or who.username == algo.owner or orgs.is_member(state, algo.owner, who.username)
+
+
+def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding:
+    """Run-time bindings (control API, plugin) win over what the build was compiled with."""
+    for key in (f"{algo.full_name}/{semver}" if semver else None, f"{algo.full_name}/{build.commit_sha}",
+                algo.full_name):
+        if key and key in state.bindings:
+            return Binding(state.bindings[key])
+    if build.binding:
+        return Binding(build.binding, base_dir=build.binding_base)
+    return Binding.template()
+
+
+def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm) -> str:
+    """The key a running algorithm gets: its owner's identity, scoped to the algorithm.
+
+    It may call other algorithms only when the algorithm is pipeline_enabled, and it
+    reads collections whose ACL is algo://.my/* of the same owner.
+    """
+    for secret, key in state.keys.items():
+        if key.algorithm == algo.full_name:
+            key.permissions["allow_algo"] = bool(algo.settings.get("pipeline_enabled", True))
+            return secret
+    perms = {"allow_algo": bool(algo.settings.get("pipeline_enabled", True)), "allow_data": True,
+             "allow_data_write": True, "allow_algo_management": False, "allow_web_algo": False}
+    return keys.add(state, ctx, algo.owner, label=f"algo://{algo.full_name}", key_type="AlgorithmKey",
+                    permissions=perms, algorithm=algo.full_name).api_key
+
+
+def _record_error(ctx: Ctx, call: Call, error: dict, request_id: str) -> None:
+    owner = call.algorithm.split("/", 1)[0]
+    with ctx.store.write() as state:
+        if call.algorithm not in state.algorithms:
+            return    # deleted while running
+        state.errors.append(ErrorEntry(
+            id=ctx.ids.uuid(), algorithm=call.algorithm, owner=owner, caller=call.caller,
+            version=call.version, message=str(error.get("message", ""))[:2000],
+            error_type=str(error.get("error_type", "AlgorithmError")), created_at=ctx.clock.iso(),
+            request_id=request_id, seq=state.next_seq()))
+        del state.errors[:-1000]   # keep the newest 1000
+
+
+def _metadata(outcome: Outcome, content_type: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"content_type": content_type, "duration": round(outcome.duration, 6)}
+    if outcome.stdout is not None:
+        meta["stdout"] = outcome.stdout
+    return meta
+
+
+def _raw(outcome: Outcome) -> Answer:
+    if outcome.content_type == "binary":
+        return Answer(200, raw=bytes(outcome.result), media_type="application/octet-stream")
+    if outcome.content_type == "text":
+        return Answer(200, raw=str(outcome.result).encode("utf-8"), media_type="text/plain; charset=utf-8")
+    if outcome.content_type == "void":
+        return Answer(200, raw=b"", media_type="text/plain; charset=utf-8")
+    return Answer(200, raw=json.dumps(outcome.result, separators=(",", ":")).encode("utf-8"))
