@@ -31,6 +31,10 @@ from .errors import BindingError
 
 TEMPLATE_TARGET = "mockserver.runtime.template:apply"
 DEFAULT_FUNCTION = "apply"
+CALLABLE_PREFIX = "callable:"
+
+# name -> namespace with ``apply`` (and optional ``load``), see Binding.from_callable
+_CALLABLES: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,33 @@ class Binding:
         """The platform's new-algorithm template: ``apply(input) -> "hello " + str(input)``."""
         return Binding(TEMPLATE_TARGET)
 
+    @staticmethod
+    def from_callable(apply: Callable, load: Optional[Callable] = None, name: Optional[str] = None) -> "Binding":
+        """Bind Python callables directly (pytest plugin / in-process use).
+
+        Returns a ``Binding("callable:<name>")`` backed by a process-local
+        registry. In "process" mode the functions are sent to the worker
+        pickled *by reference* (module-level functions of importable modules);
+        callables that cannot be pickled (lambdas, closures, methods of local
+        objects) are run in "inprocess" mode instead, whatever the profile says.
+        """
+        if not callable(apply):
+            raise TypeError("apply must be callable")
+        if load is not None and not callable(load):
+            raise TypeError("load must be callable or None")
+        if name is None:
+            name = f"{getattr(apply, '__module__', '?')}.{getattr(apply, '__qualname__', 'apply')}#{next(_counter)}"
+        import types
+        _CALLABLES[name] = types.SimpleNamespace(apply=apply, load=load, __name__=name)
+        return Binding(CALLABLE_PREFIX + name)
+
     @property
     def is_template(self) -> bool:
         return self.target == TEMPLATE_TARGET
+
+    @property
+    def is_callable(self) -> bool:
+        return self.target.startswith(CALLABLE_PREFIX)
 
     def parse(self) -> tuple[str, str, str]:
         """``(kind, location, function)``; kind is "file" or "module";
@@ -57,6 +85,8 @@ def parse_target(target: str, base_dir: Optional[str] = None) -> tuple[str, str,
     if not isinstance(target, str) or not target.strip():
         raise BindingError("empty binding target")
     target = target.strip()
+    if target.startswith(CALLABLE_PREFIX):
+        return "callable", target[len(CALLABLE_PREFIX):], DEFAULT_FUNCTION
     location, func = target, DEFAULT_FUNCTION
     head, sep, tail = target.rpartition(":")
     # "C:\\x.py" style drive letters are not a concern (POSIX only), but keep
@@ -130,6 +160,10 @@ def import_module_for(binding: Binding, *, module_name: Optional[str] = None,
     the normal import system (cached in ``sys.modules``).
     """
     kind, location, func = binding.parse()
+    if kind == "callable":
+        if location not in _CALLABLES:
+            raise BindingError(f"no callable registered as {location!r}")
+        return _CALLABLES[location], func
     if kind == "file":
         if not os.path.isfile(location):
             raise BindingError(f"algorithm file not found: {location}")
@@ -233,7 +267,32 @@ def resolve(module: Any, func: str, where: str) -> Resolved:
 
 def describe(binding: Binding) -> str:
     kind, location, _ = binding.parse()
+    if kind == "callable":
+        return f"callable {location!r}"
     return os.path.basename(location) if kind == "file" else f"module {location!r}"
+
+
+def callable_blob(binding: Binding) -> Optional[bytes]:
+    """The registered callables of a ``callable:`` binding pickled by reference,
+    or None if they cannot be sent to another process."""
+    import pickle
+    ns = _CALLABLES.get(binding.parse()[1])
+    if ns is None:
+        return None
+    try:
+        blob = pickle.dumps((ns.apply, ns.load), protocol=5)
+        pickle.loads(blob)
+        return blob
+    except Exception:
+        return None
+
+
+def register_blob(name: str, blob: bytes) -> None:
+    """Worker side of :func:`callable_blob`."""
+    import pickle
+    import types
+    apply, load = pickle.loads(blob)
+    _CALLABLES[name] = types.SimpleNamespace(apply=apply, load=load, __name__=name)
 
 
 def load_binding(binding: Binding, **kwargs) -> Resolved:

@@ -41,7 +41,7 @@ from .context import DEFAULT_STDOUT_CAP, InvocationContext
 from .errors import (BindingError, EngineClosed, QueueFull, SYSTEM_ERROR)
 from .inproc import InprocShared, InprocWorker
 from .profiles import GPU_ENV_VARS, Profile
-from .worker import ProcessWorker, WorkerDied
+from .worker import ProcessWorker, WorkerDied, worker_process_class
 
 DEFAULT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 3000.0
@@ -101,6 +101,13 @@ class _Pool:
         self.waiters: collections.deque = collections.deque()
         self.retired = False
         self.shared: Optional[InprocShared] = None
+        self.mode = profile.mode
+        self.blob: Optional[bytes] = None
+        if binding.is_callable and self.mode == "process":
+            from .binding import callable_blob
+            self.blob = callable_blob(binding)
+            if self.blob is None:          # not picklable by reference: run in a thread
+                self.mode = "inprocess"
         self.calls = self.cold_starts = self.errors = self.timeouts = 0
 
 
@@ -152,6 +159,7 @@ class Engine:
         self._nprocs = 0
         self._closed = False
         self._mpctx = _mp_context()
+        self._process_class = worker_process_class(self._mpctx)
         self._reaper: Optional[threading.Thread] = None
         self._wake = threading.Event()
         _ENGINES.add(self)
@@ -264,7 +272,7 @@ class Engine:
                 n_active = len(p.active)
                 pools[key] = {
                     "profile": p.profile.name,
-                    "mode": p.profile.mode,
+                    "mode": p.mode,
                     "warm": len(p.idle) + n_active,
                     "idle": len(p.idle),
                     "busy": p.busy,
@@ -353,7 +361,7 @@ class Engine:
     def _start_worker(self, pool: _Pool, timeout: float):
         profile = pool.profile
         t0 = time.perf_counter()
-        if profile.mode == "inprocess":
+        if pool.mode == "inprocess":
             with self._lock:
                 if pool.shared is None or pool.shared.discarded:
                     ctx = InvocationContext(pool.key, profile.name, profile.processor, "inprocess",
@@ -366,7 +374,7 @@ class Engine:
             if not self._reserve_process(timeout):
                 raise WorkerDied(_err(f"No capacity to start a worker for {pool.key} "
                                       f"(max_workers={self.max_workers} reached)"))
-            worker = ProcessWorker(self._mpctx, self._worker_spec(pool))
+            worker = ProcessWorker(self._mpctx, self._worker_spec(pool), self._process_class)
             worker.counted = True
             with self._lock:
                 pool.active.add(worker)
@@ -394,6 +402,7 @@ class Engine:
         return {
             "key": pool.key,
             "target": target,
+            "callable_blob": pool.blob,
             "base_dir": None,
             "profile": profile.name,
             "processor": profile.processor,

@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing
+import multiprocessing.context
 import os
 import pickle
 import signal
 import sys
+import threading
 import time
 from typing import Any, Optional
 
 from . import binding as _binding
-from .codec import error_dict  # noqa: F401  (preload)
 from .context import Capture, InvocationContext, reset_current, set_current
 from .errors import SYSTEM_ERROR
 from .executor import execute, prepare
@@ -87,6 +89,10 @@ def _set_memory_limit(memory_mb: int) -> Optional[int]:
 def worker_main(conn, spec: dict) -> None:
     """Entry point of a worker process."""
     _set_parent_death_signal()
+    try:
+        os.setpgid(0, 0)   # own process group: a kill also reaches the algorithm's subprocesses
+    except OSError:
+        pass
     for p in reversed(spec.get("sys_path") or []):
         if p not in sys.path:
             sys.path.insert(0, p)
@@ -110,6 +116,11 @@ def worker_main(conn, spec: dict) -> None:
     try:
         module_name = None
         kind, location, _ = binding.parse()
+        if kind == "callable" and spec.get("callable_blob") is not None:
+            try:
+                _binding.register_blob(location, spec["callable_blob"])
+            except BaseException:
+                pass   # prepare() reports "no callable registered"
         if kind == "file":
             stem = os.path.splitext(os.path.basename(location))[0]
             if stem.isidentifier() and stem not in sys.modules:
@@ -197,14 +208,70 @@ def _describe_exit(code: Optional[int]) -> str:
     return f"exited unexpectedly with code {code}"
 
 
+_tls = threading.local()
+_patch_lock = threading.Lock()
+
+
+def _install_main_stripper() -> None:
+    """Worker processes must not re-import the server's ``__main__`` (multiprocessing
+    does that for spawn/forkserver children: slow, and harmful for scripts without a
+    ``if __name__ == "__main__"`` guard). Wrap ``spawn.get_preparation_data`` once so
+    that, only while *our* Popen runs in this thread, the main-module entries are
+    dropped. Other users of multiprocessing are unaffected."""
+    from multiprocessing import spawn
+    with _patch_lock:
+        if getattr(spawn.get_preparation_data, "_mockserver_wrapped", False):
+            return
+        original = spawn.get_preparation_data
+
+        def get_preparation_data(name, *args, **kwargs):
+            data = original(name, *args, **kwargs)
+            if getattr(_tls, "strip_main", False):
+                data.pop("init_main_from_path", None)
+                data.pop("init_main_from_name", None)
+            return data
+
+        get_preparation_data._mockserver_wrapped = True
+        spawn.get_preparation_data = get_preparation_data
+
+
+def _make_process_class(base):
+    class WorkerProcess(base):
+        @staticmethod
+        def _Popen(process_obj):
+            _tls.strip_main = True
+            try:
+                return base._Popen(process_obj)
+            finally:
+                _tls.strip_main = False
+
+    WorkerProcess.__name__ = WorkerProcess.__qualname__ = f"{base.__name__}Worker"
+    return WorkerProcess
+
+
+# Module-level (picklable) Process classes for the two start methods we use.
+ForkServerProcessWorker = (_make_process_class(multiprocessing.context.ForkServerProcess)
+                           if hasattr(multiprocessing.context, "ForkServerProcess") else None)
+SpawnProcessWorker = _make_process_class(multiprocessing.context.SpawnProcess)
+
+
+def worker_process_class(mpctx):
+    """A Process class of ``mpctx`` whose children skip the server's __main__."""
+    _install_main_stripper()
+    if mpctx.get_start_method() == "forkserver":
+        return ForkServerProcessWorker
+    return SpawnProcessWorker
+
+
 class ProcessWorker:
     """Parent-side handle of one worker process. Not thread-safe: one call at a
     time (the engine's slots guarantee it); ``kill()`` may come from any thread."""
 
     mode = "process"
 
-    def __init__(self, mpctx, spec: dict):
+    def __init__(self, mpctx, spec: dict, process_class=None):
         self._mpctx = mpctx
+        self._process_class = process_class or mpctx.Process
         self.spec = spec
         self.proc = None
         self.conn = None
@@ -219,7 +286,7 @@ class ProcessWorker:
     def start(self, timeout: float) -> None:
         """Start the process and wait until load() finished. Raises WorkerDied."""
         parent_conn, child_conn = self._mpctx.Pipe(duplex=True)
-        proc = self._mpctx.Process(target=worker_main, args=(child_conn, self.spec),
+        proc = self._process_class(target=worker_main, args=(child_conn, self.spec),
                                    name=f"algo-worker:{self.spec['key']}", daemon=False)
         proc.start()
         child_conn.close()
@@ -251,6 +318,12 @@ class ProcessWorker:
             self.kill_reason = reason
         proc = self.proc
         if proc is not None:
+            pid = proc.pid
+            try:
+                if pid and os.getpgid(pid) == pid:
+                    os.killpg(pid, signal.SIGKILL)
+            except (OSError, AttributeError):
+                pass
             try:
                 proc.kill()
             except Exception:

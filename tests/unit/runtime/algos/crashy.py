@@ -11,7 +11,17 @@ def apply(input):
         os.kill(os.getpid(), signal.SIGSEGV)
     if input == "sysexit":
         sys.exit(2)
+    if input == "spawn-and-hang":
+        print(spawn_child(), flush=True)
+        import time
+        time.sleep(60)
     if isinstance(input, dict) and "alloc_mb" in input:
         blob = bytearray(int(input["alloc_mb"]) * 1024 * 1024)
         return len(blob)
     return os.getpid()
+
+
+def spawn_child():
+    """Start a grandchild process that would outlive a naive kill."""
+    import subprocess
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]).pid
