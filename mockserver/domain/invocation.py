@@ -19,6 +19,7 @@ from ..store import State
 from . import keys, orgs
 from .algorithm_models import Algorithm, Build, ErrorEntry
 from .context import Ctx
+from .versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
 MAX_TIMEOUT = 3000
@@ -49,7 +50,6 @@ class Answer:
 def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str | None,
             body: bytes, content_type: str | None, *, timeout: int | None, stdout: bool,
             base_url: str) -> Call:
-    from .versions import resolve_for_invocation   # TODO(lead): top-level once versions.py lands
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with ctx.store.write() as state:
         algo, build, version = resolve_for_invocation(state, who, owner, name, version_spec)

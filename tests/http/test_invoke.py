@@ -1,0 +1,187 @@
+"""/v1/algo: version resolution, content types, output modes, errors, profiles."""
+import base64
+import json
+
+import pytest
+
+from conftest import ALICE, BOB, DEMO, error_of
+from mockserver.resources import resource_path
+
+SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
+            "pipeline_enabled": True, "source_visibility": "closed"}
+
+
+def algo_file(name):
+    return str(resource_path("fixtures", "algorithms", f"{name}.py")) + ":apply"
+
+
+def make(api, name, target=None, owner="demo", settings=None):
+    r = api.post(f"/v1/algorithms/{owner}", {"name": name, "details": {"label": name},
+                                             "settings": {**SETTINGS, **(settings or {})}})
+    assert r.status_code == 200, r.data
+    if target:
+        r = api.put(f"/_mock/algorithms/{owner}/{name}/binding", {"target": target})
+        assert r.status_code == 200, r.data
+    return compile_(api, name, owner)
+
+
+def compile_(api, name, owner="demo"):
+    r = api.post(f"/v1/algorithms/{owner}/{name}/compile")
+    assert r.status_code == 200, r.data
+    return r.get_json()["version_info"]["git_hash"]
+
+
+def publish(api, name, kind="minor", callability="public", owner="demo"):
+    r = api.post(f"/v1/algorithms/{owner}/{name}/versions",
+                 {"settings": {"algorithm_callability": callability},
+                  "version_info": {"version_type": kind, "release_notes": "r"}})
+    assert r.status_code == 200, r.data
+    return r.get_json()["version_info"]["semantic_version"]
+
+
+def call(api, path, body, ctype="application/json", key=..., **query):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode() if ctype == "application/json" else body.encode()
+    return api.call("POST", path, raw=raw, headers={"Content-Type": ctype}, key=key, **query)
+
+
+def test_template_algorithm_by_hash(api):
+    sha = make(api, "Fresh")
+    r = call(api, f"/v1/algo/demo/Fresh/{sha}", "Neo", "text/plain")
+    assert r.status_code == 200, r.data
+    body = r.get_json()
+    assert body["result"] == "hello Neo"
+    assert body["metadata"]["content_type"] == "text" and isinstance(body["metadata"]["duration"], float)
+    assert body["request_id"]
+
+
+def test_trailing_slash_and_python_client_query(api):
+    sha = make(api, "Fresh")
+    r = call(api, f"/v1/algo/demo/Fresh/{sha}/", "Neo", "text/plain", timeout=300, stdout="false", output="raw")
+    assert r.status_code == 200 and r.data == b"hello Neo"
+
+
+def test_resolution_rules(api):
+    make(api, "Greet", algo_file("greeter"))
+    v010 = publish(api, "Greet", "minor", "public")
+    compile_(api, "Greet")
+    v011 = publish(api, "Greet", "minor", "private")   # a callability switch needs at least minor
+    compile_(api, "Greet")
+    v100 = publish(api, "Greet", "major", "public")
+    assert (v010, v011, v100) == ("0.1.0", "0.2.0", "1.0.0")
+    bob = api.as_(BOB)
+    assert call(bob, "/v1/algo/demo/Greet", "x").status_code == 200       # latest public: 1.0.0
+    for spec, ok in (("0.1.0", True), ("0.*", True), ("0.1.*", True), ("1.*", True), ("1.0.0", True),
+                     ("2.*", False), ("9.9.9", False)):
+        r = call(bob, f"/v1/algo/demo/Greet/{spec}", "x")
+        assert (r.status_code == 200) == ok, (spec, r.status_code, r.data)
+    # private versions: full version works for others? (owner rights needed for latestPrivate)
+    assert call(api, "/v1/algo/demo/Greet/latestPrivate", "x").status_code == 200
+    assert call(api, "/v1/algo/demo/Greet/0.2.0", "x").status_code == 200
+    error_of(call(bob, "/v1/algo/demo/Greet/0.2.*", "x"))          # private: not by a partial version
+    error_of(call(bob, "/v1/algo/demo/Greet/latestPrivate", "x"))
+
+
+def test_unknown_algorithm_and_version_named(api):
+    err = error_of(call(api, "/v1/algo/demo/NoSuchAlgo", "x"), 404)
+    assert "NoSuchAlgo" in err["message"]
+    make(api, "Greet", algo_file("greeter"))
+    err = error_of(call(api, "/v1/algo/demo/Greet/3.2.1", "x"))
+    assert "3.2.1" in err["message"]
+
+
+def test_unpublished_hash_only_for_owner(api):
+    sha = make(api, "Secret")
+    error_of(call(api.as_(BOB), f"/v1/algo/demo/Secret/{sha}", "x"))
+
+
+def test_json_binary_and_raw(api):
+    sha = make(api, "Json", algo_file("json_transform"))
+    r = call(api, f"/v1/algo/demo/Json/{sha}", {"a": 1, "b": [1, 2]})
+    assert r.get_json()["metadata"]["content_type"] == "json"
+    sha = make(api, "Thumb", algo_file("thumbnail"))
+    r = call(api, f"/v1/algo/demo/Thumb/{sha}", bytes(range(256)) * 4, "application/octet-stream")
+    body = r.get_json()
+    assert body["metadata"]["content_type"] == "binary"
+    data = base64.b64decode(body["result"])
+    assert data.startswith(b"THUMB")
+    raw = call(api, f"/v1/algo/demo/Thumb/{sha}", bytes(range(256)) * 4, "application/octet-stream", output="raw")
+    assert raw.data == data and raw.headers["Content-Type"] == "application/octet-stream"
+
+
+def test_output_void_acknowledges_at_once(api):
+    sha = make(api, "Slow", algo_file("slow"))
+    r = call(api, f"/v1/algo/demo/Slow/{sha}", 5, output="void")
+    body = r.get_json()
+    assert r.status_code == 200 and body["async"] and body["request_id"]
+
+
+def test_stdout_only_for_owner(api):
+    sha = make(api, "Greet", algo_file("greeter"))
+    publish(api, "Greet", "minor", "public")
+    mine = call(api, "/v1/algo/demo/Greet", "x", stdout="true").get_json()
+    assert "stdout" in mine["metadata"]
+    theirs = call(api.as_(BOB), "/v1/algo/demo/Greet", "x", stdout="true").get_json()
+    assert "stdout" not in theirs["metadata"]
+
+
+def test_errors_and_stacktrace_visibility(api):
+    make(api, "Fails", algo_file("failing"))
+    publish(api, "Fails", "minor", "public")
+    mine = call(api, "/v1/algo/demo/Fails", "x")
+    assert mine.status_code == 200
+    err = mine.get_json()["error"]
+    assert "always fails" in err["message"] and err["stacktrace"] == err["stack_trace"]
+    theirs = call(api.as_(BOB), "/v1/algo/demo/Fails", "x").get_json()["error"]
+    assert "stacktrace" not in theirs and "stack_trace" not in theirs
+    raw = call(api, "/v1/algo/demo/Fails", "x", output="raw")
+    assert raw.status_code == 400
+    errors = api.get("/v1/algorithms/demo/Fails/errors").get_json()
+    assert len(errors) >= 2
+
+
+def test_open_source_shows_stacktrace_to_all(api):
+    make(api, "OpenFails", algo_file("failing"), settings={"source_visibility": "open", "license": "mit"})
+    publish(api, "OpenFails", "minor", "public")
+    err = call(api.as_(BOB), "/v1/algo/demo/OpenFails", "x").get_json()["error"]
+    assert "stacktrace" in err
+
+
+def test_timeout_kills_and_next_call_works(api):
+    sha = make(api, "Slow", algo_file("slow"))
+    r = call(api, f"/v1/algo/demo/Slow/{sha}", 30, timeout=1)
+    err = r.get_json()["error"]
+    assert "timed out" in err["message"].lower() or "timeout" in err["message"].lower()
+    ok = call(api, f"/v1/algo/demo/Slow/{sha}", 0)
+    assert ok.get_json()["result"]["requested"] == 0
+
+
+def test_timeout_over_max_refused(api):
+    sha = make(api, "Fresh")
+    error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", "x", timeout=3001), 400)
+
+
+def test_body_over_10_mib_refused(api):
+    sha = make(api, "Fresh")
+    error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", b"x" * (10 * 1024 * 1024 + 1), "application/octet-stream"), 413)
+
+
+def test_gpu_profile_env(api):
+    cpu = make(api, "EnvCpu", algo_file("env_report"))
+    gpu = make(api, "EnvGpu", algo_file("env_report"), settings={"environment": "gpu"})
+    on_cpu = call(api, f"/v1/algo/demo/EnvCpu/{cpu}", None).get_json()["result"]
+    on_gpu = call(api, f"/v1/algo/demo/EnvGpu/{gpu}", None).get_json()["result"]
+    assert on_cpu["cuda_visible_devices_set"] is False and on_cpu["profile"] == "python3-cpu"
+    assert on_gpu["cuda_visible_devices_set"] is True and on_gpu["profile"] == "python3-gpu"
+
+
+def test_key_without_algo_permission(api):
+    sha = make(api, "Fresh")
+    key = api.post("/v1/users/demo/keys", {"key_label": "nodata", "key_type": "ManagementKey",
+                                           "permissions": {"allow_algo": False}}).get_json()["api_key"]
+    error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", "x", key=key), 403, 2001)
+
+
+def test_bad_json_input(api):
+    sha = make(api, "Fresh")
+    r = api.call("POST", f"/v1/algo/demo/Fresh/{sha}", raw=b"{nope", headers={"Content-Type": "application/json"})
+    error_of(r, 400)
