@@ -1,6 +1,109 @@
-"""Handlers land here with the capability that owns them."""
+"""Algorithms, builds, versions and their error lists (the algorithm lifecycle)."""
 from __future__ import annotations
 
+from ..domain import algorithms, builds, versions
 from . import Handlers
+from .common import base_url, caller, ctx, no_content, ok, page_args, paged
 
 ops = Handlers()
+
+
+def _algo(inp):
+    return inp.path["username"], inp.path["algoname"]
+
+
+# -- algorithms -------------------------------------------------------------------
+@ops("createAlgorithm")
+def create_algorithm(inp):
+    return ok(algorithms.create(ctx(), caller(), inp.path["username"], inp.body or {}, base_url()))
+
+
+@ops("getAlgorithm")
+def get_algorithm(inp):
+    return ok(algorithms.get(ctx(), caller(), *_algo(inp), base_url()))
+
+
+@ops("updateAlgorithm")
+def update_algorithm(inp):
+    return ok(algorithms.update(ctx(), caller(), *_algo(inp), inp.body or {}, base_url()))
+
+
+@ops("deleteAlgorithm")
+def delete_algorithm(inp):
+    algorithms.delete(ctx(), caller(), *_algo(inp))
+    return no_content()
+
+
+@ops("listUserAlgorithms")
+def list_user_algorithms(inp):
+    return paged(algorithms.listing(ctx(), caller(), inp.path["username"], base_url(), **page_args()))
+
+
+@ops("getAlgorithmScmStatus")
+def scm_status(inp):
+    return ok(algorithms.scm_status(ctx(), caller(), *_algo(inp), base_url()))
+
+
+@ops("getAlgorithmSecrets")
+def get_secrets(inp):
+    return ok(algorithms.secrets(ctx(), caller(), inp.path["algorithm_id"]))
+
+
+# -- builds -------------------------------------------------------------------------
+@ops("compileAlgorithm")
+def compile_algorithm(inp):
+    return ok(builds.compile_algorithm(ctx(), caller(), *_algo(inp), base_url()))
+
+
+@ops("listAlgorithmBuilds")
+def list_builds(inp):
+    return paged(builds.listing(ctx(), caller(), *_algo(inp), **page_args()))
+
+
+@ops("getAlgorithmBuild")
+def get_build(inp):
+    return ok(builds.get(ctx(), caller(), *_algo(inp), inp.path["build_id"]))
+
+
+@ops("getAlgorithmBuildLogs")
+def get_build_logs(inp):
+    return ok(builds.logs(ctx(), caller(), *_algo(inp), inp.path["build_id"]))
+
+
+# -- versions -------------------------------------------------------------------------
+@ops("publishAlgorithm", "publishAlgorithmAlias")
+def publish(inp):
+    return ok(versions.publish(ctx(), caller(), *_algo(inp), inp.body or {}, base_url()))
+
+
+@ops("listAlgorithmVersions")
+def list_versions(inp):
+    q = inp.query
+    return paged(versions.listing(ctx(), caller(), *_algo(inp), base_url(), callable=q.get("callable"),
+                                  published=q.get("published"), **page_args()))
+
+
+@ops("getAlgorithmVersion")
+def get_version(inp):
+    return ok(versions.get(ctx(), caller(), *_algo(inp), inp.path["version"], base_url()))
+
+
+# -- errors (bare arrays, newest first) -------------------------------------------------
+@ops("listAlgorithmErrors")
+def algorithm_errors(inp):
+    return ok(algorithms.errors_of_algorithm(ctx(), caller(), *_algo(inp), inp.query.get("limit")))
+
+
+@ops("listAlgorithmErrorsById")
+def algorithm_errors_by_id(inp):
+    return ok(algorithms.errors_of_algorithm_id(ctx(), caller(), inp.path["algorithm_id"], inp.query.get("limit")))
+
+
+@ops("listUserErrors")
+def user_errors(inp):
+    return ok(algorithms.errors_of_user(ctx(), caller(), inp.path["username"], inp.query.get("limit")))
+
+
+@ops("listOrganizationErrors")
+def org_errors(inp):
+    return ok(algorithms.errors_of_org(ctx(), caller(), inp.path["org_name"], inp.query.get("limit")))

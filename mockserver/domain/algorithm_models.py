@@ -19,6 +19,8 @@ class Build:
     semantic_version: str | None = None
     ready_at: float = 0.0             # time.monotonic() when an in-progress build finishes
     seq: int = 0
+    final_status: str | None = None   # what an in-progress build becomes at ready_at
+    finishes_at: str | None = None    # its finished_at then (ISO), fixed when compiled
 
 
 @dataclass
@@ -52,6 +54,9 @@ class Algorithm:
     versions: list[Version] = field(default_factory=list)    # oldest first
     binding: str | None = None        # default callable for new builds (None: platform template)
     binding_base: str | None = None
+    # version_info fields given on create/update, shown until a version is published
+    version_info: dict[str, Any] = field(default_factory=dict)
+    webhook_secret: str = ""          # SCM status of external-SCM algorithms
 
     @property
     def full_name(self) -> str:
@@ -71,3 +76,4 @@ class ErrorEntry:
     created_at: str
     request_id: str
     seq: int = 0
+    algorithm_id: str | None = None

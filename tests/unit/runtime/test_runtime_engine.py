@@ -402,9 +402,9 @@ def test_pipeline_calls_back_with_the_official_client(engine, mode):
         out = run(engine, "pipeline.py", b"Neo", "text/plain", base=FIXTURES, mode=mode, env=env,
                   timeout_s=20)
         assert out.error is None, out.error
-        assert out.result == {"called": "demo/Greeter", "result": "Hello Neo", "content_type": "text"}
+        assert out.result == {"called": "demo/Hello", "result": "Hello Neo", "content_type": "text"}
         path, auth, body = _FakeApi.seen[-1]
-        assert path.startswith("/v1/algo/demo/Greeter") and auth == "simOwnerKey" and body == b"Neo"
+        assert path.startswith("/v1/algo/demo/Hello") and auth == "simOwnerKey" and body == b"Neo"
     finally:
         srv.shutdown()
         srv.server_close()

@@ -1,0 +1,166 @@
+"""Compiling algorithms and reading their builds (seed 001 "Algorithm Builds").
+
+A compile creates a build with a new 40-hex commit and a UUID build id. It is
+finished when compile answers, unless the algorithm's environment profile
+sets ``build_delay_s``: then the build is ``in-progress`` until that time has
+passed and finishes lazily, the next time anything reads it (its logs answer
+404 until then). A build fails when its bound callable cannot be imported.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import time
+from typing import Any
+
+from ..auth import Principal
+from ..errors import ALGORITHM_NOT_FOUND, ApiError
+from ..ids import iso
+from ..pagination import Page, paginate, sorted_source
+from ..runtime import Binding
+from ..store import State
+from .algorithm_models import Algorithm, Build
+from .algorithms import find_managed, render, render_build
+from .context import Ctx
+from .environments import LANGUAGES
+
+# What each language's build step installs from (shown in the logs).
+_DEPENDENCIES = {
+    "python3-1": ("requirements.txt", "pip install -r requirements.txt"),
+    "python2-langpack": ("requirements.txt", "pip install -r requirements.txt"),
+    "java": ("pom.xml", "mvn -q package"),
+    "scala": ("build.sbt", "sbt -batch compile"),
+    "javascript": ("package.json", "npm install --production"),
+    "r": ("packages.txt", "Rscript install_packages.R"),
+    "ruby": ("Gemfile", "bundle install --deployment"),
+    "rust": ("Cargo.toml", "cargo build --release"),
+}
+
+
+def _profile(ctx: Ctx, settings: dict[str, Any]):
+    from .invocation import profile_for
+    try:
+        return profile_for(ctx, settings)
+    except ApiError:
+        return None
+
+
+def _binding_of(state: State, algo: Algorithm) -> tuple[str | None, str | None]:
+    """What the build will run: a run-time binding of the algorithm, else its own."""
+    if algo.full_name in state.bindings:
+        return state.bindings[algo.full_name], None
+    return algo.binding, algo.binding_base
+
+
+def check_binding(ctx: Ctx, target: str | None, base: str | None) -> str | None:
+    """None if the callable imports (or there is none: the platform template); else why not."""
+    if not target or ctx.engine is None:
+        return None
+    return ctx.engine.check_binding(Binding(target, base_dir=base))
+
+
+def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:
+    with ctx.store.read() as state:
+        algo = find_managed(ctx, state, who, owner, name)
+        target, base = _binding_of(state, algo)
+    problem = check_binding(ctx, target, base)      # imports code: outside the lock
+    with ctx.store.write() as state:
+        algo = find_managed(ctx, state, who, owner, name)
+        build = new_build(ctx, state, algo, problem)
+        return render(state, algo, base_url, build)
+
+
+def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None) -> Build:
+    """Add a build of ``algo`` (the store's write lock held)."""
+    target, _ = _binding_of(state, algo)
+    settings = {k: v for k, v in algo.settings.items()}
+    profile = _profile(ctx, settings)
+    delay = (getattr(profile, "build_delay_s", 0.0) or 0.0) * float(ctx.settings.profile_scale)
+    status = "failed" if problem else "succeeded"
+    build = Build(build_id=ctx.ids.uuid(), commit_sha=ctx.ids.git_hash(), status=status,
+                  started_at=ctx.clock.iso(), binding=algo.binding, binding_base=algo.binding_base,
+                  settings=settings, seq=state.next_seq())
+    build.logs = build_logs(algo, build, target, getattr(profile, "name", None), getattr(profile, "description", ""),
+                            problem, delay)
+    if delay > 0:
+        build.status, build.final_status = "in-progress", status
+        build.ready_at = time.monotonic() + delay
+        build.finishes_at = iso(ctx.clock.now() + datetime.timedelta(seconds=delay))
+    else:
+        build.finished_at = ctx.clock.iso()
+    algo.builds[build.build_id] = build
+    return build
+
+
+def build_logs(algo: Algorithm, build: Build, target: str | None, profile: str | None, description: str, problem: str | None,
+               delay: float) -> str:
+    """Logs modelled on the platform's container build."""
+    settings = build.settings
+    language = settings.get("language") or settings.get("package_set") or "python3-1"
+    environment = settings.get("environment", "cpu")
+    digest = hashlib.sha256(build.commit_sha.encode()).hexdigest()
+    manifest, install = _DEPENDENCIES.get(language, ("requirements.txt", "pip install -r requirements.txt"))
+    image = f"algorithmia/langpack-{language}:{environment}-runtime"
+    entry = target or "the platform template (src/__init__.py:apply)"
+    lines = [
+        f"Building algorithm {algo.full_name} at commit {build.commit_sha}",
+        f"Build {build.build_id} started at {build.started_at}",
+        f"Language: {language} ({LANGUAGES.get(language, language)})",
+        f"Environment: {environment} (profile {profile or 'default'}{': ' + description if description else ''})",
+        f"Step 1/7 : FROM {image}",
+        f" ---> {digest[:12]}",
+        "Step 2/7 : COPY --chown=algo:algo . /opt/algorithm",
+        f" ---> {digest[12:24]}",
+        "Step 3/7 : WORKDIR /opt/algorithm",
+        f" ---> Running in {digest[24:36]}",
+        "Beginning container customization",
+        f"Step 4/7 : RUN {install}",
+        f"Installing dependencies from {manifest}",
+        f" ---> {digest[36:48]}",
+        "Step 5/7 : RUN algorithmia-build verify-entrypoint",
+        f"Checking entrypoint {entry}",
+    ]
+    if problem:
+        lines += [f"ERROR: the algorithm entrypoint could not be loaded: {problem}",
+                  "The command '/bin/sh -c algorithmia-build verify-entrypoint' returned a non-zero code: 1",
+                  "Build failed"]
+    else:
+        lines += [" ---> entrypoint ok",
+                  f"Step 6/7 : ENV ALGORITHMIA_ENVIRONMENT={environment} ALGORITHMIA_LANGUAGE={language}",
+                  f" ---> {digest[48:60]}",
+                  'Step 7/7 : ENTRYPOINT ["/opt/algorithmia/bin/algorithm-runner"]',
+                  f"Successfully built {digest[:12]}",
+                  f"Successfully tagged {algo.owner.lower()}/{algo.name.lower()}:{build.commit_sha[:12]}",
+                  f"Build succeeded in {max(delay, 0.8):.1f}s"]
+    return "\n".join(lines)
+
+
+def find_build(algo: Algorithm, build_id: str) -> Build:
+    build = algo.builds.get(build_id)
+    if build is None:
+        raise ApiError(ALGORITHM_NOT_FOUND, f"No such build of {algo.full_name}: {build_id}", 404)
+    return build
+
+
+def listing(ctx: Ctx, who: Principal, owner: str, name: str, **page: Any) -> Page:
+    with ctx.store.read() as state:
+        algo = find_managed(ctx, state, who, owner, name)
+        return paginate(sorted_source(algo.builds.values(), key=lambda b: -b.seq), list_id=f"builds:{algo.id}",
+                        render=render_build, **page)
+
+
+def get(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> dict[str, Any]:
+    with ctx.store.read() as state:
+        algo = find_managed(ctx, state, who, owner, name)
+        return render_build(find_build(algo, build_id))
+
+
+def logs(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> dict[str, Any]:
+    with ctx.store.read() as state:
+        algo = find_managed(ctx, state, who, owner, name)
+        build = find_build(algo, build_id)
+        if build.status == "in-progress":
+            raise ApiError(ALGORITHM_NOT_FOUND, f"The logs of build {build_id} are not available until it finishes "
+                           "(status in-progress)", 404)
+        return {"logs": build.logs}
+

@@ -1,0 +1,247 @@
+"""The algorithm lifecycle over HTTP: every response is checked against the spec (conftest.Api)."""
+import re
+import uuid
+
+import pytest
+
+from conftest import ALICE, BOB, error_of
+
+SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
+            "pipeline_enabled": True, "source_visibility": "closed"}
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def create(api, name="MyAlgo", owner="demo", **extra):
+    body = {"name": name, "details": {"label": f"{name} label"}, "settings": {**SETTINGS, **extra.pop("settings", {})},
+            **extra}
+    return api.post(f"/v1/algorithms/{owner}", body)
+
+
+def compile_(api, name="MyAlgo", owner="demo"):
+    r = api.post(f"/v1/algorithms/{owner}/{name}/compile")
+    assert r.status_code == 200, r.data
+    return r.get_json()
+
+
+def publish(api, kind="minor", callability="public", name="MyAlgo", path="versions", **info):
+    return api.post(f"/v1/algorithms/demo/{name}/{path}", {"settings": {"algorithm_callability": callability},
+                                                            "version_info": {"version_type": kind, **info}})
+
+
+def test_create_answers_the_algorithm_object(api):
+    r = create(api, version_info={"sample_input": "Mia"})
+    assert r.status_code == 200, r.data
+    body = r.get_json()
+    uuid.UUID(body["id"])
+    assert body["name"] == "MyAlgo" and body["details"] == {"label": "MyAlgo label"}
+    assert body["settings"] == {**SETTINGS, "algorithm_callability": "private"}
+    assert body["source"]["scm"] == {"id": "internal", "name": "Internal", "provider": "internal",
+                                     "default": True, "enabled": True}
+    assert body["resource_type"] == "algorithm"
+    assert "build" not in body and "self_link" not in body and "compilation" not in body
+    assert body["version_info"]["sample_input"] == "Mia"
+    assert api.get("/v1/algorithms/demo/MyAlgo/builds").get_json()["results"] == []     # no build
+
+
+def test_org_member_may_create_under_the_org(api):
+    assert create(api, owner="acme").status_code == 200
+    assert api.as_(ALICE).get("/v1/algorithms/acme/MyAlgo").status_code == 200          # alice owns acme
+    error_of(create(api.as_(ALICE), name="Other", owner="demo"), 403, 2001)
+    error_of(create(api, owner="nobody_here"), 404, 3000)
+
+
+def test_key_without_management_permission(api):
+    error_of(create(api.as_(BOB), owner="bob"), 403, 2001)
+
+
+@pytest.mark.parametrize("name", ["1abc", "has-dash", "has space", "_under", "", "x" * 65])
+def test_name_rules(api, name):
+    error_of(create(api, name=name), 400, 2015)
+
+
+def test_duplicate_names(api):
+    assert create(api).status_code == 200
+    error_of(create(api), 409, 1002)
+    error_of(create(api, name="MYALGO"), 409, 1002)
+    assert create(api, owner="acme").status_code == 200                 # other owner, same name
+
+
+@pytest.mark.parametrize("settings,status,code,words", [
+    ({"language": "cobol"}, 400, 4001, "cobol"),
+    ({"environment": "tpu"}, 400, 4004, "tpu"),
+    ({"license": "mit"}, 400, 2015, "apl"),                             # closed needs apl
+    ({"license": "wtfpl", "source_visibility": "open"}, 400, 2015, "license"),
+    ({"network_access": "partial"}, 400, 2015, "network_access"),
+])
+def test_settings_enumerations(api, settings, status, code, words):
+    err = error_of(create(api, settings=settings), status, code)
+    assert words in err["message"]
+
+
+def test_open_source_with_other_licenses(api):
+    r = create(api, settings={"license": "mit", "source_visibility": "open"})
+    assert r.status_code == 200 and r.get_json()["settings"]["license"] == "mit"
+
+
+def test_scm_choice(api, admin):
+    error_of(create(api, source={"scm": "nope"}), 404, 4009)
+    r = create(api, source={"scm": "github"})
+    assert r.status_code == 200, r.data
+    source = r.get_json()["source"]
+    assert source["scm"]["provider"] == "github" and source["repository_name"] == "MyAlgo"
+    assert source["repository_https_url"] == "https://github.com/demo/MyAlgo"
+    status = api.get("/v1/algorithms/demo/MyAlgo/scm/status").get_json()
+    assert status["scm_connection_status"] == "active" and status["repository_webhook_url"].endswith("/scm/webhook")
+    assert admin.patch("/v1/admin/scms/github", {"enabled": False}).status_code == 200
+    error_of(create(api, name="Other", source={"scm_id": "github"}), 400, 4042)
+
+
+def test_visibility_and_management_rights(api):
+    create(api)
+    alice = api.as_(ALICE)
+    err = error_of(alice.get("/v1/algorithms/demo/MyAlgo"), 404, 1000)
+    assert "No such algorithm" in err["message"]
+    error_of(api.get("/v1/algorithms/demo/Missing"), 404, 1000)
+    for call in (lambda a: a.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}),
+                 lambda a: a.delete("/v1/algorithms/demo/MyAlgo"),
+                 lambda a: a.post("/v1/algorithms/demo/MyAlgo/compile")):
+        error_of(call(alice), 404, 1000)                               # invisible, not forbidden
+    sha = compile_(api)["version_info"]["git_hash"]
+    assert publish(api).status_code == 200
+    got = alice.get("/v1/algorithms/demo/MyAlgo")                       # public now
+    assert got.status_code == 200 and got.get_json()["version_info"]["git_hash"] == sha
+    compile_(api)                                                      # unpublished: hidden from others
+    assert alice.get("/v1/algorithms/demo/MyAlgo").get_json()["version_info"]["git_hash"] == sha
+    assert [v["version_info"]["git_hash"] for v in alice.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"]] == [sha]
+    error_of(alice.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}), 403, 2001)
+    error_of(alice.delete("/v1/algorithms/demo/MyAlgo"), 403, 2001)
+    error_of(alice.post("/v1/algorithms/demo/MyAlgo/compile"), 403, 2001)
+    error_of(alice.get("/v1/algorithms/demo/MyAlgo/builds"), 403, 2001)
+    error_of(alice.post("/v1/algorithms/demo/MyAlgo/versions", {}), 403, 2001)
+    error_of(api.as_(BOB).put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}), 403, 2001)
+
+
+def test_update(api, admin):
+    create(api)
+    r = api.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "Better", "tagline": "t"},
+                                              "settings": {"environment": "gpu", "algorithm_callability": "public"}})
+    assert r.status_code == 200, r.data
+    body = r.get_json()
+    assert body["details"] == {"label": "Better", "tagline": "t"}
+    assert body["settings"]["environment"] == "gpu" and body["settings"]["algorithm_callability"] == "private"
+    err = error_of(api.put("/v1/algorithms/demo/MyAlgo", {"name": "Renamed"}), 400, 2015)
+    assert "renamed" in err["message"]
+    error_of(api.put("/v1/algorithms/demo/MyAlgo", {"settings": {"license": "gpl3"}}), 400, 2015)   # closed needs apl
+    assert admin.put("/v1/algorithms/demo/MyAlgo", {"details": {"summary": "by admin"}}).status_code == 200
+    assert api.get("/v1/algorithms/demo/MyAlgo").get_json()["details"]["summary"] == "by admin"
+
+
+def test_delete_erases_and_frees_the_name(api):
+    create(api)
+    compile_(api)
+    publish(api)
+    r = api.delete("/v1/algorithms/demo/MyAlgo")
+    assert r.status_code == 204 and r.data == b""
+    error_of(api.get("/v1/algorithms/demo/MyAlgo"), 404, 1000)
+    assert create(api).status_code == 200                             # free again at once
+    assert api.get("/v1/algorithms/demo/MyAlgo/builds").get_json()["results"] == []
+    assert api.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"] == []
+
+
+def test_compile_and_builds(api):
+    create(api)
+    first = compile_(api)
+    assert HEX40.match(first["version_info"]["git_hash"])
+    assert first["compilation"]["successful"] is True
+    assert first["self_link"].endswith(f"/v1/algorithms/demo/MyAlgo/versions/{first['version_info']['git_hash']}")
+    build = first["build"]
+    uuid.UUID(build["build_id"])
+    assert build["status"] == "succeeded" and build["commit_sha"] == first["version_info"]["git_hash"]
+    assert "version_info" not in build
+    ids = [build["build_id"]] + [compile_(api)["build"]["build_id"] for _ in range(2)]
+    listed = api.get("/v1/algorithms/demo/MyAlgo/builds", limit=2).get_json()
+    assert [b["build_id"] for b in listed["results"]] == ids[::-1][:2]          # newest first
+    rest = api.get("/v1/algorithms/demo/MyAlgo/builds", limit=2, marker=listed["marker"]).get_json()
+    assert [b["build_id"] for b in rest["results"]] == [ids[0]] and rest["marker"] is None
+    one = api.get(f"/v1/algorithms/demo/MyAlgo/builds/{ids[0]}").get_json()
+    assert one == build
+    logs = api.get(f"/v1/algorithms/demo/MyAlgo/builds/{ids[0]}/logs").get_json()["logs"]
+    assert "Beginning container customization" in logs and "python3-1" in logs and "cpu" in logs
+    error_of(api.get(f"/v1/algorithms/demo/MyAlgo/builds/{uuid.uuid4()}"), 404, 1000)
+    error_of(api.get(f"/v1/algorithms/demo/MyAlgo/builds/{uuid.uuid4()}/logs"), 404, 1000)
+    assert api.get("/v1/algorithms/demo/MyAlgo").get_json()["build"]["build_id"] == ids[-1]
+
+
+def test_failed_build_when_the_callable_cannot_be_imported(api, server):
+    create(api)
+    with server.ctx.store.write() as state:
+        state.algorithms["demo/MyAlgo"].binding = "no_such_module_for_sure:apply"
+    out = compile_(api)
+    assert out["build"]["status"] == "failed" and out["compilation"]["successful"] is False
+    assert "no_such_module_for_sure" in out["compilation"]["output"]
+    error_of(publish(api), 400, 2012)
+
+
+def test_publish_rules_and_versions(api):
+    create(api)
+    error_of(publish(api), 400, 2012)                                       # nothing compiled
+    h1 = compile_(api)["version_info"]["git_hash"]
+    r = publish(api, "minor", "public", release_notes="First", sample_input="Mia", sample_output="Hello Mia")
+    assert r.status_code == 200, r.data
+    v = r.get_json()
+    assert v["version_info"] == {"git_hash": h1, "semantic_version": "0.1.0", "release_notes": "First",
+                                 "sample_input": "Mia", "sample_output": "Hello Mia", "insights_enabled": False}
+    assert v["build"]["version_info"] == {"semantic_version": "0.1.0"} and v["settings"]["algorithm_callability"] == "public"
+    error_of(publish(api), 400, 1007)                                       # once
+    h2 = compile_(api)["version_info"]["git_hash"]
+    assert publish(api, "revision", path="version").get_json()["version_info"]["semantic_version"] == "0.1.1"
+    h3 = compile_(api)["version_info"]["git_hash"]
+    err = error_of(publish(api, "patch", "private"), 400, 2015)             # breaking: needs minor
+    assert "minor" in err["message"] and "algorithm_callability" in err["message"]
+    assert publish(api, "minor", "private").get_json()["version_info"]["semantic_version"] == "0.2.0"
+    h4 = compile_(api)["version_info"]["git_hash"]
+
+    def hashes(**query):
+        return [x["version_info"]["git_hash"] for x in api.get("/v1/algorithms/demo/MyAlgo/versions", **query).get_json()["results"]]
+
+    assert hashes() == [h4, h3, h2, h1]
+    assert hashes(published="true") == [h3, h2, h1]
+    assert hashes(published="false") == [h4]
+    assert hashes(callable="true") == [h2, h1]
+    assert hashes(callable="false") == [h4, h3]
+    assert hashes(callable="false", published="true") == [h3]
+    page = api.get("/v1/algorithms/demo/MyAlgo/versions", limit=3).get_json()
+    assert len(page["results"]) == 3 and page["next_link"]
+    unpublished = api.get(f"/v1/algorithms/demo/MyAlgo/versions/{h4}").get_json()
+    assert "semantic_version" not in unpublished["version_info"] and unpublished["settings"]["algorithm_callability"] == "private"
+    assert api.get(f"/v1/algorithms/demo/MyAlgo/versions/{h1}").get_json()["version_info"]["semantic_version"] == "0.1.0"
+    error_of(api.get(f"/v1/algorithms/demo/MyAlgo/versions/{'0' * 40}"), 404, 1001)
+    error_of(api.get("/v1/algorithms/demo/MyAlgo/versions", limit=0), 400, 5003)
+    error_of(api.get("/v1/algorithms/demo/MyAlgo/versions", marker="garbage"), 400, 5002)
+
+
+def test_user_algorithms_and_error_lists(api):
+    listed = api.get("/v1/users/demo/algorithms").get_json()
+    names = [a["name"] for a in listed["results"]]
+    assert "Hello" in names and "Sandbox" in names                          # from the default fixtures
+    theirs = [a["name"] for a in api.as_(ALICE).get("/v1/users/demo/algorithms").get_json()["results"]]
+    assert "Hello" in theirs and "Sandbox" not in theirs
+    error_of(api.get("/v1/users/nobody_here/algorithms"), 404, 3000)
+    create(api)
+    algo_id = api.get("/v1/algorithms/demo/MyAlgo").get_json()["id"]
+    assert api.get("/v1/algorithms/demo/MyAlgo/errors").get_json() == []
+    assert api.get(f"/v1/algorithms/{algo_id}/errors").get_json() == []
+    assert api.get(f"/v1/algorithms/{algo_id}/secrets").get_json() == {"results": []}
+    error_of(api.get(f"/v1/algorithms/{uuid.uuid4()}/errors"), 404, 1009)
+    assert api.get("/v1/users/demo/errors").get_json() == []
+    assert api.get("/v1/organizations/acme/errors").get_json() == []
+    error_of(api.as_(ALICE).get("/v1/users/demo/errors"), 403, 2001)
+    error_of(api.as_(BOB).get("/v1/organizations/acme/errors"), 404, 3100)
+
+
+def test_failed_invocations_are_listed(api):
+    r = api.call("POST", "/v1/algo/demo/Failing", raw=b'"x"', headers={"Content-Type": "application/json"})
+    assert "error" in r.get_json()
+    errors = api.get("/v1/algorithms/demo/Failing/errors").get_json()
+    assert len(errors) == 1 and errors[0]["algorithm"] == "demo/Failing"
+    assert api.get("/v1/users/demo/errors").get_json()[0]["id"] == errors[0]["id"]
