@@ -112,6 +112,11 @@ def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
         keys.add(state, ctx, None, label=item.get("label", "admin"), key_type="PlatformAdminKey", secret=item["key"])
 
 
+def _algorithm(ctx: Ctx, item: dict, base: Path) -> None:
+    from .domain import versions
+    versions.load_fixture(ctx, SYSTEM, item, str(base), FIXTURE_LINK_BASE)
+
+
 Loader = Callable[[Ctx, Any, Path], None]
 # Order matters: SCMs before algorithms, users before organizations and data.
 SECTIONS: list[tuple[str, Loader]] = [
@@ -120,9 +125,19 @@ SECTIONS: list[tuple[str, Loader]] = [
     ("admin_keys", _admin_key),
     ("users", _user),
     ("organizations", _org),
+    ("algorithms", _algorithm),
 ]
 
 
 def register_section(name: str, loader: Loader) -> None:
     """Let another module (lifecycle, runtime, data) own a fixture section."""
     SECTIONS.append((name, loader))
+
+
+def _register_data_sections() -> None:
+    from .domain import data as _data   # late: data rules import the store
+    register_section("connectors", _data.load_connector_fixture)
+    register_section("data", _data.load_data_fixture)
+
+
+_register_data_sections()

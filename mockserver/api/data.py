@@ -1,6 +1,121 @@
-"""Handlers land here with the capability that owns them."""
+"""Data API: /v1/data/{path} (hosted data://) and /v1/connector/{connector}/{path}.
+
+Thin: read the raw body (bounded), call domain.data, shape the answer.
+"""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+from flask import Response, request
+
+from ..domain import data
+from ..errors import REQUEST_INVALID, ApiError
+from ..jsonio import empty_response, json_response
 from . import Handlers
+from .common import caller, ctx, page_args, server
 
 ops = Handlers()
+
+_CHUNK = 64 * 1024
+_MAX_DIRECTORY_BODY = 64 * 1024        # a directory creation body is a name or a tiny JSON object
+
+
+def _where(inp) -> tuple[str, str | None]:
+    """(connector, path) for every route shape."""
+    connector = inp.path.get("connector", data.HOSTED)
+    path = inp.path.get("data_path", inp.path.get("connector_path"))
+    return connector, path
+
+
+def _read_body(limit: int) -> bytes:
+    """The raw body, refused (413) past ``limit`` without ever buffering more than the limit."""
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise _too_large(limit)
+        return request.get_data(cache=True)           # exactly Content-Length bytes (<= limit)
+    chunks, total = [], 0
+    stream = request.stream                           # chunked: the server terminates the stream
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(REQUEST_INVALID, f"Request body too large: uploads are limited to {limit} bytes", 413)
+
+
+# -- read ---------------------------------------------------------------------
+@ops("getDataRoot", "getDataPath", "getConnectorRoot", "getConnectorPath")
+def get_path(inp):
+    connector, path = _where(inp)
+    found = data.get(ctx(), caller(), connector, path, acl=bool(inp.query.get("acl")), page=page_args())
+    if isinstance(found, data.FileView):
+        response = Response(found.data, status=200, content_type=found.content_type,
+                            headers={"X-Data-Type": data.FILE})
+        if _http_date(found.last_modified):
+            response.headers["Last-Modified"] = _http_date(found.last_modified)
+        return response
+    return json_response(found, headers={"X-Data-Type": data.DIRECTORY})
+
+
+@ops("headDataRoot", "headDataPath", "headConnectorRoot", "headConnectorPath")
+def head_path(inp):
+    connector, path = _where(inp)
+    try:
+        found = data.head(ctx(), caller(), connector, path)
+    except ApiError as err:
+        # HEAD has no body: the Python client reads X-Error-Message for the reason.
+        err.headers = {**err.headers, "X-Error-Message": err.message.encode("ascii", "replace").decode("ascii")}
+        raise
+    response = empty_response(200, {"X-Data-Type": found.data_type})
+    response.headers["Content-Length"] = str(found.size)
+    if found.content_type:
+        response.headers["Content-Type"] = found.content_type
+    if found.last_modified and _http_date(found.last_modified):
+        response.headers["Last-Modified"] = _http_date(found.last_modified)
+    return response
+
+
+# -- write ----------------------------------------------------------------------
+@ops("uploadDataFile", "uploadConnectorFile")
+def upload(inp):
+    connector, path = _where(inp)
+    data.split_path(path)                          # a bad path is refused before the body is read
+    body = _read_body(server().settings.max_upload_bytes)
+    return json_response(data.upload(ctx(), caller(), connector, path, body))
+
+
+@ops("createDataDirectory", "createConnectorDirectory", "createConnectorRootDirectory")
+def create_directory(inp):
+    connector, path = _where(inp)
+    body = _read_body(_MAX_DIRECTORY_BODY)
+    return json_response(data.create_directory(ctx(), caller(), connector, path, body))
+
+
+@ops("updateDataAcl", "updateConnectorAcl")
+def update_acl(inp):
+    connector, path = _where(inp)
+    data.update_acl(ctx(), caller(), connector, path, inp.body)
+    return empty_response(200)
+
+
+@ops("deleteDataPath", "deleteConnectorPath")
+def delete_path(inp):
+    connector, path = _where(inp)
+    return json_response(data.delete(ctx(), caller(), connector, path, force=bool(inp.query.get("force"))))
+
+
+def _http_date(iso: str) -> str | None:
+    try:
+        moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except (TypeError, ValueError):
+        return None
+    return format_datetime(moment.replace(tzinfo=timezone.utc), usegmt=True)

@@ -1,0 +1,653 @@
+"""The Data API (seed 001 "Data", CLIENTS.md "Data"): hosted collections and simulated connectors.
+
+Paths
+    ``data``: ``{owner}/{collection}/{file}``; ``owner`` is a user or an
+    organization, ``.my`` the caller. The hosted store has no directories
+    inside a collection (seed): ``dir("data://demo/c/sub").create()`` and uploads
+    below ``owner/collection/file`` are refused with 400 and a message that says so.
+    ``s3``/``gs``: the bucket first, then any depth; ``azureblob`` (one container)
+    and ``dropbox``: any depth from the root. ``type+label`` names a labelled
+    connector, ``type`` alone the default one of that type.
+
+ACLs (hosted collections)
+    ``[]`` private, ``["algo://.my/*"]`` the owner's algorithms,
+    ``["user://*"]`` every authenticated user. Owners, organization members and
+    admins may write; readers only read; everyone else cannot see the collection
+    (404, as if it did not exist). Key permissions (allow_data / allow_data_write)
+    are enforced by the spec gate before this module runs.
+
+Safety
+    Every path segment is checked before anything is looked up: no ``.``/``..``,
+    no empty inner segment, no NUL or other control byte, at most 255 UTF-8 bytes.
+    A refused request changes nothing.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..auth import Principal
+from ..errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from ..pagination import Page, paginate
+from ..store import State
+from .context import Ctx
+from .data_models import Connector, DataFile, DataStore, Folder
+from .orgs import is_member
+
+HOSTED = "data"
+CONNECTOR_TYPES = ("s3", "gs", "azureblob", "dropbox")
+BUCKETED = ("s3", "gs")                # the first path segment is the bucket
+MAX_NAME_BYTES = 255
+ACL_PUBLIC = "user://*"
+ACL_MY_ALGOS = "algo://.my/*"
+ACL_VALUES = (ACL_PUBLIC, ACL_MY_ALGOS)
+DEFAULT_ACL = [ACL_MY_ALGOS]           # the Python client's AclType.default
+
+FILE = "file"
+DIRECTORY = "directory"
+
+
+# -- errors -----------------------------------------------------------------
+def _not_found(uri: str, why: str = "") -> ApiError:
+    return ApiError(REQUEST_INVALID, f"Path not found: {uri}{' (' + why + ')' if why else ''}", 404)
+
+
+def _bad_path(message: str) -> ApiError:
+    return ApiError(REQUEST_INVALID, f"The request is invalid: {message}", 400)
+
+
+def _conflict(message: str) -> ApiError:
+    return ApiError(REQUEST_INVALID, message, 409)
+
+
+def _forbidden(uri: str) -> ApiError:
+    return ApiError(NOT_AUTHORIZED, f"Caller is not authorized to perform the operation: write access to {uri} "
+                                    "is reserved to its owner (and the members of an owning organization)", 403)
+
+
+# -- paths ------------------------------------------------------------------
+def check_name(name: Any, what: str = "name") -> str:
+    """One path segment / file or directory name."""
+    if not isinstance(name, str) or name == "":
+        raise _bad_path(f"{what} must be a non-empty string")
+    if name in (".", ".."):
+        raise _bad_path(f"{what} {name!r} is not allowed ('.' and '..' are not path segments)")
+    if "/" in name:
+        raise _bad_path(f"{what} {name!r} must not contain '/'")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        kind = "a NUL byte" if "\x00" in name else "a control character"
+        raise _bad_path(f"{what} {name!r} contains {kind}")
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _bad_path(f"{what} {name!r} is not valid Unicode") from None
+    if size > MAX_NAME_BYTES:
+        raise _bad_path(f"{what} is {size} bytes long; names are limited to {MAX_NAME_BYTES} bytes (UTF-8)")
+    return name
+
+
+def split_path(raw: str | None) -> list[str]:
+    """``owner/collection/file`` -> segments. A trailing slash is fine; inner empty segments are not."""
+    if raw is None or raw == "":
+        return []
+    path = raw[:-1] if raw.endswith("/") else raw
+    if path.startswith("/"):
+        raise _bad_path(f"path {raw!r} has an empty segment (leading '/')")
+    segments = path.split("/")
+    for seg in segments:
+        if seg == "":
+            raise _bad_path(f"path {raw!r} has an empty segment ('//')")
+        check_name(seg, f"path segment {seg!r}" if len(seg) < 64 else "a path segment")
+    return segments
+
+
+# -- who may do what ----------------------------------------------------------
+def can_write(state: State, who: Principal, owner: str) -> bool:
+    if who.is_admin:
+        return True
+    name = who.username
+    return bool(name) and (name == owner or is_member(state, owner, name))
+
+
+def _algorithm_owner(who: Principal) -> str | None:
+    algo = getattr(who.key, "algorithm", None)
+    if not algo:
+        return None
+    ref = algo[len("algo://"):] if algo.startswith("algo://") else algo
+    return ref.split("/", 1)[0] or None
+
+
+def can_read(state: State, who: Principal, owner: str, collection: Folder) -> bool:
+    if can_write(state, who, owner):
+        return True
+    acl = collection.acl or []
+    if ACL_PUBLIC in acl:
+        return True
+    return ACL_MY_ALGOS in acl and _algorithm_owner(who) == owner
+
+
+def check_acl(acl: Any) -> list[str]:
+    """``{"read": [...]}`` -> the read list (deduplicated, in the documented values only)."""
+    if not isinstance(acl, dict) or not isinstance(acl.get("read"), list):
+        raise _bad_path('acl must be an object {"read": [...]} with read one of [], ["algo://.my/*"], ["user://*"]')
+    read: list[str] = []
+    for value in acl["read"]:
+        if value not in ACL_VALUES:
+            raise _bad_path(f"acl.read value {value!r} is not one of {', '.join(ACL_VALUES)}")
+        if value not in read:
+            read.append(value)
+    return read
+
+
+# -- locations ------------------------------------------------------------------
+@dataclass
+class Loc:
+    """A resolved path: what is there (``node``, None when nothing), and the rules that apply."""
+    connector: str                  # as addressed: "data", "s3", "s3+test"
+    segments: list[str]             # resolved (".my" replaced by the caller)
+    node: Folder | DataFile | None
+    parent: Folder | None           # the folder that holds / would hold ``node``
+    kind: str                       # root | home | collection | folder | file | missing
+    writable: bool
+    hosted: bool
+    collection: Folder | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"{self.connector}://{'/'.join(self.segments)}"
+
+    @property
+    def name(self) -> str:
+        return self.segments[-1] if self.segments else ""
+
+    @property
+    def list_id(self) -> str:
+        return f"{self.connector}:{'/'.join(self.segments)}"
+
+
+def _home(store: DataStore, owner: str, create: bool) -> Folder | None:
+    home = store.homes.get(owner)
+    if home is None and create:
+        home = store.homes[owner] = Folder()
+    return home
+
+
+def _resolve_hosted(state: State, who: Principal, connector: str, segments: list[str]) -> Loc:
+    if not segments:
+        return Loc(connector, [], None, None, "root", False, True)
+    owner = segments[0]
+    if owner == ".my":
+        if not who.username:
+            raise _bad_path("'.my' names the caller's own data, and this API key belongs to no user")
+        owner = who.username
+    segments = [owner, *segments[1:]]
+    uri = f"{connector}://{'/'.join(segments)}"
+    if not state.owner_exists(owner):
+        raise _not_found(uri, f"no user or organization named {owner!r}")
+    writable = can_write(state, who, owner)
+    home = state.data.homes.get(owner) or Folder()      # a home with no collection yet: empty
+    if len(segments) == 1:
+        return Loc(connector, segments, home, None, "home", writable, True)
+    collection = home.entries.get(segments[1])
+    if collection is not None and not can_read(state, who, owner, collection):
+        collection = None                       # invisible: exactly as if it did not exist
+    if len(segments) == 2:
+        return Loc(connector, segments, collection, home, "collection" if collection else "missing",
+                   writable, True, collection)
+    if len(segments) > 3:
+        return Loc(connector, segments, None, None, "nested", writable, True, collection)
+    if collection is None:
+        return Loc(connector, segments, None, None, "missing", writable, True, None)
+    node = collection.entries.get(segments[2])
+    return Loc(connector, segments, node, collection, "file" if node is not None else "missing",
+               writable, True, collection)
+
+
+def find_connector(store: DataStore, state: State, who: Principal, connector_id: str) -> Connector:
+    kind, _, label = connector_id.partition("+")
+    if kind not in CONNECTOR_TYPES:
+        known = ", ".join((HOSTED,) + CONNECTOR_TYPES)
+        raise ApiError(REQUEST_INVALID, f"Unknown connector {connector_id!r}: connector types are {known} "
+                                        "(with '+label' for a labelled connector)", 404)
+    usable = [c for c in store.connectors if c.type == kind and _may_use(state, who, c)]
+    if label:
+        found = next((c for c in usable if c.label == label), None)
+    else:
+        found = next((c for c in usable if c.default), None) or next((c for c in usable if not c.label), None)
+        if found is None and len(usable) == 1:
+            found = usable[0]
+    if found is None:
+        raise ApiError(REQUEST_INVALID, f"Connector {connector_id!r} is not configured: add it to the fixtures' "
+                                        "connectors section (type, label, default, buckets or files)", 404)
+    return found
+
+
+def _may_use(state: State, who: Principal, connector: Connector) -> bool:
+    return connector.owner is None or can_write(state, who, connector.owner)
+
+
+def _resolve_connector(state: State, who: Principal, connector_id: str, segments: list[str]) -> Loc:
+    conn = find_connector(state.data, state, who, connector_id)
+    folder: Folder | DataFile | None = conn.root
+    parent = None
+    for seg in segments:
+        if not isinstance(folder, Folder):
+            folder, parent = None, None
+            break
+        parent, folder = folder, folder.entries.get(seg)
+    if not segments:
+        kind = "root"
+    elif folder is None:
+        kind = "missing"
+    else:
+        kind = FILE if isinstance(folder, DataFile) else "folder"
+    return Loc(connector_id, segments, folder, parent, kind, True, False)
+
+
+def resolve(state: State, who: Principal, connector: str, path: str | None) -> Loc:
+    segments = split_path(path)
+    if connector == HOSTED:
+        return _resolve_hosted(state, who, connector, segments)
+    return _resolve_connector(state, who, connector, segments)
+
+
+# -- reading ------------------------------------------------------------------
+@dataclass
+class FileView:
+    name: str
+    data: bytes
+    last_modified: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def content_type(self) -> str:
+        return content_type(self.name, self.data)
+
+
+def content_type(name: str, data: bytes) -> str:
+    """Guessed from the extension; text gets a charset when the bytes are UTF-8."""
+    guessed, _ = mimetypes.guess_type(name, strict=False)
+    guessed = guessed or "application/octet-stream"
+    texty = guessed.startswith("text/") or guessed.endswith(("+xml", "/xml", "/javascript", "+json"))
+    if texty:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return guessed
+        return f"{guessed}; charset=utf-8"
+    return guessed
+
+
+def render_file(name: str, f: DataFile) -> dict[str, Any]:
+    return {"filename": name, "last_modified": f.last_modified, "size": f.size}
+
+
+def _render_entry(name: str, node: Folder | DataFile) -> tuple[str, dict[str, Any]]:
+    if isinstance(node, DataFile):
+        return FILE, render_file(name, node)
+    out: dict[str, Any] = {"name": name}
+    if node.acl is not None:
+        out["acl"] = {"read": list(node.acl)}
+    return DIRECTORY, out
+
+
+def folder_source(folder: Folder, visible: Callable[[Folder | DataFile], bool] | None = None):
+    """A pagination source over a folder's SortedDict: O(log n + page)."""
+    def source(after, n):
+        if after is not None and not isinstance(after, str):
+            raise TypeError("marker key")
+        names = folder.entries.irange(minimum=after, inclusive=(False, True)) if after is not None \
+            else iter(folder.entries)
+        rows: Iterator = ((name, (name, folder.entries[name])) for name in names)
+        if visible is not None:
+            rows = (row for row in rows if visible(row[1][1]))
+        return list(islice(rows, n))
+    return source
+
+
+def _listing(page: Page, acl: list[str] | None = None) -> dict[str, Any]:
+    folders, files = [], []
+    for kind, entry in page.results:
+        (files if kind == FILE else folders).append(entry)
+    out: dict[str, Any] = {"folders": folders, "files": files, "marker": page.marker}
+    if acl is not None:
+        out["acl"] = {"read": list(acl)}
+    return out
+
+
+def _root_listing(state: State, who: Principal, connector: str, page: dict[str, Any]) -> dict[str, Any]:
+    if connector == HOSTED:
+        if who.username:
+            names = [(0, who.username)] + sorted((1, o) for o, org in state.orgs.items() if who.username in org.members)
+        elif who.is_admin:
+            names = sorted((0, name) for name in list(state.users) + list(state.orgs))
+        else:
+            names = []
+        rows = [(key, (DIRECTORY, {"name": key[1]})) for key in names]
+
+        def source(after, n):
+            if after is not None and not (isinstance(after, tuple) and len(after) == 2):
+                raise TypeError("marker key")
+            start = 0 if after is None else next((i for i, (k, _) in enumerate(rows) if k > after), len(rows))
+            return rows[start:start + n]
+        return _listing(paginate(source, list_id=f"{connector}:", render=lambda r: r, **page))
+    raise AssertionError("connector roots are folders")   # pragma: no cover
+
+
+def get(ctx: Ctx, who: Principal, connector: str, path: str | None, *, acl: bool = False,
+        page: dict[str, Any] | None = None) -> FileView | dict[str, Any]:
+    """A file (FileView) or a directory listing ``{folders, files, marker[, acl]}``."""
+    page = page or {}
+    with ctx.store.read() as state:
+        loc = resolve(state, who, connector, path)
+        if loc.kind == "root" and loc.hosted:
+            return _root_listing(state, who, connector, page)
+        if loc.kind == "nested":
+            raise _not_found(loc.uri, "data:// collections hold files only, no sub-directories")
+        if loc.node is None:
+            raise _not_found(loc.uri)
+        if isinstance(loc.node, DataFile):
+            return FileView(loc.name, loc.node.data, loc.node.last_modified)
+        visible = None
+        if loc.kind == "home" and not loc.writable:
+            owner = loc.segments[0]
+            visible = lambda node: isinstance(node, Folder) and can_read(state, who, owner, node)  # noqa: E731
+        listing = paginate(folder_source(loc.node, visible), list_id=loc.list_id,
+                           render=lambda row: _render_entry(*row), **page)
+        return _listing(listing, loc.node.acl if acl and loc.kind == "collection" else None)
+
+
+@dataclass
+class Head:
+    data_type: str          # file | directory
+    size: int = 0
+    name: str = ""
+    last_modified: str | None = None
+    content_type: str | None = None
+
+
+def head(ctx: Ctx, who: Principal, connector: str, path: str | None) -> Head:
+    """Exactly what exists: files, directories and user/org homes (404 otherwise)."""
+    with ctx.store.read() as state:
+        loc = resolve(state, who, connector, path)
+        if loc.kind in ("root", "home"):
+            return Head(DIRECTORY)
+        if loc.node is None:
+            raise _not_found(loc.uri)
+        if isinstance(loc.node, DataFile):
+            return Head(FILE, loc.node.size, loc.name, loc.node.last_modified, content_type(loc.name, loc.node.data))
+        return Head(DIRECTORY)
+
+
+# -- writing ------------------------------------------------------------------
+def _require_write(loc: Loc) -> None:
+    if not loc.writable:
+        raise _forbidden(loc.uri)
+
+
+def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: bytes) -> dict[str, str]:
+    """Store ``data`` byte-exact at ``path`` (creating or replacing a file)."""
+    with ctx.store.write() as state:
+        loc = resolve(state, who, connector, path)
+        if loc.hosted:
+            if loc.kind in ("root", "home") or len(loc.segments) == 2:
+                raise _bad_path(f"{loc.uri} is a directory path; upload to data://owner/collection/file")
+            if loc.kind == "nested":
+                raise _bad_path(f"{loc.uri}: data:// collections hold files only, no sub-directories")
+            if loc.collection is None:
+                raise _not_found(f"data://{'/'.join(loc.segments[:2])}",
+                                 "create the collection first: POST /v1/data/{owner} {\"name\": ...}")
+            _require_write(loc)
+            target = loc.collection
+        else:
+            if not loc.segments:
+                raise _bad_path(f"{loc.uri} is the connector root; give a file path")
+            if connector.partition("+")[0] in BUCKETED and len(loc.segments) == 1:
+                raise _bad_path(f"{loc.uri}: the first path segment of {connector} is the bucket; give bucket/path/file")
+            target = _mkdirs(ctx, state, who, connector, loc.segments[:-1])
+        existing = target.entries.get(loc.name)
+        if isinstance(existing, Folder):
+            raise _conflict(f"{loc.uri} is a directory; a file cannot replace it")
+        target.entries[loc.name] = DataFile(data, ctx.clock.iso())
+        return {"result": loc.uri}
+
+
+def _mkdirs(ctx: Ctx, state: State, who: Principal, connector: str, segments: list[str]) -> Folder:
+    """The folder at ``segments`` of a connector, creating missing folders below the bucket."""
+    conn = find_connector(state.data, state, who, connector)
+    folder = conn.root
+    bucketed = connector.partition("+")[0] in BUCKETED
+    walked: list[str] = []
+    # check first, create after: a refused upload creates no folder
+    for i, seg in enumerate(segments):
+        walked.append(seg)
+        node = folder.entries.get(seg) if folder is not None else None
+        if node is None:
+            if bucketed and i == 0:
+                raise _not_found(f"{connector}://{seg}", f"no bucket named {seg!r} on this connector")
+            folder = None
+            continue
+        if isinstance(node, DataFile):
+            raise _conflict(f"{connector}://{'/'.join(walked)} is a file, not a directory")
+        folder = node
+    folder = conn.root
+    for seg in segments:
+        nxt = folder.entries.get(seg)
+        if nxt is None:
+            nxt = folder.entries[seg] = Folder(created=ctx.clock.iso())
+        folder = nxt
+    return folder
+
+
+def parse_directory_body(body: bytes) -> tuple[str, list[str] | None]:
+    """POST body of "create a directory": JSON ``{name, acl}`` (docs, Python), a JSON string,
+    or the bare name as text (Node.js), whatever the Content-Type claims."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad_path("the directory creation body must be UTF-8 text: JSON {\"name\": ...} or a bare name") from None
+    stripped = text.strip()
+    if not stripped:
+        raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name' "
+                                        "(send JSON {\"name\": ..., \"acl\": {\"read\": [...]}} or the bare name)", 400)
+    if stripped[0] in "{[\"":
+        try:
+            value = json.loads(stripped)
+        except (ValueError, RecursionError) as exc:
+            raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
+        if isinstance(value, str):
+            return check_name(value.strip(), "name"), None
+        if not isinstance(value, dict):
+            raise _bad_path("the directory creation body must be a JSON object {\"name\": ..., \"acl\": ...}")
+        if "name" not in value:
+            raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name'", 400)
+        name = check_name(value["name"], "name")
+        acl = check_acl(value["acl"]) if value.get("acl") is not None else None
+        return name, acl
+    return check_name(stripped, "name"), None
+
+
+def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None, body: bytes) -> dict[str, str]:
+    name, acl = parse_directory_body(body)
+    with ctx.store.write() as state:
+        loc = resolve(state, who, connector, path)
+        child = [*loc.segments, name]
+        uri = f"{connector}://{'/'.join(child)}"
+        if loc.hosted:
+            if loc.kind == "root":
+                raise _bad_path("collections are created in a home: POST /v1/data/{owner} (or .my)")
+            if loc.kind != "home":
+                if loc.kind == "collection" or (loc.kind == "missing" and len(loc.segments) == 2):
+                    raise _bad_path(f"{uri}: data:// collections hold files only, no sub-directories "
+                                    "(create a collection under data://{owner} instead)")
+                raise _bad_path(f"{loc.uri} is not a directory")
+            _require_write(loc)
+            home = _home(state.data, loc.segments[0], create=True)
+            if name in home.entries:
+                raise _conflict(f"A directory already exists at {uri}")
+            home.entries[name] = Folder(list(DEFAULT_ACL if acl is None else acl), ctx.clock.iso())
+            return {"result": uri}
+        if acl is not None and acl != []:
+            raise _bad_path("acl applies to hosted data collections only (connector 'data')")
+        if loc.node is None and loc.kind != "root":
+            raise _not_found(loc.uri)
+        if isinstance(loc.node, DataFile):
+            raise _conflict(f"{loc.uri} is a file, not a directory")
+        parent = loc.node
+        if name in parent.entries:
+            raise _conflict(f"A {'file' if isinstance(parent.entries[name], DataFile) else 'directory'} "
+                            f"already exists at {uri}")
+        parent.entries[name] = Folder(created=ctx.clock.iso())
+        return {"result": uri}
+
+
+def update_acl(ctx: Ctx, who: Principal, connector: str, path: str | None, body: Any) -> None:
+    acl = check_acl((body or {}).get("acl") if isinstance(body, dict) else None)
+    with ctx.store.write() as state:
+        loc = resolve(state, who, connector, path)
+        if not loc.hosted:
+            raise _bad_path("ACLs apply to hosted data collections only (connector 'data')")
+        if loc.kind in ("missing", "nested") or loc.node is None and loc.kind != "root":
+            raise _not_found(loc.uri)
+        if loc.kind != "collection":
+            raise _bad_path(f"{loc.uri} is not a collection; ACLs are set on data://owner/collection")
+        _require_write(loc)
+        loc.node.acl = acl
+
+
+def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bool = False) -> dict[str, Any]:
+    """A file (deleted 1) or a directory: empty, or any with ``force`` (files + folders, itself included)."""
+    with ctx.store.write() as state:
+        loc = resolve(state, who, connector, path)
+        if loc.kind in ("root", "home"):
+            raise _bad_path(f"{loc.uri or connector + '://'} cannot be deleted (delete its "
+                            f"{'collections' if loc.hosted else 'directories'} instead)")
+        if loc.node is None or loc.parent is None:
+            raise _not_found(loc.uri)
+        _require_write(loc)
+        node = loc.node
+        if isinstance(node, Folder):
+            if node.entries and not force:
+                raise ApiError(REQUEST_INVALID, f"Directory {loc.uri} is not empty ({len(node.entries)} entries); "
+                                                "delete it with force=true", 409, deleted=0)
+            deleted = node.count()
+        else:
+            deleted = 1
+        del loc.parent.entries[loc.name]
+        return {"result": {"deleted": deleted}}
+
+
+# -- fixtures -----------------------------------------------------------------
+def _fixture_bytes(item: dict[str, Any], base_dir: Path) -> bytes:
+    given = [k for k in ("text", "base64", "path", "json") if k in item]
+    if len(given) != 1:
+        raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: give exactly one of text, base64, json, path")
+    if "text" in item:
+        return str(item["text"]).encode("utf-8")
+    if "json" in item:
+        return json.dumps(item["json"]).encode("utf-8")
+    if "base64" in item:
+        try:
+            return base64.b64decode(item["base64"], validate=True)
+        except ValueError as exc:
+            raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: invalid base64: {exc}") from None
+    source = Path(item["path"])
+    source = source if source.is_absolute() else base_dir / source
+    try:
+        return source.read_bytes()
+    except OSError as exc:
+        raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: cannot read {source}: {exc.strerror or exc}") from None
+
+
+_ACL_NAMES = {"private": [], "public": [ACL_PUBLIC], "my_algos": [ACL_MY_ALGOS]}
+
+
+def _fixture_acl(value: Any) -> list[str]:
+    if value is None:
+        return list(DEFAULT_ACL)
+    if isinstance(value, str):
+        if value not in _ACL_NAMES:
+            raise ApiError(REQUEST_INVALID, f"acl {value!r} must be one of {', '.join(_ACL_NAMES)} or a read list")
+        return list(_ACL_NAMES[value])
+    return check_acl({"read": value})
+
+
+def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
+    """``data: {collections: [{path: owner/name, acl, files: [{name, text|base64|json|path}]}]}``."""
+    for coll in item.get("collections") or []:
+        segments = split_path(coll.get("path"))
+        if len(segments) != 2:
+            raise ApiError(REQUEST_INVALID, f"collection path {coll.get('path')!r} must be owner/collection")
+        owner, name = segments
+        acl = _fixture_acl(coll.get("acl"))
+        with ctx.store.write() as state:
+            if not state.owner_exists(owner):
+                raise ApiError(REQUEST_INVALID, f"collection {owner}/{name}: no user or organization {owner!r}")
+            home = _home(state.data, owner, create=True)
+            folder = home.entries.get(name)
+            if folder is None:
+                folder = home.entries[name] = Folder(acl, ctx.clock.iso())
+            else:
+                folder.acl = acl
+            for f in coll.get("files") or []:
+                fname = check_name(f.get("name"), "file name")
+                folder.entries[fname] = DataFile(_fixture_bytes(f, base_dir), ctx.clock.iso())
+
+
+def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
+    """``connectors: [{type, label, default, owner, buckets: [{name, files}] | container, files}]``."""
+    kind = item.get("type")
+    if kind not in CONNECTOR_TYPES:
+        raise ApiError(REQUEST_INVALID, f"connector type {kind!r} must be one of {', '.join(CONNECTOR_TYPES)}")
+    label = item.get("label") or None
+    if label is not None:
+        check_name(label, "label")
+        if "+" in label:
+            raise ApiError(REQUEST_INVALID, f"connector label {label!r} must not contain '+'")
+    conn = Connector(type=kind, label=label, default=bool(item.get("default") or not label),
+                     owner=item.get("owner"), container=item.get("container"))
+    now = ctx.clock.iso()
+    if kind in BUCKETED:
+        if item.get("files"):
+            raise ApiError(REQUEST_INVALID, f"{kind} connector: put files inside buckets: [{{name, files}}]")
+        for bucket in item.get("buckets") or []:
+            bname = check_name(bucket.get("name"), "bucket name")
+            folder = conn.root.entries.setdefault(bname, Folder(created=now))
+            _fixture_files(folder, bucket.get("files") or [], base_dir, now)
+    else:
+        if item.get("buckets"):
+            raise ApiError(REQUEST_INVALID, f"{kind} connector has no buckets: list its files directly")
+        _fixture_files(conn.root, item.get("files") or [], base_dir, now)
+    with ctx.store.write() as state:
+        if conn.owner is not None and not state.owner_exists(conn.owner):
+            raise ApiError(REQUEST_INVALID, f"connector {conn.id}: no user or organization {conn.owner!r}")
+        clash = [c for c in state.data.connectors if c.id == conn.id and c.owner == conn.owner]
+        if clash:
+            raise ApiError(REQUEST_INVALID, f"connector {conn.id} is configured twice")
+        if conn.default:
+            for other in state.data.connectors:
+                if other.type == kind and other.owner == conn.owner:
+                    other.default = False
+        state.data.connectors.append(conn)
+
+
+def _fixture_files(root: Folder, files: list[dict[str, Any]], base_dir: Path, now: str) -> None:
+    for f in files:
+        segments = split_path(f.get("name"))
+        if not segments:
+            raise ApiError(REQUEST_INVALID, "a connector file needs a name (a path inside the bucket or root)")
+        folder = root
+        for seg in segments[:-1]:
+            nxt = folder.entries.setdefault(seg, Folder(created=now))
+            if not isinstance(nxt, Folder):
+                raise ApiError(REQUEST_INVALID, f"{f['name']}: {seg!r} is a file, not a directory")
+            folder = nxt
+        folder.entries[segments[-1]] = DataFile(_fixture_bytes(f, base_dir), now)
