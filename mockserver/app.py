@@ -14,6 +14,8 @@ from . import auth, gate
 from .api import all_handlers
 from .config import Settings
 from .domain.context import Ctx
+from .faults import FaultSet
+from .metrics import Metrics, log_request
 from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
 from .ids import Clock, Ids, iso
 from .journal import Journal
@@ -36,8 +38,12 @@ class MockServer:
                        engine=Engine(scale=settings.profile_scale),
                        profiles={p.name: p for p in DEFAULT_PROFILES})
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
+        self.faults = FaultSet()        # /_mock/faults (cleared on reset)
+        self.metrics = Metrics()        # /_mock/metrics (survive reset)
         load_into(self.ctx, settings.fixtures)
         self.ctx.store.mark_baseline()
+        self.ctx.ids.mark()             # a reset replays ids/times from here, not from the seed:
+        self.ctx.clock.mark()           # otherwise new objects would reuse the fixtures' ids
 
     def reset(self) -> None:
         """Back to the loaded fixtures, with fresh id and clock sequences."""
@@ -45,6 +51,7 @@ class MockServer:
         self.ctx.restart_generators()
         self.ctx.engine.reset()          # warm workers hold code of the state being dropped
         self.journal.clear()
+        self.faults.clear()
 
 
 def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None) -> Flask:
@@ -58,6 +65,8 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     from .control import control
     app.register_blueprint(control)
     _install_hooks(app, server)
+    from .sandbox import install as install_sandbox
+    install_sandbox(app, server)     # CORS preflight + faults before the gate; /_mock faults, metrics, dashboard
     app.wsgi_app = TrailingSlashMiddleware(app.wsgi_app)
     return app
 
@@ -101,28 +110,40 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
 
     @app.after_request
     def record(response):
+        # The proxies resolved once: this hook runs on every request (benchmarks/README.md).
+        req, gg = request._get_current_object(), g._get_current_object()
+        status = response.status_code
         # Standard reason phrases ("204 No Content"): Werkzeug upper-cases them, and the
         # Python client's deleteHelper compares response.reason with "No Content".
-        response.status = _status_line(response.status_code)
-        started = g.get("started")
+        response.status = _status_line(status)
+        started = gg.get("started")
         duration = time.perf_counter() - started if started else 0.0
-        response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
-        if not request.path.startswith("/_mock"):
+        request_id = gg.get("request_id", "")
+        fault = gg.get("fault")
+        if "X-Request-Id" not in response.headers:
+            response.headers["X-Request-Id"] = request_id
+        path, method, endpoint = req.path, req.method, req.endpoint
+        if not path.startswith("/_mock"):
+            length = req.content_length
             server.journal.record({
-                "request_id": g.get("request_id"), "method": request.method,
-                "path": request.full_path.rstrip("?"), "status": response.status_code,
-                "duration_ms": round(duration * 1000, 3), "operation": request.endpoint,
+                "request_id": request_id or None, "method": method,
+                "path": req.full_path.rstrip("?"), "status": status,
+                "duration_ms": round(duration * 1000, 3), "operation": endpoint,
                 "time": iso(datetime.now(timezone.utc)),   # wall clock: never advance the API's clock
-                "request_body": server.journal.excerpt(request.get_data(cache=True) if request.content_length and request.content_length <= server.journal.body_bytes * 4 else None),
+                "request_body": server.journal.excerpt(req.get_data(cache=True) if length and length <= server.journal.body_bytes * 4 else None),
                 "response_body": None if response.direct_passthrough else server.journal.excerpt(response.get_data()),
+                "fault": fault,
             })
-        log.info("%s %s %s %.1fms %s", request.method, request.path, response.status_code,
-                 duration * 1000, g.get("request_id", ""))
+        operation = endpoint or "unmatched"
+        server.metrics.observe_request(operation, method, status, duration)
+        if fault:
+            server.metrics.observe_fault()
+        log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
         return response
 
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return json_response(err.body(), err.status, err.headers)
+        return json_response(_error_body(server, err), err.status, err.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -136,13 +157,21 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
             err = ApiError(REQUEST_INVALID, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
         else:
             err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}", exc.code or 400)
-        return json_response(err.body(), err.status, err.headers)
+        return json_response(_error_body(server, err), err.status, err.headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
-        return json_response(err.body(), err.status)
+        return json_response(_error_body(server, err), err.status)
+
+
+def _error_body(server: MockServer, err: ApiError) -> dict:
+    """The error object; under --seed its id comes from the seeded ids (reproducible bytes)."""
+    body = err.body()
+    if server.ctx.ids.seed is not None and isinstance(body.get("error"), dict) and "id" in body["error"]:
+        body["error"]["id"] = server.ctx.ids.uuid()
+    return body
 
 
 def _status_line(code: int) -> str:

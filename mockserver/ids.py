@@ -20,11 +20,23 @@ class Ids:
     def __init__(self, seed: int | None = None):
         self.seed = seed
         self._lock = threading.Lock()
-        self.restart()
+        self._marked = None
+        self._rng = random.Random(seed) if seed is not None else random.SystemRandom()
+
+    def mark(self) -> None:
+        """Remember the sequence position (after the fixtures loaded): restart() returns here,
+        so ids made after a reset never repeat the ids the fixtures got."""
+        with self._lock:
+            if self.seed is not None:
+                self._marked = self._rng.getstate()
 
     def restart(self) -> None:
         with self._lock:
-            self._rng = random.Random(self.seed) if self.seed is not None else random.SystemRandom()
+            if self.seed is None:
+                return
+            self._rng = random.Random(self.seed)
+            if self._marked is not None:
+                self._rng.setstate(self._marked)
 
     def _bits(self, n: int) -> int:
         with self._lock:
@@ -56,11 +68,17 @@ class Clock:
         self.mode = mode
         self.start = start
         self._lock = threading.Lock()
-        self.restart()
+        self._ticks = 0
+        self._marked = 0
+
+    def mark(self) -> None:
+        """Remember the tick count (after the fixtures loaded): restart() returns here."""
+        with self._lock:
+            self._marked = self._ticks
 
     def restart(self) -> None:
         with self._lock:
-            self._ticks = 0
+            self._ticks = self._marked
 
     def now(self) -> _dt.datetime:
         if self.mode == "real":

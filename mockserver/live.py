@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
 from .config import Settings
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """No werkzeug access line: the app logs one structured line per request itself."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
 class LiveServer:
     def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, app=None):
         self.app = app or create_app(settings or Settings())
-        self._http = make_server(host, port, self.app, threaded=True)
+        self._http = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._http.daemon_threads = True
         self.host = host
         self.port = self._http.server_port

@@ -2,7 +2,19 @@
 
 Settings come from MOCKSERVER_* environment variables (see config.Settings.from_env).
 """
+import sys
+
 from .app import create_app
 from .config import Settings
+from .fixtures import FixtureError
+from .metrics import configure_logging
 
-app = create_app(Settings.from_env())
+_settings = Settings.from_env()
+configure_logging(_settings.log_level)
+try:
+    app = create_app(_settings)
+except FixtureError as _exc:
+    # Same message as the mockserver command; gunicorn (preload_app) stops before forking.
+    print(f"mockserver: bad fixture file {_exc.file}\n  at: {_exc.where}\n  problem: {_exc.reason}",
+          file=sys.stderr, flush=True)
+    raise SystemExit(2) from None

@@ -1,0 +1,230 @@
+"""Fault injection: answer matching requests with an error, add latency, or drop them.
+
+A fault matches a method (or ``*``) and a path pattern: a glob (``*`` matches
+across ``/``; ``/v1/algorithms/*/compile``) or a regular expression when the
+pattern starts with ``^`` or ``re:``. It fires ``times`` times (default: until
+cleared) and/or with a ``probability`` drawn from its own RNG seeded by ``seed``
+(reproducible). When it fires it waits ``delay_ms``, then:
+
+- ``drop``: closes the connection without an answer (the client sees a
+  connection error), under the werkzeug server and gunicorn alike;
+- ``status``: answers an Algorithmia error object ``code``/``message``;
+- neither: the request goes on to the normal handler (pure latency).
+
+Requests under ``/_mock/`` are never faulted (so faults can always be cleared).
+Pure Python apart from :func:`install`; no state besides the :class:`FaultSet`.
+"""
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import INTERNAL, REQUEST_INVALID, ApiError
+
+_METHODS = {"*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_FIELDS = {"method", "path", "status", "code", "message", "delay_ms", "drop", "times", "probability", "seed"}
+
+
+@dataclass
+class Fault:
+    id: str
+    method: str
+    path: str
+    status: int | None = None
+    code: int | None = None
+    message: str | None = None
+    delay_ms: int = 0
+    drop: bool = False
+    times: int | None = None          # None: until cleared
+    probability: float | None = None
+    seed: int | None = None
+    hits: int = 0
+    matched: int = 0
+    _regex: re.Pattern = field(default=None, repr=False)
+    _rng: random.Random = field(default=None, repr=False)
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else max(self.times - self.hits, 0)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method != "*" and self.method != method:
+            return False
+        return self._regex.search(path) is not None
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "path": self.path, "status": self.status,
+                "code": self.code, "message": self.message, "delay_ms": self.delay_ms, "drop": self.drop,
+                "times": self.times, "remaining": self.remaining, "probability": self.probability,
+                "seed": self.seed, "hits": self.hits, "matched": self.matched}
+
+
+def _compile(pattern: str) -> re.Pattern:
+    try:
+        if pattern.startswith("re:"):
+            return re.compile(pattern[3:])
+        if pattern.startswith("^"):
+            return re.compile(pattern)
+    except re.error as exc:
+        raise ApiError(REQUEST_INVALID, f"path: not a valid regular expression: {exc}") from None
+    # Glob: '*' and '?' match any character including '/'; anchored at both ends.
+    return re.compile(fnmatch.translate(pattern))
+
+
+def parse(body: Any, fault_id: str) -> Fault:
+    """Validate a POST /_mock/faults body (every problem is a 6001 error object)."""
+    if not isinstance(body, dict):
+        raise ApiError(REQUEST_INVALID, "A fault must be a JSON object such as "
+                       '{"method": "POST", "path": "/v1/algorithms/*/compile", "status": 500, "times": 1}')
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise ApiError(REQUEST_INVALID, f"Unknown fault field(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
+
+    def typed(name, kinds, default=None):
+        value = body.get(name, default)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds):
+            raise ApiError(REQUEST_INVALID, f"{name}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
+        return value
+
+    method = (typed("method", (str,), "*") or "*").upper()
+    if method not in _METHODS:
+        raise ApiError(REQUEST_INVALID, f"method: one of {', '.join(sorted(_METHODS))}, not {method!r}")
+    path = typed("path", (str,))
+    if not path:
+        raise ApiError(REQUEST_INVALID, "path: required (a glob like /v1/algo/* or a regex starting with ^)")
+    status = typed("status", (int,))
+    if status is not None and not 100 <= status <= 599:
+        raise ApiError(REQUEST_INVALID, f"status: an HTTP status 100..599, not {status}")
+    code = typed("code", (int,))
+    message = typed("message", (str,))
+    delay_ms = typed("delay_ms", (int, float), 0) or 0
+    if delay_ms < 0 or delay_ms > 600_000:
+        raise ApiError(REQUEST_INVALID, f"delay_ms: 0..600000, not {delay_ms}")
+    drop = typed("drop", (bool,), False)
+    times = typed("times", (int,))
+    if times is not None and times < 1:
+        raise ApiError(REQUEST_INVALID, f"times: at least 1, not {times} (omit it for 'until cleared')")
+    probability = typed("probability", (int, float))
+    if probability is not None and not 0 <= probability <= 1:
+        raise ApiError(REQUEST_INVALID, f"probability: 0..1, not {probability}")
+    seed = typed("seed", (int,))
+    if status is None and not drop and not delay_ms:
+        raise ApiError(REQUEST_INVALID, "A fault needs at least one effect: status, drop or delay_ms")
+    if status is not None and drop:
+        raise ApiError(REQUEST_INVALID, "status and drop exclude each other (a dropped connection has no status)")
+    if status is not None and status >= 400 and code is None:
+        code = INTERNAL if status >= 500 else REQUEST_INVALID
+    fault = Fault(id=fault_id, method=method, path=path, status=status, code=code, message=message,
+                  delay_ms=delay_ms, drop=drop, times=times, probability=probability, seed=seed)
+    fault._regex = _compile(path)
+    fault._rng = random.Random(seed)
+    return fault
+
+
+class FaultSet:
+    """The active faults of one server; thread-safe."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def add(self, body: Any) -> Fault:
+        with self._lock:
+            fault = parse(body, f"fault-{next(self._ids)}")
+            self._faults.append(fault)
+            return fault
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [f.describe() for f in self._faults]
+
+    def remove(self, fault_id: str) -> bool:
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.id != fault_id]
+            return len(self._faults) != before
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults = []
+            self._ids = itertools.count(1)
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        """The first active fault that fires for this request (counts it)."""
+        if not self._faults:          # fast path: no lock when nothing is injected
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if not fault.matches(method, path):
+                    continue
+                fault.matched += 1
+                if fault.probability is not None and fault._rng.random() >= fault.probability:
+                    continue
+                fault.hits += 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+
+def drop_connection(environ: dict) -> bool:
+    """Shut the client socket down so the client gets no answer at all.
+
+    werkzeug's server puts the socket in ``werkzeug.socket``, gunicorn in
+    ``gunicorn.socket``. After the shutdown the server's attempt to write the
+    response fails with EPIPE, which both servers treat as a client that went
+    away (no 500 page, nothing sent). Returns False when there is no socket
+    (e.g. the Flask test client).
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        return False
+    try:
+        # RST instead of FIN: the client's read fails at once, as a dropped connection does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    return True
+
+
+def install(app, server) -> None:
+    """The before_request hook (runs before the spec gate)."""
+    from flask import Response, g, request
+
+    faults: FaultSet = server.faults
+
+    def inject():
+        if not faults or request.path.startswith("/_mock"):
+            return None
+        fault = faults.pick(request.method, request.path)
+        if fault is None:
+            return None
+        if fault.delay_ms:
+            time.sleep(fault.delay_ms / 1000)
+        if not fault.drop and fault.status is None:
+            return None                       # latency only: on to the real handler
+        g.started = time.perf_counter()
+        g.request_id = server.ctx.ids.request_id()
+        g.fault = fault.id
+        if fault.drop:
+            if drop_connection(request.environ):
+                return Response(b"", status=499)      # never reaches the client
+            raise ApiError(REQUEST_INVALID, f"Injected fault {fault.id}: drop requested, but this server "
+                           "exposes no socket (Flask test client); use a live server", 502)
+        if fault.status >= 400:
+            raise ApiError(fault.code, fault.message or f"Injected fault {fault.id}", fault.status)
+        return Response(fault.message or "", status=fault.status)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, inject)

@@ -1,0 +1,157 @@
+"""Observability: one structured log line per request, Prometheus metrics.
+
+``GET /_mock/metrics`` answers the Prometheus text format (0.0.4):
+
+- ``mockserver_requests_total{operation,method,status}`` counter, ``operation``
+  being the OpenAPI operationId (or the control endpoint / ``unmatched``);
+- ``mockserver_request_duration_seconds`` histogram by operation;
+- ``mockserver_invocation_duration_seconds`` histogram by algorithm: the runtime
+  / invoke handler calls :func:`observe_invocation` after every call;
+- ``mockserver_invocations_total{algorithm,outcome}`` counter (ok | error);
+- ``mockserver_faults_injected_total`` counter.
+
+Counters are per server and survive ``/_mock/reset`` (Prometheus counters never
+go down). No dependency on prometheus_client: the format is a few lines.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+
+access_log = logging.getLogger("mockserver.access")
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+class Histogram:
+    __slots__ = ("counts", "total", "n")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(BUCKETS)
+        self.total = 0.0
+        self.n = 0
+
+    def observe(self, value: float) -> None:
+        for i, bound in enumerate(BUCKETS):
+            if value <= bound:
+                self.counts[i] += 1
+                break
+        self.total += value
+        self.n += 1
+
+    def lines(self, name: str, labels: str) -> list[str]:
+        out, running = [], 0
+        sep = "," if labels else ""
+        for bound, count in zip(BUCKETS, self.counts):
+            running += count
+            out.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {running}')
+        out.append(f'{name}_bucket{{{labels}{sep}le="+Inf"}} {self.n}')
+        out.append(f"{name}_sum{{{labels}}} {self.total:.6f}")
+        out.append(f"{name}_count{{{labels}}} {self.n}")
+        return out
+
+
+def _label(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = time.time()
+        self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
+        self.durations: dict[str, Histogram] = defaultdict(Histogram)
+        self.invocations: dict[str, Histogram] = defaultdict(Histogram)
+        self.invocation_outcomes: dict[tuple[str, str], int] = defaultdict(int)
+        self.faults = 0
+
+    def observe_request(self, operation: str, method: str, status: int, seconds: float) -> None:
+        with self._lock:
+            self.requests[(operation, method, status)] += 1
+            self.durations[operation].observe(seconds)
+
+    def observe_invocation(self, seconds: float, algorithm: str, ok: bool = True) -> None:
+        with self._lock:
+            self.invocations[algorithm].observe(seconds)
+            self.invocation_outcomes[(algorithm, "ok" if ok else "error")] += 1
+
+    def observe_fault(self) -> None:
+        with self._lock:
+            self.faults += 1
+
+    def render(self) -> str:
+        with self._lock:
+            lines = ["# HELP mockserver_requests_total Requests answered, by OpenAPI operation, method and status.",
+                     "# TYPE mockserver_requests_total counter"]
+            for (op, method, status), n in sorted(self.requests.items()):
+                lines.append(f'mockserver_requests_total{{operation="{_label(op)}",method="{method}",status="{status}"}} {n}')
+            lines += ["# HELP mockserver_request_duration_seconds Time to answer a request, by operation.",
+                      "# TYPE mockserver_request_duration_seconds histogram"]
+            for op, hist in sorted(self.durations.items()):
+                lines += hist.lines("mockserver_request_duration_seconds", f'operation="{_label(op)}"')
+            lines += ["# HELP mockserver_invocation_duration_seconds Algorithm call durations (metadata.duration), by algorithm.",
+                      "# TYPE mockserver_invocation_duration_seconds histogram"]
+            for algo, hist in sorted(self.invocations.items()):
+                lines += hist.lines("mockserver_invocation_duration_seconds", f'algorithm="{_label(algo)}"')
+            lines += ["# HELP mockserver_invocations_total Algorithm calls, by algorithm and outcome.",
+                      "# TYPE mockserver_invocations_total counter"]
+            for (algo, outcome), n in sorted(self.invocation_outcomes.items()):
+                lines.append(f'mockserver_invocations_total{{algorithm="{_label(algo)}",outcome="{outcome}"}} {n}')
+            lines += ["# HELP mockserver_faults_injected_total Requests answered by an injected fault.",
+                      "# TYPE mockserver_faults_injected_total counter",
+                      f"mockserver_faults_injected_total {self.faults}",
+                      "# HELP mockserver_start_time_seconds Start time of the server (Unix time).",
+                      "# TYPE mockserver_start_time_seconds gauge",
+                      f"mockserver_start_time_seconds {self.started:.3f}"]
+        return "\n".join(lines) + "\n"
+
+
+_fallback = Metrics()
+
+
+def current() -> Metrics:
+    """The metrics of the server handling the current request, else a process-wide fallback."""
+    try:
+        from flask import current_app
+        return current_app.extensions["mockserver"].metrics
+    except (RuntimeError, KeyError, AttributeError):
+        return _fallback
+
+
+def observe_invocation(seconds: float, algorithm: str, ok: bool = True) -> None:
+    """Record one algorithm call (``algorithm`` as "owner/name", its duration in seconds).
+
+    Call it from the invoke handler (inside the request); outside a request the
+    value goes to a process-wide fallback registry.
+    """
+    current().observe_invocation(float(seconds), str(algorithm), ok)
+
+
+def log_request(method: str, path: str, status: int, duration_ms: float, request_id: str, **extra) -> None:
+    """The one structured (JSON) access line per request, at INFO on ``mockserver.access``."""
+    if access_log.isEnabledFor(logging.INFO):
+        line = json.dumps({"ts": round(time.time(), 3), "level": "info", "event": "request",
+                           "method": method, "path": path, "status": status,
+                           "duration_ms": round(duration_ms, 3), "request_id": request_id,
+                           **{k: v for k, v in extra.items() if v is not None}},
+                          separators=(",", ":"))
+        # makeRecord + handle is what .info() does minus findCaller's stack walk (every request).
+        access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None,
+                                                "log_request"))
+
+
+def configure_logging(level: str) -> None:
+    """Send mockserver's log lines to stderr at ``level`` (gunicorn / wsgi entry, CLI).
+
+    Leaves an already configured root logger alone (pytest, embedding apps), but
+    always applies the level to the ``mockserver`` loggers.
+    """
+    logging.getLogger("mockserver").setLevel(level.upper())
+    root = logging.getLogger()
+    if not root.handlers and not logging.getLogger("mockserver").handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger("mockserver").addHandler(handler)

@@ -1,0 +1,136 @@
+"""pytest plugin (entry point ``pytest11``): a live algorithmia-mock for your tests.
+
+Installed with the package; nothing to configure::
+
+    def test_hello(mockserver):
+        client = mockserver.client()                 # official Algorithmia client
+        assert client.username() == "demo"
+
+One server per test session (a werkzeug server in a background thread, on a
+free port), reset to the loaded fixtures before each test that uses
+``mockserver`` (well under a millisecond with the default fixtures).
+
+Options: ``--mockserver-fixtures PATH`` (repeatable), ``--mockserver-profile-scale``
+(default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
+real|frozen|step``. Fixtures: ``mockserver`` (per test), ``mockserver_session``
+(the session's :class:`~mockserver.live.LiveServer`, not reset).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import pytest
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("mockserver", "algorithmia-mock server")
+    group.addoption("--mockserver-fixtures", action="append", metavar="PATH", default=None,
+                    help="fixture YAML file(s) for the mock (default: the bundled sandbox)")
+    group.addoption("--mockserver-profile-scale", type=float, default=0.0, metavar="F",
+                    help="multiply simulated delays (cold starts, overhead); default 0 = none")
+    group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
+                    help="make generated ids, keys and request ids deterministic")
+    group.addoption("--mockserver-clock", choices=("real", "frozen", "step"), default="real",
+                    help="timestamps: real, frozen or step (+1 s per reading)")
+
+
+class MockHandle:
+    """What the ``mockserver`` fixture yields."""
+
+    def __init__(self, live, journal_start: int):
+        self._live = live
+        self._journal_start = journal_start
+        self.url: str = live.url
+        self.admin_key, self.api_key = _keys(live.mock)
+
+    @property
+    def server(self):
+        """The MockServer (state, settings, journal) for white-box checks."""
+        return self._live.mock
+
+    def client(self, api_key: str | None = None):
+        """An official ``Algorithmia`` client pointed at the mock (demo user's key by default)."""
+        import Algorithmia
+        return Algorithmia.client(api_key or self.api_key, self.url)
+
+    def bind(self, algorithm: str, target: "Callable | str", version: str | None = None) -> str:
+        """Bind a Python callable, ``"pkg.mod:fn"`` or ``"path/file.py:fn"`` to ``"owner/name"``
+        (all versions, or one ``version``). Callables live in this process only
+        (:mod:`mockserver.registry`). Returns the binding key; undone by the next reset."""
+        from .registry import target_for
+        from .sandbox import bind
+        resolved = target_for(target)
+        return bind(self.server, algorithm, resolved, version)
+
+    def load_fixtures(self, path: str | os.PathLike) -> None:
+        """Apply a fixture file on top of the state for this test (the next reset undoes it)."""
+        from .sandbox import load_fixtures
+        load_fixtures(self.server, path)
+        self.admin_key, self.api_key = _keys(self.server)
+
+    def journal(self) -> list[dict[str, Any]]:
+        """The requests recorded since this test started (oldest first)."""
+        return self.server.journal.entries(self._journal_start)
+
+    def fault(self, path: str, *, method: str = "*", status: int | None = None, code: int | None = None,
+              message: str | None = None, delay_ms: int = 0, drop: bool = False, times: int | None = None,
+              probability: float | None = None, seed: int | None = None) -> dict[str, Any]:
+        """Inject a fault (as ``POST /_mock/faults``); returns its description. Cleared at reset."""
+        body = {"method": method, "path": path, "status": status, "code": code, "message": message,
+                "delay_ms": delay_ms, "drop": drop, "times": times, "probability": probability, "seed": seed}
+        return self.server.faults.add({k: v for k, v in body.items() if v is not None}).describe()
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.server.faults.list()
+
+    def clear_faults(self) -> None:
+        self.server.faults.clear()
+
+    def reset(self) -> None:
+        self.server.reset()
+        self._journal_start = self.server.journal.last_seq()
+        self.admin_key, self.api_key = _keys(self.server)
+
+    def __repr__(self) -> str:
+        return f"<mockserver {self.url}>"
+
+
+def _keys(server) -> tuple[str | None, str | None]:
+    """(an admin key, a full-access key of a ready user: 'demo' if present)."""
+    admin = server.settings.admin_key
+    user_key = None
+    with server.ctx.store.read() as state:
+        candidates = [k for k in state.keys.values() if not k.algorithm]
+    for key in candidates:
+        if admin is None and key.key_type == "PlatformAdminKey":
+            admin = key.api_key
+    users = [k for k in candidates if k.owner and k.key_type != "PlatformAdminKey"
+             and all(k.permissions.get(p, False) for p in ("allow_algo", "allow_data", "allow_data_write"))]
+    users.sort(key=lambda k: (k.owner != "demo", k.seq))
+    if users:
+        user_key = users[0].api_key
+    return admin, user_key
+
+
+@pytest.fixture(scope="session")
+def mockserver_session(request):
+    """The session's live mock server (one per test session, started on first use)."""
+    from .config import Settings
+    from .live import LiveServer
+    opt = request.config.getoption
+    settings = Settings(fixtures=list(opt("--mockserver-fixtures") or []),
+                        profile_scale=opt("--mockserver-profile-scale"),
+                        seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"))
+    live = LiveServer(settings).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture()
+def mockserver(mockserver_session) -> MockHandle:
+    """A live mock, reset to its fixtures: ``url``, ``admin_key``, ``api_key``, ``client()``,
+    ``bind()``, ``load_fixtures()``, ``journal()``, ``fault()``."""
+    mock = mockserver_session.mock
+    mock.reset()
+    return MockHandle(mockserver_session, mock.journal.last_seq())

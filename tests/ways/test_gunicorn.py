@@ -1,0 +1,123 @@
+"""The Docker command, run outside Docker: gunicorn with mockserver.gunicorn_conf; and the CLI."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import DEMO
+
+ROOT = Path(__file__).resolve().parents[2]
+# The Dockerfile's CMD, word for word (bind host/port come from the environment).
+GUNICORN = ["-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}:\n{proc.stderr.read()}")
+        try:
+            if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def start(args, env_extra=None, port=None):
+    port = port or free_port()
+    env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port), **(env_extra or {})}
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop(proc, timeout=10):
+    proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("did not stop within the timeout after SIGTERM")
+    return code, time.monotonic() - started, proc.stdout.read(), proc.stderr.read()
+
+
+def test_gunicorn_command_serves_and_stops_on_sigterm(tmp_path):
+    proc, url = start(GUNICORN, {"MOCKSERVER_SEED": "3", "MOCKSERVER_LOG_LEVEL": "info"})
+    try:
+        wait_healthy(url, proc)
+        auth = {"Authorization": f"Simple {DEMO}"}
+        r = requests.get(f"{url}/v1/users/demo", headers=auth)
+        assert r.status_code == 200 and r.json()["username"] == "demo"
+        # state is shared between requests: ONE worker process
+        requests.post(f"{url}/v1/users/demo/keys", json={"key_label": "k", "key_type": "ManagementKey"},
+                      headers=auth).raise_for_status()
+        for _ in range(5):
+            assert len(requests.get(f"{url}/v1/users/demo/keys", headers=auth).json()) >= 2
+        # a dropped connection really drops under gunicorn gthread
+        requests.post(f"{url}/_mock/faults", json={"path": "/v1/scms", "drop": True, "times": 1}).raise_for_status()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/v1/scms", headers=auth, timeout=5)
+        assert requests.get(f"{url}/v1/scms", headers=auth, timeout=5).status_code == 200
+        assert "mockserver_requests_total" in requests.get(f"{url}/_mock/metrics").text
+    finally:
+        code, took, _out, err = stop(proc)
+    assert code == 0, err
+    assert took < 5, f"SIGTERM took {took:.1f}s"
+    assert "worker ready (1 process" in err
+    access = [line for line in err.splitlines() if line.startswith("{") and '"event":"request"' in line]
+    assert any('"path":"/v1/users/demo"' in line and '"status":200' in line for line in access), err[-2000:]
+
+
+def test_gunicorn_bad_fixture_stops_startup(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users:\n  - username: 42\n")
+    proc, _url = start(GUNICORN, {"MOCKSERVER_FIXTURES": str(bad)})
+    code = proc.wait(timeout=60)
+    err = proc.stderr.read()
+    assert code != 0
+    assert str(bad) in err and "users/0" in err, err[-2000:]
+
+
+def test_cli_serves_on_given_port():
+    port = free_port()
+    proc, url = start(["-m", "mockserver", "--port", str(port), "--seed", "1", "--log-level", "warning"], port=port)
+    try:
+        wait_healthy(url, proc)
+        assert requests.get(f"{url}/v1/scms", headers={"Authorization": f"Simple {DEMO}"}).status_code == 200
+        assert requests.get(f"{url}/_mock/").headers["Content-Type"].startswith("text/html")
+    finally:
+        code, took, out, err = stop(proc)
+    assert code == 0 and took < 5
+    assert f"http://127.0.0.1:{port}/v1" in out and DEMO in out
+    assert '"event":"request"' not in err            # --log-level warning: no request lines
+
+
+def test_cli_bad_fixture_exit_2_names_file_path_problem(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("users:\n  - username: demo2\n    email: 7\n")
+    r = subprocess.run([sys.executable, "-m", "mockserver", "--port", str(free_port()), "--fixtures", str(bad)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert f"bad fixture file {bad}" in r.stderr
+    assert "at: users/0" in r.stderr and "problem:" in r.stderr, r.stderr
+
+
+def test_cli_unreadable_fixture(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "mockserver", "--fixtures", str(tmp_path / "missing.yaml")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "missing.yaml" in r.stderr and "cannot read" in r.stderr

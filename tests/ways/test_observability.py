@@ -1,0 +1,77 @@
+"""One structured log line per request, /_mock/metrics in Prometheus text format."""
+import json
+import logging
+import re
+
+from mockserver import metrics
+
+from conftest import DEMO
+
+H = {"Authorization": f"Simple {DEMO}"}
+
+
+def _value(text, line_prefix):
+    for line in text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_one_json_log_line_per_request(app, server, caplog):
+    caplog.set_level(logging.INFO, logger="mockserver.access")
+    r = app.test_client().get("/v1/users/demo", headers=H)
+    lines = [rec.getMessage() for rec in caplog.records if rec.name == "mockserver.access"]
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["method"] == "GET" and entry["path"] == "/v1/users/demo" and entry["status"] == 200
+    assert entry["request_id"] == r.headers["X-Request-Id"] and entry["duration_ms"] >= 0
+    assert entry["operation"] == "getUser"
+
+
+def test_log_level_warning_silences_request_lines(app, server, caplog):
+    caplog.set_level(logging.WARNING, logger="mockserver")
+    app.test_client().get("/v1/users/demo", headers=H)
+    assert not [rec for rec in caplog.records if rec.name == "mockserver.access"]
+
+
+def test_metrics_counts_requests_by_operation_and_status(app, server):
+    c = app.test_client()
+    key = 'mockserver_requests_total{operation="getUser",method="GET",status="200"}'
+    before = _value(c.get("/_mock/metrics").get_data(as_text=True), key)
+    c.get("/v1/users/demo", headers=H)
+    c.get("/v1/users/demo", headers=H)
+    c.get("/v1/users/demo")                                            # 401
+    r = c.get("/_mock/metrics")
+    assert r.status_code == 200 and r.content_type.startswith("text/plain; version=0.0.4")
+    text = r.get_data(as_text=True)
+    assert _value(text, key) == before + 2
+    assert _value(text, 'mockserver_requests_total{operation="getUser",method="GET",status="401"}') >= 1
+    assert re.search(r'mockserver_request_duration_seconds_bucket\{operation="getUser",le="\+Inf"\} \d+', text)
+    assert "# TYPE mockserver_request_duration_seconds histogram" in text
+
+
+def test_every_sample_line_is_well_formed(app, server):
+    text = app.test_client().get("/_mock/metrics").get_data(as_text=True)
+    sample = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? -?[0-9.e+Inf]+$')
+    for line in text.splitlines():
+        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or sample.match(line), line
+
+
+def test_observe_invocation_in_and_out_of_a_request(app, server):
+    with app.test_request_context("/"):
+        metrics.observe_invocation(0.042, "demo/Hello")
+    server.observe_invocation("demo/Hello", 0.5, False)       # the invoke handler's call form
+    text = app.test_client().get("/_mock/metrics").get_data(as_text=True)
+    assert _value(text, 'mockserver_invocation_duration_seconds_count{algorithm="demo/Hello"}') >= 2
+    assert _value(text, 'mockserver_invocations_total{algorithm="demo/Hello",outcome="error"}') >= 1
+    metrics.observe_invocation(1.0, "x/y")                    # outside a request: no error
+    assert "x/y" in metrics._fallback.render()
+
+
+def test_injected_faults_are_counted(app, server):
+    c = app.test_client()
+    before = _value(c.get("/_mock/metrics").get_data(as_text=True), "mockserver_faults_injected_total")
+    c.post("/_mock/faults", json={"path": "/v1/scms", "status": 500, "times": 1})
+    c.get("/v1/scms", headers=H)
+    after = _value(c.get("/_mock/metrics").get_data(as_text=True), "mockserver_faults_injected_total")
+    assert after == before + 1
