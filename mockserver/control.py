@@ -1,12 +1,11 @@
 """The control API under /_mock/: not part of Algorithmia, for tests and sandboxes."""
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, current_app, request
 
-from .errors import INVALID_JSON, REQUEST_INVALID, ApiError
-from .jsonio import json_response
+from .errors import REQUEST_INVALID, ApiError
+from .jsonio import json_response, request_json
 
 control = Blueprint("control", __name__, url_prefix="/_mock")
 
@@ -48,12 +47,7 @@ def export_state():
 
 @control.put("/state")
 def import_state():
-    try:
-        data = json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(REQUEST_INVALID, "The state must be a JSON object as GET /_mock/state exports it")
+    data = request_json("The state must be a JSON object as GET /_mock/state exports it")
     try:
         _server().ctx.store.load(data)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
@@ -71,7 +65,7 @@ def list_bindings():
 @control.put("/algorithms/<owner>/<algo>/versions/<version>/binding")
 def put_binding(owner, algo, version=None):
     from .domain import bindings
-    body = _json_object()
+    body = request_json("The body must be a JSON object: {\"target\": \"pkg.mod:apply\"}")
     return json_response(bindings.set_binding(_server().ctx, owner, algo, body.get("target"), version))
 
 
@@ -82,12 +76,3 @@ def delete_binding(owner, algo, version=None):
     bindings.clear_binding(_server().ctx, owner, algo, version)
     return json_response({"status": "cleared"})
 
-
-def _json_object() -> dict:
-    try:
-        data = json.loads(request.get_data() or b"{}")
-    except ValueError as exc:
-        raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(REQUEST_INVALID, "The body must be a JSON object")
-    return data

@@ -20,3 +20,21 @@ def empty_response(status: int = 204, headers: dict | None = None) -> Response:
     # The Python client json-decodes some empty answers; an empty 200/204 body is
     # what the real service sends for deletes.
     return Response(b"", status=status, headers=headers)
+
+
+def request_json(object_message: str | None = None) -> Any:
+    """The request's JSON body for the control API (None when empty).
+
+    With ``object_message``, anything but a JSON object is refused with that message.
+    """
+    from flask import request
+
+    from .errors import INVALID_JSON, REQUEST_INVALID, ApiError
+    raw = request.get_data()
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
+    if object_message is not None and not isinstance(data, dict):
+        raise ApiError(REQUEST_INVALID, object_message)
+    return data

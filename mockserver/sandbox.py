@@ -16,16 +16,14 @@ Algorithmia error objects on failure:
 """
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from .errors import INVALID_JSON, REQUEST_INVALID, ApiError
-from .jsonio import json_response
+from .errors import REQUEST_INVALID, ApiError
+from .jsonio import json_response, request_json
 
 sandbox = Blueprint("sandbox", __name__, url_prefix="/_mock")
 
@@ -34,21 +32,11 @@ def _server():
     return current_app.extensions["mockserver"]
 
 
-def _json_body() -> Any:
-    raw = request.get_data()
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
-
-
 # ------------------------------------------------------------------ faults
 
 @sandbox.post("/faults")
 def add_fault():
-    fault = _server().faults.add(_json_body())
+    fault = _server().faults.add(request_json())
     return json_response(fault.describe(), 201)
 
 
