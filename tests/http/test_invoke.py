@@ -185,3 +185,50 @@ def test_bad_json_input(api):
     sha = make(api, "Fresh")
     r = api.call("POST", f"/v1/algo/demo/Fresh/{sha}", raw=b"{nope", headers={"Content-Type": "application/json"})
     error_of(r, 400)
+
+
+def test_versions_bound_to_different_callables(api):
+    make(api, "Multi", algo_file("greeter"))
+    publish(api, "Multi", "minor", "public")
+    compile_(api, "Multi")
+    publish(api, "Multi", "minor", "public")
+    r = api.put("/_mock/algorithms/demo/Multi/versions/0.2.0/binding", {"target": algo_file("json_transform")})
+    assert r.status_code == 200, r.data
+    old = call(api, "/v1/algo/demo/Multi/0.1.0", "Neo").get_json()
+    new = call(api, "/v1/algo/demo/Multi/0.2.0", {"a": 1}).get_json()
+    assert old["result"] == "Hello Neo"
+    assert new["metadata"]["content_type"] == "json"
+
+
+def test_binding_to_missing_code_is_refused(api):
+    make(api, "Multi")
+    error_of(api.put("/_mock/algorithms/demo/Multi/binding", {"target": "no.such.module:apply"}), 400)
+    error_of(api.put("/_mock/algorithms/demo/Nope/binding", {"target": algo_file("greeter")}), 404)
+
+
+def test_queue_full_is_an_error_object(tmp_path):
+    """A profile with one slot and no queue: a second concurrent call is refused, the first completes."""
+    import threading
+
+    from mockserver.app import create_app
+    from mockserver.config import Settings
+    from conftest import Api
+    fixture = tmp_path / "tight.yaml"
+    fixture.write_text("profiles:\n  - {name: python3-cpu, processor: cpu, warm_slots: 1, queue_limit: 0}\n")
+    from mockserver.resources import resource_path as rp
+    app = create_app(Settings(fixtures=[str(rp("fixtures", "default.yaml")), str(fixture)], profile_scale=0))
+    try:
+        tight = Api(app.test_client(), DEMO)
+        sha = make(tight, "Slow2", algo_file("slow"))
+        first = {}
+        t = threading.Thread(target=lambda: first.setdefault("r", call(tight, f"/v1/algo/demo/Slow2/{sha}", 1)))
+        t.start()
+        import time
+        time.sleep(0.4)
+        second = call(tight, f"/v1/algo/demo/Slow2/{sha}", 0)
+        t.join()
+        assert second.status_code == 429
+        assert "error" in second.get_json()
+        assert first["r"].get_json()["result"]["requested"] == 1
+    finally:
+        app.extensions["mockserver"].ctx.engine.shutdown()
