@@ -130,7 +130,7 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
                 "path": req.full_path.rstrip("?"), "status": status,
                 "duration_ms": round(duration * 1000, 3), "operation": endpoint,
                 "time": iso(datetime.now(timezone.utc)),   # wall clock: never advance the API's clock
-                "request_body": server.journal.excerpt(req.get_data(cache=True) if length and length <= server.journal.body_bytes * 4 else None),
+                "request_body": server.journal.excerpt(_body_for_journal(req, length, server.journal.body_bytes * 4)),
                 "response_body": None if response.direct_passthrough else server.journal.excerpt(response.get_data()),
                 "fault": fault,
             })
@@ -161,6 +161,10 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if isinstance(exc, TimeoutError):      # a body read timed out (gunicorn_conf.body_timeout)
+            err = ApiError(REQUEST_INVALID, "The request body did not arrive in time", 408,
+                           headers={"Connection": "close"})
+            return json_response(_error_body(server, err), err.status, err.headers)
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
         return json_response(_error_body(server, err), err.status)
@@ -172,6 +176,16 @@ def _error_body(server: MockServer, err: ApiError) -> dict:
     if server.ctx.ids.seed is not None and isinstance(body.get("error"), dict) and "id" in body["error"]:
         body["error"]["id"] = server.ctx.ids.uuid()
     return body
+
+
+def _body_for_journal(req, length: int | None, cap: int) -> bytes | None:
+    """The (small) request body for the journal; None when big, or unreadable (timed out, cut off)."""
+    if not length or length > cap:
+        return None
+    try:
+        return req.get_data(cache=True)
+    except (OSError, HTTPException):
+        return None
 
 
 def _status_line(code: int) -> str:

@@ -19,7 +19,30 @@ accesslog = None          # the app logs one structured line per request itself
 loglevel = os.environ.get("MOCKSERVER_LOG_LEVEL", "info")
 # Slow clients may not hold a thread forever while sending a body.
 limit_request_line = 8190
+# Idle seconds allowed between two reads of a request body (a slow-loris body times out
+# with a 408 error object instead of pinning one of the threads; see pre_request).
+body_timeout = float(os.environ.get("MOCKSERVER_BODY_TIMEOUT", "30"))
+
+
+def pre_request(worker, req):  # pragma: no cover - runs inside gunicorn
+    sock = getattr(getattr(req, "unreader", None), "sock", None)
+    if sock is not None and body_timeout > 0:
+        sock.settimeout(body_timeout)
+
+
+def _return_big_buffers_to_the_os() -> None:
+    """Let glibc serve buffers >= 1 MiB (uploads, bodies) from mmap, so freeing them returns
+    the memory: by default its mmap threshold climbs after big frees, and per-thread arenas
+    then keep many freed 10 MiB bodies resident."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        M_MMAP_THRESHOLD = -3
+        libc.mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
+    except (OSError, AttributeError):   # not glibc: nothing to tune
+        pass
 
 
 def post_worker_init(worker):  # pragma: no cover - runs inside gunicorn
+    _return_big_buffers_to_the_os()
     worker.log.info("algorithmia-mock worker ready (1 process, %s threads)", threads)

@@ -13,6 +13,7 @@ import base64
 import bisect
 import binascii
 import json
+from itertools import islice
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -94,6 +95,14 @@ def sorted_source(items: Iterable[Any], key: Callable[[Any], Key]) -> Source:
         start = 0 if after is None else bisect.bisect_right(keys, after)
         return rows[start:start + n]
 
+    return source
+
+
+def sorted_dict_source(mapping: Any, render_key: Callable[[Any], Key] = lambda k: k) -> Source:
+    """A source over a SortedDict keyed by the sort key: a page costs O(log n + page)."""
+    def source(after: Key | None, n: int):
+        keys = mapping.irange(minimum=after, inclusive=(False, True)) if after is not None else iter(mapping)
+        return [(render_key(k), mapping[k]) for k in islice(keys, n)]
     return source
 
 

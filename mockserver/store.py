@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from sortedcontainers import SortedDict
+
 from . import codec
 from .domain.algorithm_models import Algorithm, ErrorEntry
 from .domain.data_models import DataStore
@@ -21,9 +23,10 @@ from .domain.models import ApiKey, Organization, Scm, User, internal_scm
 
 @dataclass
 class State:
-    users: dict[str, User] = field(default_factory=dict)
+    # Users and orgs are SortedDicts by name (still dicts): their listings page in O(log n + page).
+    users: dict[str, User] = field(default_factory=SortedDict)
     keys: dict[str, ApiKey] = field(default_factory=dict)          # by api_key
-    orgs: dict[str, Organization] = field(default_factory=dict)
+    orgs: dict[str, Organization] = field(default_factory=SortedDict)
     scms: dict[str, Scm] = field(default_factory=lambda: {"internal": internal_scm()})
     algorithms: dict[str, Algorithm] = field(default_factory=dict)  # by "owner/name"
     data: DataStore = field(default_factory=DataStore)
@@ -31,6 +34,13 @@ class State:
     # Bindings set at run time (control API / plugin): "owner/name" or "owner/name/version" -> target
     bindings: dict[str, str] = field(default_factory=dict)
     seq: int = 0
+
+    def __post_init__(self) -> None:
+        # codec.from_json (state import) builds plain dicts
+        if not isinstance(self.users, SortedDict):
+            self.users = SortedDict(self.users)
+        if not isinstance(self.orgs, SortedDict):
+            self.orgs = SortedDict(self.orgs)
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""

@@ -6,7 +6,7 @@ from typing import Any
 from ..auth import Principal
 from ..errors import (EMAIL_CHANGE, EMAIL_TAKEN, LAST_OWNER, MALFORMED_USER, MISSING_FIELDS,
                       USER_NOT_FOUND, USERNAME_MISMATCH, USERNAME_TAKEN, ApiError, not_authorized)
-from ..pagination import Page, paginate, sorted_source
+from ..pagination import Page, paginate, sorted_dict_source
 from ..store import State
 from .context import Ctx
 from .models import User
@@ -66,8 +66,8 @@ def get(ctx: Ctx, who: Principal, username: str, base_url: str) -> dict[str, Any
 
 def listing(ctx: Ctx, base_url: str, **page: Any) -> Page:
     with ctx.store.read() as state:
-        source = sorted_source(state.users.values(), key=lambda u: u.username)
-        return paginate(source, list_id="users", render=lambda u: render(u, base_url), **page)
+        return paginate(sorted_dict_source(state.users), list_id="users",
+                        render=lambda u: render(u, base_url), **page)
 
 
 def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:

@@ -1,0 +1,26 @@
+"""The mock under gunicorn, plus synthetic users for the scale benchmarks.
+
+``gunicorn -c python:mockserver.gunicorn_conf benchmarks.bench_wsgi:app`` with
+``BENCH_USERS=N``: after the normal app factory (fixtures from MOCKSERVER_FIXTURES),
+N users ``benchuser000000..`` are inserted straight into the store (the domain's
+create checks e-mail uniqueness with a scan, which would make 100,000 creates
+quadratic; the records are the same ``User`` objects create() makes).
+With ``BENCH_BASELINE=1`` they become part of what /_mock/reset returns to.
+"""
+import os
+
+from mockserver.domain.models import User
+from mockserver.wsgi import app
+
+_n = int(os.environ.get("BENCH_USERS", "0"))
+if _n:
+    _server = app.extensions["mockserver"]
+    _ctx = _server.ctx
+    with _ctx.store.write() as state:
+        for i in range(_n):
+            name = f"benchuser{i:06d}"
+            state.users[name] = User(username=name, email=f"{name}@bench.example", fullname=f"Bench User {i}",
+                                     id=_ctx.ids.uuid(), company_name=None, company_role=None,
+                                     created_at=_ctx.clock.iso(), seq=state.next_seq())
+    if os.environ.get("BENCH_BASELINE") == "1":
+        _ctx.store.mark_baseline()

@@ -1,0 +1,5 @@
+"""The no-op callable the invocation benchmark binds to."""
+
+
+def apply(input):
+    return input
