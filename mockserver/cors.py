@@ -34,7 +34,8 @@ def install(app, server) -> None:
     origins = parse_origins(server.settings.cors_origins)
 
     def preflight():
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        environ = request.environ
+        if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
             response = Response(status=204)
             del response.headers["Content-Type"]
             _decorate(response, request.headers.get("Origin"))
@@ -58,7 +59,12 @@ def install(app, server) -> None:
         return response
 
     def add_headers(response):
-        return _decorate(response, request.headers.get("Origin"))
+        # Only browsers send Origin, and CORS headers mean nothing without it: SDK and
+        # CI traffic skips this work. (With an origin list, Vary: Origin still applies.)
+        origin = request.environ.get("HTTP_ORIGIN")
+        if origin is None and "*" in origins:
+            return response
+        return _decorate(response, origin)
 
     app.before_request_funcs.setdefault(None, []).insert(0, preflight)
     app.after_request_funcs.setdefault(None, []).append(add_headers)
