@@ -18,8 +18,8 @@ from ..errors import ApiError
 from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
 from ..runtime.errors import BadInput, EngineClosed
 from ..store import State
-from . import keys, orgs
-from .algorithm_models import Algorithm, Build, ErrorEntry
+from . import algorithms, keys, orgs
+from .algorithm_models import Algorithm, Build
 from .context import Ctx
 from .versions import resolve_for_invocation
 
@@ -170,16 +170,12 @@ def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm) -> str:
 
 
 def _record_error(ctx: Ctx, call: Call, error: dict, request_id: str) -> None:
-    owner = call.algorithm.split("/", 1)[0]
     with ctx.store.write() as state:
-        if call.algorithm not in state.algorithms:
+        algo = state.algorithms.get(call.algorithm)
+        if algo is None:
             return    # deleted while running
-        state.errors.append(ErrorEntry(
-            id=ctx.ids.uuid(), algorithm=call.algorithm, owner=owner, caller=call.caller,
-            version=call.version, message=str(error.get("message", ""))[:2000],
-            error_type=str(error.get("error_type", "AlgorithmError")), created_at=ctx.clock.iso(),
-            request_id=request_id, seq=state.next_seq()))
-        del state.errors[:-1000]   # keep the newest 1000
+        algorithms.record_error(state, ctx, algo, call.caller, call.version, error.get("message", ""),
+                                error.get("error_type", "AlgorithmError"), request_id)
 
 
 def _metadata(outcome: Outcome, content_type: str) -> dict[str, Any]:

@@ -232,3 +232,13 @@ def test_queue_full_is_an_error_object(tmp_path):
         assert first["r"].get_json()["result"]["requested"] == 1
     finally:
         app.extensions["mockserver"].ctx.engine.shutdown()
+
+
+def test_failed_calls_listed_by_algorithm_id_too(api):
+    make(api, "Fails", algo_file("failing"))
+    publish(api, "Fails", "minor", "public")
+    call(api, "/v1/algo/demo/Fails", "x")
+    algo_id = api.get("/v1/algorithms/demo/Fails").get_json()["id"]
+    by_id = api.get(f"/v1/algorithms/{algo_id}/errors").get_json()
+    assert [e["algorithm"] for e in by_id] == ["demo/Fails"]
+    assert "always fails" in by_id[0]["message"]
