@@ -330,14 +330,14 @@ def load(port: int, sc: Scenario, path: str, seconds: float, connections: int) -
     return run_python_load(port, sc, path, seconds, connections)
 
 
-def latency_probe(port: int, method: str, path: str, headers: dict, n: int = 200) -> dict:
+def latency_probe(port: int, method: str, path: str, headers: dict, n: int = 200, body: bytes | None = None) -> dict:
     """Sequential requests on one keep-alive connection: per-request latency without queueing."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     samples = []
     status = None
     for _ in range(n):
         t0 = time.perf_counter()
-        conn.request(method, path, headers=headers)
+        conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
         resp.read()
         samples.append((time.perf_counter() - t0) * 1000)
@@ -605,6 +605,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"listing latency: {results['listing_latency']}", flush=True)
 
+        # invocation overhead, sequential: a no-op callable in-process vs in a warm worker process
+        # (issue 5: worker-process mode adds < 1 ms p50), with bare Flask's round trip for scale
+        call = {"Authorization": f"Simple {DEMO}", "Content-Type": "application/json"}
+        results["invoke_latency"] = {
+            mode: latency_probe(servers["mock"].port, "POST", f"/v1/algo/demo/{algo}", call, n=300, body=b'"x"')
+            for mode, algo in (("inprocess", "NoopInprocess"), ("process", "NoopProcess"))}
+        results["invoke_latency"]["bare"] = latency_probe(servers["bare"].port, "POST", "/v1/algo/demo/NoopProcess",
+                                                          call, n=300, body=b'"x"')
+        print(f"invocation latency: {results['invoke_latency']}", flush=True)
+
         wanted = {k for k in args.only.split(",") if k}
         for sc in scenarios():
             if wanted and sc.key not in wanted:
@@ -682,6 +692,12 @@ def targets(res: dict) -> list[dict]:
     ratio = ll["100000"]["p50_ms"] / ll["100"]["p50_ms"]
     add("listing p50, 100,000 vs 100 users", f"{ratio:.2f}x ({ll['100']['p50_ms']:.2f} -> {ll['100000']['p50_ms']:.2f} ms)",
         "<= 2x", ratio <= 2.0)
+    il = res.get("invoke_latency")
+    if il:
+        extra = il["process"]["p50_ms"] - il["inprocess"]["p50_ms"]
+        add("worker-process invocation overhead over in-process (p50, sequential)", f"{extra:+.3f} ms "
+            f"({il['inprocess']['p50_ms']:.2f} -> {il['process']['p50_ms']:.2f} ms; bare Flask round trip "
+            f"{il['bare']['p50_ms']:.2f} ms)", "< 1 ms", extra < 1.0)
     worst = max(inp["validation_us"].items(), key=lambda kv: kv[1])
     add("validation CPU per request (gate.check - no-op)", f"{worst[1] / 1000:.3f} ms ({worst[0]})", "< 0.2 ms",
         worst[1] < 200, ", ".join(f"{k} {v:.0f} us" for k, v in inp["validation_us"].items()))
