@@ -135,9 +135,9 @@ def register_section(name: str, loader: Loader) -> None:
 
 
 def _register_data_sections() -> None:
-    from .domain import data as _data   # late: data rules import the store
-    register_section("connectors", _data.load_connector_fixture)
-    register_section("data", _data.load_data_fixture)
+    from .domain import data_fixtures   # late: data rules import the store
+    register_section("connectors", data_fixtures.load_connector_fixture)
+    register_section("data", data_fixtures.load_data_fixture)
 
 
 _register_data_sections()

@@ -23,12 +23,10 @@ Safety
 """
 from __future__ import annotations
 
-import base64
 import json
 import mimetypes
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..auth import Principal
@@ -170,7 +168,7 @@ class Loc:
         return f"{self.connector}:{'/'.join(self.segments)}"
 
 
-def _home(store: DataStore, owner: str, create: bool) -> Folder | None:
+def home_folder(store: DataStore, owner: str, create: bool) -> Folder | None:
     home = store.homes.get(owner)
     if home is None and create:
         home = store.homes[owner] = Folder()
@@ -490,7 +488,7 @@ def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None,
                                     "(create a collection under data://{owner} instead)")
                 raise _bad_path(f"{loc.uri} is not a directory")
             _require_write(loc)
-            home = _home(state.data, loc.segments[0], create=True)
+            home = home_folder(state.data, loc.segments[0], create=True)
             if name in home.entries:
                 raise _conflict(f"A directory already exists at {uri}")
             home.entries[name] = Folder(list(DEFAULT_ACL if acl is None else acl), ctx.clock.iso())
@@ -543,111 +541,3 @@ def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bo
             deleted = 1
         del loc.parent.entries[loc.name]
         return {"result": {"deleted": deleted}}
-
-
-# -- fixtures -----------------------------------------------------------------
-def _fixture_bytes(item: dict[str, Any], base_dir: Path) -> bytes:
-    given = [k for k in ("text", "base64", "path", "json") if k in item]
-    if len(given) != 1:
-        raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: give exactly one of text, base64, json, path")
-    if "text" in item:
-        return str(item["text"]).encode("utf-8")
-    if "json" in item:
-        return json.dumps(item["json"]).encode("utf-8")
-    if "base64" in item:
-        try:
-            return base64.b64decode(item["base64"], validate=True)
-        except ValueError as exc:
-            raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: invalid base64: {exc}") from None
-    source = Path(item["path"])
-    source = source if source.is_absolute() else base_dir / source
-    try:
-        return source.read_bytes()
-    except OSError as exc:
-        raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: cannot read {source}: {exc.strerror or exc}") from None
-
-
-_ACL_NAMES = {"private": [], "public": [ACL_PUBLIC], "my_algos": [ACL_MY_ALGOS]}
-
-
-def _fixture_acl(value: Any) -> list[str]:
-    if value is None:
-        return list(DEFAULT_ACL)
-    if isinstance(value, str):
-        if value not in _ACL_NAMES:
-            raise ApiError(REQUEST_INVALID, f"acl {value!r} must be one of {', '.join(_ACL_NAMES)} or a read list")
-        return list(_ACL_NAMES[value])
-    return check_acl({"read": value})
-
-
-def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
-    """``data: {collections: [{path: owner/name, acl, files: [{name, text|base64|json|path}]}]}``."""
-    for coll in item.get("collections") or []:
-        segments = split_path(coll.get("path"))
-        if len(segments) != 2:
-            raise ApiError(REQUEST_INVALID, f"collection path {coll.get('path')!r} must be owner/collection")
-        owner, name = segments
-        acl = _fixture_acl(coll.get("acl"))
-        with ctx.store.write() as state:
-            if not state.owner_exists(owner):
-                raise ApiError(REQUEST_INVALID, f"collection {owner}/{name}: no user or organization {owner!r}")
-            home = _home(state.data, owner, create=True)
-            folder = home.entries.get(name)
-            if folder is None:
-                folder = home.entries[name] = Folder(acl, ctx.clock.iso())
-            else:
-                folder.acl = acl
-            for f in coll.get("files") or []:
-                fname = check_name(f.get("name"), "file name")
-                folder.entries[fname] = DataFile(_fixture_bytes(f, base_dir), ctx.clock.iso())
-
-
-def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
-    """``connectors: [{type, label, default, owner, buckets: [{name, files}] | container, files}]``."""
-    kind = item.get("type")
-    if kind not in CONNECTOR_TYPES:
-        raise ApiError(REQUEST_INVALID, f"connector type {kind!r} must be one of {', '.join(CONNECTOR_TYPES)}")
-    label = item.get("label") or None
-    if label is not None:
-        check_name(label, "label")
-        if "+" in label:
-            raise ApiError(REQUEST_INVALID, f"connector label {label!r} must not contain '+'")
-    conn = Connector(type=kind, label=label, default=bool(item.get("default") or not label),
-                     owner=item.get("owner"), container=item.get("container"))
-    now = ctx.clock.iso()
-    if kind in BUCKETED:
-        if item.get("files"):
-            raise ApiError(REQUEST_INVALID, f"{kind} connector: put files inside buckets: [{{name, files}}]")
-        for bucket in item.get("buckets") or []:
-            bname = check_name(bucket.get("name"), "bucket name")
-            folder = conn.root.entries.setdefault(bname, Folder(created=now))
-            _fixture_files(folder, bucket.get("files") or [], base_dir, now)
-    else:
-        if item.get("buckets"):
-            raise ApiError(REQUEST_INVALID, f"{kind} connector has no buckets: list its files directly")
-        _fixture_files(conn.root, item.get("files") or [], base_dir, now)
-    with ctx.store.write() as state:
-        if conn.owner is not None and not state.owner_exists(conn.owner):
-            raise ApiError(REQUEST_INVALID, f"connector {conn.id}: no user or organization {conn.owner!r}")
-        clash = [c for c in state.data.connectors if c.id == conn.id and c.owner == conn.owner]
-        if clash:
-            raise ApiError(REQUEST_INVALID, f"connector {conn.id} is configured twice")
-        if conn.default:
-            for other in state.data.connectors:
-                if other.type == kind and other.owner == conn.owner:
-                    other.default = False
-        state.data.connectors.append(conn)
-
-
-def _fixture_files(root: Folder, files: list[dict[str, Any]], base_dir: Path, now: str) -> None:
-    for f in files:
-        segments = split_path(f.get("name"))
-        if not segments:
-            raise ApiError(REQUEST_INVALID, "a connector file needs a name (a path inside the bucket or root)")
-        folder = root
-        for seg in segments[:-1]:
-            nxt = folder.entries.setdefault(seg, Folder(created=now))
-            if not isinstance(nxt, Folder):
-                raise ApiError(REQUEST_INVALID, f"{f['name']}: {seg!r} is a file, not a directory")
-            folder = nxt
-        folder.entries[segments[-1]] = DataFile(_fixture_bytes(f, base_dir), now)
