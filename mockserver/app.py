@@ -37,6 +37,7 @@ class MockServer:
                        engine=Engine(scale=settings.profile_scale),
                        profiles={p.name: p for p in DEFAULT_PROFILES})
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
+        self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
         self.metrics = Metrics()        # /_mock/metrics (survive reset)
         load_into(self.ctx, settings.fixtures)

@@ -28,11 +28,9 @@ def inp() -> Input:
     return g.input
 
 
-_HOST_URLS: dict[tuple, str] = {}   # request.host_url by the environ values it derives from
-
-
 def base_url() -> str:
-    configured = server().settings.public_url
+    mock = server()
+    configured = mock.settings.public_url
     if configured:
         return configured.rstrip("/")
     # request.host_url re-derives (and IRI-decodes) the URL on every call, a noticeable
@@ -40,11 +38,12 @@ def base_url() -> str:
     env = request.environ
     key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"),
            env.get("SERVER_PORT"), env.get("SCRIPT_NAME"))
-    url = _HOST_URLS.get(key)
+    cache = mock.host_urls
+    url = cache.get(key)
     if url is None:
-        if len(_HOST_URLS) > 256:
-            _HOST_URLS.clear()
-        url = _HOST_URLS[key] = request.host_url.rstrip("/")
+        if len(cache) > 256:
+            cache.clear()
+        url = cache[key] = request.host_url.rstrip("/")
     return url
 
 
