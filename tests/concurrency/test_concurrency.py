@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
+from processes import gunicorn
 from conftest import ADMIN, ALICE, DEMO
 
-ROOT = Path(__file__).resolve().parents[2]
 THREADS = 8
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
             "pipeline_enabled": False, "source_visibility": "closed"}
@@ -247,41 +243,10 @@ def test_live_threaded_server_parallel_clients(live_server):
     assert len(listed) == len(set(listed)) and set(names) <= set(listed)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gunicorn_server():
-    port = _free_port()
-    env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port), "MOCKSERVER_THREADS": "8",
-           "MOCKSERVER_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited: {proc.stderr.read()[-2000:]}")
-            try:
-                if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("gunicorn did not become healthy")
-            time.sleep(0.05)
+    with gunicorn(MOCKSERVER_THREADS="8") as (url, _port, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def test_gunicorn_gthread_soak_zero_errors(gunicorn_server):

@@ -9,57 +9,24 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from processes import gunicorn
 from conftest import ADMIN, DEMO, error_of
 
-ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 LIMIT = 10 * MiB
 BODY_TIMEOUT = 2
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gunicorn_url():
-    port = _free_port()
-    env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port), "MOCKSERVER_THREADS": "4",
-           "MOCKSERVER_LOG_LEVEL": "warning", "MOCKSERVER_BODY_TIMEOUT": str(BODY_TIMEOUT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf",
-                             "mockserver.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited: {proc.stderr.read()[-2000:]}")
-            try:
-                if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not become healthy"
-            time.sleep(0.05)
-        yield url, port, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    with gunicorn(MOCKSERVER_THREADS="4", MOCKSERVER_BODY_TIMEOUT=str(BODY_TIMEOUT)) as server:
+        yield server
 
 
 def worker_rss_mib(master_pid: int) -> float:

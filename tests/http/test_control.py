@@ -1,7 +1,6 @@
 """The control API: health, reset, journal, state export/import."""
-import json
 
-from conftest import ADMIN, error_of
+from conftest import error_of
 
 NEW = {"username": "carol", "email": "carol@example.com", "fullname": "Carol"}
 

@@ -2,9 +2,8 @@
 import base64
 import json
 
-import pytest
 
-from conftest import ALICE, BOB, DEMO, error_of
+from conftest import BOB, DEMO, error_of
 from mockserver.resources import resource_path
 
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
@@ -116,7 +115,7 @@ def test_output_void_acknowledges_at_once(api):
 
 
 def test_stdout_only_for_owner(api):
-    sha = make(api, "Greet", algo_file("greeter"))
+    make(api, "Greet", algo_file("greeter"))
     publish(api, "Greet", "minor", "public")
     mine = call(api, "/v1/algo/demo/Greet", "x", stdout="true").get_json()
     assert "stdout" in mine["metadata"]

@@ -4,7 +4,7 @@ import time
 import pytest
 import requests
 
-from conftest import ADMIN, DEMO, error_of
+from conftest import DEMO, error_of
 
 
 def add(client, **fault):

@@ -1,40 +1,16 @@
 """The Docker command, run outside Docker: gunicorn with mockserver.gunicorn_conf; and the CLI."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from conftest import DEMO
 
-ROOT = Path(__file__).resolve().parents[2]
-# The Dockerfile's CMD, word for word (bind host/port come from the environment).
-GUNICORN = ["-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}:\n{proc.stderr.read()}")
-        try:
-            if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server did not become healthy")
+from processes import GUNICORN, ROOT, free_port, wait_healthy
 
 
 def start(args, env_extra=None, port=None):

@@ -1,0 +1,63 @@
+"""Servers in subprocesses for tests: a free port, gunicorn with the project's config, health, stop."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+# The Dockerfile's CMD, word for word (bind host and port come from the environment).
+GUNICORN = ["-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read() if proc.stderr else ""
+            raise AssertionError(f"server exited with {proc.returncode}:\n{err[-2000:] if err else ''}")
+        try:
+            if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"server at {url} did not become healthy in {timeout} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+@contextmanager
+def gunicorn(**env_extra: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
+    """The mock under gunicorn (the project's config), healthy: yields (url, port, process)."""
+    port = free_port()
+    env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port),
+           "MOCKSERVER_LOG_LEVEL": "warning", **env_extra}
+    proc = subprocess.Popen([sys.executable, *GUNICORN], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url, port, proc
+    finally:
+        stop(proc)
