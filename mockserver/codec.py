@@ -16,7 +16,8 @@ def to_json(value: Any) -> Any:
     if hasattr(value, "to_json") and not isinstance(value, type):
         return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("derived")}   # derived fields are rebuilt on import
     if isinstance(value, (bytes, bytearray)):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, dict):

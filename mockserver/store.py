@@ -34,6 +34,8 @@ class State:
     # Bindings set at run time (control API / plugin): "owner/name" or "owner/name/version" -> target
     bindings: dict[str, str] = field(default_factory=dict)
     seq: int = 0
+    # Derived, never exported: casefolded email -> username, so creating a user is O(1).
+    emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
 
     def __post_init__(self) -> None:
         # codec.from_json (state import) builds plain dicts
@@ -41,6 +43,7 @@ class State:
             self.users = SortedDict(self.users)
         if not isinstance(self.orgs, SortedDict):
             self.orgs = SortedDict(self.orgs)
+        self.emails = {u.email.casefold(): u.username for u in self.users.values()}
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""

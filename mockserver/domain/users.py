@@ -36,8 +36,7 @@ def _required(body: dict[str, Any]) -> None:
 
 
 def _email_owner(state: State, email: str) -> str | None:
-    wanted = email.casefold()
-    return next((u.username for u in state.users.values() if u.email.casefold() == wanted), None)
+    return state.emails.get(email.casefold())
 
 
 def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -54,6 +53,7 @@ def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
                     company_role=body.get("company_role"), created_at=ctx.clock.iso(),
                     seq=state.next_seq())
         state.users[username] = user
+        state.emails[user.email.casefold()] = username
         return render(user, base_url)
 
 
@@ -91,7 +91,7 @@ def delete(ctx: Ctx, username: str) -> None:
         sole_owner_of = [o.org_name for o in state.orgs.values() if o.owners() == [username]]
         if sole_owner_of:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {', '.join(sole_owner_of)}")
-        del state.users[username]
+        state.emails.pop(state.users.pop(username).email.casefold(), None)
         for secret in [k for k, key in state.keys.items() if key.owner == username]:
             del state.keys[secret]
         for org in state.orgs.values():

@@ -131,3 +131,15 @@ def test_user_cannot_mint_keys_for_others_or_admin_keys(api):
 
 def test_bad_key_type_refused(api):
     error_of(api.post("/v1/users/demo/keys", {"key_label": "x", "key_type": "SuperKey"}), 400)
+
+
+def test_email_index_survives_delete_and_state_import(admin, api):
+    admin.post("/v1/users", NEW)
+    error_of(admin.post("/v1/users", {**NEW, "username": "carol2"}), 409, 3004)
+    assert admin.delete("/v1/users/carol").status_code == 204
+    assert admin.post("/v1/users", {**NEW, "username": "carol3"}).status_code == 200   # email free again
+    exported = api.get("/_mock/state").get_json()
+    assert "emails" not in exported                    # derived, rebuilt on import
+    api.post("/_mock/reset")
+    assert api.put("/_mock/state", exported).status_code == 200
+    error_of(admin.post("/v1/users", {**NEW, "username": "carol4"}), 409, 3004)
