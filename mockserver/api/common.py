@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app, g, request
 
 from ..auth import Principal
+from ..errors import REQUEST_INVALID, ApiError
 from ..domain.context import Ctx
 from ..gate import Input
 from ..jsonio import empty_response, json_response
@@ -71,3 +72,35 @@ def page_args() -> dict[str, Any]:
     q = g.input.query
     return {"limit": q.get("limit"), "marker": q.get("marker"),
             "max_limit": settings.page_max, "default_limit": settings.page_default}
+
+
+_CHUNK = 64 * 1024
+
+
+def read_body(limit: int) -> bytes:
+    """The raw request body, refused (413) past ``limit`` without ever buffering more.
+
+    A declared Content-Length over the limit is refused before reading; a chunked
+    body is read in bounded pieces and refused as soon as it passes the limit.
+    """
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise _too_large(limit, length)
+        return request.get_data(cache=True)           # exactly Content-Length bytes (<= limit)
+    chunks, total = [], 0
+    stream = request.stream                           # chunked: the server terminates the stream
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int, declared: int | None = None) -> ApiError:
+    size = f"{declared} bytes; " if declared is not None else ""
+    return ApiError(REQUEST_INVALID, f"Request body too large: {size}the limit is {limit} bytes", 413)

@@ -7,17 +7,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
-from flask import Response, request
+from flask import Response
 
 from ..domain import data
-from ..errors import REQUEST_INVALID, ApiError
+from ..errors import ApiError
 from ..jsonio import empty_response, json_response
 from . import Handlers
-from .common import caller, ctx, page_args, server
+from .common import caller, ctx, page_args, read_body, server
 
 ops = Handlers()
 
-_CHUNK = 64 * 1024
 _MAX_DIRECTORY_BODY = 64 * 1024        # a directory creation body is a name or a tiny JSON object
 
 
@@ -26,30 +25,6 @@ def _where(inp) -> tuple[str, str | None]:
     connector = inp.path.get("connector", data.HOSTED)
     path = inp.path.get("data_path", inp.path.get("connector_path"))
     return connector, path
-
-
-def _read_body(limit: int) -> bytes:
-    """The raw body, refused (413) past ``limit`` without ever buffering more than the limit."""
-    length = request.content_length
-    if length is not None:
-        if length > limit:
-            raise _too_large(limit)
-        return request.get_data(cache=True)           # exactly Content-Length bytes (<= limit)
-    chunks, total = [], 0
-    stream = request.stream                           # chunked: the server terminates the stream
-    while True:
-        chunk = stream.read(min(_CHUNK, limit + 1 - total))
-        if not chunk:
-            break
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(REQUEST_INVALID, f"Request body too large: uploads are limited to {limit} bytes", 413)
 
 
 # -- read ---------------------------------------------------------------------
@@ -89,14 +64,14 @@ def head_path(inp):
 def upload(inp):
     connector, path = _where(inp)
     data.split_path(path)                          # a bad path is refused before the body is read
-    body = _read_body(server().settings.max_upload_bytes)
+    body = read_body(server().settings.max_upload_bytes)
     return json_response(data.upload(ctx(), caller(), connector, path, body))
 
 
 @ops("createDataDirectory", "createConnectorDirectory", "createConnectorRootDirectory")
 def create_directory(inp):
     connector, path = _where(inp)
-    body = _read_body(_MAX_DIRECTORY_BODY)
+    body = read_body(_MAX_DIRECTORY_BODY)
     return json_response(data.create_directory(ctx(), caller(), connector, path, body))
 
 

@@ -6,10 +6,9 @@ import time
 from flask import Response, g, request
 
 from ..domain import invocation
-from ..errors import REQUEST_INVALID, ApiError
 from ..jsonio import json_response
 from . import Handlers
-from .common import base_url, caller, ctx, server
+from .common import base_url, caller, ctx, read_body, server
 
 ops = Handlers()
 
@@ -18,7 +17,7 @@ ops = Handlers()
 def invoke(inp):
     q = inp.query
     call = invocation.prepare(ctx(), caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
-                              read_limited_body(server().settings.max_request_bytes),
+                              read_body(server().settings.max_request_bytes),
                               request.headers.get("Content-Type"), timeout=q.get("timeout"),
                               stdout=bool(q.get("stdout")), base_url=base_url())
     if q.get("output") == "void":
@@ -29,17 +28,6 @@ def invoke(inp):
     if observe:
         observe(call.algorithm, time.perf_counter() - started, outcome.error is None)
     return _send(invocation.answer(call, outcome, g.request_id, q.get("output")))
-
-
-def read_limited_body(limit: int) -> bytes:
-    """The request body, refused before buffering when it is over ``limit`` bytes."""
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise ApiError(REQUEST_INVALID, f"Request body too large: {declared} bytes; the limit is {limit} bytes (10 MiB)", 413)
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        raise ApiError(REQUEST_INVALID, f"Request body too large: the limit is {limit} bytes (10 MiB)", 413)
-    return data
 
 
 def _send(answer: invocation.Answer) -> Response:
