@@ -41,12 +41,6 @@ _SETTINGS_ORDER = ("algorithm_callability", "source_visibility", "language", "en
 
 
 # -- access -------------------------------------------------------------------
-def can_manage(state: State, who: Principal, owner: str) -> bool:
-    """Admins, the owning user, and members of the owning organization."""
-    return who.is_admin or (who.username is not None and
-                            (who.username == owner or orgs.is_member(state, owner, who.username)))
-
-
 def is_public(algo: Algorithm) -> bool:
     return any(v.callability == "public" for v in algo.versions)
 
@@ -64,7 +58,7 @@ def find(state: State, owner: str, name: str) -> Algorithm:
 
 def find_visible(ctx: Ctx, state: State, who: Principal, owner: str, name: str) -> Algorithm:
     algo = find(state, owner, name)
-    if not (can_manage(state, who, owner) or is_public(algo)):
+    if not (orgs.acts_for(state, who, owner) or is_public(algo)):
         raise not_found(owner, name)
     settle(algo)
     return algo
@@ -72,7 +66,7 @@ def find_visible(ctx: Ctx, state: State, who: Principal, owner: str, name: str) 
 
 def find_managed(ctx: Ctx, state: State, who: Principal, owner: str, name: str) -> Algorithm:
     algo = find_visible(ctx, state, who, owner, name)
-    if not can_manage(state, who, owner):
+    if not orgs.acts_for(state, who, owner):
         raise not_authorized(f"Caller is not authorized to perform the operation: only the owner of {owner}/{name} "
                              "(or a member of its organization) may do this")
     return algo
@@ -80,7 +74,7 @@ def find_managed(ctx: Ctx, state: State, who: Principal, owner: str, name: str) 
 
 def find_by_id(state: State, who: Principal, algorithm_id: str) -> Algorithm:
     algo = next((a for a in state.algorithms.values() if a.id == algorithm_id), None)
-    if algo is None or not can_manage(state, who, algo.owner):
+    if algo is None or not orgs.acts_for(state, who, algo.owner):
         raise ApiError(1009, f"An algorithm with the requested ID does not exist: {algorithm_id}", 404)
     return algo
 
@@ -179,7 +173,7 @@ def render(state: State, algo: Algorithm, base_url: str, build: Build | None = N
 
 def render_current(state: State, who: Principal, algo: Algorithm, base_url: str) -> dict[str, Any]:
     """What GET answers: managers see the latest build; others the latest public version."""
-    if can_manage(state, who, algo.owner):
+    if orgs.acts_for(state, who, algo.owner):
         build = latest_build(algo)
         return render(state, algo, base_url, build, version_of_build(algo, build) if build else None)
     version = latest_version(algo, public_only=True)
@@ -273,7 +267,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
     settings = check_settings({**(body.get("settings") or {}), "algorithm_callability": "private"})
     if not state.owner_exists(owner):
         raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
-    if not can_manage(state, who, owner):
+    if not orgs.acts_for(state, who, owner):
         raise not_authorized(f"Caller is not authorized to perform the operation: only {owner} "
                              "(or a member of the organization) may create algorithms for it")
     taken = next((a for a in state.algorithms.values() if a.owner == owner and a.name.lower() == name.lower()), None)
@@ -333,7 +327,7 @@ def listing(ctx: Ctx, who: Principal, owner: str, base_url: str, **page: Any) ->
     with ctx.store.read() as state:
         if not state.owner_exists(owner):
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
-        manager = can_manage(state, who, owner)
+        manager = orgs.acts_for(state, who, owner)
         mine = [a for a in state.algorithms.values() if a.owner == owner and (manager or is_public(a))]
         for algo in mine:
             settle(algo)

@@ -35,7 +35,7 @@ from ..pagination import Page, paginate
 from ..store import State
 from .context import Ctx
 from .data_models import Connector, DataFile, DataStore, Folder
-from .orgs import is_member
+from .orgs import acts_for
 
 HOSTED = "data"
 CONNECTOR_TYPES = ("s3", "gs", "azureblob", "dropbox")
@@ -105,13 +105,6 @@ def split_path(raw: str | None) -> list[str]:
 
 
 # -- who may do what ----------------------------------------------------------
-def can_write(state: State, who: Principal, owner: str) -> bool:
-    if who.is_admin:
-        return True
-    name = who.username
-    return bool(name) and (name == owner or is_member(state, owner, name))
-
-
 def _algorithm_owner(who: Principal) -> str | None:
     algo = getattr(who.key, "algorithm", None)
     if not algo:
@@ -121,7 +114,7 @@ def _algorithm_owner(who: Principal) -> str | None:
 
 
 def can_read(state: State, who: Principal, owner: str, collection: Folder) -> bool:
-    if can_write(state, who, owner):
+    if acts_for(state, who, owner):
         return True
     acl = collection.acl or []
     if ACL_PUBLIC in acl:
@@ -187,7 +180,7 @@ def _resolve_hosted(state: State, who: Principal, connector: str, segments: list
     uri = f"{connector}://{'/'.join(segments)}"
     if not state.owner_exists(owner):
         raise _not_found(uri, f"no user or organization named {owner!r}")
-    writable = can_write(state, who, owner)
+    writable = acts_for(state, who, owner)
     home = state.data.homes.get(owner) or Folder()      # a home with no collection yet: empty
     if len(segments) == 1:
         return Loc(connector, segments, home, None, "home", writable, True)
@@ -226,7 +219,7 @@ def find_connector(store: DataStore, state: State, who: Principal, connector_id:
 
 
 def _may_use(state: State, who: Principal, connector: Connector) -> bool:
-    return connector.owner is None or can_write(state, who, connector.owner)
+    return connector.owner is None or acts_for(state, who, connector.owner)
 
 
 def _resolve_connector(state: State, who: Principal, connector_id: str, segments: list[str]) -> Loc:

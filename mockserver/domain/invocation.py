@@ -55,7 +55,7 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with ctx.store.write() as state:
         algo, build, version = resolve_for_invocation(state, who, owner, name, version_spec)
-        is_owner = _is_owner(state, who, algo)
+        is_owner = orgs.acts_for(state, who, algo.owner)
         binding = _binding(state, algo, build, version.semantic_version if version else None)
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
         if binding.target.startswith(registry.PREFIX):
@@ -136,10 +136,6 @@ def profile_for(ctx: Ctx, settings: dict[str, Any]) -> Profile:
     if fallback is None:
         raise ApiError(4004, f"The requested machine type is not supported: no {processor} environment profile is loaded", 400)
     return fallback
-
-
-def _is_owner(state: State, who: Principal, algo: Algorithm) -> bool:
-    return who.is_admin or who.username == algo.owner or orgs.is_member(state, algo.owner, who.username)
 
 
 def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding:

@@ -49,6 +49,14 @@ def is_member(state: State, org_name: str, username: str | None) -> bool:
     return bool(org and username in org.members)
 
 
+def acts_for(state: State, who: Principal, owner: str) -> bool:
+    """Whether the caller may act for ``owner`` (a user or an organization): admins, that
+    user, or a member of that organization. Managing algorithms, writing data and seeing
+    an algorithm's stdout and stack traces all follow this one rule."""
+    return who.is_admin or (who.username is not None and
+                            (who.username == owner or is_member(state, owner, who.username)))
+
+
 def _type_id(value: Any) -> str:
     if value in (None, ""):
         return DEFAULT_TYPE

@@ -18,10 +18,11 @@ from ..errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_RE
 from ..pagination import Page, paginate, sorted_source
 from ..store import State
 from .algorithm_models import Algorithm, Build, Version
-from .algorithms import (BUILD_SETTINGS, _details, can_manage, check_settings, find_managed,
+from .algorithms import (BUILD_SETTINGS, _details, check_settings, find_managed,
                          find_visible, latest_build, latest_version, not_found, record_error, render,
                          settle, version_key, version_of_build)
 from .context import Ctx
+from .orgs import acts_for
 
 VERSION_TYPES = ("major", "minor", "patch")
 _ALIASES = {"revision": "patch", "default": "minor"}
@@ -153,7 +154,7 @@ def listing(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str, *, c
     true = published versions, false = unpublished builds."""
     with ctx.store.read() as state:
         algo = find_visible(ctx, state, who, owner, name)
-        manager = can_manage(state, who, owner)
+        manager = acts_for(state, who, owner)
         rows = []
         for build in algo.builds.values():
             version = version_of_build(algo, build)
@@ -177,7 +178,7 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str, base_url: str
         algo = find_visible(ctx, state, who, owner, name)
         build = next((b for b in algo.builds.values() if b.commit_sha == ref or b.semantic_version == ref), None)
         version = version_of_build(algo, build) if build else None
-        if build is None or not (can_manage(state, who, owner) or (version and version.callability == "public")):
+        if build is None or not (acts_for(state, who, owner) or (version and version.callability == "public")):
             raise ApiError(ALGORITHM_NAME_NOT_FOUND, f"No such version of {algo.full_name}: {ref}", 404)
         return render(state, algo, base_url, build, version, as_version=True)
 
@@ -200,7 +201,7 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     Call with the store's lock held.
     """
     algo = state.algorithms.get(f"{owner}/{name}")
-    manager = algo is not None and can_manage(state, who, owner)
+    manager = algo is not None and acts_for(state, who, owner)
     if algo is None or not (manager or any(v.callability == "public" for v in algo.versions)):
         raise not_found(owner, name)
     settle(algo)
