@@ -56,12 +56,14 @@ class MockHandle:
 
     def bind(self, algorithm: str, target: "Callable | str", version: str | None = None) -> str:
         """Bind a Python callable, ``"pkg.mod:fn"`` or ``"path/file.py:fn"`` to ``"owner/name"``
-        (all versions, or one ``version``). Callables live in this process only
-        (:mod:`mockserver.registry`). Returns the binding key; undone by the next reset."""
-        from .registry import target_for
+        (all versions, or one ``version``). A callable is registered in this process
+        (``Binding.from_callable``): module-level functions still run in worker processes,
+        lambdas and closures in-process. Returns the binding key; undone by the next reset."""
+        from .runtime import Binding
         from .sandbox import bind
-        resolved = target_for(target)
-        return bind(self.server, algorithm, resolved, version)
+        if not isinstance(target, str):
+            target = Binding.from_callable(target).target
+        return bind(self.server, algorithm, target, version)
 
     def load_fixtures(self, path: str | os.PathLike) -> None:
         """Apply a fixture file on top of the state for this test (the next reset undoes it)."""

@@ -77,7 +77,7 @@ def binding_key(algorithm: str, version: str | None = None) -> str:
 
 
 def bind(server, algorithm: str, target: str, version: str | None = None) -> str:
-    """Bind ``target`` ("pkg.mod:fn", "path/file.py:fn", "mockserver.registry:fn_N") to an
+    """Bind ``target`` ("pkg.mod:fn", "path/file.py:fn", "callable:<name>" from Binding.from_callable) to an
     existing algorithm (all versions) or one version, through the lifecycle domain
     (``domain.bindings.set_binding``: checks the algorithm exists and the target imports).
     Returns the state.bindings key."""

@@ -6,13 +6,11 @@ outside it, so a slow algorithm never blocks the rest of the API.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from .. import registry
 from ..auth import Principal
 from ..errors import ApiError
 from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
@@ -58,9 +56,6 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         is_owner = orgs.acts_for(state, who, algo.owner)
         binding = _binding(state, algo, build, version.semantic_version if version else None)
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
-        if binding.target.startswith(registry.PREFIX):
-            # An in-memory callable (pytest plugin) exists only in this process.
-            profile = dataclasses.replace(profile, mode="inprocess")
         scoped = _algorithm_key(state, ctx, algo)
     env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
            "ALGORITHMIA_ALGORITHM": algo.full_name,

@@ -112,7 +112,7 @@ def test_bind_callable_and_call_it(mockserver):
         pytest.skip("algorithm create not emulated yet")
     key = mockserver.bind("demo/Shout", lambda text: text.upper() + "!")
     assert key == "demo/Shout"
-    assert mockserver.server.ctx.store.state.bindings["demo/Shout"].startswith("mockserver.registry:fn_")
+    assert mockserver.server.ctx.store.state.bindings["demo/Shout"].startswith("callable:")
     compiled = requests.post(f"{mockserver.url}/v1/algorithms/demo/Shout/compile",
                              headers={"Authorization": f"Simple {DEMO}"})
     if compiled.status_code == 501:
@@ -151,3 +151,22 @@ def test_plugin_options(tmp_path):
                     "--mockserver-clock", "frozen", "--mockserver-profile-scale", "0.25")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "--mockserver-fixtures" in _run_pytest(tmp_path, "--help").stdout
+
+
+def _report_pid(_input):
+    import os
+    return os.getpid()
+
+
+def test_bound_module_function_runs_in_a_worker_process(mockserver):
+    """Only lambdas and closures need the test process; a module-level function is isolated."""
+    import os
+    client = mockserver.client()
+    algo = client.algo("demo/WhereAmI")
+    algo.create(details={"label": "WhereAmI"},
+                settings={"language": "python3-1", "source_visibility": "closed", "license": "apl",
+                          "network_access": "full", "pipeline_enabled": True, "environment": "cpu"})
+    mockserver.bind("demo/WhereAmI", _report_pid)
+    git_hash = algo.compile()["version_info"]["git_hash"]
+    pid = client.algo(f"demo/WhereAmI/{git_hash}").pipe(None).result
+    assert isinstance(pid, int) and pid != os.getpid()
