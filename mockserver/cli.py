@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
 from .config import Settings
+from .logs import configure_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,7 +32,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    configure_logging(settings.log_level)
     from .app import create_app
     from .fixtures import FixtureError
     try:

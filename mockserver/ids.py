@@ -21,7 +21,9 @@ class Ids:
         self.seed = seed
         self._lock = threading.Lock()
         self._marked = None
-        self._rng = random.Random(seed) if seed is not None else random.SystemRandom()
+        # Unseeded: a PRNG seeded from the OS once. SystemRandom would make a getrandom()
+        # system call for every request id; these are fake ids and keys, not secrets.
+        self._rng = random.Random(seed)
 
     def mark(self) -> None:
         """Remember the sequence position (after the fixtures loaded): restart() returns here,

@@ -4,15 +4,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from flask import Response
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+def dumps_bytes(obj: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson is ~15x faster than the stdlib on the per-request path;
+    what it refuses (integers beyond 64 bits) goes through the stdlib instead."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(dumps(obj), status=status, headers=headers,
+    return Response(dumps_bytes(obj), status=status, headers=headers,
                     content_type="application/json")
 
 

@@ -1,4 +1,4 @@
-"""Observability: one structured log line per request, Prometheus metrics.
+"""Observability: Prometheus metrics (the access log line is in ``logs``).
 
 ``GET /_mock/metrics`` answers the Prometheus text format (0.0.4):
 
@@ -15,13 +15,10 @@ go down). No dependency on prometheus_client: the format is a few lines.
 """
 from __future__ import annotations
 
-import json
-import logging
 import threading
+from bisect import bisect_left
 import time
 from collections import defaultdict
-
-access_log = logging.getLogger("mockserver.access")
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -35,10 +32,9 @@ class Histogram:
         self.n = 0
 
     def observe(self, value: float) -> None:
-        for i, bound in enumerate(BUCKETS):
-            if value <= bound:
-                self.counts[i] += 1
-                break
+        i = bisect_left(BUCKETS, value)     # the first bound >= value
+        if i < len(BUCKETS):
+            self.counts[i] += 1
         self.total += value
         self.n += 1
 
@@ -128,30 +124,3 @@ def observe_invocation(seconds: float, algorithm: str, ok: bool = True) -> None:
     value goes to a process-wide fallback registry.
     """
     current().observe_invocation(float(seconds), str(algorithm), ok)
-
-
-def log_request(method: str, path: str, status: int, duration_ms: float, request_id: str, **extra) -> None:
-    """The one structured (JSON) access line per request, at INFO on ``mockserver.access``."""
-    if access_log.isEnabledFor(logging.INFO):
-        line = json.dumps({"ts": round(time.time(), 3), "level": "info", "event": "request",
-                           "method": method, "path": path, "status": status,
-                           "duration_ms": round(duration_ms, 3), "request_id": request_id,
-                           **{k: v for k, v in extra.items() if v is not None}},
-                          separators=(",", ":"))
-        # makeRecord + handle is what .info() does minus findCaller's stack walk (every request).
-        access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None,
-                                                "log_request"))
-
-
-def configure_logging(level: str) -> None:
-    """Send mockserver's log lines to stderr at ``level`` (gunicorn / wsgi entry, CLI).
-
-    Leaves an already configured root logger alone (pytest, embedding apps), but
-    always applies the level to the ``mockserver`` loggers.
-    """
-    logging.getLogger("mockserver").setLevel(level.upper())
-    root = logging.getLogger()
-    if not root.handlers and not logging.getLogger("mockserver").handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logging.getLogger("mockserver").addHandler(handler)

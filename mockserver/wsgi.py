@@ -7,7 +7,7 @@ import sys
 from .app import create_app
 from .config import Settings
 from .fixtures import FixtureError
-from .metrics import configure_logging
+from .logs import configure_logging
 
 _settings = Settings.from_env()
 configure_logging(_settings.log_level)
