@@ -474,7 +474,7 @@ class Engine:
                 pool.active.discard(worker)
                 if not known:
                     worker = None            # already discarded (failed start)
-                elif not healthy or not worker.alive() or pool.retired or self._closed:
+                elif not healthy or not worker.alive(probe=False) or pool.retired or self._closed:
                     self._forget_locked(worker)
                     if not healthy:
                         self._drop_shared_locked(pool, worker)

@@ -5,11 +5,12 @@ Cheaper than worker processes, but with documented limitations:
 * No isolation: ``os._exit``, segfaults or a runaway allocation in the
   callable affect the whole server. There is **no memory limit** in this mode
   (a MemoryError is still reported as OutOfMemoryError).
-* Timeouts: each call runs in a daemon thread; when it exceeds its timeout the
-  caller gets the timeout error at once, but the thread cannot be killed. It is
-  *abandoned* and keeps running until the callable returns (its result is
-  dropped). The key's loaded state is discarded so the next call is cold and
-  runs load() again.
+* Timeouts: each virtual worker runs its calls on its own daemon thread (kept
+  between calls: starting a thread per call costs more than a no-op call). When a
+  call exceeds its timeout the caller gets the timeout error at once, but the
+  thread cannot be killed. It is *abandoned* with its worker and keeps running
+  until the callable returns (its result is dropped). The key's loaded state is
+  discarded so the next call is cold and runs load() again.
 * ``os.environ`` is not changed per call; use ``mockserver.runtime.context``
   (``current().env`` / ``getenv``) to read the call's variables.
 * Stdout is captured per thread via a ``sys.stdout`` proxy and a context
@@ -22,6 +23,7 @@ Cheaper than worker processes, but with documented limitations:
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from typing import Any, Optional
@@ -49,6 +51,37 @@ def _run_in_thread(fn, timeout: float, name: str):
     if t.is_alive():
         return False, None
     return True, box[0] if box else None
+
+
+class _Runner:
+    """A daemon thread that runs one virtual worker's calls, one at a time."""
+
+    def __init__(self, name: str):
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def run(self, fn, timeout: float):
+        """``(finished, result)`` of ``fn()``, waiting at most ``timeout`` seconds."""
+        done = threading.Lock()
+        done.acquire()                     # released by the runner: a one-shot signal
+        box: list = []
+        self._jobs.put((fn, box, done))
+        if not done.acquire(timeout=timeout):
+            return False, None
+        return True, box[0]
+
+    def stop(self) -> None:
+        """Exit after the current call (if any)."""
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, box, done = job
+            try:
+                box.append(fn())
+            except BaseException as exc:  # pragma: no cover - fn catches everything
+                box.append(exc)
+            done.release()
 
 
 class InprocShared:
@@ -98,13 +131,14 @@ class InprocWorker:
         self.calls = 0
         self.pid = None
         self.load_error = None
+        self._runner: Optional[_Runner] = None
 
     def start(self, timeout: float) -> None:
         loaded = self.shared.ensure_loaded(timeout)
         self.load_error = loaded.load_error
         self.last_used = time.monotonic()
 
-    def alive(self) -> bool:
+    def alive(self, probe: bool = True) -> bool:
         return self.kill_reason is None and not self.shared.discarded
 
     def kill(self, reason: str = "stopped") -> None:
@@ -112,10 +146,13 @@ class InprocWorker:
             self.kill_reason = reason
 
     def close(self) -> None:
-        pass
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.stop()
 
     def stop(self) -> None:
         self.kill("stopped")
+        self.close()
 
     def call(self, value: Any, want_stdout: bool, env: dict, timeout: float):
         loaded = self.shared.loaded
@@ -133,9 +170,12 @@ class InprocWorker:
                 _context.reset_current(token)
 
         _context.ensure_stdout_proxy()
-        done, res = _run_in_thread(run, timeout, f"algo-call:{self.key}")
+        if self._runner is None:
+            self._runner = _Runner(f"algo-call:{self.key}")
+        done, res = self._runner.run(run, timeout)
         if not done:
             self.kill("timeout")
+            self.close()                   # the runner exits when the abandoned call returns
             raise WorkerDied({"message": f"Algorithm timed out after {timeout:g} seconds",
                               "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True)
         ok, ctype, payload, run_time, restart = res

@@ -31,6 +31,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
@@ -291,6 +292,10 @@ class ProcessWorker:
         proc.start()
         child_conn.close()
         self.proc, self.conn, self.pid = proc, parent_conn, proc.pid
+        # The sentinel turns readable when the process ends. One poll object kept per
+        # worker makes alive() a single system call (Process.exitcode builds a selector).
+        self._exit_probe = select.poll()
+        self._exit_probe.register(proc.sentinel, select.POLLIN)
         if self.kill_reason is not None:      # reset() while we were starting
             proc.kill()
         try:
@@ -309,8 +314,12 @@ class ProcessWorker:
         self.load_error = msg[3]
         self.last_used = time.monotonic()
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.kill_reason is None and self.proc.exitcode is None
+    def alive(self, probe: bool = True) -> bool:
+        """Usable for calls; ``probe=False`` skips asking whether the process still runs
+        (for a worker that has just answered a call)."""
+        if self.proc is None or self.kill_reason is not None:
+            return False
+        return not probe or not self._exit_probe.poll(0)
 
     def kill(self, reason: str = "stopped") -> None:
         """Kill the process now (any thread). Does not wait."""
