@@ -34,8 +34,10 @@ class State:
     # Bindings set at run time (control API / plugin): "owner/name" or "owner/name/version" -> target
     bindings: dict[str, str] = field(default_factory=dict)
     seq: int = 0
-    # Derived, never exported: casefolded email -> username, so creating a user is O(1).
+    # Derived, never exported: casefolded email -> username, so creating a user is O(1);
+    # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1).
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+    algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
 
     def __post_init__(self) -> None:
         # codec.from_json (state import) builds plain dicts
@@ -44,11 +46,25 @@ class State:
         if not isinstance(self.orgs, SortedDict):
             self.orgs = SortedDict(self.orgs)
         self.emails = {u.email.casefold(): u.username for u in self.users.values()}
+        self.algorithm_names = {name.casefold(): name for name in self.algorithms}
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""
         self.seq += 1
         return self.seq
+
+    def put_algorithm(self, algo: Algorithm) -> None:
+        self.algorithms[algo.full_name] = algo
+        self.algorithm_names[algo.full_name.casefold()] = algo.full_name
+
+    def drop_algorithm(self, full_name: str) -> None:
+        del self.algorithms[full_name]
+        self.algorithm_names.pop(full_name.casefold(), None)
+
+    def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
+        """The algorithm whose name matches ``name`` without regard to case."""
+        full_name = self.algorithm_names.get(f"{owner}/{name}".casefold())
+        return self.algorithms.get(full_name) if full_name else None
 
     def owner_exists(self, name: str) -> bool:
         return name in self.users or name in self.orgs

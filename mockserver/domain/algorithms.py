@@ -270,7 +270,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
     if not orgs.acts_for(state, who, owner):
         raise not_authorized(f"Caller is not authorized to perform the operation: only {owner} "
                              "(or a member of the organization) may create algorithms for it")
-    taken = next((a for a in state.algorithms.values() if a.owner == owner and a.name.lower() == name.lower()), None)
+    taken = state.algorithm_named(owner, name)
     if taken is not None:
         raise ApiError(ALGORITHM_EXISTS, f"An algorithm with the requested name already exists: {taken.full_name}")
     source_in = body.get("source") or {}
@@ -287,7 +287,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
                      scm_id=scm.id, source=source, created_at=ctx.clock.iso(), seq=state.next_seq(),
                      version_info=_version_info({}, body.get("version_info")),
                      webhook_secret=ctx.ids.uuid())
-    state.algorithms[algo.full_name] = algo
+    state.put_algorithm(algo)
     return algo
 
 
@@ -317,7 +317,7 @@ def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any]
 def delete(ctx: Ctx, who: Principal, owner: str, name: str) -> None:
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        del state.algorithms[algo.full_name]          # with its builds and versions; the name is free
+        state.drop_algorithm(algo.full_name)          # with its builds and versions; the name is free
         for key in [k for k in state.bindings if k == algo.full_name or k.startswith(algo.full_name + "/")]:
             del state.bindings[key]
         state.errors[:] = [e for e in state.errors if not _error_of(e, algo)]

@@ -134,7 +134,7 @@ def delete(ctx: Ctx, org_name: str) -> None:
         find(state, org_name)
         del state.orgs[org_name]
         for name in [n for n, algo in state.algorithms.items() if algo.owner == org_name]:
-            del state.algorithms[name]
+            state.drop_algorithm(name)
         if hasattr(state.data, "drop_owner"):
             state.data.drop_owner(org_name)
 

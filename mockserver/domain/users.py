@@ -97,6 +97,6 @@ def delete(ctx: Ctx, username: str) -> None:
         for org in state.orgs.values():
             org.members.pop(username, None)
         for name in [n for n, algo in state.algorithms.items() if algo.owner == username]:
-            del state.algorithms[name]
+            state.drop_algorithm(name)
         if hasattr(state.data, "drop_owner"):
             state.data.drop_owner(username)

@@ -66,6 +66,20 @@ def test_duplicate_names(api):
     assert create(api, owner="acme").status_code == 200                 # other owner, same name
 
 
+def test_a_deleted_name_is_free_again_in_any_case(api):
+    assert create(api).status_code == 200
+    assert api.delete("/v1/algorithms/demo/MyAlgo").status_code == 204
+    assert create(api, name="MYALGO").status_code == 200
+    error_of(create(api, name="myalgo"), 409, 1002)
+
+
+def test_names_taken_survive_a_state_export_and_import(api):
+    assert create(api).status_code == 200
+    exported = api.get("/_mock/state").json
+    assert api.put("/_mock/state", exported).status_code == 200
+    error_of(create(api, name="myAlgo"), 409, 1002)
+
+
 @pytest.mark.parametrize("settings,status,code,words", [
     ({"language": "cobol"}, 400, 4001, "cobol"),
     ({"environment": "tpu"}, 400, 4004, "tpu"),
