@@ -25,9 +25,20 @@ body_timeout = float(os.environ.get("MOCKSERVER_BODY_TIMEOUT", "30"))
 
 
 def pre_request(worker, req):  # pragma: no cover - runs inside gunicorn
+    # Only requests with a body: a socket with a timeout polls before every send and
+    # receive, and gthread makes the socket blocking again before the next request.
     sock = getattr(getattr(req, "unreader", None), "sock", None)
-    if sock is not None and body_timeout > 0:
+    if sock is not None and body_timeout > 0 and _has_body(req):
         sock.settimeout(body_timeout)
+
+
+def _has_body(req) -> bool:
+    for name, value in getattr(req, "headers", ()):
+        if name == "TRANSFER-ENCODING":
+            return True
+        if name == "CONTENT-LENGTH":
+            return value.strip() not in ("", "0")
+    return False
 
 
 def _return_big_buffers_to_the_os() -> None:

@@ -133,17 +133,21 @@ def test_oversized_uploads_do_not_grow_memory(gunicorn_url):
 
 # ------------------------------------------------------------------------- slow loris
 
-def test_slow_loris_partial_body_times_out(gunicorn_url):
-    """Headers promise 1,000 bytes, 10 arrive, then nothing: the server gives up on its own (bounded)."""
+@pytest.mark.parametrize("framing,partial", [
+    ("Content-Length: 1000", b'{"usernam'),                         # 1,000 bytes promised, 9 arrive
+    ("Transfer-Encoding: chunked", b'400\r\n{"usernam'),            # a 1 KiB chunk begun, never ended
+])
+def test_slow_loris_partial_body_times_out(gunicorn_url, framing, partial):
+    """A body starts, then nothing more arrives: the server gives up on its own (bounded)."""
     url, port, _ = gunicorn_url
     head = (f"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Simple {ADMIN}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            f"Content-Type: application/json\r\n{framing}\r\n\r\n")
     stalled = []
     try:
         # more stalled clients than the server has threads: it must still answer others
         for _ in range(6):
             s = socket.create_connection(("127.0.0.1", port), timeout=BODY_TIMEOUT + 15)
-            s.sendall(head.encode() + b'{"usernam')
+            s.sendall(head.encode() + partial)
             stalled.append(s)
         started = time.monotonic()
         for s in stalled:
