@@ -10,6 +10,7 @@ Access rules:
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Iterable
 
@@ -94,7 +95,13 @@ def latest_build(algo: Algorithm) -> Build | None:
 
 
 def version_key(version: Version) -> semver.Version:
-    return semver.Version.parse(version.semantic_version)
+    return _parsed(version.semantic_version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(semantic_version: str) -> semver.Version:
+    """Parsed once: every call of an algorithm compares its versions (semver.Version is immutable)."""
+    return semver.Version.parse(semantic_version)
 
 
 def latest_version(algo: Algorithm, *, public_only: bool = False) -> Version | None:

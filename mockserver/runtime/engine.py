@@ -162,6 +162,10 @@ class Engine:
         self._process_class = worker_process_class(self._mpctx)
         self._reaper: Optional[threading.Thread] = None
         self._wake = threading.Event()
+        # When the reaper wakes next on its own (monotonic time; None: only when woken).
+        # It needs waking only when a worker going idle is due before that: waking it
+        # on every call would cost a thread switch per invocation.
+        self._reaper_due: Optional[float] = None
         _ENGINES.add(self)
         self._atexit = (_atexit_shutdown, weakref.ref(self))
         atexit.register(*self._atexit)
@@ -493,7 +497,10 @@ class Engine:
                 pool.busy -= 1
                 if worker is not None:
                     pool.idle.append(worker)
-                    self._wake.set()
+                    limit = self._idle_timeout(pool.profile)
+                    due = self._reaper_due
+                    if limit is not None and (due is None or time.monotonic() + limit < due):
+                        self._wake.set()
         self._stop_workers(to_stop)
 
     def _retire_locked(self, pool: _Pool, waiter_error: str) -> list:
@@ -575,6 +582,7 @@ class Engine:
                         _unregister_module(pool.shared)
                         pool.shared = None
                 self._wake.clear()
+                self._reaper_due = next_due
             self._stop_workers(to_stop)
             wait = None if next_due is None else max(0.0, next_due - time.monotonic()) + 0.001
             self._wake.wait(wait)
