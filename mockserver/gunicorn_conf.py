@@ -8,7 +8,9 @@ import os
 
 bind = f"{os.environ.get('MOCKSERVER_HOST', '127.0.0.1')}:{os.environ.get('MOCKSERVER_PORT', '8080')}"
 workers = 1
-worker_class = "gthread"
+# gthread, serving a busy keep-alive connection on the thread that answered it
+# (mockserver/gunicorn_worker.py): fewer thread wake-ups per request.
+worker_class = "mockserver.gunicorn_worker.KeepAliveThreadWorker"
 threads = int(os.environ.get("MOCKSERVER_THREADS", "16"))
 # An invocation may legally run for 3000 s (seed: max timeout 50 minutes).
 timeout = 3100

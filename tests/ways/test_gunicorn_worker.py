@@ -1,0 +1,96 @@
+"""The keep-alive worker (mockserver/gunicorn_worker.py) under real gunicorn: a connection
+is served whether its next request comes at once, after the linger, pipelined, or never;
+and more connections than threads all get answers."""
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import DEMO
+
+from mockserver.gunicorn_worker import LINGER_S
+from processes import gunicorn
+
+REQUEST = (f"GET /v1/users/demo HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Simple {DEMO}\r\n\r\n").encode()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with gunicorn(MOCKSERVER_THREADS="2") as (url, port, proc):
+        yield port
+
+
+def read_response(sock: socket.socket, buf: bytearray) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with Content-Length from ``sock`` (``buf`` keeps what follows it)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a response")
+        buf += chunk
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed inside a body")
+        rest += chunk
+    buf[:] = rest[length:]
+    return int(head.split(b" ")[1]), rest[:length]
+
+
+def test_one_connection_answers_requests_sent_at_once_and_after_the_linger(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        buf = bytearray()
+        for pause in (0, 0, LINGER_S * 5, 0, 0.3, 0):     # quiet pauses send it back to the poller
+            time.sleep(pause)
+            sock.sendall(REQUEST)
+            status, body = read_response(sock, buf)
+            assert status == 200 and b'"username":"demo"' in body
+
+
+def test_pipelined_requests_are_all_answered_in_order(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        sock.sendall(REQUEST * 3 + b"GET /v1/users/nobody HTTP/1.1\r\nHost: x\r\n"
+                     + f"Authorization: Simple {DEMO}\r\n\r\n".encode())
+        buf = bytearray()
+        statuses = [read_response(sock, buf)[0] for _ in range(4)]
+    assert statuses[:3] == [200, 200, 200] and statuses[3] in (403, 404)
+
+
+def test_more_busy_connections_than_threads_all_get_answers(server):
+    """2 threads, 8 clients each firing requests back to back: nobody starves."""
+    counts, errors = [0] * 8, []
+
+    def client(i: int) -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+                buf = bytearray()
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline:
+                    sock.sendall(REQUEST)
+                    status, _ = read_response(sock, buf)
+                    assert status == 200
+                    counts[i] += 1
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert not errors, errors
+    assert all(n >= 5 for n in counts), counts
+    assert max(counts) < 20 * min(counts), counts       # roughly fair, not merely alive
+
+
+def test_a_client_that_closes_while_the_thread_lingers_frees_it(server):
+    for _ in range(6):                                   # more than the 2 threads
+        sock = socket.create_connection(("127.0.0.1", server), timeout=10)
+        sock.sendall(REQUEST)
+        assert read_response(sock, bytearray())[0] == 200
+        sock.close()
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        sock.sendall(REQUEST)
+        assert read_response(sock, bytearray())[0] == 200
