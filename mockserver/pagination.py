@@ -108,6 +108,11 @@ def sorted_dict_source(mapping: Any, render_key: Callable[[Any], Key] = lambda k
 
 def with_query(url: str, **params: Any) -> str:
     """``url`` with the given query parameters replaced (None removes one)."""
+    query = url.partition("?")[2]
+    if all(v is not None for v in params.values()) and not any(f"{k}=" in query for k in params):
+        # nothing to replace: append (every listing with a next page comes here)
+        return url + ("&" if query else ("" if url.endswith("?") else "?")) + urlencode(
+            [(k, str(v)) for k, v in params.items()])
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
     query += [(k, str(v)) for k, v in params.items() if v is not None]

@@ -71,3 +71,9 @@ def test_tuple_keys_round_trip():
 
 def test_with_query_replaces():
     assert with_query("http://a/b?marker=1&limit=2", marker="z") == "http://a/b?limit=2&marker=z"
+
+
+def test_with_query_appends_what_is_not_there():
+    assert with_query("http://a/b", marker="z") == "http://a/b?marker=z"
+    assert with_query("http://a/b?limit=2", marker="a b") == "http://a/b?limit=2&marker=a+b"
+    assert with_query("http://a/b?limit=2", marker=None) == "http://a/b?limit=2"
