@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from .resources import resource_path
+from .schema_check import SchemaValidator
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 
@@ -93,8 +93,8 @@ def materialise(node: SchemaPath, depth: int = 0) -> Any:
     return value
 
 
-def validator_for(schema: dict[str, Any]) -> Any:
-    return OAS30Validator(schema, format_checker=oas30_format_checker)
+def validator_for(schema: dict[str, Any]) -> SchemaValidator:
+    return SchemaValidator(schema)
 
 
 def _operation(template: str, method: str, node: SchemaPath, shared: list[SchemaPath]) -> Operation:

@@ -1,0 +1,121 @@
+r"""Ready validators for the spec's parameter and body schemas.
+
+openapi-schema-validator's ``OAS30Validator`` (jsonschema underneath) is the authority:
+it decides every rejection and writes every error message. It builds a validator object
+for each subschema it descends into, ~50 µs for an algorithm-create body. So a schema is
+also compiled once with fastjsonschema (generated Python code) where that can be done
+exactly, and a value the compiled check accepts skips the authority. Only the accepting
+side is fast: a value the check refuses goes to ``OAS30Validator``, which has the last word.
+
+The compiled check must never accept what the authority refuses, so it is built only
+from keywords whose meaning is the same in both (``type``, ``properties``, ``required``,
+``enum`` of strings, ``pattern`` without Unicode-sensitive classes such as ``\d``,
+``anyOf`` / ``oneOf`` / ``allOf`` without a discriminator, lengths, bounds, ...).
+``nullable`` becomes a ``"null"`` type, ``default`` is dropped (fastjsonschema would
+fill it in), ``required`` leaves out readOnly/writeOnly properties (as the authority
+does), and any other keyword (``format``, ``discriminator``, ...) means no fast path for
+that schema.
+tests/unit/test_schema_check.py generates values the check accepts and asserts the
+authority accepts them too.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterator, Optional
+
+import fastjsonschema
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+_SAME_MEANING = {"anyOf", "oneOf", "allOf", "type", "properties", "required", "additionalProperties", "items", "enum", "pattern",
+                 "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                 "minItems", "maxItems", "minProperties", "maxProperties"}
+_COMBINATORS = {"anyOf", "oneOf", "allOf"}
+# The authority may match patterns as ECMA regexes (if `regress` is installed), where \d, \w,
+# \s and \b are ASCII-only; Python's re makes them Unicode-aware.
+_UNICODE_CLASSES = re.compile(r"\\[dDwWsSbB]")
+_ANNOTATIONS = {"description", "title", "example", "deprecated", "externalDocs", "default", "nullable",
+                "readOnly", "writeOnly"}
+
+
+class _Inexact(Exception):
+    """The schema uses a keyword the compiled check would not treat exactly as the authority."""
+
+
+class SchemaValidator:
+    def __init__(self, schema: dict[str, Any]):
+        self.schema = schema
+        self.authority = OAS30Validator(schema, format_checker=oas30_format_checker)
+        self.fast_schema = fast_schema(schema)
+        self._accepts = _compile(self.fast_schema)
+
+    @property
+    def compiled(self) -> bool:
+        return self._accepts is not None
+
+    def iter_errors(self, value: Any) -> Iterator[Any]:
+        """The authority's errors for ``value`` (none, at once, when the compiled check accepts it)."""
+        if self._accepts is not None and self._accepts(value):
+            return iter(())
+        return self.authority.iter_errors(value)
+
+
+def fast_schema(schema: Any) -> Optional[dict[str, Any]]:
+    """``schema`` as draft-4 JSON Schema with the same meaning, or None when that is not certain."""
+    try:
+        return {"$schema": "http://json-schema.org/draft-04/schema#", **_translate(schema)}
+    except _Inexact:
+        return None
+
+
+def _translate(schema: Any) -> dict[str, Any]:
+    if not isinstance(schema, dict):
+        raise _Inexact(repr(schema))
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key.startswith("x-") or key in _ANNOTATIONS:
+            continue
+        if key not in _SAME_MEANING:
+            raise _Inexact(key)
+        if key == "properties":
+            out[key] = {name: _translate(sub) for name, sub in value.items()}
+        elif key == "required":
+            # The authority never insists on a readOnly or writeOnly property (oas_keywords.required).
+            props = schema.get("properties") or {}
+            out[key] = [name for name in value
+                        if not (props.get(name, {}).get("readOnly") or props.get(name, {}).get("writeOnly"))]
+            if not out[key]:
+                del out[key]                   # draft 4 wants a non-empty list
+        elif key in _COMBINATORS:
+            out[key] = [_translate(sub) for sub in value]
+        elif key == "pattern" and _UNICODE_CLASSES.search(value):
+            raise _Inexact(f"pattern {value!r}")
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = _translate(value)
+        elif key == "enum" and not all(isinstance(v, str) for v in value):
+            raise _Inexact("enum of non-strings")     # 1 == True in Python: leave them to the authority
+        elif key == "type" and not isinstance(value, str):
+            raise _Inexact("type list")
+        else:
+            out[key] = value
+    if schema.get("nullable") is True and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def _compile(schema: Optional[dict[str, Any]]) -> Optional[Callable[[Any], bool]]:
+    if schema is None:
+        return None
+    try:
+        check = fastjsonschema.compile(schema)
+    except fastjsonschema.JsonSchemaDefinitionException:
+        return None
+
+    def accepts(value: Any) -> bool:
+        try:
+            check(value)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        except (RecursionError, TypeError, ValueError):   # e.g. absurd nesting: the authority decides
+            return False
+        return True
+    return accepts
