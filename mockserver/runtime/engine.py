@@ -577,6 +577,11 @@ class Engine:
                             keep.append(w)
                             next_due = due if next_due is None else min(next_due, due)
                     pool.idle = keep
+                    if pool.active:
+                        # A busy worker goes idle later, due no sooner than now + limit: being
+                        # awake by then means releases need not wake the reaper (see _release).
+                        due = now + limit
+                        next_due = due if next_due is None else min(next_due, due)
                     if not keep and not pool.active and not pool.waiters and pool.shared is not None:
                         pool.shared.discarded = True      # inprocess: the key goes cold
                         _unregister_module(pool.shared)

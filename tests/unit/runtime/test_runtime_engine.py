@@ -341,6 +341,24 @@ def test_idle_worker_goes_cold(mode):
         eng.shutdown()
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_back_to_back_calls_do_not_wake_the_reaper_each_time(mode):
+    """Waking the idle-worker reaper is a thread switch: a stream of calls on a warm
+    worker must not pay one per call (it did, and cost ~20 % of an in-process call)."""
+    eng = Engine(scale=1.0)
+    prof = Profile("wake-" + mode, idle_s=300, mode=mode)
+    wakes = []
+    real_set = eng._wake.set
+    eng._wake.set = lambda: (wakes.append(1), real_set())
+    try:
+        for _ in range(200):
+            assert run(eng, "counter.py", base=FIXTURES, profile=prof, key="w").error is None
+        assert len(wakes) <= 5, len(wakes)
+    finally:
+        eng._wake.set = real_set
+        eng.shutdown()
+
+
 # ---------------------------------------------------------- environments
 
 @pytest.mark.parametrize("mode", MODES)
