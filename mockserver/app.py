@@ -170,14 +170,8 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
             allowed = ", ".join(sorted(exc.valid_methods or []))
             err = ApiError(REQUEST_INVALID, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
                            405, headers={"Allow": allowed})
-        elif isinstance(exc, ClientDisconnected):
-            # The body stopped arriving (gunicorn_conf.body_timeout) or broke off: the rest of
-            # it cannot be drained, so the connection must not be kept for another request.
-            timed_out = isinstance(exc.__cause__ or exc.__context__, TimeoutError)
-            err = ApiError(REQUEST_INVALID, "The request body did not arrive in time" if timed_out
-                           else "The request body was cut off", 408 if timed_out else 400,
-                           headers={"Connection": "close"})
-            _stop_reading_the_body()
+        elif isinstance(exc, ClientDisconnected):     # Werkzeug's wrapper for a failed body read
+            err = _body_read_failed(timed_out=isinstance(exc.__cause__ or exc.__context__, TimeoutError))
         elif isinstance(exc, RequestEntityTooLarge):
             err = ApiError(REQUEST_INVALID, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
         else:
@@ -187,24 +181,30 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         if isinstance(exc, TimeoutError):      # a body read timed out (gunicorn_conf.body_timeout)
-            err = ApiError(REQUEST_INVALID, "The request body did not arrive in time", 408,
-                           headers={"Connection": "close"})
-            _stop_reading_the_body()
+            err = _body_read_failed(timed_out=True)
             return json_response(_error_body(server, err), err.status, err.headers)
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
         return json_response(_error_body(server, err), err.status)
 
 
-def _stop_reading_the_body() -> None:
-    """End the connection after this answer: gunicorn ignores an app's "Connection: close"
-    and would otherwise try to drain the rest of a stalled body, pinning a thread."""
+def _body_read_failed(timed_out: bool) -> ApiError:
+    """The error for a body that stopped arriving (408) or broke off (400), ending the connection.
+
+    The rest of the body cannot be drained, and gunicorn ignores an app's "Connection: close":
+    it would try to drain a stalled body, pinning a thread. Shutting the socket's read side
+    makes that drain see EOF at once; the answer still goes out.
+    """
     sock = request.environ.get("gunicorn.socket")
     if sock is not None:
         try:
-            sock.shutdown(socket.SHUT_RD)    # the answer still goes out; the drain sees EOF
+            sock.shutdown(socket.SHUT_RD)
         except OSError:
             pass
+    if timed_out:
+        return ApiError(REQUEST_INVALID, "The request body did not arrive in time", 408,
+                        headers={"Connection": "close"})
+    return ApiError(REQUEST_INVALID, "The request body was cut off", 400, headers={"Connection": "close"})
 
 
 def _error_body(server: MockServer, err: ApiError) -> dict:
