@@ -35,24 +35,6 @@ from .executor import Loaded, execute, prepare
 from .worker import WorkerDied
 
 
-def _run_in_thread(fn, timeout: float, name: str):
-    """Run ``fn()`` in a daemon thread; ``(finished, result)``."""
-    box: list = []
-
-    def target():
-        try:
-            box.append(fn())
-        except BaseException as exc:  # pragma: no cover - fn catches everything
-            box.append(exc)
-
-    t = threading.Thread(target=target, name=name, daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        return False, None
-    return True, box[0] if box else None
-
-
 class _Runner:
     """A daemon thread that runs one virtual worker's calls, one at a time."""
 
@@ -82,6 +64,15 @@ class _Runner:
             except BaseException as exc:  # pragma: no cover - fn catches everything
                 box.append(exc)
             done.release()
+
+
+def _run_in_thread(fn, timeout: float, name: str):
+    """``(finished, result)`` of ``fn()`` on a thread of its own (one call, then it exits)."""
+    runner = _Runner(name)
+    try:
+        return runner.run(fn, timeout)
+    finally:
+        runner.stop()
 
 
 class InprocShared:
