@@ -20,6 +20,8 @@ authority accepts them too.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Any, Callable, Iterator, Optional
 
@@ -105,8 +107,15 @@ def _translate(schema: Any) -> dict[str, Any]:
 def _compile(schema: Optional[dict[str, Any]]) -> Optional[Callable[[Any], bool]]:
     if schema is None:
         return None
+    return _compiled(json.dumps(schema, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(schema_json: str) -> Optional[Callable[[Any], bool]]:
+    """One compiled check per distinct schema: the spec's 137 schemas are 17 shapes
+    (usernames, limits, ...), and each compile generates and execs code at start-up."""
     try:
-        check = fastjsonschema.compile(schema)
+        check = fastjsonschema.compile(json.loads(schema_json))
     except fastjsonschema.JsonSchemaDefinitionException:
         return None
 
