@@ -58,7 +58,9 @@ class BatchingStreamHandler(logging.StreamHandler):
         self.interval = interval
         self._pending: deque[str] = deque()   # append / popleft are atomic: no lock per line
         self._wake = threading.Event()
-        self._owner_pid = None        # the flusher thread does not survive gunicorn's fork
+        self._flushing = False
+        # The flusher thread does not survive gunicorn's fork: the child starts its own.
+        os.register_at_fork(after_in_child=self._forget_flusher)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -73,7 +75,7 @@ class BatchingStreamHandler(logging.StreamHandler):
     def enqueue(self, line: str) -> None:
         """Queue one line for the next write."""
         self._pending.append(line + self.terminator)
-        if self._owner_pid != os.getpid():
+        if not self._flushing:
             self._start_flusher()
 
     def flush(self) -> None:
@@ -91,10 +93,13 @@ class BatchingStreamHandler(logging.StreamHandler):
 
     def _start_flusher(self) -> None:
         with self.lock:
-            if self._owner_pid == os.getpid():
+            if self._flushing:
                 return
-            self._owner_pid = os.getpid()
+            self._flushing = True
         threading.Thread(target=self._flush_forever, name="log-flusher", daemon=True).start()
+
+    def _forget_flusher(self) -> None:
+        self._flushing = False
 
     def _flush_forever(self) -> None:
         while not self._wake.wait(self.interval):
