@@ -61,6 +61,12 @@ class State:
         del self.algorithms[full_name]
         self.algorithm_names.pop(full_name.casefold(), None)
 
+    def drop_owned_by(self, owner: str) -> None:
+        """Drop what a deleted user or organization owned: its algorithms and its data."""
+        for name in [n for n, algo in self.algorithms.items() if algo.owner == owner]:
+            self.drop_algorithm(name)
+        self.data.drop_owner(owner)
+
     def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
         """The algorithm whose name matches ``name`` without regard to case."""
         full_name = self.algorithm_names.get(f"{owner}/{name}".casefold())

@@ -133,10 +133,7 @@ def delete(ctx: Ctx, org_name: str) -> None:
     with ctx.store.write() as state:
         find(state, org_name)
         del state.orgs[org_name]
-        for name in [n for n, algo in state.algorithms.items() if algo.owner == org_name]:
-            state.drop_algorithm(name)
-        if hasattr(state.data, "drop_owner"):
-            state.data.drop_owner(org_name)
+        state.drop_owned_by(org_name)
 
 
 def members(ctx: Ctx, who: Principal, org_name: str, base_url: str, **page: Any) -> Page:

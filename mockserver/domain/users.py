@@ -96,7 +96,4 @@ def delete(ctx: Ctx, username: str) -> None:
             del state.keys[secret]
         for org in state.orgs.values():
             org.members.pop(username, None)
-        for name in [n for n, algo in state.algorithms.items() if algo.owner == username]:
-            state.drop_algorithm(name)
-        if hasattr(state.data, "drop_owner"):
-            state.data.drop_owner(username)
+        state.drop_owned_by(username)
