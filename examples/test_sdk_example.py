@@ -7,7 +7,6 @@ Run:  pytest examples/
 import Algorithmia
 import pytest
 import requests
-from Algorithmia.errors import AlgorithmException
 
 
 def test_client_talks_to_the_mock(mockserver):
@@ -53,23 +52,14 @@ def test_latency_injection(mockserver):
     assert time.perf_counter() - started >= 0.2
 
 
-def _algorithms_emulated(mockserver) -> bool:
-    # Until the algorithm lifecycle lands in the mock, its routes answer 501 / code 5005.
-    headers = {"Authorization": f"Simple {mockserver.api_key}"}
-    for path in ("/v1/algorithms/demo", "/v1/algorithms/demo/NoSuchAlgo/compile"):
-        if requests.post(mockserver.url + path, json={}, headers=headers).status_code == 501:
-            return False
-    return True
+SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl",
+            "network_access": "full", "pipeline_enabled": True, "environment": "cpu"}
 
 
 def test_bind_a_python_callable_to_an_algorithm(mockserver):
-    if not _algorithms_emulated(mockserver):
-        pytest.skip("algorithm lifecycle not emulated by this mock build yet")
     client = mockserver.client()
     algo = client.algo("demo/Reverse")
-    algo.create(details={"label": "Reverse"},
-                settings={"language": "python3-1", "source_visibility": "closed", "license": "apl",
-                          "network_access": "full", "pipeline_enabled": True, "environment": "cpu"})
+    algo.create(details={"label": "Reverse"}, settings=SETTINGS)
     mockserver.bind("demo/Reverse", lambda text: text[::-1])
     git_hash = algo.compile()["version_info"]["git_hash"]
     # not published yet: call the build by its git hash, as on the real service
@@ -77,13 +67,9 @@ def test_bind_a_python_callable_to_an_algorithm(mockserver):
 
 
 def test_compile_is_retried_once_by_the_client(mockserver):
-    if not _algorithms_emulated(mockserver):
-        pytest.skip("algorithm lifecycle not emulated by this mock build yet")
     client = mockserver.client()
     algo = client.algo("demo/Retry")
-    algo.create(details={"label": "Retry"},
-                settings={"language": "python3-1", "source_visibility": "closed", "license": "apl",
-                          "network_access": "full", "pipeline_enabled": True, "environment": "cpu"})
+    algo.create(details={"label": "Retry"}, settings=SETTINGS)
     mockserver.fault("/v1/algorithms/demo/Retry/compile", method="POST", status=502, times=1)
     algo.compile()                                     # first attempt fails, the client retries
     compiles = [e for e in mockserver.journal() if e["path"].endswith("/Retry/compile")]
