@@ -665,11 +665,11 @@ def main(argv: list[str] | None = None) -> int:
             for role, runs in rounds.items():
                 label = "mock" if role.startswith("mock") else role
                 r = median_round(runs)
-                entry[label] = {**r.as_dict(), "path": ready[role], "rounds_rps": [round(x.rps, 1) for x in runs]}
+                errors = sum(x.errors for x in runs)          # every round's, not only the median's
+                entry[label] = {**r.as_dict(), "errors": errors, "path": ready[role],
+                                "rounds_rps": [round(x.rps, 1) for x in runs]}
                 print(f"  {sc.key:18s} {label:6s} {r.rps:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms"
-                      f"  errors {sum(x.errors for x in runs)}  rounds {[round(x.rps) for x in runs]}  ({ready[role]})",
-                      flush=True)
-                entry[label]["errors"] = sum(x.errors for x in runs)
+                      f"  errors {errors}  rounds {[round(x.rps) for x in runs]}  ({ready[role]})", flush=True)
 
         if args.soak:
             print(f"soak: {args.soak_seconds:.0f} s, 8 threads ...", flush=True)
