@@ -22,26 +22,9 @@ accesslog = None          # the app logs one structured line per request itself
 loglevel = os.environ.get("MOCKSERVER_LOG_LEVEL", "info")
 # Slow clients may not hold a thread forever while sending a body.
 limit_request_line = 8190
-# Idle seconds allowed between two reads of a request body (a slow-loris body times out
-# with a 408 error object instead of pinning one of the threads; see pre_request).
-body_timeout = float(os.environ.get("MOCKSERVER_BODY_TIMEOUT", "30"))
-
-
-def pre_request(worker, req):  # pragma: no cover - runs inside gunicorn
-    # Only requests with a body: a socket with a timeout polls before every send and
-    # receive, and gthread makes the socket blocking again before the next request.
-    sock = getattr(getattr(req, "unreader", None), "sock", None)
-    if sock is not None and body_timeout > 0 and _has_body(req):
-        sock.settimeout(body_timeout)
-
-
-def _has_body(req) -> bool:
-    for name, value in getattr(req, "headers", ()):
-        if name == "TRANSFER-ENCODING":
-            return True
-        if name == "CONTENT-LENGTH":
-            return value.strip() not in ("", "0")
-    return False
+# A request body that stops arriving for MOCKSERVER_BODY_TIMEOUT seconds (default 30) gets
+# a 408 error object instead of pinning a thread: the worker class sets it as the kernel
+# timeout of every connection's socket (see mockserver/gunicorn_worker.py).
 
 
 def _return_big_buffers_to_the_os() -> None:

@@ -1,30 +1,202 @@
-"""gunicorn's gthread worker, keeping a busy keep-alive connection on its thread.
+"""gunicorn's gthread worker, with fewer thread wake-ups and system calls per request.
 
-Stock gthread hands every keep-alive request back and forth: the poller thread sees
-the socket readable and submits it to the pool, the pool thread answers and defers the
-connection back to the poller (a pipe write), which registers it again. That is two
-or three thread wake-ups per request, and on a small VM each costs tens of µs of CPU
-(more than a whole GET of the mock). Clients that reuse connections (SDK sessions,
-CI suites, load generators) send their next request right after reading an answer,
-so the thread that answered waits up to ``LINGER_S`` for it and serves it directly;
-only a connection that stays quiet goes back to the poller. The wait is a ``select``
-(no GIL held, no CPU), bounded per request, so quiet clients cannot pin threads; and a
-thread lingers only while no other connection waits for one (at most ``MAX_IN_A_ROW``
-requests in a row), so busy clients cannot starve the others either.
+On a small VM the cost of a request is dominated by hand-offs, not by Python code:
+every thread wake-up costs tens of µs of CPU, and every system call hands the GIL to
+another thread, which the caller then waits to get back. Stock gthread spends a dozen
+of each on a keep-alive request. Two changes remove most of them:
+
+**Linger.** Stock gthread hands every keep-alive request back and forth: the poller
+thread sees the socket readable and submits it to the pool, the pool thread answers and
+defers the connection back to the poller (a pipe write), which registers it again.
+Clients that reuse connections (SDK sessions, CI suites, load generators) send their
+next request right after reading an answer, so the thread that answered waits up to
+``LINGER_S`` for it and serves it directly; only a connection that stays quiet goes
+back to the poller. The wait is a ``select`` (no GIL held, no CPU), bounded per
+request, so quiet clients cannot pin threads; and a thread lingers only while no other
+connection waits for one (at most ``MAX_IN_A_ROW`` requests in a row), so busy clients
+cannot starve the others either.
+
+**ConnSocket.** gunicorn re-sets the socket's blocking mode several times per request
+(an ioctl each), Python's socket timeouts poll before every send and receive, and the
+response's header block and body go out in two sends. The connection's socket is
+wrapped once so that the kernel enforces the body timeout, unchanged modes cost
+nothing, and the header block leaves with the first body bytes. A keep-alive request
+that lingers then costs three system calls: one receive, one send, one select.
 """
 from __future__ import annotations
 
+import os
 import select
+import socket
+import struct
 
+from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import ThreadWorker
 
 LINGER_S = 0.002
 MAX_IN_A_ROW = 64
+# Idle seconds allowed between two reads of a request (or two sends of a response):
+# a slow-loris body then gets a 408 error object instead of pinning a thread.
+BODY_TIMEOUT_S = float(os.environ.get("MOCKSERVER_BODY_TIMEOUT", "30"))
+
+
+class ConnSocket:
+    """A client connection's socket, as gunicorn's code sees it.
+
+    - **Kernel timeouts.** ``SO_RCVTIMEO``/``SO_SNDTIMEO`` bound each blocking receive
+      and send (set once per connection). A kernel timeout surfaces as ``TimeoutError``,
+      like a Python socket timeout, so callers handle both the same way; except while
+      the connection is ``between_requests`` (reading a request head), where it reads
+      as the end of the stream: gunicorn then closes the connection quietly, as it does
+      for a client that went away, instead of logging a traceback.
+    - **Modes set only on change.** ``settimeout``/``setblocking`` reach the socket only
+      when the mode really changes.
+    - **Header block held.** After :meth:`hold_next_write`, the next ``sendall`` (gunicorn
+      sends the header block alone) is kept and sent with the following bytes in one
+      ``sendmsg``. Any other use of the socket sends it first, so bytes never reorder;
+      :meth:`flush` sends it when the response has no body.
+    """
+
+    __slots__ = ("_sock", "_timeout", "_held", "_hold", "between_requests")
+
+    def __init__(self, sock: socket.socket, io_timeout: float = 0.0):
+        self._sock = sock
+        self._timeout = sock.gettimeout()
+        self._held: bytes | None = None
+        self._hold = False
+        self.between_requests = False
+        if io_timeout > 0:
+            tv = struct.pack("ll", int(io_timeout), int(io_timeout % 1 * 1_000_000))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+
+    # -- modes
+    def settimeout(self, timeout) -> None:
+        if timeout != self._timeout:
+            self._sock.settimeout(timeout)
+            self._timeout = self._sock.gettimeout()
+
+    def setblocking(self, flag: bool) -> None:
+        self.settimeout(None if flag else 0.0)
+
+    def gettimeout(self):
+        return self._timeout
+
+    # -- receiving
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        if self._held is not None:
+            self._send_held()
+        try:
+            return self._sock.recv(size, flags)
+        except BlockingIOError:
+            if self._timeout is None and self.between_requests:
+                return b""
+            self._raise_if_timed_out()
+            raise
+
+    def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
+        if self._held is not None:
+            self._send_held()
+        try:
+            return self._sock.recv_into(buffer, nbytes, flags)
+        except BlockingIOError:
+            if self._timeout is None and self.between_requests:
+                return 0
+            self._raise_if_timed_out()
+            raise
+
+    # -- sending
+    def hold_next_write(self) -> None:
+        self._hold = True
+
+    def sendall(self, data) -> None:
+        if self._hold:
+            self._held, self._hold = bytes(data), False
+            return
+        held, self._held = self._held, None
+        try:
+            if held is None:
+                self._sock.sendall(data)
+            else:
+                self._send_both(held, memoryview(data).cast("B"))
+        except BlockingIOError:
+            self._raise_if_timed_out()
+            raise
+
+    def send(self, data, flags: int = 0) -> int:
+        if self._held is not None:
+            self._send_held()
+        try:
+            return self._sock.send(data, flags)
+        except BlockingIOError:
+            self._raise_if_timed_out()
+            raise
+
+    def sendfile(self, file, offset: int = 0, count=None) -> int:
+        if self._held is not None:
+            self._send_held()
+        return self._sock.sendfile(file, offset, count)
+
+    def flush(self) -> None:
+        """End of a response: send the held header block, if any, and hold nothing more."""
+        self._hold = False
+        if self._held is not None:
+            self._send_held()
+
+    def _send_held(self) -> None:
+        held, self._held = self._held, None
+        try:
+            self._sock.sendall(held)
+        except BlockingIOError:
+            self._raise_if_timed_out()
+            raise
+
+    def _send_both(self, head: bytes, body: memoryview) -> None:
+        sent = self._sock.sendmsg([head, body])
+        if sent < len(head):
+            self._sock.sendall(head[sent:])
+            sent = len(head)
+        if sent - len(head) < len(body):
+            self._sock.sendall(body[sent - len(head):])
+
+    def _raise_if_timed_out(self) -> None:
+        # EAGAIN on a blocking socket can only come from the kernel timeout.
+        if self._timeout is None:
+            raise TimeoutError("timed out") from None
+
+    # -- ending
+    def shutdown(self, how: int) -> None:
+        self._flush_quietly()
+        self._sock.shutdown(how)
+
+    def close(self) -> None:
+        self._flush_quietly()
+        self._sock.close()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except OSError:
+            pass
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def __getattr__(self, name):
+        if name in ConnSocket.__slots__:        # not set yet: no recursion
+            raise AttributeError(name)
+        if self._held is not None:              # whatever it is, the held bytes go first
+            self._send_held()
+        return getattr(self._sock, name)
 
 
 class KeepAliveThreadWorker(ThreadWorker):
     def handle(self, conn):
+        if not isinstance(conn.sock, ConnSocket) and not self.cfg.is_ssl:
+            conn.sock = ConnSocket(conn.sock, BODY_TIMEOUT_S)
         for _ in range(MAX_IN_A_ROW):
+            if isinstance(conn.sock, ConnSocket):
+                conn.sock.between_requests = True     # until handle_request starts
             result = super().handle(conn)
             # Anything but "done, keep alive" (close, defer, HTTP/2, an older gunicorn's
             # return value) goes back to gthread unchanged.
@@ -42,6 +214,27 @@ class KeepAliveThreadWorker(ThreadWorker):
                 return result                 # quiet: back to the poller, as stock gthread does
         return result
 
+    def handle_request(self, req, conn):
+        sock = conn.sock
+        if not isinstance(sock, ConnSocket):
+            return super().handle_request(req, conn)
+        sock.between_requests = False
+        sock.hold_next_write()
+        try:
+            keep_alive = super().handle_request(req, conn)
+        except BaseException:
+            sock._flush_quietly()
+            raise
+        sock.flush()          # a response without body bytes: its header block alone
+        return keep_alive
+
+    def _keepalive_after(self, conn, keepalive):
+        # gthread drains what the app left of the body under a deadline, re-setting the
+        # socket timeout twice even when nothing is left: skip that when the body is read.
+        if keepalive and _body_read(conn.parser):
+            return True
+        return super()._keepalive_after(conn, keepalive)
+
     def _others_waiting(self) -> bool:
         queue = getattr(getattr(self, "tpool", None), "_work_queue", None)
         return queue is None or not queue.empty()
@@ -50,3 +243,13 @@ class KeepAliveThreadWorker(ThreadWorker):
 def _buffered(conn) -> bool:
     buf = getattr(getattr(getattr(conn, "parser", None), "unreader", None), "buf", None)
     return bool(buf is not None and buf.getvalue())
+
+
+def _body_read(parser) -> bool:
+    """True when the current request's body has been read to its end (or it had none)."""
+    body = getattr(getattr(parser, "mesg", None), "body", None)
+    if body is None:
+        return False
+    reader = body.reader
+    return (not body.failed and isinstance(reader, LengthReader) and reader.length == 0
+            and body.buf.tell() == 0)

@@ -164,6 +164,32 @@ def test_slow_loris_partial_body_times_out(gunicorn_url, framing, partial):
             s.close()
 
 
+def test_slow_loris_partial_headers_are_dropped(gunicorn_url):
+    """A request line arrives, the headers never end: the connection is closed after the
+    timeout instead of pinning a thread (more stalled clients than threads)."""
+    url, port, _ = gunicorn_url
+    stalled = []
+    try:
+        for _ in range(6):
+            s = socket.create_connection(("127.0.0.1", port), timeout=BODY_TIMEOUT + 15)
+            s.sendall(b"GET /v1/users/demo HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            stalled.append(s)
+        started = time.monotonic()
+        for s in stalled:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                pytest.fail("the server kept a stalled header block open past the timeout")
+            except ConnectionResetError:
+                data = b""
+            assert not data or status_of(data) in (400, 408), data[:200]
+        assert time.monotonic() - started < BODY_TIMEOUT + 15
+        assert requests.get(f"{url}/_mock/health", timeout=10).status_code == 200
+    finally:
+        for s in stalled:
+            s.close()
+
+
 # ------------------------------------------------------------------------- deep JSON
 
 @pytest.mark.parametrize("depth", [100, 10_000, 200_000])

@@ -94,3 +94,39 @@ def test_a_client_that_closes_while_the_thread_lingers_frees_it(server):
     with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
         sock.sendall(REQUEST)
         assert read_response(sock, bytearray())[0] == 200
+
+
+def read_head(sock: socket.socket, buf: bytearray) -> bytes:
+    """One header block from ``sock`` (``buf`` keeps what follows it)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a header block")
+        buf += chunk
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    buf[:] = rest
+    return head
+
+
+def test_bodiless_answers_and_100_continue_keep_one_connection_in_step(server):
+    """The worker sends a header block with the body's first bytes: a HEAD answer (no body)
+    and an interim 100 Continue must still leave at once and in order."""
+    auth = f"Authorization: Simple {DEMO}\r\n"
+    body = b'{"name":"conn_socket_check"}'
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        buf = bytearray()
+        sock.sendall(f"HEAD /v1/users/demo HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
+        head = read_head(sock, buf)
+        assert head.startswith(b"HTTP/1.1 200") and not buf      # no body bytes follow a HEAD answer
+
+        sock.sendall(f"POST /v1/data/.my HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\n"
+                     f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        assert read_head(sock, buf).startswith(b"HTTP/1.1 100")
+        sock.sendall(body)
+        status, answer = read_response(sock, buf)
+        assert status == 200 and b"data://demo/conn_socket_check" in answer
+
+        sock.sendall(f"DELETE /v1/data/.my/conn_socket_check?force=true HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
+        assert read_response(sock, buf)[0] == 200
+        sock.sendall(REQUEST)
+        assert read_response(sock, buf)[0] == 200
