@@ -188,7 +188,7 @@ def drop_connection(environ: dict) -> bool:
     (e.g. the Flask test client).
     """
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if not isinstance(sock, socket.socket):
+    if not (hasattr(sock, "setsockopt") and hasattr(sock, "shutdown")):   # also the worker's ConnSocket
         return False
     try:
         # RST instead of FIN: the client's read fails at once, as a dropped connection does.
