@@ -2,8 +2,9 @@
 
 One worker = one OS process started through multiprocessing's *forkserver*
 context (never plain fork: the server is multi-threaded), with one persistent
-duplex pipe. Messages are pickled with protocol 5 and sent with
-``send_bytes``/``recv_bytes``: no per-call process creation, no extra framing.
+socket pair. Messages are pickled with protocol 5 and framed by
+:mod:`.framing` (one send per message, one receive for a small reply, the reply
+timeout in the kernel): no per-call process creation.
 
 Worker process life:
 
@@ -33,6 +34,7 @@ import os
 import pickle
 import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -42,6 +44,7 @@ from . import binding as _binding
 from .context import Capture, InvocationContext, reset_current, set_current
 from .errors import SYSTEM_ERROR
 from .executor import execute, prepare
+from .framing import FramedSocket, Timeout
 
 PROTOCOL = 5
 _dumps = pickle.dumps
@@ -87,8 +90,9 @@ def _set_memory_limit(memory_mb: int) -> Optional[int]:
         return None
 
 
-def worker_main(conn, spec: dict) -> None:
+def worker_main(sock: socket.socket, spec: dict) -> None:
     """Entry point of a worker process."""
+    conn = FramedSocket(sock)
     _set_parent_death_signal()
     try:
         os.setpgid(0, 0)   # own process group: a kill also reaches the algorithm's subprocesses
@@ -131,7 +135,7 @@ def worker_main(conn, spec: dict) -> None:
         sys.stdout = real_stdout
         reset_current(token)
     try:
-        conn.send_bytes(_dumps(("ready", os.getpid(), loaded.load_time, loaded.load_error), PROTOCOL))
+        conn.send(_dumps(("ready", os.getpid(), loaded.load_time, loaded.load_error), PROTOCOL))
     except Exception:
         os._exit(3)
 
@@ -140,7 +144,7 @@ def worker_main(conn, spec: dict) -> None:
     applied_keys: set = set()
     while True:
         try:
-            data = conn.recv_bytes()
+            data = conn.recv()
         except (EOFError, OSError):
             break
         msg = _loads(data)
@@ -176,7 +180,7 @@ def worker_main(conn, spec: dict) -> None:
                             run_time, True, out), PROTOCOL)
         payload = None
         try:
-            conn.send_bytes(reply)
+            conn.send(reply)
         except Exception:
             break
         if restart:
@@ -286,11 +290,14 @@ class ProcessWorker:
     # -- lifecycle
     def start(self, timeout: float) -> None:
         """Start the process and wait until load() finished. Raises WorkerDied."""
-        parent_conn, child_conn = self._mpctx.Pipe(duplex=True)
-        proc = self._process_class(target=worker_main, args=(child_conn, self.spec),
+        parent_sock, child_sock = socket.socketpair()
+        proc = self._process_class(target=worker_main, args=(child_sock, self.spec),
                                    name=f"algo-worker:{self.spec['key']}", daemon=False)
-        proc.start()
-        child_conn.close()
+        try:
+            proc.start()
+        finally:
+            child_sock.close()
+        parent_conn = FramedSocket(parent_sock)
         self.proc, self.conn, self.pid = proc, parent_conn, proc.pid
         # The sentinel turns readable when the process ends. One poll object kept per
         # worker makes alive() a single system call (Process.exitcode builds a selector).
@@ -298,12 +305,13 @@ class ProcessWorker:
         self._exit_probe.register(proc.sentinel, select.POLLIN)
         if self.kill_reason is not None:      # reset() while we were starting
             proc.kill()
+        ready, msg = True, None
         try:
-            ready = parent_conn.poll(timeout)
-            if ready:
-                msg = _loads(parent_conn.recv_bytes())
-        except (EOFError, OSError):
-            ready, msg = True, None
+            msg = _loads(parent_conn.recv(timeout))
+        except Timeout:
+            ready = False
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass
         if not ready:
             self.kill("timeout")
             self.close()
@@ -350,10 +358,7 @@ class ProcessWorker:
             except Exception:
                 pass
         if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
+            conn.close()
 
     def stop(self) -> None:
         self.kill("stopped")
@@ -366,14 +371,13 @@ class ProcessWorker:
         env_msg = None if env == self._env_sent else env
         conn = self.conn
         try:
-            conn.send_bytes(_dumps(("call", want_stdout, env_msg, value), PROTOCOL))
+            conn.send(_dumps(("call", want_stdout, env_msg, value), PROTOCOL))
             self._env_sent = env
-            if conn.poll(timeout):
-                reply = _loads(conn.recv_bytes())
-            else:
-                self.kill("timeout")
-                raise WorkerDied({"message": f"Algorithm timed out after {_fmt(timeout)} seconds",
-                                  "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True)
+            reply = _loads(conn.recv(timeout))
+        except Timeout:
+            self.kill("timeout")
+            raise WorkerDied({"message": f"Algorithm timed out after {_fmt(timeout)} seconds",
+                              "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True) from None
         except (EOFError, OSError, pickle.UnpicklingError):
             raise WorkerDied(self._death_error()) from None
         self.calls += 1
