@@ -35,9 +35,11 @@ class State:
     bindings: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     # Derived, never exported: casefolded email -> username, so creating a user is O(1);
-    # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1).
+    # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1);
+    # "owner/name" -> the api_key of its AlgorithmKey, so an invocation finds it in O(1).
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+    algorithm_keys: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
 
     def __post_init__(self) -> None:
         # codec.from_json (state import) builds plain dicts
@@ -47,11 +49,22 @@ class State:
             self.orgs = SortedDict(self.orgs)
         self.emails = {u.email.casefold(): u.username for u in self.users.values()}
         self.algorithm_names = {name.casefold(): name for name in self.algorithms}
+        self.algorithm_keys = {key.algorithm: secret for secret, key in self.keys.items() if key.algorithm}
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""
         self.seq += 1
         return self.seq
+
+    def put_key(self, key: ApiKey) -> None:
+        self.keys[key.api_key] = key
+        if key.algorithm:
+            self.algorithm_keys[key.algorithm] = key.api_key
+
+    def drop_key(self, secret: str) -> None:
+        key = self.keys.pop(secret)
+        if key.algorithm and self.algorithm_keys.get(key.algorithm) == secret:
+            del self.algorithm_keys[key.algorithm]
 
     def put_algorithm(self, algo: Algorithm) -> None:
         self.algorithms[algo.full_name] = algo

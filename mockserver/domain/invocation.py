@@ -150,10 +150,10 @@ def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm) -> str:
     It may call other algorithms only when the algorithm is pipeline_enabled, and it
     reads collections whose ACL is algo://.my/* of the same owner.
     """
-    for secret, key in state.keys.items():
-        if key.algorithm == algo.full_name:
-            key.permissions["allow_algo"] = bool(algo.settings.get("pipeline_enabled", True))
-            return secret
+    secret = state.algorithm_keys.get(algo.full_name)
+    if secret is not None:
+        state.keys[secret].permissions["allow_algo"] = bool(algo.settings.get("pipeline_enabled", True))
+        return secret
     perms = {"allow_algo": bool(algo.settings.get("pipeline_enabled", True)), "allow_data": True,
              "allow_data_write": True, "allow_algo_management": False, "allow_web_algo": False}
     return keys.add(state, ctx, algo.owner, label=f"algo://{algo.full_name}", key_type="AlgorithmKey",

@@ -42,7 +42,7 @@ def add(state: State, ctx: Ctx, owner: str | None, *, label: str = "", key_type:
     key = ApiKey(api_key=secret or ctx.ids.api_key(), id=ctx.ids.uuid(), owner=owner, key_label=label,
                  key_type=key_type, permissions=permissions_from(permissions, key_type),
                  created_at=ctx.clock.iso(), seq=state.next_seq(), algorithm=algorithm)
-    state.keys[key.api_key] = key
+    state.put_key(key)
     return key
 
 

@@ -93,7 +93,7 @@ def delete(ctx: Ctx, username: str) -> None:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {', '.join(sole_owner_of)}")
         state.emails.pop(state.users.pop(username).email.casefold(), None)
         for secret in [k for k, key in state.keys.items() if key.owner == username]:
-            del state.keys[secret]
+            state.drop_key(secret)
         for org in state.orgs.values():
             org.members.pop(username, None)
         state.drop_owned_by(username)

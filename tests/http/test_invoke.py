@@ -241,3 +241,23 @@ def test_failed_calls_listed_by_algorithm_id_too(api):
     by_id = api.get(f"/v1/algorithms/{algo_id}/errors").get_json()
     assert [e["algorithm"] for e in by_id] == ["demo/Fails"]
     assert "always fails" in by_id[0]["message"]
+
+
+def test_an_algorithm_keeps_one_scoped_key_across_calls_reset_and_state_import(api, tmp_path):
+    """Its ALGORITHMIA_API_KEY is found through a derived index (never exported)."""
+    src = tmp_path / "whoami.py"
+    src.write_text("from mockserver.runtime.context import getenv\n\n"
+                   "def apply(input):\n    return getenv('ALGORITHMIA_API_KEY')\n")
+    make(api, "WhoAmI", f"{src}:apply")
+    publish(api, "WhoAmI")
+    first = call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"]
+    assert first.startswith("sim") and call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"] == first
+    exported = api.get("/_mock/state").get_json()
+    assert "algorithm_keys" not in exported
+    assert [k for k in exported["keys"].values() if k.get("algorithm") == "demo/WhoAmI"]
+    api.post("/_mock/reset")
+    assert api.put("/_mock/state", exported).status_code == 200
+    assert call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"] == first
+    # the key works as the algorithm's identity: it may read its owner's data
+    r = api.call("GET", "/v1/data/.my", key=first)
+    assert r.status_code == 200, r.data
