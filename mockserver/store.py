@@ -71,14 +71,31 @@ class State:
         self.algorithm_names[algo.full_name.casefold()] = algo.full_name
 
     def drop_algorithm(self, full_name: str) -> None:
-        del self.algorithms[full_name]
-        self.algorithm_names.pop(full_name.casefold(), None)
+        """Forget an algorithm and what hangs on it (its name is free again)."""
+        self._drop_algorithms([self.algorithms[full_name]])
 
     def drop_owned_by(self, owner: str) -> None:
         """Drop what a deleted user or organization owned: its algorithms and its data."""
-        for name in [n for n, algo in self.algorithms.items() if algo.owner == owner]:
-            self.drop_algorithm(name)
+        self._drop_algorithms([algo for algo in self.algorithms.values() if algo.owner == owner])
         self.data.drop_owner(owner)
+
+    def _drop_algorithms(self, algos: list[Algorithm]) -> None:
+        """Builds and versions go with each algorithm; its run-time bindings, error log entries
+        and scoped key go too, so a new algorithm of the same name inherits none of them."""
+        if not algos:
+            return
+        names = {algo.full_name for algo in algos}
+        ids = {algo.id for algo in algos}
+        for algo in algos:
+            del self.algorithms[algo.full_name]
+            self.algorithm_names.pop(algo.full_name.casefold(), None)
+            secret = self.algorithm_keys.get(algo.full_name)
+            if secret is not None:
+                self.drop_key(secret)
+        for target in [k for k in self.bindings if k in names or k.rsplit("/", 1)[0] in names]:
+            del self.bindings[target]
+        self.errors[:] = [e for e in self.errors
+                          if not (e.algorithm_id in ids if e.algorithm_id else e.algorithm in names)]
 
     def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
         """The algorithm whose name matches ``name`` without regard to case."""

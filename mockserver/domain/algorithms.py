@@ -324,10 +324,7 @@ def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any]
 def delete(ctx: Ctx, who: Principal, owner: str, name: str) -> None:
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        state.drop_algorithm(algo.full_name)          # with its builds and versions; the name is free
-        for key in [k for k in state.bindings if k == algo.full_name or k.startswith(algo.full_name + "/")]:
-            del state.bindings[key]
-        state.errors[:] = [e for e in state.errors if not _error_of(e, algo)]
+        state.drop_algorithm(algo.full_name)          # with builds, versions, bindings, errors, key
 
 
 def listing(ctx: Ctx, who: Principal, owner: str, base_url: str, **page: Any) -> Page:

@@ -261,3 +261,43 @@ def test_an_algorithm_keeps_one_scoped_key_across_calls_reset_and_state_import(a
     # the key works as the algorithm's identity: it may read its owner's data
     r = api.call("GET", "/v1/data/.my", key=first)
     assert r.status_code == 200, r.data
+
+
+PROBE = ("from mockserver.runtime.context import getenv\n\n"
+         "def apply(input):\n"
+         "    if input == 'fail':\n"
+         "        raise ValueError('asked to fail')\n"
+         "    return getenv('ALGORITHMIA_API_KEY')\n")
+INITECH = {"org_name": "initech", "org_label": "Initech", "org_contact_name": "Bill",
+           "org_email": "bill@initech.com", "org_url": "https://initech.example",
+           "type_id": "7f0a3c2e-5d0b-4b0e-9a51-000000000003", "resource_type": "organization"}
+
+
+def test_deleting_an_algorithm_retires_its_scoped_key(api, tmp_path):
+    (tmp_path / "probe.py").write_text(PROBE)
+    make(api, "Probe", f"{tmp_path / 'probe.py'}:apply")
+    publish(api, "Probe")
+    key = call(api, "/v1/algo/demo/Probe", "x").get_json()["result"]
+    assert api.call("GET", "/v1/data/.my", key=key).status_code == 200
+    assert api.delete("/v1/algorithms/demo/Probe").status_code == 204
+    error_of(api.call("GET", "/v1/data/.my", key=key), 401)
+
+
+def test_deleting_an_owner_forgets_its_algorithms_bindings_errors_and_keys(admin, tmp_path):
+    """A new organization of the same name, with an algorithm of the same name, inherits
+    nothing from the deleted one: not its run-time binding, error log or scoped key."""
+    (tmp_path / "probe.py").write_text(PROBE)
+    assert admin.post("/v1/organizations", INITECH).status_code == 200
+    make(admin, "Probe", f"{tmp_path / 'probe.py'}:apply", owner="initech")
+    publish(admin, "Probe", owner="initech")
+    key = call(admin, "/v1/algo/initech/Probe", "x").get_json()["result"]
+    assert "error" in call(admin, "/v1/algo/initech/Probe", "fail").get_json()
+    assert len(admin.get("/v1/organizations/initech/errors").get_json()) == 1
+
+    assert admin.delete("/v1/organizations/initech").status_code == 204
+    error_of(admin.call("GET", "/v1/users/demo", key=key), 401)
+
+    assert admin.post("/v1/organizations", INITECH).status_code == 200
+    sha = make(admin, "Probe", owner="initech")                       # no binding of its own
+    assert call(admin, f"/v1/algo/initech/Probe/{sha}", "Neo", "text/plain").get_json()["result"] == "hello Neo"
+    assert admin.get("/v1/organizations/initech/errors").get_json() == []
