@@ -98,11 +98,16 @@ def sorted_source(items: Iterable[Any], key: Callable[[Any], Key]) -> Source:
     return source
 
 
-def sorted_dict_source(mapping: Any, render_key: Callable[[Any], Key] = lambda k: k) -> Source:
-    """A source over a SortedDict keyed by the sort key: a page costs O(log n + page)."""
+def sorted_dict_source(mapping: Any, render_key: Callable[[Any], Key] = lambda k: k,
+                       include: Callable[[Any], bool] | None = None) -> Source:
+    """A source over a SortedDict keyed by the sort key: a page costs O(log n + page),
+    plus the items ``include`` (if given) leaves out on the way."""
     def source(after: Key | None, n: int):
         keys = mapping.irange(minimum=after, inclusive=(False, True)) if after is not None else iter(mapping)
-        return [(render_key(k), mapping[k]) for k in islice(keys, n)]
+        rows = ((render_key(k), mapping[k]) for k in keys)
+        if include is not None:
+            rows = (row for row in rows if include(row[1]))
+        return list(islice(rows, n))
     return source
 
 

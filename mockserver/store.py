@@ -36,10 +36,14 @@ class State:
     seq: int = 0
     # Derived, never exported: casefolded email -> username, so creating a user is O(1);
     # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1);
-    # "owner/name" -> the api_key of its AlgorithmKey, so an invocation finds it in O(1).
+    # "owner/name" -> the api_key of its AlgorithmKey, so an invocation finds it in O(1);
+    # owner -> {name: algorithm} sorted by name, so a page of an owner's algorithms costs
+    # O(log n + page); algorithm id -> "owner/name" for the routes that name an algorithm by id.
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_keys: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+    algorithms_by_owner: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
+    algorithm_ids: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
 
     def __post_init__(self) -> None:
         # codec.from_json (state import) builds plain dicts
@@ -49,6 +53,10 @@ class State:
             self.orgs = SortedDict(self.orgs)
         self.emails = {u.email.casefold(): u.username for u in self.users.values()}
         self.algorithm_names = {name.casefold(): name for name in self.algorithms}
+        self.algorithms_by_owner = {}
+        for algo in self.algorithms.values():
+            self.algorithms_by_owner.setdefault(algo.owner, SortedDict())[algo.name] = algo
+        self.algorithm_ids = {algo.id: name for name, algo in self.algorithms.items()}
         self.algorithm_keys = {key.algorithm: secret for secret, key in self.keys.items() if key.algorithm}
 
     def next_seq(self) -> int:
@@ -69,6 +77,8 @@ class State:
     def put_algorithm(self, algo: Algorithm) -> None:
         self.algorithms[algo.full_name] = algo
         self.algorithm_names[algo.full_name.casefold()] = algo.full_name
+        self.algorithms_by_owner.setdefault(algo.owner, SortedDict())[algo.name] = algo
+        self.algorithm_ids[algo.id] = algo.full_name
 
     def drop_algorithm(self, full_name: str) -> None:
         """Forget an algorithm and what hangs on it (its name is free again)."""
@@ -76,7 +86,7 @@ class State:
 
     def drop_owned_by(self, owner: str) -> None:
         """Drop what a deleted user or organization owned: its algorithms and its data."""
-        self._drop_algorithms([algo for algo in self.algorithms.values() if algo.owner == owner])
+        self._drop_algorithms(list(self.algorithms_by_owner.get(owner, {}).values()))
         self.data.drop_owner(owner)
 
     def _drop_algorithms(self, algos: list[Algorithm]) -> None:
@@ -89,6 +99,12 @@ class State:
         for algo in algos:
             del self.algorithms[algo.full_name]
             self.algorithm_names.pop(algo.full_name.casefold(), None)
+            self.algorithm_ids.pop(algo.id, None)
+            owned = self.algorithms_by_owner.get(algo.owner)
+            if owned is not None:
+                owned.pop(algo.name, None)
+                if not owned:
+                    del self.algorithms_by_owner[algo.owner]
             secret = self.algorithm_keys.get(algo.full_name)
             if secret is not None:
                 self.drop_key(secret)
@@ -100,6 +116,10 @@ class State:
     def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
         """The algorithm whose name matches ``name`` without regard to case."""
         full_name = self.algorithm_names.get(f"{owner}/{name}".casefold())
+        return self.algorithms.get(full_name) if full_name else None
+
+    def algorithm_by_id(self, algorithm_id: str) -> Algorithm | None:
+        full_name = self.algorithm_ids.get(algorithm_id)
         return self.algorithms.get(full_name) if full_name else None
 
     def owner_exists(self, name: str) -> bool:

@@ -15,11 +15,12 @@ import time
 from typing import Any, Iterable
 
 import semver
+from sortedcontainers import SortedDict
 
 from ..auth import Principal
 from ..errors import (ALGORITHM_EXISTS, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
                       UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
-from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_source
+from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from ..store import State
 from . import orgs, scms
 from .algorithm_models import Algorithm, Build, ErrorEntry, Version
@@ -74,7 +75,7 @@ def find_managed(ctx: Ctx, state: State, who: Principal, owner: str, name: str) 
 
 
 def find_by_id(state: State, who: Principal, algorithm_id: str) -> Algorithm:
-    algo = next((a for a in state.algorithms.values() if a.id == algorithm_id), None)
+    algo = state.algorithm_by_id(algorithm_id)
     if algo is None or not orgs.acts_for(state, who, algo.owner):
         raise ApiError(1009, f"An algorithm with the requested ID does not exist: {algorithm_id}", 404)
     return algo
@@ -332,11 +333,14 @@ def listing(ctx: Ctx, who: Principal, owner: str, base_url: str, **page: Any) ->
         if not state.owner_exists(owner):
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
         manager = orgs.acts_for(state, who, owner)
-        mine = [a for a in state.algorithms.values() if a.owner == owner and (manager or is_public(a))]
-        for algo in mine:
+
+        def render(algo: Algorithm) -> dict[str, Any]:
             settle(algo)
-        return paginate(sorted_source(mine, key=lambda a: a.name), list_id=f"algorithms:{owner}",
-                        render=lambda a: render_current(state, who, a, base_url), **page)
+            return render_current(state, who, algo, base_url)
+
+        source = sorted_dict_source(state.algorithms_by_owner.get(owner, SortedDict()),
+                                    include=None if manager else is_public)
+        return paginate(source, list_id=f"algorithms:{owner}", render=render, **page)
 
 
 def scm_status(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:

@@ -259,3 +259,40 @@ def test_failed_invocations_are_listed(api):
     errors = api.get("/v1/algorithms/demo/Failing/errors").get_json()
     assert len(errors) == 1 and errors[0]["algorithm"] == "demo/Failing"
     assert api.get("/v1/users/demo/errors").get_json()[0]["id"] == errors[0]["id"]
+
+
+def pages(client, url, limit):
+    """Every name of a paginated algorithm listing, following markers."""
+    names, marker = [], None
+    while True:
+        body = client.get(url, limit=limit, **({"marker": marker} if marker else {})).get_json()
+        names += [a["name"] for a in body["results"]]
+        marker = body["marker"]
+        if not marker:
+            return names
+
+
+def test_an_owners_algorithms_page_in_name_order_for_owner_and_outsiders(api):
+    """Listings read a per-owner sorted index: owners see all, outsiders only public
+    algorithms, with the hidden ones skipped across page boundaries."""
+    before = pages(api, "/v1/users/demo/algorithms", 50)
+    public_before = pages(api.as_(BOB), "/v1/users/demo/algorithms", 50)
+    made = [f"Zlist{i:02d}" for i in range(23)]
+    for i, name in enumerate(made):
+        assert create(api, name).status_code == 200
+        if i % 3 == 0:
+            compile_(api, name)
+            assert publish(api, name=name).status_code == 200
+    public = [n for i, n in enumerate(made) if i % 3 == 0]
+    assert pages(api, "/v1/users/demo/algorithms", 4) == sorted(before + made)
+    assert pages(api.as_(BOB), "/v1/users/demo/algorithms", 2) == sorted(public_before + public)
+
+    assert api.delete("/v1/algorithms/demo/Zlist03").status_code == 204
+    exported = api.get("/_mock/state").get_json()
+    assert "algorithms_by_owner" not in exported and "algorithm_ids" not in exported
+    api.post("/_mock/reset")
+    assert api.put("/_mock/state", exported).status_code == 200          # indexes rebuilt on import
+    assert pages(api, "/v1/users/demo/algorithms", 5) == sorted(before + [n for n in made if n != "Zlist03"])
+    algo_id = api.get("/v1/algorithms/demo/Zlist06").get_json()["id"]
+    assert api.get(f"/v1/algorithms/{algo_id}/errors").status_code == 200
+    error_of(api.get("/v1/users/demo/algorithms", marker="garbage"), 400, 5002)
