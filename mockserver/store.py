@@ -38,12 +38,14 @@ class State:
     # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1);
     # "owner/name" -> the api_key of its AlgorithmKey, so an invocation finds it in O(1);
     # owner -> {name: algorithm} sorted by name, so a page of an owner's algorithms costs
-    # O(log n + page); algorithm id -> "owner/name" for the routes that name an algorithm by id.
+    # O(log n + page); algorithm id -> "owner/name" for the routes that name an algorithm by id;
+    # owner -> {api_key: key} (oldest first), so listing or dropping a user's keys is O(theirs).
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_keys: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithms_by_owner: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
     algorithm_ids: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+    keys_by_owner: dict[str, dict[str, ApiKey]] = field(default_factory=dict, metadata={"derived": True})
 
     def __post_init__(self) -> None:
         # codec.from_json (state import) builds plain dicts
@@ -58,6 +60,9 @@ class State:
             self.algorithms_by_owner.setdefault(algo.owner, SortedDict())[algo.name] = algo
         self.algorithm_ids = {algo.id: name for name, algo in self.algorithms.items()}
         self.algorithm_keys = {key.algorithm: secret for secret, key in self.keys.items() if key.algorithm}
+        self.keys_by_owner = {}
+        for key in sorted(self.keys.values(), key=lambda k: k.seq):
+            self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""
@@ -66,13 +71,23 @@ class State:
 
     def put_key(self, key: ApiKey) -> None:
         self.keys[key.api_key] = key
+        self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
         if key.algorithm:
             self.algorithm_keys[key.algorithm] = key.api_key
 
     def drop_key(self, secret: str) -> None:
         key = self.keys.pop(secret)
+        owned = self.keys_by_owner.get(key.owner)
+        if owned is not None:
+            owned.pop(secret, None)
+            if not owned:
+                del self.keys_by_owner[key.owner]
         if key.algorithm and self.algorithm_keys.get(key.algorithm) == secret:
             del self.algorithm_keys[key.algorithm]
+
+    def keys_of(self, owner: str) -> list[ApiKey]:
+        """The keys an owner holds, oldest first."""
+        return list(self.keys_by_owner.get(owner, {}).values())
 
     def put_algorithm(self, algo: Algorithm) -> None:
         self.algorithms[algo.full_name] = algo

@@ -63,6 +63,5 @@ def listing(ctx: Ctx, who: Principal, username: str) -> list[dict[str, Any]]:
         raise not_authorized("Caller is not authorized to list another user's keys")
     with ctx.store.read() as state:
         find_user(state, username)
-        mine = sorted((k for k in state.keys.values() if k.owner == username and k.algorithm is None),
-                      key=lambda k: k.seq)
+        mine = sorted((k for k in state.keys_of(username) if k.algorithm is None), key=lambda k: k.seq)
         return [render(k, reveal=False) for k in mine]

@@ -92,8 +92,8 @@ def delete(ctx: Ctx, username: str) -> None:
         if sole_owner_of:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {', '.join(sole_owner_of)}")
         state.emails.pop(state.users.pop(username).email.casefold(), None)
-        for secret in [k for k, key in state.keys.items() if key.owner == username]:
-            state.drop_key(secret)
+        for key in state.keys_of(username):
+            state.drop_key(key.api_key)
         for org in state.orgs.values():
             org.members.pop(username, None)
         state.drop_owned_by(username)

@@ -117,6 +117,19 @@ def test_keys_create_and_list(api):
     assert all("*" in k["api_key"] for k in listed)   # secrets are masked in lists
 
 
+def test_key_lists_are_oldest_first_and_survive_state_import(api):
+    before = [k["key_label"] for k in api.get("/v1/users/demo/keys").get_json()]
+    for label in ("k-one", "k-two", "k-three"):
+        assert api.post("/v1/users/demo/keys", {"key_label": label, "key_type": "ManagementKey"}).status_code == 200
+    listed = [k["key_label"] for k in api.get("/v1/users/demo/keys").get_json()]
+    assert listed == before + ["k-one", "k-two", "k-three"]
+    exported = api.get("/_mock/state").get_json()
+    assert "keys_by_owner" not in exported
+    api.post("/_mock/reset")
+    assert api.put("/_mock/state", exported).status_code == 200          # the per-owner index is rebuilt
+    assert [k["key_label"] for k in api.get("/v1/users/demo/keys").get_json()] == listed
+
+
 def test_admin_creates_key_for_user(admin):
     r = admin.post("/v1/admin/users/alice/keys", {"key_label": "from admin", "key_type": "ManagementKey"})
     assert r.status_code == 200, r.data
