@@ -21,22 +21,30 @@ def server():
         yield port
 
 
-def read_response(sock: socket.socket, buf: bytearray) -> tuple[int, bytes]:
-    """One HTTP/1.1 response with Content-Length from ``sock`` (``buf`` keeps what follows it)."""
+def read_head(sock: socket.socket, buf: bytearray) -> bytes:
+    """One header block from ``sock`` (``buf`` keeps what follows it)."""
     while b"\r\n\r\n" not in buf:
         chunk = sock.recv(65536)
         if not chunk:
-            raise ConnectionError("closed before a response")
+            raise ConnectionError("closed before a header block")
         buf += chunk
     head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    buf[:] = rest
+    return head
+
+
+def read_response(sock: socket.socket, buf: bytearray) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with Content-Length from ``sock`` (``buf`` keeps what follows it)."""
+    head = read_head(sock, buf)
     length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
-    while len(rest) < length:
+    while len(buf) < length:
         chunk = sock.recv(65536)
         if not chunk:
             raise ConnectionError("closed inside a body")
-        rest += chunk
-    buf[:] = rest[length:]
-    return int(head.split(b" ")[1]), rest[:length]
+        buf += chunk
+    body = bytes(buf[:length])
+    buf[:] = buf[length:]
+    return int(head.split(b" ")[1]), body
 
 
 def test_one_connection_answers_requests_sent_at_once_and_after_the_linger(server):
@@ -94,18 +102,6 @@ def test_a_client_that_closes_while_the_thread_lingers_frees_it(server):
     with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
         sock.sendall(REQUEST)
         assert read_response(sock, bytearray())[0] == 200
-
-
-def read_head(sock: socket.socket, buf: bytearray) -> bytes:
-    """One header block from ``sock`` (``buf`` keeps what follows it)."""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before a header block")
-        buf += chunk
-    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
-    buf[:] = rest
-    return head
 
 
 def test_bodiless_answers_and_100_continue_keep_one_connection_in_step(server):
