@@ -1,9 +1,10 @@
 """gunicorn's gthread worker, with fewer thread wake-ups and system calls per request.
 
-On a small VM the cost of a request is dominated by hand-offs, not by Python code:
-every thread wake-up costs tens of µs of CPU, and every system call hands the GIL to
-another thread, which the caller then waits to get back. Stock gthread spends a dozen
-of each on a keep-alive request. Two changes remove most of them:
+Under load a request costs more than its Python code: on a small VM every thread
+wake-up costs tens of µs of CPU, and every system call releases the GIL, which the
+caller must then win back from the other threads. Stock gthread passes each keep-alive
+request between two threads and makes about twelve system calls for it. Two changes
+remove most of that:
 
 **Linger.** Stock gthread hands every keep-alive request back and forth: the poller
 thread sees the socket readable and submits it to the pool, the pool thread answers and

@@ -295,6 +295,9 @@ class ProcessWorker:
                                    name=f"algo-worker:{self.spec['key']}", daemon=False)
         try:
             proc.start()
+        except BaseException:
+            parent_sock.close()
+            raise
         finally:
             child_sock.close()
         parent_conn = FramedSocket(parent_sock)
