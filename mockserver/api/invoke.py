@@ -8,26 +8,27 @@ from flask import Response, g, request
 from ..domain import invocation
 from ..jsonio import json_response
 from . import Handlers
-from .common import base_url, caller, ctx, read_body, server
+from .common import base_url, caller, read_body, server
 
 ops = Handlers()
 
 
 @ops("invokeAlgorithm", "invokeAlgorithmVersion")
 def invoke(inp):
-    q = inp.query
-    call = invocation.prepare(ctx(), caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
-                              read_body(server().settings.max_request_bytes),
-                              request.headers.get("Content-Type"), timeout=q.get("timeout"),
+    q, mock = inp.query, server()
+    context, request_id = mock.ctx, g.request_id
+    call = invocation.prepare(context, caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
+                              read_body(mock.settings.max_request_bytes),
+                              request.environ.get("CONTENT_TYPE"), timeout=q.get("timeout"),
                               stdout=bool(q.get("stdout")), base_url=base_url())
     if q.get("output") == "void":
-        return _send(invocation.run_in_background(ctx(), call, g.request_id))
+        return _send(invocation.run_in_background(context, call, request_id))
     started = time.perf_counter()
-    outcome = invocation.run(ctx(), call, g.request_id)
-    observe = getattr(server(), "observe_invocation", None)
+    outcome = invocation.run(context, call, request_id)
+    observe = getattr(mock, "observe_invocation", None)
     if observe:
         observe(call.algorithm, time.perf_counter() - started, outcome.error is None)
-    return _send(invocation.answer(call, outcome, g.request_id, q.get("output")))
+    return _send(invocation.answer(call, outcome, request_id, q.get("output")))
 
 
 def _send(answer: invocation.Answer) -> Response:
