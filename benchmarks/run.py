@@ -422,6 +422,38 @@ def probe(port: int, sc: Scenario, role: str = "mock") -> tuple[str | None, str]
 
 # -------------------------------------------------------------------------------- in-process figures
 
+ALGORITHM_LISTING_SIZES = (100, 10_000)
+
+
+def _algorithm_listing_ms(app, pages: int = 200) -> dict[str, float]:
+    """p50 of one page (50) of GET /v1/users/{owner}/algorithms, for an owner with 100 and
+    one with 10,000 algorithms: copies of a created algorithm put straight into the store."""
+    import dataclasses
+
+    client = app.test_client()
+    auth = {"Authorization": f"Simple {ADMIN}"}
+    r = client.post("/v1/algorithms/demo", headers=auth,
+                    json={"name": "ListingTemplate", "details": {"label": "bench"}, "settings": ALGO_SETTINGS})
+    assert r.status_code == 200, r.data
+    store = app.extensions["mockserver"].ctx.store
+    with store.write() as state:
+        template = state.algorithms["demo/ListingTemplate"]
+        for owner, count in zip(("alice", "bob"), ALGORITHM_LISTING_SIZES):
+            for i in range(count):
+                state.put_algorithm(dataclasses.replace(template, owner=owner, name=f"Listed{i:05d}",
+                                                        id=f"listing-{owner}-{i}"))
+    out = {}
+    for owner, count in zip(("alice", "bob"), ALGORITHM_LISTING_SIZES):
+        samples = []
+        for _ in range(pages):
+            t0 = time.perf_counter()
+            r = client.get(f"/v1/users/{owner}/algorithms?limit=50", headers=auth)
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200 and len(r.get_json()["results"]) == 50, r.data[:200]
+        out[str(count)] = statistics.median(samples)
+    return out
+
+
 def inprocess_figures(n: int = 20000) -> dict:
     """Validation CPU per request (gate.check vs a no-op), and reset time, in this process."""
     from werkzeug.datastructures import Headers, MultiDict
@@ -466,6 +498,7 @@ def inprocess_figures(n: int = 20000) -> dict:
     for _ in range(200):
         server.reset()
     out["server_reset_ms"] = (time.perf_counter() - t0) / 200 * 1000
+    out["algorithm_listing_ms"] = _algorithm_listing_ms(app)
     with contextlib.suppress(Exception):
         server.ctx.engine.shutdown()
     return out
@@ -723,6 +756,11 @@ def targets(res: dict) -> list[dict]:
     ratio = ll["100000"]["p50_ms"] / ll["100"]["p50_ms"]
     add("listing p50, 100,000 vs 100 users", f"{ratio:.2f}x ({ll['100']['p50_ms']:.2f} -> {ll['100000']['p50_ms']:.2f} ms)",
         "<= 2x", ratio <= 2.0)
+    al = inp.get("algorithm_listing_ms")
+    if al:
+        small, big = (al[str(n)] for n in ALGORITHM_LISTING_SIZES)
+        add("algorithm listing p50, owner with 10,000 vs 100 algorithms (in-process)",
+            f"{big / small:.2f}x ({small:.2f} -> {big:.2f} ms)", "<= 2x", big / small <= 2.0)
     il = res.get("invoke_latency")
     if il:
         extra = il["process"]["p50_ms"] - il["inprocess"]["p50_ms"]
@@ -796,6 +834,8 @@ def render(res: dict) -> str:
     ll = res["listing_latency"]
     lines += [f"| listing page p50 (sequential), 100 users | {ll['100']['p50_ms']:.2f} ms |",
               f"| listing page p50 (sequential), 100,000 users | {ll['100000']['p50_ms']:.2f} ms |"]
+    for n, ms in (res["inprocess"].get("algorithm_listing_ms") or {}).items():
+        lines.append(f"| algorithm listing page p50 (in-process), owner with {int(n):,} algorithms | {ms:.2f} ms |")
     for name, v in rss.items():
         if v is not None:
             lines.append(f"| RSS of the worker, {name} | {v:.0f} MiB |")
