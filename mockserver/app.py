@@ -180,7 +180,7 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        if isinstance(exc, TimeoutError):      # a body read timed out (gunicorn_conf.body_timeout)
+        if isinstance(exc, TimeoutError):      # a body read timed out (MOCKSERVER_BODY_TIMEOUT, ConnSocket)
             err = _body_read_failed(timed_out=True)
             return json_response(_error_body(server, err), err.status, err.headers)
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
