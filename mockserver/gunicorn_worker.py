@@ -29,10 +29,11 @@ from __future__ import annotations
 import os
 import select
 import socket
-import struct
 
 from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import ThreadWorker
+
+from .sockio import send_pair, timeval
 
 LINGER_S = 0.002
 MAX_IN_A_ROW = 64
@@ -67,7 +68,7 @@ class ConnSocket:
         self._hold = False
         self.between_requests = False
         if io_timeout > 0:
-            tv = struct.pack("ll", int(io_timeout), int(io_timeout % 1 * 1_000_000))
+            tv = timeval(io_timeout)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
 
@@ -119,7 +120,7 @@ class ConnSocket:
             if held is None:
                 self._sock.sendall(data)
             else:
-                self._send_both(held, memoryview(data).cast("B"))
+                send_pair(self._sock, held, memoryview(data).cast("B"))
         except BlockingIOError:
             self._raise_if_timed_out()
             raise
@@ -151,14 +152,6 @@ class ConnSocket:
         except BlockingIOError:
             self._raise_if_timed_out()
             raise
-
-    def _send_both(self, head: bytes, body: memoryview) -> None:
-        sent = self._sock.sendmsg([head, body])
-        if sent < len(head):
-            self._sock.sendall(head[sent:])
-            sent = len(head)
-        if sent - len(head) < len(body):
-            self._sock.sendall(body[sent - len(head):])
 
     def _raise_if_timed_out(self) -> None:
         # EAGAIN on a blocking socket can only come from the kernel timeout.

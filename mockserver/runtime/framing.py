@@ -15,6 +15,8 @@ import socket
 import struct
 from typing import Optional
 
+from ..sockio import send_pair, timeval
+
 _HEADER = struct.Struct("!Q")
 _SMALL = 64 * 1024          # messages up to this size are joined with their header and read in one go
 
@@ -41,12 +43,7 @@ class FramedSocket:
         if len(payload) <= _SMALL:
             self.sock.sendall(head + payload)
             return
-        sent = self.sock.sendmsg([head, payload])
-        if sent < len(head):
-            self.sock.sendall(head[sent:])
-            sent = len(head)
-        if sent - len(head) < len(payload):
-            self.sock.sendall(memoryview(payload)[sent - len(head):])
+        send_pair(self.sock, head, payload)
 
     def recv(self, timeout: Optional[float] = None) -> bytearray:
         """The next message. ``timeout`` (seconds, None for none) bounds the wait for its
@@ -97,6 +94,5 @@ class FramedSocket:
         if timeout == self._timeout:
             return
         seconds = 0.0 if timeout is None else max(float(timeout), 0.000001)   # 0 means "no timeout"
-        tv = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval(seconds))
         self._timeout = timeout
