@@ -125,8 +125,7 @@ class State:
                 self.drop_key(secret)
         for target in [k for k in self.bindings if k in names or k.rsplit("/", 1)[0] in names]:
             del self.bindings[target]
-        self.errors[:] = [e for e in self.errors
-                          if not (e.algorithm_id in ids if e.algorithm_id else e.algorithm in names)]
+        self.errors[:] = [e for e in self.errors if not e.is_of(ids, names)]
 
     def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
         """The algorithm whose name matches ``name`` without regard to case."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Container
 
 
 @dataclass
@@ -77,3 +77,8 @@ class ErrorEntry:
     request_id: str
     seq: int = 0
     algorithm_id: str | None = None
+
+    def is_of(self, algorithm_ids: Container[str], full_names: Container[str]) -> bool:
+        """Whether it was logged for one of these algorithms: by id when the entry has one,
+        else by "owner/name"."""
+        return self.algorithm_id in algorithm_ids if self.algorithm_id else self.algorithm in full_names

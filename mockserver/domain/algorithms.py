@@ -392,7 +392,7 @@ def render_error(entry: ErrorEntry) -> dict[str, Any]:
 
 
 def _error_of(entry: ErrorEntry, algo: Algorithm) -> bool:
-    return entry.algorithm_id == algo.id if entry.algorithm_id else entry.algorithm == algo.full_name
+    return entry.is_of((algo.id,), (algo.full_name,))
 
 
 def _newest(ctx: Ctx, entries: Iterable[ErrorEntry], limit: Any) -> list[dict[str, Any]]:
