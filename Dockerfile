@@ -25,6 +25,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MOCKSERVER_PORT=8080
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl \
+    && (pip install --no-cache-dir --only-binary=:all: 'gunicorn_h1c>=0.6' \
+        || echo "no gunicorn_h1c wheel here: gunicorn parses requests in Python") \
     && rm -rf /wheels \
     && groupadd --gid 10001 mock \
     && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin mock \

@@ -126,3 +126,34 @@ def test_bodiless_answers_and_100_continue_keep_one_connection_in_step(server):
         assert read_response(sock, buf)[0] == 200
         sock.sendall(REQUEST)
         assert read_response(sock, buf)[0] == 200
+
+
+def _next_links(port: int, requests: int) -> list[str]:
+    """The ``next_link`` of a one-user page, asked ``requests`` times on one keep-alive
+    connection that claims (X-Forwarded-Proto) to come through an HTTPS proxy."""
+    import json
+    from conftest import ADMIN
+    ask = (f"GET /v1/users?limit=1 HTTP/1.1\r\nHost: mock.test\r\nAuthorization: Simple {ADMIN}\r\n"
+           "X-Forwarded-Proto: https\r\n\r\n").encode()
+    links = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        buf = bytearray()
+        for _ in range(requests):
+            sock.sendall(ask)
+            status, body = read_response(sock, buf)
+            assert status == 200, body
+            links.append(json.loads(body)["next_link"])
+    return links
+
+
+def test_a_trusted_peer_may_set_the_scheme_on_every_request_of_a_connection(server):
+    # 127.0.0.1 is in gunicorn's default forwarded_allow_ips; the worker remembers the
+    # peer's trust after the first request, so the later ones must agree with it.
+    links = _next_links(server, 3)
+    assert all(link.startswith("https://mock.test/v1/users?") for link in links), links
+
+
+def test_an_untrusted_peer_may_not_set_the_scheme_on_any_request():
+    with gunicorn(GUNICORN_CMD_ARGS="--forwarded-allow-ips=10.9.8.7") as (url, port, proc):
+        links = _next_links(port, 3)
+    assert all(link.startswith("http://mock.test/v1/users?") for link in links), links
