@@ -12,8 +12,9 @@ defers the connection back to the poller (a pipe write), which registers it agai
 Clients that reuse connections (SDK sessions, CI suites, load generators) send their
 next request right after reading an answer, so the thread that answered waits up to
 ``LINGER_S`` for it and serves it directly; only a connection that stays quiet goes
-back to the poller. The wait is a ``select`` (no GIL held, no CPU), bounded per
-request, so quiet clients cannot pin threads; and a thread lingers only while no other
+back to the poller. The wait is the receive of the next request itself, with a kernel
+timeout of ``LINGER_S`` (no GIL held, no CPU; a ``select`` and then a receive would hand
+the GIL away twice), bounded per request, so quiet clients cannot pin threads; and a thread lingers only while no other
 connection waits for one (at most ``MAX_IN_A_ROW`` requests in a row), so busy clients
 cannot starve the others either.
 
@@ -22,7 +23,8 @@ cannot starve the others either.
 response's header block and body go out in two sends. The connection's socket is
 wrapped once so that the kernel enforces the body timeout, unchanged modes cost
 nothing, and the header block leaves with the first body bytes. A keep-alive request
-that lingers then costs three system calls: one receive, one send, one select.
+that lingers then costs two system calls that release the GIL (the receive that waits
+for it and the send of its answer) and two setsockopt calls that keep it.
 
 **Per-request Python in gunicorn.** py-spy on the bare Flask baseline under load showed
 gunicorn's own code re-reading its settings (``Config.__getattr__``, about twenty reads
@@ -45,6 +47,7 @@ from .sockio import send_pair, timeval
 
 LINGER_S = 0.002
 MAX_IN_A_ROW = 64
+READ_AHEAD = 8192          # what gunicorn's own reader asks for at once
 # Idle seconds allowed between two reads of a request (or two sends of a response):
 # a slow-loris body then gets a 408 error object instead of pinning a thread.
 BODY_TIMEOUT_S = float(os.environ.get("MOCKSERVER_BODY_TIMEOUT", "30"))
@@ -67,7 +70,7 @@ class ConnSocket:
       :meth:`flush` sends it when the response has no body.
     """
 
-    __slots__ = ("_sock", "_timeout", "_held", "_hold", "between_requests")
+    __slots__ = ("_sock", "_timeout", "_held", "_hold", "_io_timeval", "between_requests")
 
     def __init__(self, sock: socket.socket, io_timeout: float = 0.0):
         self._sock = sock
@@ -75,10 +78,10 @@ class ConnSocket:
         self._held: bytes | None = None
         self._hold = False
         self.between_requests = False
+        self._io_timeval = timeval(max(io_timeout, 0.0))      # 0: no kernel timeout
         if io_timeout > 0:
-            tv = timeval(io_timeout)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, self._io_timeval)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, self._io_timeval)
 
     # -- modes
     def settimeout(self, timeout) -> None:
@@ -114,6 +117,23 @@ class ConnSocket:
                 return 0
             self._raise_if_timed_out()
             raise
+
+    def recv_within(self, seconds: float, size: int) -> bytes | None:
+        """One receive that waits at most ``seconds``: the bytes, ``b""`` at the end of
+        the stream, or None when nothing came (or the socket is not in blocking mode).
+        One system call where a select and then a receive would be two, each of which
+        hands the GIL to another thread and must win it back. The kernel timeout is
+        shortened for this call only (setsockopt keeps the GIL)."""
+        if self._timeout is not None or self._held is not None:
+            return None
+        sock = self._sock
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval(seconds))
+        try:
+            return sock.recv(size)
+        except BlockingIOError:
+            return None
+        finally:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, self._io_timeval)
 
     # -- sending
     def hold_next_write(self) -> None:
@@ -250,11 +270,7 @@ class KeepAliveThreadWorker(ThreadWorker):
                 return result                 # fairness: let the pool serve them
             if _buffered(conn):
                 continue                      # pipelined: the next request is read already
-            try:
-                readable, _, _ = select.select([conn.sock], [], [], LINGER_S)
-            except (OSError, ValueError):     # closed under us
-                return result
-            if not readable:
+            if not _next_request_arrived(conn):
                 return result                 # quiet: back to the poller, as stock gthread does
         return result
 
@@ -285,6 +301,24 @@ class KeepAliveThreadWorker(ThreadWorker):
     def _others_waiting(self) -> bool:
         queue = getattr(getattr(self, "tpool", None), "_work_queue", None)
         return queue is None or not queue.empty()
+
+
+def _next_request_arrived(conn) -> bool:
+    """Wait up to LINGER_S for the connection's next request; True when it has begun to
+    arrive (its first bytes are then in the parser's buffer, as if pipelined)."""
+    sock = conn.sock
+    try:
+        if isinstance(sock, ConnSocket):
+            data = sock.recv_within(LINGER_S, READ_AHEAD)
+            if data is not None:
+                if not data:
+                    return False              # closed: the poller sees the end and closes it too
+                conn.parser.unreader.unread(data)
+                return True
+        readable, _, _ = select.select([sock], [], [], LINGER_S)
+    except (OSError, ValueError):             # closed under us
+        return False
+    return bool(readable)
 
 
 def _buffered(conn) -> bool:

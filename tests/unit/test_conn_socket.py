@@ -217,3 +217,48 @@ def test_between_requests_a_stalled_peer_reads_as_the_end_of_the_stream():
     finally:
         a.close()
         b.close()
+
+
+def _rcvtimeo(sock: socket.socket) -> bytes:
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)
+
+
+def test_recv_within_waits_briefly_and_restores_the_io_timeout():
+    a, b = socket.socketpair()
+    with a, b:
+        conn = ConnSocket(a, io_timeout=5.0)
+        before = _rcvtimeo(a)
+        started = time.monotonic()
+        assert conn.recv_within(0.05, 1024) is None            # nothing came
+        waited = time.monotonic() - started
+        assert 0.04 <= waited < 2.0
+        assert _rcvtimeo(a) == before
+        b.sendall(b"GET / HTTP/1.1\r\n")
+        assert conn.recv_within(0.05, 1024) == b"GET / HTTP/1.1\r\n"
+        assert _rcvtimeo(a) == before
+        b.close()
+        assert conn.recv_within(0.05, 1024) == b""              # the end of the stream
+
+
+def test_recv_within_restores_no_timeout_when_there_was_none():
+    a, b = socket.socketpair()
+    with a, b:
+        conn = ConnSocket(a, io_timeout=0.0)
+        before = _rcvtimeo(a)
+        assert conn.recv_within(0.01, 16) is None
+        assert _rcvtimeo(a) == before
+
+
+def test_recv_within_declines_outside_blocking_mode_or_with_bytes_held():
+    a, b = socket.socketpair()
+    with a, b:
+        b.sendall(b"x")
+        conn = ConnSocket(a)
+        conn.setblocking(False)
+        assert conn.recv_within(0.01, 16) is None
+        conn.setblocking(True)
+        conn.hold_next_write()
+        conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+        assert conn.recv_within(0.01, 16) is None               # the held block must go first
+        conn.flush()
+        assert conn.recv_within(0.01, 16) == b"x"
