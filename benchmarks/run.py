@@ -576,7 +576,21 @@ def machine() -> dict:
     if wrk:
         wrk_version = (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or [""])[0]
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform(),
-            "load_generator": wrk_version or "python threaded"}
+            "load_generator": wrk_version or "python threaded", "gunicorn": _gunicorn_build()}
+
+
+def _gunicorn_build() -> str:
+    """gunicorn's version and its request parser: the C one (extra 'fast') when installed."""
+    from importlib import metadata
+    try:
+        version = metadata.version("gunicorn")
+    except metadata.PackageNotFoundError:
+        return "gunicorn (not installed)"
+    try:
+        parser = f"C request parser gunicorn_h1c {metadata.version('gunicorn_h1c')}"
+    except metadata.PackageNotFoundError:
+        parser = "Python request parser (no gunicorn_h1c)"
+    return f"gunicorn {version}, {parser}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -803,7 +817,7 @@ def render(res: dict) -> str:
              f"Load: {mc['load_generator']}, {res['settings']['connections']} connections, "
              f"{res['settings'].get('rounds', 1)} rounds of {res['settings']['duration_s']:.0f} s per route and server "
              f"(servers alternating, median round shown); servers under gunicorn gthread "
-             f"(1 worker, project config)", ""]
+             f"(1 worker, project config; {mc.get('gunicorn', 'gunicorn')})", ""]
     lines += ["| route | mock req/s | p50 ms | p99 ms | errors | bare req/s | mock/bare | Prism req/s | mock/Prism |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, e in res["scenarios"].items():
