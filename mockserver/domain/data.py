@@ -23,6 +23,7 @@ Safety
 """
 from __future__ import annotations
 
+import heapq
 import json
 import mimetypes
 from dataclasses import dataclass
@@ -316,19 +317,23 @@ def _listing(page: Page, acl: list[str] | None = None) -> dict[str, Any]:
 
 def _root_listing(state: State, who: Principal, connector: str, page: dict[str, Any]) -> dict[str, Any]:
     if connector == HOSTED:
-        if who.username:
+        if who.username:   # the caller's home, then its organizations (few: a scan of the orgs)
             names = [(0, who.username)] + sorted((1, o) for o, org in state.orgs.items() if who.username in org.members)
-        elif who.is_admin:
-            names = sorted((0, name) for name in list(state.users) + list(state.orgs))
+        elif who.is_admin:  # every user and organization: merged from both sorted maps, O(log n + page)
+            names = None
         else:
             names = []
-        rows = [(key, (DIRECTORY, {"name": key[1]})) for key in names]
 
         def source(after, n):
             if after is not None and not (isinstance(after, tuple) and len(after) == 2):
                 raise TypeError("marker key")
-            start = 0 if after is None else next((i for i, (k, _) in enumerate(rows) if k > after), len(rows))
-            return rows[start:start + n]
+            if names is None:
+                keys = [m.irange(minimum=after[1], inclusive=(False, True)) if after else iter(m)
+                        for m in (state.users, state.orgs)]
+                picked = [(0, name) for name in islice(heapq.merge(*keys), n)]
+            else:
+                picked = [k for k in names if after is None or k > after][:n]
+            return [(key, (DIRECTORY, {"name": key[1]})) for key in picked]
         return _listing(paginate(source, list_id=f"{connector}:", render=lambda r: r, **page))
     raise AssertionError("connector roots are folders")   # pragma: no cover
 

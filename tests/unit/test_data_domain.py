@@ -239,6 +239,23 @@ def test_root_lists_caller_first_then_orgs(ctx):
     assert data.get(ctx, who(ctx, BOB), "data", None, page=PAGE)["folders"] == [{"name": "bob"}]
 
 
+def test_admin_root_pages_through_every_user_and_org_in_name_order(ctx):
+    state = ctx.store.state
+    for i in range(120):   # interleave with the fixture names: users and orgs share one order
+        state.users[f"u{i:03d}"] = dataclasses.replace(state.users["demo"], username=f"u{i:03d}")
+        state.orgs[f"o{i:03d}"] = dataclasses.replace(state.orgs["acme"], org_name=f"o{i:03d}")
+    admin, names, marker = who(ctx, ADMIN), [], None
+    while True:
+        page = data.get(ctx, admin, "data", None, page={**PAGE, "limit": 7, "marker": marker})
+        names += [f["name"] for f in page["folders"]]
+        marker = page["marker"]
+        if marker is None:
+            break
+    assert names == sorted([*state.users, *state.orgs])
+    forged = data.get(ctx, admin, "data", "demo/example_collection", page={**PAGE, "limit": 1})["marker"]
+    assert err(data.get, ctx, admin, "data", None, page={**PAGE, "marker": forged}).code == 5002
+
+
 def test_state_round_trips_and_deep_copies(ctx):
     state = ctx.store.state
     exported = codec.to_json(state)
