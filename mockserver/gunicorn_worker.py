@@ -14,9 +14,9 @@ next request right after reading an answer, so the thread that answered waits up
 ``LINGER_S`` for it and serves it directly; only a connection that stays quiet goes
 back to the poller. The wait is the receive of the next request itself, with a kernel
 timeout of ``LINGER_S`` (no GIL held, no CPU; a ``select`` and then a receive would hand
-the GIL away twice), bounded per request, so quiet clients cannot pin threads; and a thread lingers only while no other
-connection waits for one (at most ``MAX_IN_A_ROW`` requests in a row), so busy clients
-cannot starve the others either.
+the GIL away twice). It is bounded per request, so quiet clients cannot pin threads;
+and a thread lingers only while no other connection waits for one (at most
+``MAX_IN_A_ROW`` requests in a row), so busy clients cannot starve the others either.
 
 **ConnSocket.** gunicorn re-sets the socket's blocking mode several times per request
 (an ioctl each), Python's socket timeouts poll before every send and receive, and the
@@ -118,14 +118,16 @@ class ConnSocket:
             self._raise_if_timed_out()
             raise
 
+    def can_recv_within(self) -> bool:
+        """Whether :meth:`recv_within` may be used: blocking mode, nothing held to send."""
+        return self._timeout is None and self._held is None
+
     def recv_within(self, seconds: float, size: int) -> bytes | None:
         """One receive that waits at most ``seconds``: the bytes, ``b""`` at the end of
-        the stream, or None when nothing came (or the socket is not in blocking mode).
-        One system call where a select and then a receive would be two, each of which
-        hands the GIL to another thread and must win it back. The kernel timeout is
-        shortened for this call only (setsockopt keeps the GIL)."""
-        if self._timeout is not None or self._held is not None:
-            return None
+        the stream, or None when nothing came. One system call where a select and then a
+        receive would be two, each of which hands the GIL to another thread and must win
+        it back. The kernel timeout is shortened for this call only (setsockopt keeps the
+        GIL). Only when :meth:`can_recv_within`."""
         sock = self._sock
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval(seconds))
         try:
@@ -308,13 +310,12 @@ def _next_request_arrived(conn) -> bool:
     arrive (its first bytes are then in the parser's buffer, as if pipelined)."""
     sock = conn.sock
     try:
-        if isinstance(sock, ConnSocket):
+        if isinstance(sock, ConnSocket) and sock.can_recv_within():
             data = sock.recv_within(LINGER_S, READ_AHEAD)
-            if data is not None:
-                if not data:
-                    return False              # closed: the poller sees the end and closes it too
-                conn.parser.unreader.unread(data)
-                return True
+            if not data:
+                return False                  # quiet, or closed (the poller then sees the end)
+            conn.parser.unreader.unread(data)
+            return True
         readable, _, _ = select.select([sock], [], [], LINGER_S)
     except (OSError, ValueError):             # closed under us
         return False

@@ -249,16 +249,37 @@ def test_recv_within_restores_no_timeout_when_there_was_none():
         assert _rcvtimeo(a) == before
 
 
-def test_recv_within_declines_outside_blocking_mode_or_with_bytes_held():
+def test_recv_within_is_only_for_a_blocking_socket_with_nothing_held():
     a, b = socket.socketpair()
     with a, b:
         b.sendall(b"x")
         conn = ConnSocket(a)
+        assert conn.can_recv_within()
         conn.setblocking(False)
-        assert conn.recv_within(0.01, 16) is None
+        assert not conn.can_recv_within()
         conn.setblocking(True)
         conn.hold_next_write()
         conn.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
-        assert conn.recv_within(0.01, 16) is None               # the held block must go first
+        assert not conn.can_recv_within()                     # the held block must go first
         conn.flush()
-        assert conn.recv_within(0.01, 16) == b"x"
+        assert conn.can_recv_within() and conn.recv_within(0.01, 16) == b"x"
+
+
+def test_the_linger_is_one_receive_whose_bytes_go_to_the_parser(monkeypatch):
+    from types import SimpleNamespace
+
+    from gunicorn.http.unreader import SocketUnreader
+
+    from mockserver import gunicorn_worker
+
+    def no_select(*args):
+        raise AssertionError("a ConnSocket lingers in its receive, not in a select")
+    monkeypatch.setattr(gunicorn_worker.select, "select", no_select)
+    a, b = socket.socketpair()
+    with a, b:
+        sock = ConnSocket(a, io_timeout=5.0)
+        conn = SimpleNamespace(sock=sock, parser=SimpleNamespace(unreader=SocketUnreader(sock)))
+        assert gunicorn_worker._next_request_arrived(conn) is False          # quiet: one wait only
+        b.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        assert gunicorn_worker._next_request_arrived(conn) is True
+        assert conn.parser.unreader.read() == b"GET / HTTP/1.1\r\n\r\n"
