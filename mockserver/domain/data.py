@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 from ..auth import Principal
 from ..errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
-from ..pagination import Page, paginate
+from ..pagination import Page, Source, paginate, sorted_source
 from ..store import State
 from .context import Ctx
 from .data_models import Connector, DataFile, DataStore, Folder
@@ -315,26 +315,33 @@ def _listing(page: Page, acl: list[str] | None = None) -> dict[str, Any]:
     return out
 
 
+def _every_owner_source(state: State) -> Source:
+    """Every user and organization by name, merged from the two sorted maps: a page costs
+    O(log n + page), not a sort of all of them."""
+    def source(after, n):
+        maps = (state.users, state.orgs)
+        names = heapq.merge(*(m.irange(minimum=after[1], inclusive=(False, True)) if after else iter(m)
+                              for m in maps))
+        return [((0, name), (0, name)) for name in islice(names, n)]
+    return source
+
+
 def _root_listing(state: State, who: Principal, connector: str, page: dict[str, Any]) -> dict[str, Any]:
     if connector == HOSTED:
         if who.username:   # the caller's home, then its organizations (few: a scan of the orgs)
-            names = [(0, who.username)] + sorted((1, o) for o, org in state.orgs.items() if who.username in org.members)
-        elif who.is_admin:  # every user and organization: merged from both sorted maps, O(log n + page)
-            names = None
+            homes = [(0, who.username)] + [(1, o) for o, org in state.orgs.items() if who.username in org.members]
+            source = sorted_source(homes, key=lambda home: home)
+        elif who.is_admin:
+            source = _every_owner_source(state)
         else:
-            names = []
+            source = lambda after, n: []   # noqa: E731 - a key with no home lists nothing
 
-        def source(after, n):
+        def checked(after, n):
             if after is not None and not (isinstance(after, tuple) and len(after) == 2):
                 raise TypeError("marker key")
-            if names is None:
-                keys = [m.irange(minimum=after[1], inclusive=(False, True)) if after else iter(m)
-                        for m in (state.users, state.orgs)]
-                picked = [(0, name) for name in islice(heapq.merge(*keys), n)]
-            else:
-                picked = [k for k in names if after is None or k > after][:n]
-            return [(key, (DIRECTORY, {"name": key[1]})) for key in picked]
-        return _listing(paginate(source, list_id=f"{connector}:", render=lambda r: r, **page))
+            return source(after, n)
+        return _listing(paginate(checked, list_id=f"{connector}:",
+                                 render=lambda home: (DIRECTORY, {"name": home[1]}), **page))
     raise AssertionError("connector roots are folders")   # pragma: no cover
 
 
