@@ -28,6 +28,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -580,12 +581,15 @@ def machine() -> dict:
 
 
 def _gunicorn_build() -> str:
-    """gunicorn's version and its request parser: the C one (extra 'fast') when installed."""
+    """gunicorn's version and its request parser: the C one (extra 'fast') when installed,
+    unless GUNICORN_CMD_ARGS (which the servers inherit) asks for the Python one."""
     from importlib import metadata
     try:
         version = metadata.version("gunicorn")
     except metadata.PackageNotFoundError:
         return "gunicorn (not installed)"
+    if re.search(r"--http-parser[= ]+python\b", os.environ.get("GUNICORN_CMD_ARGS", "")):
+        return f"gunicorn {version}, Python request parser (GUNICORN_CMD_ARGS)"
     try:
         parser = f"C request parser gunicorn_h1c {metadata.version('gunicorn_h1c')}"
     except metadata.PackageNotFoundError:
