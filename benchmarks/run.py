@@ -658,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
         lat = []
         for _ in range(50):
             t0 = time.perf_counter()
-            status, _ = http_call(servers["mock"].port, "POST", "/_mock/reset")
+            status, _ = http_call(servers["mock"].port, "POST", "/_mock/reset",
+                                  headers={"Content-Type": "application/json"})
             lat.append((time.perf_counter() - t0) * 1000)
             assert status == 200, status
         results["http_reset_ms"] = statistics.median(lat)

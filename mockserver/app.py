@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 from http import HTTPStatus
 import time
 import traceback
+from typing import Callable
 
 from flask import Flask, g, request
 from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
-from . import auth, gate
-from .api import all_handlers
+from . import auth, control, control_guard, cors, faults, gate
+from .api import Handlers, admin, algorithms, data, invoke, meta
 from .config import Settings
 from .domain.context import Ctx
 from .faults import FaultSet
+from .fixtures import load_into
 from .logs import log_request
 from .metrics import Metrics
 from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
@@ -33,8 +36,14 @@ class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
     def __init__(self, settings: Settings, spec: ApiSpec):
-        from .fixtures import load_into   # late: fixtures import the domain
         self.settings = settings
+        # Off loopback the control plane is never open: without a configured key, make one
+        # (the CLI and the log print it once at start-up).
+        self.control_key = settings.control_key
+        self.control_key_generated = False
+        if self.control_key is None and not control_guard.is_loopback_host(settings.host):
+            self.control_key = secrets.token_urlsafe(24)
+            self.control_key_generated = True
         self.spec = spec
         self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
                        engine=Engine(scale=settings.profile_scale),
@@ -55,6 +64,16 @@ class MockServer:
         self.ctx.engine.reset()          # warm workers hold code of the state being dropped
         self.journal.clear()
         self.faults.clear()
+        self.metrics.forget_algorithms()
+
+    def add_fault(self, body: dict) -> "faults.Fault":
+        """A fault from a body checked against the control spec (the plugin's entry; HTTP
+        bodies pass the same schema in the gate)."""
+        gate.check_body(self.spec.operations["addFault"], body)
+        return self.faults.add(body)
+
+    def observe_invocation(self, algorithm: str, seconds: float, ok: bool) -> None:
+        self.metrics.observe_invocation(seconds, algorithm, ok)
 
 
 class MockFlask(Flask):
@@ -71,12 +90,18 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
     server = MockServer(settings, spec or ApiSpec.load())
     app.extensions["mockserver"] = server
+    if server.control_key_generated:
+        log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
     _register_operations(app, server.spec)
-    from .control import control
-    app.register_blueprint(control)
-    _install_hooks(app, server)
-    from .sandbox import install as install_sandbox
-    install_sandbox(app, server)     # CORS preflight + faults before the gate; /_mock faults, metrics, dashboard
+    # Every hook, in the order it runs. Before: a CORS preflight of /v1 is answered (and one of
+    # /_mock refused) before anything else; the control plane's site and key checks; injected
+    # faults (never on /_mock); then auth and the spec gate. After: CORS headers on /v1 only,
+    # then the journal, metrics and the access line.
+    before, after = _request_hooks(app, server)
+    app.before_request_funcs[None] = [cors.preflight_hook(server), _control_guard_hook(server),
+                                      faults.injection_hook(server), before]
+    app.after_request_funcs[None] = [after, cors.headers_hook(server)]   # Flask runs these in reverse
+    _register_error_handlers(app, server)
     app.wsgi_app = TrailingSlashMiddleware(app.wsgi_app)
     return app
 
@@ -90,6 +115,21 @@ def _register_operations(app: Flask, spec: ApiSpec) -> None:
                          strict_slashes=False, provide_automatic_options=False)
 
 
+# One module per resource of /v1, and the control API: each registers its handlers by operationId.
+HANDLER_MODULES = (meta, admin, algorithms, invoke, data, control)
+
+
+def all_handlers() -> dict[str, Callable]:
+    merged: dict[str, Callable] = {}
+    for module in HANDLER_MODULES:
+        handlers: Handlers = module.ops
+        for operation_id, fn in handlers.by_operation.items():
+            if operation_id in merged:
+                raise ValueError(f"two handlers for {operation_id}")
+            merged[operation_id] = fn
+    return merged
+
+
 def _view(fn):
     def view(**_path):
         return fn(g.input)
@@ -101,14 +141,33 @@ def _not_implemented(_input):
     raise ApiError(NOT_IMPLEMENTED, f"Feature not implemented: {request.method} {request.path} is not emulated yet")
 
 
-def _install_hooks(app: Flask, server: MockServer) -> None:
+# Operations after which some algorithms may be gone (with their per-algorithm metrics).
+_DELETES_ALGORITHMS = frozenset({"deleteAlgorithm", "deleteUser", "deleteOrganization", "importState"})
+
+
+def _control_guard_hook(server: MockServer):
+    operations = server.spec.operations
+    settings = server.settings
+
+    def control_guard_check():
+        if not control_guard.is_control_path(request.path):
+            return None
+        op = operations.get(request.endpoint or "")
+        g.control_authorized = control_guard.guard(
+            request.environ, control_key=server.control_key, public_names=settings.public_names,
+            operation_id=op.id if op else None, public=bool(op and op.access == "control-public"),
+            cookies=request.cookies)
+        return None
+    return control_guard_check
+
+
+def _request_hooks(app: Flask, server: MockServer):
     operations = server.spec.operations
 
     ids, journal, metrics, store = server.ctx.ids, server.journal, server.metrics, server.ctx.store
 
     # Both hooks run on every request: each resolves the request/g proxies once
     # (a proxy lookup is a context-variable read) and keeps to what it must do.
-    @app.before_request
     def check_request():
         req, gg = request._get_current_object(), g._get_current_object()
         gg.started = time.perf_counter()
@@ -118,12 +177,12 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
             return None
         gg.operation = op
         headers = req.headers
-        gg.principal = principal = auth.resolve(store, headers.get("Authorization"))
-        auth.enforce(op.access, op.permission, principal)
+        if not op.access.startswith("control"):     # control operations: control_guard decided
+            gg.principal = principal = auth.resolve(store, headers.get("Authorization"))
+            auth.enforce(op.access, op.permission, principal)
         gg.input = gate.check(op, req.view_args or {}, req.args, headers, lambda: req.get_data(cache=True))
         return None
 
-    @app.after_request
     def record(response):
         req, gg = request._get_current_object(), g._get_current_object()
         status = response.status_code
@@ -151,13 +210,20 @@ def _install_hooks(app: Flask, server: MockServer) -> None:
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault,
             })
-        operation = endpoint or "unmatched"
+        operation = endpoint if endpoint in operations else "unmatched"
         metrics.observe_request(operation, method, status, duration)
         if fault:
             metrics.observe_fault()
+        if endpoint in _DELETES_ALGORITHMS and status < 300:
+            with store.read() as state:
+                metrics.forget_algorithms(keep=set(state.algorithms))
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
         return response
 
+    return check_request, record
+
+
+def _register_error_handlers(app: Flask, server: MockServer) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
         return json_response(_error_body(server, err), err.status, err.headers)

@@ -16,6 +16,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=int(env.get("MOCKSERVER_PORT", "8080")), help="port (default 8080, env MOCKSERVER_PORT)")
     p.add_argument("--fixtures", nargs="+", metavar="PATH", help="fixture YAML files, applied in order (default: the bundled sandbox; env MOCKSERVER_FIXTURES, ':'-separated)")
     p.add_argument("--admin-key", help="an extra admin API key (env MOCKSERVER_ADMIN_KEY)")
+    p.add_argument("--control-key", help="key for the control API /_mock (header X-Mock-Control-Key; env MOCKSERVER_CONTROL_KEY); "
+                                         "required off loopback, where one is generated when not given")
+    p.add_argument("--public-name", action="append", dest="public_names", metavar="NAME",
+                   help="a Host name besides loopback names and IP addresses that may reach /_mock, e.g. the "
+                        "docker-compose service name (repeatable; env MOCKSERVER_PUBLIC_NAMES, comma-separated)")
     p.add_argument("--seed", type=int, help="make ids, hashes, keys and request ids deterministic (env MOCKSERVER_SEED)")
     p.add_argument("--clock", choices=("real", "frozen", "step"), help="timestamps: real, frozen, or step (+1 s per reading)")
     p.add_argument("--profile-scale", type=float, help="multiply every simulated delay (0 = no delays)")
@@ -26,7 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(fixtures=args.fixtures, admin_key=args.admin_key, seed=args.seed,
-                             clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level)
+                             clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level,
+                             host=args.host, control_key=args.control_key, public_names=args.public_names)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +60,10 @@ def _banner(app, args) -> None:
     for owner, key_type, secret in keys[:12]:
         print(f"  {owner:<12} {key_type:<18} {secret}", flush=True)
     print(f"  e.g.  curl -H 'Authorization: Simple {keys[0][2] if keys else 'KEY'}' {url}/v1/scms", flush=True)
+    if server.control_key_generated:
+        print(f"  control key (generated; header X-Mock-Control-Key, dashboard sign-in): {server.control_key}", flush=True)
+    elif server.control_key:
+        print("  the control API /_mock requires the control key you set (header X-Mock-Control-Key)", flush=True)
 
 
 def _serve(app, args) -> None:

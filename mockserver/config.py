@@ -23,6 +23,9 @@ class Settings:
     journal_body_bytes: int = 4096
     log_level: str = "info"
     public_url: str | None = None                        # base for absolute links; default: from the request
+    host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
+    control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
+    public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -40,6 +43,12 @@ class Settings:
             s.profile_scale = float(env["MOCKSERVER_PROFILE_SCALE"])
         if env.get("MOCKSERVER_CORS_ORIGINS"):
             s.cors_origins = env["MOCKSERVER_CORS_ORIGINS"]
+        if env.get("MOCKSERVER_HOST"):
+            s.host = env["MOCKSERVER_HOST"]
+        if env.get("MOCKSERVER_CONTROL_KEY"):
+            s.control_key = env["MOCKSERVER_CONTROL_KEY"]
+        if env.get("MOCKSERVER_PUBLIC_NAMES"):
+            s.public_names = [n.strip() for n in env["MOCKSERVER_PUBLIC_NAMES"].split(",") if n.strip()]
         if env.get("MOCKSERVER_LOG_LEVEL"):
             s.log_level = env["MOCKSERVER_LOG_LEVEL"]
         for name, value in overrides.items():

@@ -1,78 +1,188 @@
-"""The control API under /_mock/: not part of Algorithmia, for tests and sandboxes."""
+"""The control API under ``/_mock/`` (not part of Algorithmia): thin handlers by operationId.
+
+Routes, parameters and bodies come from ``openapi/control.yaml``, checked by the same
+gate as ``/v1``; the site and key checks in :mod:`mockserver.control_guard` run before
+any of these. The plain functions at the end (:func:`bind`, :func:`load_fixtures`) are
+the pytest plugin's in-process entries to the same domain calls.
+"""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 
-from flask import Blueprint, current_app, request
+from flask import Response, current_app, g, request
 
+from . import control_guard
+from .api import Handlers
+from .domain import bindings
 from .errors import REQUEST_INVALID, ApiError
-from .jsonio import json_response, request_json
+from .fixtures import FixtureError, load_file, load_text
+from .jsonio import json_response
 
-control = Blueprint("control", __name__, url_prefix="/_mock")
+ops = Handlers()
 
 
 def _server():
     return current_app.extensions["mockserver"]
 
 
-@control.get("/health")
-def health():
-    server = _server()
-    with server.ctx.store.read() as state:
+@ops("getControlSpec")
+def control_spec(_inp):
+    return json_response(_server().spec.control_document)
+
+
+@ops("getHealth")
+def health(_inp):
+    with _server().ctx.store.read() as state:
         counts = {"users": len(state.users), "organizations": len(state.orgs),
                   "algorithms": len(state.algorithms)}
     return json_response({"status": "ok", "objects": counts})
 
 
-@control.post("/reset")
-def reset():
+@ops("resetState")
+def reset(_inp):
     _server().reset()
     return json_response({"status": "reset"})
 
 
-@control.get("/journal")
-def journal():
-    try:
-        since = int(request.args.get("since", 0))
-        limit = int(request.args["limit"]) if "limit" in request.args else None
-    except ValueError:
-        raise ApiError(REQUEST_INVALID, "since and limit must be integers") from None
+@ops("getJournal")
+def journal(inp):
     server = _server()
-    return json_response({"last": server.journal.last_seq(), "entries": server.journal.entries(since, limit)})
+    return json_response({"last": server.journal.last_seq(),
+                          "entries": server.journal.entries(inp.query.get("since", 0), inp.query.get("limit"))})
 
 
-@control.get("/state")
-def export_state():
+@ops("exportState")
+def export_state(_inp):
     return json_response(_server().ctx.store.export())
 
 
-@control.put("/state")
-def import_state():
-    data = request_json("The state must be a JSON object as GET /_mock/state exports it")
+@ops("importState")
+def import_state(inp):
     try:
-        _server().ctx.store.load(data)
+        _server().ctx.store.load(inp.body)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ApiError(REQUEST_INVALID, f"Not a state this server exported: {type(exc).__name__}: {exc}") from None
     return json_response({"status": "loaded"})
 
 
-@control.get("/algorithms/bindings")
-def list_bindings():
-    from .domain import bindings
+@ops("applyFixtures")
+def apply_fixtures(_inp):
+    server = _server()
+    raw = request.get_data()
+    if not raw.strip():
+        raise ApiError(REQUEST_INVALID, "Send a fixture YAML (or JSON) document as the request body")
+    try:
+        load_text(server.ctx, raw, "(request body)", base_dir=None)   # None: no file may be referenced
+    except FixtureError as exc:
+        raise ApiError(REQUEST_INVALID, f"Bad fixtures: at {exc.where}: {exc.reason}") from None
+    return json_response({"status": "loaded"})
+
+
+# ------------------------------------------------------------------ faults
+
+@ops("addFault")
+def add_fault(inp):
+    return json_response(_server().faults.add(inp.body).describe(), 201)
+
+
+@ops("listFaults")
+def list_faults(_inp):
+    return json_response({"faults": _server().faults.list()})
+
+
+@ops("clearFaults")
+def clear_faults(_inp):
+    _server().faults.clear()
+    return json_response({"faults": []})
+
+
+@ops("removeFault")
+def remove_fault(inp):
+    fault_id = inp.path["fault_id"]
+    faults = _server().faults
+    if not faults.remove(fault_id):
+        raise ApiError(REQUEST_INVALID, f"No active fault {fault_id!r} (exhausted faults are removed)", 404)
+    return json_response({"faults": faults.list()})
+
+
+@ops("getMetrics")
+def metrics(_inp):
+    return Response(_server().metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+# ------------------------------------------------------------------ bindings
+
+@ops("listBindings")
+def list_bindings(_inp):
     return json_response(bindings.list_bindings(_server().ctx))
 
 
-@control.put("/algorithms/<owner>/<algo>/binding")
-@control.put("/algorithms/<owner>/<algo>/versions/<version>/binding")
-def put_binding(owner, algo, version=None):
-    from .domain import bindings
-    body = request_json("The body must be a JSON object: {\"target\": \"pkg.mod:apply\"}")
-    return json_response(bindings.set_binding(_server().ctx, owner, algo, body.get("target"), version))
+@ops("putBinding", "putVersionBinding")
+def put_binding(inp):
+    p = inp.path
+    return json_response(bindings.set_binding(_server().ctx, p["owner"], p["algoname"], inp.body["target"],
+                                              p.get("version")))
 
 
-@control.delete("/algorithms/<owner>/<algo>/binding")
-@control.delete("/algorithms/<owner>/<algo>/versions/<version>/binding")
-def delete_binding(owner, algo, version=None):
-    from .domain import bindings
-    bindings.clear_binding(_server().ctx, owner, algo, version)
+@ops("deleteBinding", "deleteVersionBinding")
+def delete_binding(inp):
+    p = inp.path
+    bindings.clear_binding(_server().ctx, p["owner"], p["algoname"], p.get("version"))
     return json_response({"status": "cleared"})
 
+
+# ------------------------------------------------------------------ dashboard
+
+@ops("getDashboard")
+def dashboard(_inp):
+    from .dashboard import render, render_sign_in
+    server = _server()
+    page = render(server) if g.get("control_authorized") else render_sign_in(server)
+    return Response(page, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+
+@ops("signIn")
+def sign_in(inp):
+    key = _server().control_key
+    if key is None:
+        return json_response({"status": "no control key is set"})
+    if not control_guard.same_secret(inp.body["control_key"], key):
+        raise ApiError(control_guard.WRONG_KEY, "Wrong control key", 401)
+    response = json_response({"status": "signed in"})
+    response.set_cookie(control_guard.SESSION_COOKIE, control_guard.session_token(key), httponly=True,
+                        samesite="Strict", path="/_mock")
+    return response
+
+
+@ops("signOut")
+def sign_out(_inp):
+    response = json_response({"status": "signed out"})
+    response.delete_cookie(control_guard.SESSION_COOKIE, path="/_mock", httponly=True, samesite="Strict")
+    return response
+
+
+# ------------------------------------------------------------------ in-process (pytest plugin)
+
+def binding_key(algorithm: str, version: str | None = None) -> tuple[str, str, str | None]:
+    """("owner", "name", version) from "owner/name" or "owner/name/version"."""
+    parts = algorithm.strip("/").split("/") if isinstance(algorithm, str) else []
+    if len(parts) == 3 and version is None:
+        parts, version = parts[:2], parts[2]
+    if len(parts) != 2 or not all(parts):
+        raise ApiError(REQUEST_INVALID, f"algorithm: expected 'owner/name', not {algorithm!r}")
+    return parts[0], parts[1], (str(version) if version else None)
+
+
+def bind(server, algorithm: str, target: str, version: str | None = None) -> str:
+    """Bind ``target`` to an existing algorithm (all versions) or one version, for a test in this
+    process: a callable registered by ``Binding.from_callable``, "pkg.mod:fn" or "path/file.py:fn"
+    (relative to the working directory). Returns the binding key."""
+    owner, name, version = binding_key(algorithm, version)
+    bindings.set_binding(server.ctx, owner, name, target, version, base_dir=os.getcwd())
+    return "/".join([owner, name] + ([version] if version else []))
+
+
+def load_fixtures(server, path: str | os.PathLike) -> None:
+    """Apply a fixture file on top of the current state (until the next reset)."""
+    load_file(server.ctx, Path(path))

@@ -1,4 +1,7 @@
-"""CORS for browser clients (frontend sandbox): every route, preflights answered.
+"""CORS for browser clients (frontend sandbox): every /v1 route, preflights answered.
+
+The control plane (``/_mock``) never answers CORS headers, and its preflights are
+refused: no page of another origin may reach it (see ``control_guard``).
 
 ``Settings.cors_origins`` (env ``MOCKSERVER_CORS_ORIGINS``): ``*`` (default) or a
 comma-separated list of origins (``http://localhost:3000,https://app.example``).
@@ -7,6 +10,7 @@ With a list, a request's ``Origin`` is echoed only when listed (plus
 
 The spec gate registers its routes without automatic OPTIONS, so preflights are
 answered in a before_request hook, before routing could answer 404/405.
+Both hooks are registered by the app factory.
 """
 from __future__ import annotations
 
@@ -28,35 +32,41 @@ def allowed_origin(origins: list[str], origin: str | None) -> str | None:
     return None
 
 
-def install(app, server) -> None:
+def preflight_hook(server):
+    """A before_request hook: answers preflights of /v1 routes; refuses those of /_mock."""
     from flask import Response, request
+
+    from .control_guard import is_control_path
+    from .errors import NOT_AUTHORIZED, ApiError
 
     origins = parse_origins(server.settings.cors_origins)
 
     def preflight():
         environ = request.environ
-        if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
-            response = Response(status=204)
-            del response.headers["Content-Type"]
-            _decorate(response, request.headers.get("Origin"))
-            allow = allowed_origin(origins, request.headers.get("Origin"))
-            if allow:
-                response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
-                asked = request.headers.get("Access-Control-Request-Headers")
-                response.headers["Access-Control-Allow-Headers"] = (
-                    f"{ALLOW_HEADERS}, {asked}" if asked else ALLOW_HEADERS)
-                response.headers["Access-Control-Max-Age"] = MAX_AGE
-            return response
-        return None
-
-    def _decorate(response, origin):
-        allow = allowed_origin(origins, origin)
-        if allow:
-            response.headers["Access-Control-Allow-Origin"] = allow
-            response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
-        if allow != "*":
-            response.vary.add("Origin")
+        if environ["REQUEST_METHOD"] != "OPTIONS" or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
+            return None
+        if is_control_path(request.path):
+            raise ApiError(NOT_AUTHORIZED, "The control API allows no cross-origin requests", 403)
+        origin = environ.get("HTTP_ORIGIN")
+        response = Response(status=204)
+        del response.headers["Content-Type"]
+        _decorate(response, origins, origin)
+        if allowed_origin(origins, origin):
+            response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
+            asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+            response.headers["Access-Control-Allow-Headers"] = f"{ALLOW_HEADERS}, {asked}" if asked else ALLOW_HEADERS
+            response.headers["Access-Control-Max-Age"] = MAX_AGE
         return response
+    return preflight
+
+
+def headers_hook(server):
+    """An after_request hook: CORS headers on every answer outside /_mock."""
+    from flask import request
+
+    from .control_guard import is_control_path
+
+    origins = parse_origins(server.settings.cors_origins)
 
     def add_headers(response):
         # Only browsers send Origin, and CORS headers mean nothing without it: SDK and
@@ -64,7 +74,17 @@ def install(app, server) -> None:
         origin = request.environ.get("HTTP_ORIGIN")
         if origin is None and "*" in origins:
             return response
-        return _decorate(response, origin)
+        if is_control_path(request.path):
+            return response
+        return _decorate(response, origins, origin)
+    return add_headers
 
-    app.before_request_funcs.setdefault(None, []).insert(0, preflight)
-    app.after_request_funcs.setdefault(None, []).append(add_headers)
+
+def _decorate(response, origins: list[str], origin: str | None):
+    allow = allowed_origin(origins, origin)
+    if allow:
+        response.headers["Access-Control-Allow-Origin"] = allow
+        response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    if allow != "*":
+        response.vary.add("Origin")
+    return response

@@ -1,5 +1,9 @@
 """The sandbox dashboard at ``GET /_mock/``: one server-rendered page, no assets, no build.
 
+Only a visitor who may use the control plane sees it (the control guard decides:
+anyone on a loopback server without a control key, else a signed-in session); the
+others get a sign-in form that carries no state and no key.
+
 It reads the state defensively (``getattr`` with defaults), so it keeps working
 while the domain records grow. The journal table refreshes itself by polling
 ``/_mock/journal?since=N``; the buttons call ``/_mock/reset`` and ``/_mock/faults``.
@@ -107,17 +111,18 @@ async function poll() {
   } catch (e) { /* server restarting: keep polling */ }
 }
 setInterval(poll, {{ poll_ms }});
-document.getElementById("reset").onclick = async () => { await fetch("reset", {method: "POST"}); location.reload(); };
+const JSON_HEADERS = {"Content-Type": "application/json"};
+document.getElementById("reset").onclick = async () => { await fetch("reset", {method: "POST", headers: JSON_HEADERS}); location.reload(); };
 document.getElementById("fault-form").onsubmit = async (ev) => {
   ev.preventDefault(); const f = new FormData(ev.target);
   const fault = {method: f.get("method"), path: f.get("path"), status: parseInt(f.get("status"), 10)};
   if (f.get("times")) fault.times = parseInt(f.get("times"), 10);
-  const r = await fetch("faults", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(fault)});
+  const r = await fetch("faults", {method: "POST", headers: JSON_HEADERS, body: JSON.stringify(fault)});
   if (!r.ok) { alert((await r.json()).error.message); return; }
   location.reload();
 };
 for (const b of document.querySelectorAll("button[data-fault]"))
-  b.onclick = async () => { await fetch("faults/" + b.dataset.fault, {method: "DELETE"}); location.reload(); };
+  b.onclick = async () => { await fetch("faults/" + b.dataset.fault, {method: "DELETE", headers: JSON_HEADERS}); location.reload(); };
 </script>
 </body></html>
 """
@@ -172,6 +177,41 @@ def snapshot(server) -> dict[str, Any]:
                 "admin_keys": [k["key"] for k in keys_by_owner.get(None, [])],
                 "collections": _collections(state),
                 "bindings": sorted((getattr(state, "bindings", {}) or {}).items())}
+
+
+SIGN_IN = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>algorithmia-mock sandbox: sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+ body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
+ header{background:#1d2330;color:#fff;padding:10px 20px} header h1{font-size:17px;margin:0}
+ form{background:#fff;border-radius:6px;padding:16px;margin:40px auto;max-width:420px;box-shadow:0 1px 2px #0002}
+ input{width:100%;box-sizing:border-box;padding:6px;margin:8px 0;border:1px solid #ccc;border-radius:4px}
+ button{background:#2563eb;color:#fff;border:0;border-radius:4px;padding:6px 12px;cursor:pointer}
+ #problem{color:#b91c1c}
+</style></head>
+<body><header><h1>algorithmia-mock sandbox</h1></header>
+<form id="sign-in"><p>This server requires its <b>control key</b> (printed at start-up, or set with
+<code>--control-key</code> / <code>MOCKSERVER_CONTROL_KEY</code>).</p>
+<input type="password" name="control_key" autocomplete="current-password" aria-label="control key" required>
+<button type="submit">Sign in</button> <span id="problem"></span></form>
+<script>
+"use strict";
+document.getElementById("sign-in").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const r = await fetch("session", {method: "POST", headers: {"Content-Type": "application/json"},
+                                    body: JSON.stringify({control_key: new FormData(ev.target).get("control_key")})});
+  if (r.ok) { location.reload(); return; }
+  document.getElementById("problem").textContent = (await r.json()).error.message;
+};
+</script></body></html>
+"""
+
+
+def render_sign_in(server) -> str:
+    """The page for a visitor without the control key: no state and no secret on it."""
+    return SIGN_IN
 
 
 def render(server, base: str | None = None) -> str:

@@ -28,8 +28,6 @@ from typing import Any
 
 from .errors import INTERNAL, REQUEST_INVALID, ApiError
 
-_METHODS = {"*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
-_FIELDS = {"method", "path", "status", "code", "message", "delay_ms", "drop", "times", "probability", "seed"}
 
 
 @dataclass
@@ -78,53 +76,23 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile(fnmatch.translate(pattern))
 
 
-def parse(body: Any, fault_id: str) -> Fault:
-    """Validate a POST /_mock/faults body (every problem is a 6001 error object)."""
-    if not isinstance(body, dict):
-        raise ApiError(REQUEST_INVALID, "A fault must be a JSON object such as "
-                       '{"method": "POST", "path": "/v1/algorithms/*/compile", "status": 500, "times": 1}')
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise ApiError(REQUEST_INVALID, f"Unknown fault field(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
-
-    def typed(name, kinds, default=None):
-        value = body.get(name, default)
-        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds):
-            raise ApiError(REQUEST_INVALID, f"{name}: expected {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
-        return value
-
-    method = (typed("method", (str,), "*") or "*").upper()
-    if method not in _METHODS:
-        raise ApiError(REQUEST_INVALID, f"method: one of {', '.join(sorted(_METHODS))}, not {method!r}")
-    path = typed("path", (str,))
-    if not path:
-        raise ApiError(REQUEST_INVALID, "path: required (a glob like /v1/algo/* or a regex starting with ^)")
-    status = typed("status", (int,))
-    if status is not None and not 100 <= status <= 599:
-        raise ApiError(REQUEST_INVALID, f"status: an HTTP status 100..599, not {status}")
-    code = typed("code", (int,))
-    message = typed("message", (str,))
-    delay_ms = typed("delay_ms", (int, float), 0) or 0
-    if delay_ms < 0 or delay_ms > 600_000:
-        raise ApiError(REQUEST_INVALID, f"delay_ms: 0..600000, not {delay_ms}")
-    drop = typed("drop", (bool,), False)
-    times = typed("times", (int,))
-    if times is not None and times < 1:
-        raise ApiError(REQUEST_INVALID, f"times: at least 1, not {times} (omit it for 'until cleared')")
-    probability = typed("probability", (int, float))
-    if probability is not None and not 0 <= probability <= 1:
-        raise ApiError(REQUEST_INVALID, f"probability: 0..1, not {probability}")
-    seed = typed("seed", (int,))
+def parse(body: dict[str, Any], fault_id: str) -> Fault:
+    """A fault from a body that passed the control spec's ``FaultRequest`` schema
+    (``openapi/control.yaml``); only the rules across fields are checked here."""
+    status, drop, delay_ms = body.get("status"), bool(body.get("drop", False)), body.get("delay_ms") or 0
+    code = body.get("code")
     if status is None and not drop and not delay_ms:
         raise ApiError(REQUEST_INVALID, "A fault needs at least one effect: status, drop or delay_ms")
     if status is not None and drop:
         raise ApiError(REQUEST_INVALID, "status and drop exclude each other (a dropped connection has no status)")
     if status is not None and status >= 400 and code is None:
         code = INTERNAL if status >= 500 else REQUEST_INVALID
-    fault = Fault(id=fault_id, method=method, path=path, status=status, code=code, message=message,
-                  delay_ms=delay_ms, drop=drop, times=times, probability=probability, seed=seed)
+    path = body["path"]
+    fault = Fault(id=fault_id, method=(body.get("method") or "*").upper(), path=path, status=status, code=code,
+                  message=body.get("message"), delay_ms=delay_ms, drop=drop, times=body.get("times"),
+                  probability=body.get("probability"), seed=body.get("seed"))
     fault._regex = _compile(path)
-    fault._rng = random.Random(seed)
+    fault._rng = random.Random(fault.seed)
     return fault
 
 
@@ -136,7 +104,7 @@ class FaultSet:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
-    def add(self, body: Any) -> Fault:
+    def add(self, body: dict[str, Any]) -> Fault:
         with self._lock:
             fault = parse(body, f"fault-{next(self._ids)}")
             self._faults.append(fault)
@@ -199,8 +167,8 @@ def drop_connection(environ: dict) -> bool:
     return True
 
 
-def install(app, server) -> None:
-    """The before_request hook (runs before the spec gate)."""
+def injection_hook(server):
+    """The before_request hook (after the control guard, before the spec gate)."""
     from flask import Response, g, request
 
     faults: FaultSet = server.faults
@@ -226,5 +194,4 @@ def install(app, server) -> None:
         if fault.status >= 400:
             raise ApiError(fault.code, fault.message or f"Injected fault {fault.id}", fault.status)
         return Response(fault.message or "", status=fault.status)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, inject)
+    return inject

@@ -47,22 +47,78 @@ def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None) -
 
 
 def load_file(ctx: Ctx, path: Path) -> None:
+    """A fixture file; its ``path:`` entries are files inside its own folder."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = path.read_bytes()
     except OSError as exc:
         raise FixtureError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise FixtureError(str(path), "(yaml)", f"not valid YAML: {exc}") from None
-    error = best_match(_VALIDATOR.iter_errors(doc))
+    load_text(ctx, raw, str(path), base_dir=path.resolve().parent)
+
+
+def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None:
+    """A fixture document. ``base_dir`` None (a document sent over HTTP): it may name no file."""
+    doc = parse(raw, name, max_bytes=ctx.settings.max_request_bytes)
+    error = _first_schema_error(doc, name)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise FixtureError(str(path), where, error.message)
+        raise FixtureError(name, where, error.message)
     for section, loader in SECTIONS:
         for index, item in enumerate(_items(doc.get(section))):
             try:
-                loader(ctx, item, path.parent)
+                loader(ctx, item, base_dir)
             except ApiError as exc:
-                raise FixtureError(str(path), f"{section}/{index}", exc.message) from None
+                raise FixtureError(name, f"{section}/{index}", exc.message) from None
+
+
+def parse(raw: bytes, name: str, *, max_bytes: int) -> dict:
+    """YAML (or JSON) text to a document, bounded: aliases may not expand it past ``max_bytes``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FixtureError(name, "(encoding)", f"not UTF-8 text: byte {exc.start} is invalid") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FixtureError(name, "(yaml)", f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise FixtureError(name, "(yaml)", "nested too deeply") from None
+    _check_expanded_size(doc, name, max_bytes)
+    return doc or {}
+
+
+# What one node costs in the bound below besides its text: aliases share one object, so
+# a document can be tiny and still stand for gigabytes once read or stored.
+_NODE_BYTES = 8
+
+
+def _check_expanded_size(doc, name: str, max_bytes: int) -> None:
+    """Walk the document as if every alias were a copy; stop as soon as it passes ``max_bytes``.
+
+    Cost is bounded by ``max_bytes / _NODE_BYTES`` steps, whatever the aliases multiply."""
+    total = 0
+    stack = [(doc, ())]
+    while stack:
+        node, ancestors = stack.pop()
+        total += _NODE_BYTES + (len(node) if isinstance(node, (str, bytes)) else 0)
+        if total > max_bytes:
+            raise FixtureError(name, "(yaml)", f"the document expands to more than {max_bytes} bytes "
+                               "(YAML anchors and aliases count as copies)")
+        if isinstance(node, (dict, list)):
+            if id(node) in ancestors:
+                raise FixtureError(name, "(yaml)", "a YAML alias refers to its own ancestor (recursive document)")
+            inner = ancestors + (id(node),)
+            items = list(node.items()) if isinstance(node, dict) else [(None, v) for v in node]
+            for key, value in items:
+                if key is not None:
+                    stack.append((key, ()))
+                stack.append((value, inner))
+
+
+def _first_schema_error(doc, name: str):
+    try:
+        return best_match(_VALIDATOR.iter_errors(doc))
+    except RecursionError:
+        raise FixtureError(name, "(top)", "nested too deeply") from None
 
 
 def _items(section: Any) -> list:
@@ -112,12 +168,12 @@ def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
         keys.add(state, ctx, None, label=item.get("label", "admin"), key_type="PlatformAdminKey", secret=item["key"])
 
 
-def _algorithm(ctx: Ctx, item: dict, base: Path) -> None:
+def _algorithm(ctx: Ctx, item: dict, base: Path | None) -> None:
     from .domain import versions
-    versions.load_fixture(ctx, SYSTEM, item, str(base), FIXTURE_LINK_BASE)
+    versions.load_fixture(ctx, SYSTEM, item, None if base is None else str(base), FIXTURE_LINK_BASE)
 
 
-Loader = Callable[[Ctx, Any, Path], None]
+Loader = Callable[[Ctx, Any, "Path | None"], None]
 # Order matters: SCMs before algorithms, users before organizations and data.
 SECTIONS: list[tuple[str, Loader]] = [
     ("scms", _scm),

@@ -113,11 +113,16 @@ def _body(op: Operation, data: bytes) -> Any:
         raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(INVALID_JSON, "Invalid JSON: nested too deeply") from None
-    if op.body.validator is not None:
+    check_body(op, value)
+    return value
+
+
+def check_body(op: Operation, value: Any) -> None:
+    """A parsed body against the operation's body schema (ApiError naming the field)."""
+    if op.body is not None and op.body.validator is not None:
         error = best_match(op.body.validator.iter_errors(value))
         if error is not None:
             raise _body_error(op, error)
-    return value
 
 
 def _body_error(op: Operation, error) -> ApiError:

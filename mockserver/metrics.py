@@ -5,13 +5,16 @@
 - ``mockserver_requests_total{operation,method,status}`` counter, ``operation``
   being the OpenAPI operationId (or the control endpoint / ``unmatched``);
 - ``mockserver_request_duration_seconds`` histogram by operation;
-- ``mockserver_invocation_duration_seconds`` histogram by algorithm: the runtime
-  / invoke handler calls :func:`observe_invocation` after every call;
+- ``mockserver_invocation_duration_seconds`` histogram by algorithm: the invoke
+  handler reports every call (``MockServer.observe_invocation``);
 - ``mockserver_invocations_total{algorithm,outcome}`` counter (ok | error);
 - ``mockserver_faults_injected_total`` counter.
 
-Counters are per server and survive ``/_mock/reset`` (Prometheus counters never
-go down). No dependency on prometheus_client: the format is a few lines.
+Every label comes from a closed set, so no request can grow the series without
+bound: operations are the two specs' operationIds (or ``unmatched``), methods the
+HTTP methods the API uses (anything else is ``other``), and per-algorithm series
+exist only for algorithms that exist: a reset clears them all, and deleting an
+algorithm (or its owner) drops its own. Request counters survive a reset.
 """
 from __future__ import annotations
 
@@ -50,6 +53,9 @@ class Histogram:
         return out
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _label(value: str) -> str:
     return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
@@ -65,6 +71,8 @@ class Metrics:
         self.faults = 0
 
     def observe_request(self, operation: str, method: str, status: int, seconds: float) -> None:
+        if method not in METHODS:
+            method = "other"
         with self._lock:
             self.requests[(operation, method, status)] += 1
             self.durations[operation].observe(seconds)
@@ -73,6 +81,14 @@ class Metrics:
         with self._lock:
             self.invocations[algorithm].observe(seconds)
             self.invocation_outcomes[(algorithm, "ok" if ok else "error")] += 1
+
+    def forget_algorithms(self, keep: "set[str] | None" = None) -> None:
+        """Drop the per-algorithm series, all of them or those of algorithms not in ``keep``."""
+        with self._lock:
+            for algo in [a for a in self.invocations if keep is None or a not in keep]:
+                del self.invocations[algo]
+            for series in [s for s in self.invocation_outcomes if keep is None or s[0] not in keep]:
+                del self.invocation_outcomes[series]
 
     def observe_fault(self) -> None:
         with self._lock:
@@ -103,24 +119,3 @@ class Metrics:
                       "# TYPE mockserver_start_time_seconds gauge",
                       f"mockserver_start_time_seconds {self.started:.3f}"]
         return "\n".join(lines) + "\n"
-
-
-_fallback = Metrics()
-
-
-def current() -> Metrics:
-    """The metrics of the server handling the current request, else a process-wide fallback."""
-    try:
-        from flask import current_app
-        return current_app.extensions["mockserver"].metrics
-    except (RuntimeError, KeyError, AttributeError):
-        return _fallback
-
-
-def observe_invocation(seconds: float, algorithm: str, ok: bool = True) -> None:
-    """Record one algorithm call (``algorithm`` as "owner/name", its duration in seconds).
-
-    Call it from the invoke handler (inside the request); outside a request the
-    value goes to a process-wide fallback registry.
-    """
-    current().observe_invocation(float(seconds), str(algorithm), ok)

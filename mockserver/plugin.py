@@ -8,7 +8,10 @@ Installed with the package; nothing to configure::
 
 One server per test session (a werkzeug server in a background thread, on a
 free port), reset to the loaded fixtures before each test that uses
-``mockserver`` (well under a millisecond with the default fixtures).
+``mockserver`` (well under a millisecond with the default fixtures). The server's
+control API needs the session's control key (``mockserver.control_key``, random
+unless ``--mockserver-control-key`` sets it); the fixture's methods call the
+server in-process and need no key.
 
 Options: ``--mockserver-fixtures PATH`` (repeatable), ``--mockserver-profile-scale``
 (default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
@@ -18,6 +21,7 @@ real|frozen|step``. Fixtures: ``mockserver`` (per test), ``mockserver_session``
 from __future__ import annotations
 
 import os
+import secrets
 from typing import Any, Callable
 
 import pytest
@@ -33,6 +37,9 @@ def pytest_addoption(parser):
                     help="make generated ids, keys and request ids deterministic")
     group.addoption("--mockserver-clock", choices=("real", "frozen", "step"), default="real",
                     help="timestamps: real, frozen or step (+1 s per reading)")
+    group.addoption("--mockserver-control-key", default=None, metavar="KEY",
+                    help="control key of the session's server (default: a random one per session; "
+                         "tests read it as mockserver.control_key)")
 
 
 class MockHandle:
@@ -43,6 +50,15 @@ class MockHandle:
         self._journal_start = journal_start
         self.url: str = live.url
         self.admin_key, self.api_key = _keys(live.mock)
+        self.control_key: str | None = live.mock.control_key
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """Headers for calling ``{url}/_mock/...`` over HTTP (control key and JSON content type)."""
+        headers = {"Content-Type": "application/json"}
+        if self.control_key:
+            headers["X-Mock-Control-Key"] = self.control_key
+        return headers
 
     @property
     def server(self):
@@ -59,15 +75,15 @@ class MockHandle:
         (all versions, or one ``version``). A callable is registered in this process
         (``Binding.from_callable``): module-level functions still run in worker processes,
         lambdas and closures in-process. Returns the binding key; undone by the next reset."""
+        from .control import bind
         from .runtime import Binding
-        from .sandbox import bind
         if not isinstance(target, str):
             target = Binding.from_callable(target).target
         return bind(self.server, algorithm, target, version)
 
     def load_fixtures(self, path: str | os.PathLike) -> None:
         """Apply a fixture file on top of the state for this test (the next reset undoes it)."""
-        from .sandbox import load_fixtures
+        from .control import load_fixtures
         load_fixtures(self.server, path)
         self.admin_key, self.api_key = _keys(self.server)
 
@@ -81,7 +97,7 @@ class MockHandle:
         """Inject a fault (as ``POST /_mock/faults``); returns its description. Cleared at reset."""
         body = {"method": method, "path": path, "status": status, "code": code, "message": message,
                 "delay_ms": delay_ms, "drop": drop, "times": times, "probability": probability, "seed": seed}
-        return self.server.faults.add({k: v for k, v in body.items() if v is not None}).describe()
+        return self.server.add_fault({k: v for k, v in body.items() if v is not None}).describe()
 
     def faults(self) -> list[dict[str, Any]]:
         return self.server.faults.list()
@@ -123,7 +139,8 @@ def mockserver_session(request):
     opt = request.config.getoption
     settings = Settings(fixtures=list(opt("--mockserver-fixtures") or []),
                         profile_scale=opt("--mockserver-profile-scale"),
-                        seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"))
+                        seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"),
+                        control_key=opt("--mockserver-control-key") or secrets.token_urlsafe(24))
     live = LiveServer(settings).start()
     yield live
     live.stop()

@@ -49,17 +49,30 @@ class Operation:
     invalid_code: int
     missing_code: int
     raw_body: bool
+    node: SchemaPath               # the operation in its document (responses, for tests)
     params: list[Param] = field(default_factory=list)
     body: Body | None = None
     success_status: int = 200
 
 
 class ApiSpec:
-    def __init__(self, document: dict[str, Any]):
+    """The Algorithmia API document (``/v1``) and the control API document (``/_mock``).
+
+    Both are loaded the same way, and their operations share one registry: a route
+    exists if and only if one of the two documents has it.
+    """
+
+    def __init__(self, document: dict[str, Any], control_document: dict[str, Any] | None = None):
         self.document = document
+        self.control_document = control_document
         self.openapi = OpenAPI.from_dict(document)
         self.operations: dict[str, Operation] = {}
-        paths = self.openapi.spec / "paths"
+        self._add(self.openapi)
+        if control_document is not None:
+            self._add(OpenAPI.from_dict(control_document))
+
+    def _add(self, openapi: OpenAPI) -> None:
+        paths = openapi.spec / "paths"
         for template in paths.keys():
             item = paths / template
             shared = list(item / "parameters") if "parameters" in item else []
@@ -72,7 +85,7 @@ class ApiSpec:
 
     @classmethod
     def load(cls, path: Path | None = None) -> "ApiSpec":
-        return cls(load_document(path))
+        return cls(load_document(path), load_document(resource_path("openapi", "control.yaml")))
 
 
 def load_document(path: Path | None = None) -> dict[str, Any]:
@@ -121,7 +134,7 @@ def _operation(template: str, method: str, node: SchemaPath, shared: list[Schema
         flask_rule=flask_rule(template, converters),
         access=raw.get("x-mock-access", "user"), permission=raw.get("x-mock-permission"),
         invalid_code=int(errors.get("invalid", 6001)), missing_code=int(errors.get("missing", 6001)),
-        raw_body=bool(raw.get("x-mock-raw-body")), params=list(params.values()), body=body,
+        raw_body=bool(raw.get("x-mock-raw-body")), node=node, params=list(params.values()), body=body,
         success_status=success)
 
 

@@ -24,7 +24,7 @@ class SpecChecker:
     @functools.lru_cache(maxsize=None)
     def _validator(self, op_id: str, status: int):
         op = self.spec.operations[op_id]
-        responses = self.spec.openapi.spec / "paths" / op.path / op.method.lower() / "responses"
+        responses = op.node / "responses"
         key = str(status) if str(status) in responses.keys() else "default"
         if key not in responses.keys():
             return False, None

@@ -25,9 +25,7 @@ def invoke(inp):
         return _send(invocation.run_in_background(context, call, request_id))
     started = time.perf_counter()
     outcome = invocation.run(context, call, request_id)
-    observe = getattr(mock, "observe_invocation", None)
-    if observe:
-        observe(call.algorithm, time.perf_counter() - started, outcome.error is None)
+    mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
     return _send(invocation.answer(call, outcome, request_id, q.get("output")))
 
 

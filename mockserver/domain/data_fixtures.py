@@ -16,25 +16,45 @@ from .data import (ACL_MY_ALGOS, ACL_PUBLIC, BUCKETED, CONNECTOR_TYPES, DEFAULT_
                    check_name, home_folder, split_path)
 from .data_models import Connector, DataFile, Folder
 
-def _fixture_bytes(item: dict[str, Any], base_dir: Path) -> bytes:
+def _fixture_bytes(item: dict[str, Any], base_dir: Path | None, limit: int) -> bytes:
     given = [k for k in ("text", "base64", "path", "json") if k in item]
     if len(given) != 1:
         raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: give exactly one of text, base64, json, path")
-    if "text" in item:
-        return str(item["text"]).encode("utf-8")
-    if "json" in item:
-        return json.dumps(item["json"]).encode("utf-8")
-    if "base64" in item:
+    if "path" in item:
+        data = _read_beside(item["path"], base_dir, limit, item.get("name"))
+    elif "text" in item:
+        data = str(item["text"]).encode("utf-8")
+    elif "json" in item:
+        data = json.dumps(item["json"]).encode("utf-8")
+    else:
         try:
-            return base64.b64decode(item["base64"], validate=True)
+            data = base64.b64decode(item["base64"], validate=True)
         except ValueError as exc:
             raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: invalid base64: {exc}") from None
-    source = Path(item["path"])
-    source = source if source.is_absolute() else base_dir / source
+    if len(data) > limit:
+        raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: {len(data)} bytes, over the upload limit of {limit}")
+    return data
+
+
+def _read_beside(relative: Any, base_dir: Path | None, limit: int, name: Any) -> bytes:
+    """A file inside the fixture file's own folder: no absolute path, no '..', no link out of it."""
+    if base_dir is None:
+        raise ApiError(REQUEST_INVALID, f"file {name!r}: fixtures sent over HTTP may not reference files "
+                       "(use text, base64 or json)")
+    given = Path(str(relative))
+    if given.is_absolute() or ".." in given.parts:
+        raise ApiError(REQUEST_INVALID, f"file {name!r}: path {str(relative)!r} must be relative to the fixture "
+                       "file and stay in its folder")
+    root = base_dir.resolve()
+    source = (root / given).resolve()
+    if not source.is_relative_to(root):
+        raise ApiError(REQUEST_INVALID, f"file {name!r}: path {str(relative)!r} leads out of the fixture file's folder")
     try:
+        if source.stat().st_size > limit:
+            raise ApiError(REQUEST_INVALID, f"file {name!r}: {source.name} is over the upload limit of {limit} bytes")
         return source.read_bytes()
     except OSError as exc:
-        raise ApiError(REQUEST_INVALID, f"file {item.get('name')!r}: cannot read {source}: {exc.strerror or exc}") from None
+        raise ApiError(REQUEST_INVALID, f"file {name!r}: cannot read {str(relative)!r}: {exc.strerror or exc}") from None
 
 
 _ACL_NAMES = {"private": [], "public": [ACL_PUBLIC], "my_algos": [ACL_MY_ALGOS]}
@@ -50,7 +70,7 @@ def _fixture_acl(value: Any) -> list[str]:
     return check_acl({"read": value})
 
 
-def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
+def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None) -> None:
     """``data: {collections: [{path: owner/name, acl, files: [{name, text|base64|json|path}]}]}``."""
     for coll in item.get("collections") or []:
         segments = split_path(coll.get("path"))
@@ -69,10 +89,11 @@ def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
                 folder.acl = acl
             for f in coll.get("files") or []:
                 fname = check_name(f.get("name"), "file name")
-                folder.entries[fname] = DataFile(_fixture_bytes(f, base_dir), ctx.clock.iso())
+                folder.entries[fname] = DataFile(_fixture_bytes(f, base_dir, ctx.settings.max_upload_bytes),
+                                                 ctx.clock.iso())
 
 
-def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> None:
+def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None) -> None:
     """``connectors: [{type, label, default, owner, buckets: [{name, files}] | container, files}]``."""
     kind = item.get("type")
     if kind not in CONNECTOR_TYPES:
@@ -91,11 +112,11 @@ def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> No
         for bucket in item.get("buckets") or []:
             bname = check_name(bucket.get("name"), "bucket name")
             folder = conn.root.entries.setdefault(bname, Folder(created=now))
-            _fixture_files(folder, bucket.get("files") or [], base_dir, now)
+            _fixture_files(folder, bucket.get("files") or [], base_dir, now, ctx.settings.max_upload_bytes)
     else:
         if item.get("buckets"):
             raise ApiError(REQUEST_INVALID, f"{kind} connector has no buckets: list its files directly")
-        _fixture_files(conn.root, item.get("files") or [], base_dir, now)
+        _fixture_files(conn.root, item.get("files") or [], base_dir, now, ctx.settings.max_upload_bytes)
     with ctx.store.write() as state:
         if conn.owner is not None and not state.owner_exists(conn.owner):
             raise ApiError(REQUEST_INVALID, f"connector {conn.id}: no user or organization {conn.owner!r}")
@@ -109,7 +130,7 @@ def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path) -> No
         state.data.connectors.append(conn)
 
 
-def _fixture_files(root: Folder, files: list[dict[str, Any]], base_dir: Path, now: str) -> None:
+def _fixture_files(root: Folder, files: list[dict[str, Any]], base_dir: Path | None, now: str, limit: int) -> None:
     for f in files:
         segments = split_path(f.get("name"))
         if not segments:
@@ -120,4 +141,4 @@ def _fixture_files(root: Folder, files: list[dict[str, Any]], base_dir: Path, no
             if not isinstance(nxt, Folder):
                 raise ApiError(REQUEST_INVALID, f"{f['name']}: {seg!r} is a file, not a directory")
             folder = nxt
-        folder.entries[segments[-1]] = DataFile(_fixture_bytes(f, base_dir), now)
+        folder.entries[segments[-1]] = DataFile(_fixture_bytes(f, base_dir, limit), now)

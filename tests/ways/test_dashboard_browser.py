@@ -2,10 +2,6 @@
 import base64
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -14,83 +10,18 @@ import requests
 from mockserver.config import Settings
 from mockserver.live import LiveServer
 
+from browser import CHROMIUM, start_page
 from conftest import ADMIN, DEMO
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                             shutil.which("google-chrome")) if p), None)
-websocket = pytest.importorskip("websocket", reason="websocket-client is needed to drive chromium (test extra)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium): "
                                                          "the dashboard browser test needs a real browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000", "--remote-debugging-port=0"]
-
-
-class Page:
-    """The smallest CDP client that does the job: one page target, commands by id."""
-
-    def __init__(self, ws_url):
-        self.ws = websocket.create_connection(ws_url, timeout=20, suppress_origin=True)
-        self.next_id = 0
-        self.events = []
-
-    def send(self, method, **params):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise AssertionError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def eval(self, expression):
-        result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
-        if "exceptionDetails" in result:
-            raise AssertionError(f"JS error in {expression!r}: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def wait_for(self, expression, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.eval(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {expression}")
-
-    def goto(self, url):
-        self.send("Page.navigate", url=url)
-        self.wait_for("document.readyState === 'complete' && !!document.querySelector('#journal')")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    profile = tempfile.mkdtemp(prefix="mock-chromium-")
-    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = Path(profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"chromium at {CHROMIUM} did not start (exit {proc.poll()})")
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        targets = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
-        page = Page(next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"])
-        page.send("Page.enable")
-        page.send("Runtime.enable")
+    with start_page() as page:
         yield page
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture()
@@ -106,7 +37,7 @@ def api(mock, method, path, key=DEMO, **kw):
 def test_dashboard_shows_state_journal_and_drives_reset_and_faults(browser, mock):
     api(mock, "POST", "/v1/users", ADMIN, json={"username": "carol", "email": "carol@example.com", "fullname": "C"})
     api(mock, "GET", "/v1/users/carol", ADMIN)
-    browser.goto(mock.url + "/_mock/")
+    browser.goto(mock.url + "/_mock/", ready="!!document.querySelector('#journal')")
 
     text = browser.eval("document.body.innerText")
     for expected in ("Users", "demo", "alice", "carol", DEMO, "Organizations", "acme", "Algorithms",
@@ -152,7 +83,7 @@ def test_dashboard_from_another_origin_can_call_the_api_with_cors(browser, mock)
     """A page on another origin (the frontend dev server) calls the API with an Authorization header."""
     other = LiveServer(Settings(profile_scale=0.0)).start()      # a second origin: other port
     try:
-        browser.goto(other.url + "/_mock/")
+        browser.goto(other.url + "/_mock/", ready="!!document.querySelector('#journal')")
         status = browser.eval(f"""fetch({json.dumps(mock.url + '/v1/users/demo')},
             {{headers: {{Authorization: 'Simple {DEMO}'}}}}).then(r => r.status + ' ' + r.headers.get('X-Request-Id'))""")
         code, request_id = status.split(" ")

@@ -50,15 +50,15 @@ def test_glob_matches_across_slashes_and_default_code(c):
 def test_delete_clears_and_delete_one(c):
     a = add(c, path="/v1/scms", status=500)
     add(c, path="/v1/users", status=500)
-    assert len(c.delete(f"/_mock/faults/{a['id']}").get_json()["faults"]) == 1
-    error_of(c.delete("/_mock/faults/fault-99"), 404, 6001)
-    assert c.delete("/_mock/faults").get_json() == {"faults": []}
+    assert len(c.delete(f"/_mock/faults/{a['id']}", content_type="application/json").get_json()["faults"]) == 1
+    error_of(c.delete("/_mock/faults/fault-99", content_type="application/json"), 404, 6001)
+    assert c.delete("/_mock/faults", content_type="application/json").get_json() == {"faults": []}
     assert c.get("/v1/scms", headers=H).status_code == 200
 
 
 def test_reset_clears_faults(c):
     add(c, path="/v1/scms", status=500)
-    c.post("/_mock/reset")
+    c.post("/_mock/reset", json={})
     assert c.get("/_mock/faults").get_json() == {"faults": []}
     assert c.get("/v1/scms", headers=H).status_code == 200
 
@@ -71,7 +71,7 @@ def test_control_api_is_never_faulted(c):
 
 def test_probability_with_seed_is_reproducible(c):
     def pattern():
-        c.delete("/_mock/faults")
+        c.delete("/_mock/faults", content_type="application/json")
         add(c, path="/v1/scms", status=500, probability=0.5, seed=42)
         return [c.get("/v1/scms", headers=H).status_code for _ in range(20)]
     first = pattern()
@@ -107,8 +107,8 @@ def test_fault_runs_before_the_gate(c):
     ({"path": "/x", "status": "500"}, "status"),
     ({"path": "/x", "status": 500, "method": "FETCH"}, "method"),
     ({"path": "^(", "status": 500}, "regular expression"),
-    ({"path": "/x", "status": 500, "colour": 1}, "Unknown"),
-    ([1], "JSON object"),
+    ({"path": "/x", "status": 500, "colour": 1}, "'colour' was unexpected"),
+    ([1], "is not of type 'object'"),
 ])
 def test_bad_fault_is_an_error_object(c, body, words):
     err = error_of(c.post("/_mock/faults", json=body), 400, 6001)

@@ -3,8 +3,6 @@ import json
 import logging
 import re
 
-from mockserver import metrics
-
 from conftest import DEMO
 
 H = {"Authorization": f"Simple {DEMO}"}
@@ -57,15 +55,12 @@ def test_every_sample_line_is_well_formed(app, server):
         assert line.startswith("# HELP ") or line.startswith("# TYPE ") or sample.match(line), line
 
 
-def test_observe_invocation_in_and_out_of_a_request(app, server):
-    with app.test_request_context("/"):
-        metrics.observe_invocation(0.042, "demo/Hello")
+def test_observe_invocation(app, server):
+    server.observe_invocation("demo/Hello", 0.042, True)
     server.observe_invocation("demo/Hello", 0.5, False)       # the invoke handler's call form
     text = app.test_client().get("/_mock/metrics").get_data(as_text=True)
-    assert _value(text, 'mockserver_invocation_duration_seconds_count{algorithm="demo/Hello"}') >= 2
-    assert _value(text, 'mockserver_invocations_total{algorithm="demo/Hello",outcome="error"}') >= 1
-    metrics.observe_invocation(1.0, "x/y")                    # outside a request: no error
-    assert "x/y" in metrics._fallback.render()
+    assert _value(text, 'mockserver_invocation_duration_seconds_count{algorithm="demo/Hello"}') == 2
+    assert _value(text, 'mockserver_invocations_total{algorithm="demo/Hello",outcome="error"}') == 1
 
 
 def test_injected_faults_are_counted(app, server):
@@ -75,3 +70,32 @@ def test_injected_faults_are_counted(app, server):
     c.get("/v1/scms", headers=H)
     after = _value(c.get("/_mock/metrics").get_data(as_text=True), "mockserver_faults_injected_total")
     assert after == before + 1
+
+
+def _series(text, name):
+    return [line for line in text.splitlines() if line.startswith(name + "{")]
+
+
+def test_thirty_thousand_methods_make_one_other_series(app, server):
+    c = app.test_client()
+    for i in range(30_000):
+        c.open("/v1/scms", method=f"M{i}")
+    text = c.get("/_mock/metrics").get_data(as_text=True)
+    methods = {line.split('method="')[1].split('"')[0] for line in _series(text, "mockserver_requests_total")}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+    assert _value(text, 'mockserver_requests_total{operation="unmatched",method="other",status="405"}') >= 30_000
+
+
+def test_reset_and_deletes_drop_per_algorithm_series(app, server):
+    c = app.test_client()
+    auth = {"Authorization": f"Simple {DEMO}"}
+    assert c.post("/v1/algo/demo/Hello", json="x", headers=auth).status_code == 200
+    server.observe_invocation("demo/Gone", 0.1, True)
+    text = c.get("/_mock/metrics").get_data(as_text=True)
+    assert 'algorithm="demo/Hello"' in text and 'algorithm="demo/Gone"' in text
+    assert c.delete("/v1/algorithms/demo/Hello", headers=auth).status_code == 204
+    text = c.get("/_mock/metrics").get_data(as_text=True)
+    assert 'algorithm="demo/Hello"' not in text and 'algorithm="demo/Gone"' not in text
+    server.observe_invocation("demo/Other", 0.1, True)
+    c.post("/_mock/reset", json={})
+    assert 'algorithm=' not in c.get("/_mock/metrics").get_data(as_text=True)

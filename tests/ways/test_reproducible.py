@@ -55,7 +55,7 @@ def test_a_reset_restarts_the_sequences():
     auth = {"Authorization": f"Simple {ADMIN}"}
     body = {"username": "carol", "email": "carol@example.com", "fullname": "Carol C"}
     one = c.post("/v1/users", json=body, headers=auth)
-    c.post("/_mock/reset")
+    c.post("/_mock/reset", json={})
     two = c.post("/v1/users", json=body, headers=auth)
     assert one.get_data() == two.get_data() and one.headers["X-Request-Id"] == two.headers["X-Request-Id"]
 
