@@ -52,7 +52,7 @@ def test_options_raw_void_stdout_timeout(client, live_server):
     ack = client.algo("demo/Greeter").set_options(output=OutputType.void).pipe("Neo")
     assert ack.request_id and ack.async_protocol
     res = client.algo("demo/Greeter").set_options(stdout=True, timeout=10).pipe("Neo")
-    assert res.metadata.stdout is not None
+    assert res.result == "Hello Neo" and res.metadata.stdout == ""      # the owner sees stdout: it printed nothing
 
 
 def test_algorithm_error_raises_with_stacktrace_for_owner(client, live_server):

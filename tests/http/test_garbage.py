@@ -29,14 +29,11 @@ def test_garbage_bodies_get_4xx_error_objects(admin, method, path):
     assert admin.get("/_mock/state").get_json() == before
 
 
-@pytest.mark.parametrize("query", [{"limit": "-5"}, {"limit": "1e9"}, {"limit": "9" * 400}, {"marker": "%%%"},
-                                   {"marker": "a" * 5000}, {"limit": ""}])
-def test_garbage_query_on_lists(admin, query):
+@pytest.mark.parametrize("query, code", [({"limit": "-5"}, 5003), ({"limit": "1e9"}, 5003), ({"limit": "9" * 400}, 5003),
+                                         ({"marker": "%%%"}, 5002), ({"marker": "a" * 5000}, 5002), ({"limit": ""}, 5003)])
+def test_garbage_query_on_lists(admin, query, code):
     for path in ("/v1/users", "/v1/organizations", "/v1/organizations/acme/members"):
-        r = admin.get(path, **query)
-        assert r.status_code in (200, 400), (path, query, r.status_code)
-        if r.status_code == 400:
-            assert error_of(r)["code"] in (5002, 5003)
+        error_of(admin.get(path, **query), 400, code)
 
 
 @pytest.mark.parametrize("header", ["Simple", "Bearer ", "Simple \x00", "x" * 10000, "Basic dXNlcjpwYXNz"])
