@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import socket
 from http import HTTPStatus
@@ -24,7 +25,9 @@ from .metrics import Metrics
 from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
 from .ids import Clock, Ids
 from .journal import Journal
+from .resources import resource_path
 from .runtime import DEFAULT_PROFILES, Engine
+from .runtime.policy import CodePolicy
 from .jsonio import json_response
 from .spec import ApiSpec
 from .store import Store
@@ -46,7 +49,8 @@ class MockServer:
             self.control_key_generated = True
         self.spec = spec
         self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
-                       engine=Engine(scale=settings.profile_scale),
+                       engine=Engine(scale=settings.profile_scale, policy=code_policy(settings),
+                                     invocations_per_key=settings.invocations_per_key),
                        profiles={p.name: p for p in DEFAULT_PROFILES})
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
@@ -74,6 +78,15 @@ class MockServer:
 
     def observe_invocation(self, algorithm: str, seconds: float, ok: bool) -> None:
         self.metrics.observe_invocation(seconds, algorithm, ok)
+
+
+def code_policy(settings: Settings) -> CodePolicy:
+    """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
+    configured folders and module prefixes, and code in the folders of start-up fixtures."""
+    from .fixtures import default_fixture
+    fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *fixture_dirs],
+                      settings.algorithm_modules)
 
 
 class MockFlask(Flask):

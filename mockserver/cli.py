@@ -26,13 +26,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile-scale", type=float, help="multiply every simulated delay (0 = no delays)")
     p.add_argument("--threads", type=int, help="gunicorn threads of the one worker (default 16)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="log level (default info)")
+    p.add_argument("--algorithms-dir", action="append", metavar="DIR",
+                   help="a folder whose .py files bindings over HTTP and in fixtures may name (repeatable; "
+                        "env MOCKSERVER_ALGORITHMS_DIRS, ':'-separated)")
+    p.add_argument("--algorithm-module", action="append", metavar="PREFIX",
+                   help="a module prefix bindings may name, e.g. mypkg.algos (repeatable; "
+                        "env MOCKSERVER_ALGORITHM_MODULES, comma-separated)")
+    p.add_argument("--invocations-per-key", type=int, metavar="N",
+                   help="concurrent algorithm calls per API key, more get 429 (default 8; 0 = no cap; "
+                        "env MOCKSERVER_INVOCATIONS_PER_KEY)")
     return p.parse_args(argv)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(fixtures=args.fixtures, admin_key=args.admin_key, seed=args.seed,
                              clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level,
-                             host=args.host, control_key=args.control_key, public_names=args.public_names)
+                             host=args.host, control_key=args.control_key, public_names=args.public_names,
+                             algorithm_dirs=args.algorithms_dir, algorithm_modules=args.algorithm_module,
+                             invocations_per_key=args.invocations_per_key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,11 @@ class Settings:
     host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
     control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
     public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
+    # Code that bindings over HTTP and in fixtures may name (the bundled sandbox algorithms and
+    # the folders of start-up fixture files are always allowed; see runtime/policy.py)
+    algorithm_dirs: list[str] = field(default_factory=list)
+    algorithm_modules: list[str] = field(default_factory=list)
+    invocations_per_key: int = 8                         # concurrent calls per API key; more: 429
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -51,6 +56,12 @@ class Settings:
             s.public_names = [n.strip() for n in env["MOCKSERVER_PUBLIC_NAMES"].split(",") if n.strip()]
         if env.get("MOCKSERVER_LOG_LEVEL"):
             s.log_level = env["MOCKSERVER_LOG_LEVEL"]
+        if env.get("MOCKSERVER_ALGORITHMS_DIRS"):
+            s.algorithm_dirs = [p for p in env["MOCKSERVER_ALGORITHMS_DIRS"].split(os.pathsep) if p]
+        if env.get("MOCKSERVER_ALGORITHM_MODULES"):
+            s.algorithm_modules = [m.strip() for m in env["MOCKSERVER_ALGORITHM_MODULES"].split(",") if m.strip()]
+        if env.get("MOCKSERVER_INVOCATIONS_PER_KEY"):
+            s.invocations_per_key = int(env["MOCKSERVER_INVOCATIONS_PER_KEY"])
         for name, value in overrides.items():
             if value is not None:
                 setattr(s, name, value)

@@ -15,7 +15,7 @@ from flask import Response, current_app, g, request
 from . import control_guard
 from .api import Handlers
 from .domain import bindings
-from .errors import REQUEST_INVALID, ApiError
+from .errors import NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from .fixtures import FixtureError, load_file, load_text
 from .jsonio import json_response
 
@@ -75,6 +75,8 @@ def apply_fixtures(_inp):
     try:
         load_text(server.ctx, raw, "(request body)", base_dir=None)   # None: no file may be referenced
     except FixtureError as exc:
+        if exc.status == 403:       # a binding to code outside the allowed folders / modules
+            raise ApiError(NOT_AUTHORIZED, f"Bad fixtures: at {exc.where}: {exc.reason}", 403) from None
         raise ApiError(REQUEST_INVALID, f"Bad fixtures: at {exc.where}: {exc.reason}") from None
     return json_response({"status": "loaded"})
 
@@ -177,12 +179,17 @@ def binding_key(algorithm: str, version: str | None = None) -> tuple[str, str, s
 def bind(server, algorithm: str, target: str, version: str | None = None) -> str:
     """Bind ``target`` to an existing algorithm (all versions) or one version, for a test in this
     process: a callable registered by ``Binding.from_callable``, "pkg.mod:fn" or "path/file.py:fn"
-    (relative to the working directory). Returns the binding key."""
+    (relative to the working directory). Returns the binding key. Trusted: a test put it there,
+    so no folder/prefix check, and ``mode: inprocess`` profiles may run it in this process."""
     owner, name, version = binding_key(algorithm, version)
-    bindings.set_binding(server.ctx, owner, name, target, version, base_dir=os.getcwd())
+    bindings.set_binding(server.ctx, owner, name, target, version, base_dir=os.getcwd(), trusted=True)
     return "/".join([owner, name] + ([version] if version else []))
 
 
 def load_fixtures(server, path: str | os.PathLike) -> None:
-    """Apply a fixture file on top of the current state (until the next reset)."""
+    """Apply a fixture file on top of the current state (until the next reset). Trusted (the
+    pytest plugin's): it may bind code in its own folder, as start-up fixtures may."""
+    engine = server.ctx.engine
+    if engine is not None and engine.policy is not None:
+        engine.policy.allow_dir(os.path.dirname(os.path.abspath(path)), trusted=True)
     load_file(server.ctx, Path(path))

@@ -28,9 +28,10 @@ FIXTURE_LINK_BASE = "http://localhost"   # links are rendered per request; this 
 
 
 class FixtureError(Exception):
-    def __init__(self, file: str, where: str, reason: str):
+    def __init__(self, file: str, where: str, reason: str, status: int = 400):
         super().__init__(f"{file}: at {where}: {reason}")
         self.file, self.where, self.reason = file, where, reason
+        self.status = status
 
 
 def default_fixture() -> Path:
@@ -67,7 +68,7 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None
             try:
                 loader(ctx, item, base_dir)
             except ApiError as exc:
-                raise FixtureError(name, f"{section}/{index}", exc.message) from None
+                raise FixtureError(name, f"{section}/{index}", exc.message, exc.status) from None
 
 
 def parse(raw: bytes, name: str, *, max_bytes: int) -> dict:

@@ -71,15 +71,32 @@ def encode_marker(list_id: str, key: Key) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_KEY_DEPTH = 4     # keys this server issues are scalars or short lists, never deeper
+
+
 def decode_marker(marker: str, list_id: str) -> Key:
     try:
         padded = marker + "=" * (-len(marker) % 4)
         found_list, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        if _depth(key) > MAX_KEY_DEPTH:
+            raise ValueError("nested too deeply")
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         raise ApiError(INVALID_MARKER, f"Invalid marker used: {marker!r} is not a marker this server issued") from None
     if found_list != list_id:
         raise ApiError(INVALID_MARKER, f"Invalid marker used: {marker!r} belongs to another list")
     return _freeze(key)
+
+
+def _depth(key: Key) -> int:
+    """How deeply lists nest in ``key`` (0 for a scalar), without recursion."""
+    depth, level = 0, [key]
+    while depth <= MAX_KEY_DEPTH:
+        lists = [item for item in level if isinstance(item, list)]
+        if not lists:
+            break
+        depth += 1
+        level = [k for item in lists for k in item]
+    return depth
 
 
 def _freeze(key: Key) -> Key:

@@ -2,13 +2,16 @@
 
 Set through the control API or the pytest plugin; they win over what a build
 was compiled with. A binding names importable code ("pkg.mod:apply" or
-"path/algo.py:apply"); no code is ever uploaded.
+"path/algo.py:apply"); no code is ever uploaded. Over HTTP the code must be under the
+allowed folders or module prefixes (403 otherwise, ``runtime/policy.py``); what the pytest
+plugin binds in its own process is trusted. The target is imported and checked in a
+throw-away worker process, never in the server.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ALGORITHM_NOT_FOUND, REQUEST_INVALID, ApiError
+from ..errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from ..runtime import Binding
 from .context import Ctx
 
@@ -18,10 +21,16 @@ def _key(owner: str, name: str, version: str | None) -> str:
 
 
 def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | None = None,
-                base_dir: str | None = None) -> dict[str, Any]:
+                base_dir: str | None = None, *, trusted: bool = False) -> dict[str, Any]:
+    """``trusted``: the pytest plugin binds code of its own process (no folder/prefix check)."""
     if not isinstance(target, str) or not target.strip():
         raise ApiError(REQUEST_INVALID, "target must name a callable: 'package.module:apply' or 'path/algo.py:apply'")
     binding = Binding(target, base_dir=base_dir)
+    if not trusted and ctx.engine is not None:
+        denial = ("callables can only be bound by the pytest plugin, in its own process"
+                  if binding.is_callable else ctx.engine.binding_denial(binding))
+        if denial:
+            raise ApiError(NOT_AUTHORIZED, f"Cannot bind {owner}/{name} to {target}: {denial}", 403)
     problem = ctx.engine.check_binding(binding) if ctx.engine else None
     if problem:
         raise ApiError(REQUEST_INVALID, f"Cannot bind {owner}/{name} to {target}: {problem}")
@@ -29,6 +38,8 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
         if f"{owner}/{name}" not in state.algorithms:
             raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
         resolved = target if base_dir is None else _absolute(binding)
+        if trusted and ctx.engine is not None:
+            ctx.engine.trust(resolved)
         state.bindings[_key(owner, name, version)] = resolved
     return {"algorithm": f"{owner}/{name}", "version": version, "target": resolved}
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ..auth import Principal
-from ..errors import ALGORITHM_NOT_FOUND, ApiError
+from ..errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, ApiError
 from ..ids import iso
 from ..pagination import Page, paginate, sorted_source
 from ..runtime import Binding
@@ -53,10 +53,15 @@ def _binding_of(state: State, algo: Algorithm) -> tuple[str | None, str | None]:
 
 
 def check_binding(ctx: Ctx, target: str | None, base: str | None) -> str | None:
-    """None if the callable imports (or there is none: the platform template); else why not."""
+    """None if the callable imports (or there is none: the platform template); else why not.
+    Code outside the allowed folders / module prefixes is refused with 403."""
     if not target or ctx.engine is None:
         return None
-    return ctx.engine.check_binding(Binding(target, base_dir=base))
+    binding = Binding(target, base_dir=base)
+    denial = ctx.engine.binding_denial(binding)
+    if denial:
+        raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
+    return ctx.engine.check_binding(binding)
 
 
 def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:

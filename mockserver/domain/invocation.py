@@ -14,7 +14,7 @@ from typing import Any
 from ..auth import Principal
 from ..errors import ApiError
 from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
-from ..runtime.errors import BadInput, EngineClosed
+from ..runtime.errors import BadInput, EngineClosed, KeyBusy
 from ..store import State
 from . import algorithms, keys, orgs
 from .algorithm_models import Algorithm, Build
@@ -63,16 +63,20 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
            "ALGORITHMIA_PROFILE": profile.name}
     inv = Invocation(key=f"{algo.full_name}/{build.commit_sha}", binding=binding, profile=profile,
                      body=body, content_type=content_type, timeout_s=float(timeout),
-                     want_stdout=stdout and is_owner, env=env)
+                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key)
     return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
                 invocation=inv, may_see_stdout=is_owner,
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
                 caller=who.username)
 
 
-def run(ctx: Ctx, call: Call, request_id: str) -> Outcome:
+def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None = None) -> Outcome:
+    """Run the call. Setting ``cancelled`` (the client went away) stops it and frees its slot."""
     try:
-        outcome = ctx.engine.invoke(call.invocation)
+        outcome = ctx.engine.invoke(call.invocation, cancelled=cancelled)
+    except KeyBusy as exc:
+        raise ApiError(None, f"Too many concurrent calls with this API key: {exc.message}", 429,
+                       shape="invocation", error_type="SystemError") from None
     except QueueFull as exc:
         raise ApiError(None, f"Too many concurrent calls to {call.algorithm}: {exc.message}", 429,
                        shape="invocation", error_type="SystemError") from None
@@ -80,7 +84,7 @@ def run(ctx: Ctx, call: Call, request_id: str) -> Outcome:
         raise ApiError(2013, f"Invalid input for {call.algorithm}: {exc.message}", 400) from None
     except EngineClosed:
         raise ApiError(5001, "The invocation engine is shutting down", 503) from None
-    if outcome.error is not None:
+    if outcome.error is not None and not (cancelled is not None and cancelled.is_set()):
         _record_error(ctx, call, outcome.error, request_id)
     return outcome
 

@@ -19,15 +19,27 @@ ADK-style loading), ``codec`` (input/output content types), ``context`` (what a
 running callable can read), ``worker`` (warm worker processes), ``inproc``
 (in-thread mode), ``engine`` (pools, slots, queueing, delays), ``errors``.
 """
-from . import context
-from .binding import Binding
-from .engine import Engine, Invocation, Outcome
-from .errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, SYSTEM_ERROR,
-                     BadInput, EngineClosed, QueueFull, RuntimeFailure)
-from .profiles import DEFAULT_PROFILES, Profile
+import importlib
 
-__all__ = [
-    "Engine", "Invocation", "Outcome", "Binding", "Profile", "DEFAULT_PROFILES",
-    "BadInput", "QueueFull", "EngineClosed", "RuntimeFailure", "context",
-    "ALGORITHM_ERROR", "SYSTEM_ERROR", "OUT_OF_MEMORY_ERROR", "LOADING_ERROR",
-]
+# Names resolve on first use (PEP 562): a worker process imports only the modules it runs,
+# not the engine, so its cold start stays short.
+_EXPORTS = {
+    "context": ".context",
+    "Binding": ".binding",
+    "Engine": ".engine", "Invocation": ".engine", "Outcome": ".engine",
+    "ALGORITHM_ERROR": ".errors", "LOADING_ERROR": ".errors", "OUT_OF_MEMORY_ERROR": ".errors",
+    "SYSTEM_ERROR": ".errors", "BadInput": ".errors", "EngineClosed": ".errors", "QueueFull": ".errors",
+    "KeyBusy": ".errors", "RuntimeFailure": ".errors",
+    "DEFAULT_PROFILES": ".profiles", "Profile": ".profiles",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name], __name__)
+    value = module if name == "context" else getattr(module, name)
+    globals()[name] = value
+    return value

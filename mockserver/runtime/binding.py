@@ -17,10 +17,8 @@ This module is imported by worker processes: keep it light (no Flask).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import importlib.util
-import inspect
 import itertools
 import os
 import sys
@@ -174,6 +172,7 @@ def import_module_for(binding: Binding, *, module_name: Optional[str] = None,
             else:
                 sys.path.append(folder)
         if module_name is None:
+            import hashlib
             digest = hashlib.sha1(location.encode()).hexdigest()[:10]
             module_name = f"_mock_algo_{digest}_{next(_counter)}"
         spec = importlib.util.spec_from_file_location(module_name, location)
@@ -229,6 +228,7 @@ def _positional_params(fn: Callable) -> tuple[int, int]:
     """(count of positional params, count of *required* positional params);
     ``*args`` counts as unlimited."""
     try:
+        import inspect          # here: a worker process's cold start need not import it
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return 1, 1

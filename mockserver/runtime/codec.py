@@ -18,7 +18,6 @@ This module is imported by worker processes: keep it light.
 from __future__ import annotations
 
 import json
-import traceback
 from typing import Any, Optional
 
 from .errors import ALGORITHM_ERROR, BadInput
@@ -50,6 +49,8 @@ def decode_input(body: bytes | bytearray | memoryview | str | None, content_type
             raise BadInput(f"Input is not valid UTF-8: {exc}") from None
         except ValueError as exc:
             raise BadInput(f"Failed to parse JSON input: {exc}") from None
+        except RecursionError:
+            raise BadInput("Input JSON is nested too deeply") from None
     if mt in TEXT_TYPES or mt.startswith("text/"):
         try:
             return body.decode("utf-8")
@@ -67,6 +68,8 @@ def decode_input(body: bytes | bytearray | memoryview | str | None, content_type
             return json.loads(text)
         except ValueError:
             pass
+        except RecursionError:
+            raise BadInput("Input JSON is nested too deeply") from None
     return text
 
 
@@ -80,14 +83,34 @@ def encode_output(value: Any) -> tuple[str, Any]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "binary", bytes(value)
     if isinstance(value, str):
+        _check_utf8(value)
         return "text", value
     if value is None:
         return "void", None
     try:
-        return "json", json.dumps(value, separators=(",", ":"), allow_nan=True)
+        text = json.dumps(value, separators=(",", ":"), allow_nan=True, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise OutputError(
             f"Algorithm output is not JSON serializable ({type(value).__name__}): {exc}") from None
+    _check_utf8(text)
+    return "json", text
+
+
+def _check_utf8(text: str) -> None:
+    """A lone surrogate ("\\ud800") has no UTF-8 form: no response could carry it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise OutputError(f"Algorithm output is not valid Unicode text: {exc.reason} at index {exc.start}") from None
+
+
+def clean_text(text: str) -> str:
+    """``text`` with anything UTF-8 cannot carry (lone surrogates) replaced by "?"."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def decode_payload(content_type: str, payload: Any) -> Any:
@@ -106,12 +129,13 @@ def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Op
         etype = own
     else:
         etype = error_type or ALGORITHM_ERROR
+    import traceback              # here: a worker process's cold start need not import it
     if message is None:
         message = str(exc)
         if not message:
             message = type(exc).__name__
     return {
-        "message": message,
-        "error_type": etype,
-        "stacktrace": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "message": clean_text(message),
+        "error_type": clean_text(etype),
+        "stacktrace": clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))),
     }

@@ -121,7 +121,11 @@ class Capture(io.TextIOBase):
             text = "".join(self._parts)
             if self._dropped:
                 text += f"\n[stdout truncated: {self._dropped} more characters not shown]\n"
+        try:
+            text.encode("utf-8")
             return text
+        except UnicodeEncodeError:        # a lone surrogate printed: no response could carry it
+            return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class StdoutProxy(io.TextIOBase):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import atexit
 import collections
-import multiprocessing
 import os
 import sys
 import threading
@@ -38,10 +37,11 @@ from typing import Any, Mapping, Optional
 from .binding import Binding, load_binding
 from .codec import decode_input, decode_payload
 from .context import DEFAULT_STDOUT_CAP, InvocationContext
-from .errors import (BindingError, EngineClosed, QueueFull, SYSTEM_ERROR)
+from .errors import (BadInput, BindingError, EngineClosed, KeyBusy, QueueFull, SYSTEM_ERROR)
 from .inproc import InprocShared, InprocWorker
+from .policy import CodePolicy
 from .profiles import GPU_ENV_VARS, Profile
-from .worker import ProcessWorker, WorkerDied, worker_process_class
+from .worker import BindingChecker, ProcessWorker, WorkerDied, cancelled_error
 
 DEFAULT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 3000.0
@@ -57,6 +57,7 @@ class Invocation:
     timeout_s: float = DEFAULT_TIMEOUT_S
     want_stdout: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    caller: Optional[str] = None     # the API key calling: at most invocations_per_key at once
 
 
 @dataclass
@@ -138,20 +139,6 @@ def _err(message: str, error_type: str = SYSTEM_ERROR) -> dict:
     return {"message": message, "error_type": error_type, "stacktrace": ""}
 
 
-_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
-_FORKSERVER_USED = False
-_PRELOAD = ["mockserver.runtime.worker"]
-
-
-def _mp_context():
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def _atexit_shutdown(ref) -> None:
     eng = ref()
     if eng is not None:
@@ -160,42 +147,66 @@ def _atexit_shutdown(ref) -> None:
 
 class Engine:
     def __init__(self, scale: float = 1.0, max_workers: int = 64, *,
-                 stdout_cap: int = DEFAULT_STDOUT_CAP):
+                 stdout_cap: int = DEFAULT_STDOUT_CAP, policy: Optional[CodePolicy] = None,
+                 invocations_per_key: int = 0, check_timeout_s: float = 10.0):
+        """``policy``: which code untrusted bindings may name (None: any, for library use);
+        ``invocations_per_key``: concurrent calls per ``Invocation.caller`` (0: no cap);
+        ``check_timeout_s``: how long :meth:`check_binding` waits for an import."""
         if scale < 0:
             raise ValueError("scale must be >= 0")
         self.scale = float(scale)
         self.max_workers = max(1, int(max_workers))
         self.stdout_cap = int(stdout_cap)
+        self.policy = policy
+        self.invocations_per_key = max(0, int(invocations_per_key))
+        self.check_timeout_s = float(check_timeout_s)
+        self._trusted: set[str] = set()          # targets the pytest plugin bound
+        self._per_key: dict[str, int] = {}
+        self._check_cache: dict[tuple, Optional[str]] = {}
+        self._checker = BindingChecker()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._pools: dict[str, _Pool] = {}
         self._nprocs = 0
         self._closed = False
-        self._mpctx = _mp_context()
-        self._process_class = worker_process_class(self._mpctx)
         self._reaper: Optional[threading.Thread] = None
         self._wake = threading.Event()
         # When the reaper wakes next on its own (monotonic time; None: only when woken).
         # It needs waking only when a worker going idle is due before that: waking it
         # on every call would cost a thread switch per invocation.
         self._reaper_due: Optional[float] = None
-        _ENGINES.add(self)
         self._atexit = (_atexit_shutdown, weakref.ref(self))
         atexit.register(*self._atexit)
 
     # ------------------------------------------------------------------ public
 
-    def invoke(self, inv: Invocation) -> Outcome:
-        """Run one call (blocking). Raises BadInput, QueueFull, EngineClosed;
-        every failure of the callable is reported in ``Outcome.error``."""
+    def invoke(self, inv: Invocation, cancelled: Optional[threading.Event] = None) -> Outcome:
+        """Run one call (blocking). Raises BadInput, QueueFull (KeyBusy), EngineClosed;
+        every failure of the callable is reported in ``Outcome.error``. Setting
+        ``cancelled`` stops the call (waiting or running) and frees its slot."""
         if self._closed:
             raise EngineClosed("the invocation engine has been shut down")
         value = decode_input(inv.body, inv.content_type)
+        denied = self.binding_denial(inv.binding)
+        if denied:
+            err = {"message": f"This algorithm's binding is not allowed: {denied}",
+                   "error_type": "LoadingError", "stacktrace": ""}
+            return Outcome(None, "void", 0.0, "" if inv.want_stdout else None, err, False)
+        caller = inv.caller if self.invocations_per_key else None
+        if caller is not None:
+            self._enter_key(caller)
+        try:
+            return self._invoke(inv, value, cancelled)
+        finally:
+            if caller is not None:
+                self._leave_key(caller)
+
+    def _invoke(self, inv: Invocation, value: Any, cancelled: Optional[threading.Event]) -> Outcome:
         timeout = _clamp_timeout(inv.timeout_s)
         profile = inv.profile
         self._ensure_reaper()
         try:
-            pool, worker = self._acquire(inv, timeout)
+            pool, worker = self._acquire(inv, timeout, cancelled)
         except _Aborted as ab:
             return Outcome(None, "void", 0.0, "" if inv.want_stdout else None, ab.error, False)
 
@@ -206,11 +217,15 @@ class Engine:
         try:
             if worker is None:
                 cold = True
-                worker, cold_cost = self._start_worker(pool, timeout)
+                worker, cold_cost = self._start_worker(pool, timeout, cancelled)
             if overhead > 0:
                 time.sleep(overhead)
-            ok, ctype, payload, run_time, restart, out = worker.call(
-                value, inv.want_stdout, self._call_env(inv), timeout)
+            try:
+                ok, ctype, payload, run_time, restart, out = worker.call(
+                    value, inv.want_stdout, self._call_env(inv), timeout, cancelled)
+            except RecursionError:       # pickling an input nested too deeply; nothing was sent
+                healthy = True
+                raise BadInput("Input is nested too deeply") from None
             healthy = not restart
             duration = cold_cost + overhead + run_time
             if ok:
@@ -229,25 +244,68 @@ class Engine:
             self._release(pool, worker, healthy)
 
     def check_binding(self, binding: Binding) -> Optional[str]:
-        """None if the binding imports and has a callable ``apply`` (or the
-        named function); else an error message. Imports in this process (file
-        targets as a throw-away module); does not run load()."""
+        """None if the binding imports and has a callable ``apply`` (or the named
+        function); else an error message. Files and modules are imported in a throw-away
+        worker process (a crash, exit or hang there is reported, not felt; at most
+        ``check_timeout_s``); results for an unchanged file are remembered. Does not run
+        load(). Callables registered in this process are resolved here."""
         if binding.is_template:
             return None
         try:
-            if binding.parse()[0] == "file":
-                load_binding(binding, register=False)
-            else:
-                load_binding(binding)
+            kind, location, _ = binding.parse()
         except BindingError as exc:
             return exc.message
-        except KeyboardInterrupt:
-            raise
-        except SyntaxError as exc:
-            return f"SyntaxError: {exc.msg} ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
-        except BaseException as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return None
+        if kind == "callable":
+            try:
+                load_binding(binding)
+            except BindingError as exc:
+                return exc.message
+            return None
+        cache_key = None
+        if kind == "file":
+            try:
+                st = os.stat(location)
+            except OSError:
+                return f"algorithm file not found: {location}"
+            cache_key = (binding.target, binding.base_dir, location, st.st_mtime_ns, st.st_size)
+            if cache_key in self._check_cache:
+                return self._check_cache[cache_key]
+        target = f"{location}:{binding.parse()[2]}" if kind == "file" else binding.target
+        problem = self._checker.check(target, self._process_env({}), os.getcwd(),
+                                      [p for p in sys.path if p], self.check_timeout_s)
+        if cache_key is not None:
+            if len(self._check_cache) > 1024:
+                self._check_cache.clear()
+            self._check_cache[cache_key] = problem
+        return problem
+
+    def binding_denial(self, binding: Binding) -> Optional[str]:
+        """Why the policy refuses this binding, or None. The template, callables registered
+        in this process and targets passed to :meth:`trust` are never refused."""
+        if self.policy is None or binding.is_template or binding.is_callable or binding.target in self._trusted:
+            return None
+        return self.policy.denial(binding)
+
+    def trust(self, target: str) -> None:
+        """Targets bound by the pytest plugin (code a test put there) skip the policy."""
+        with self._lock:
+            self._trusted.add(target)
+
+    def _enter_key(self, caller: str) -> None:
+        with self._lock:
+            n = self._per_key.get(caller, 0)
+            if n >= self.invocations_per_key:
+                raise KeyBusy(f"this API key already has {n} calls running (limit {self.invocations_per_key})",
+                              key=caller, queued=n, limit=self.invocations_per_key)
+            self._per_key[caller] = n + 1
+
+    def _leave_key(self, caller: str) -> None:
+        with self._lock:
+            n = self._per_key.get(caller, 1) - 1
+            if n > 0:
+                self._per_key[caller] = n
+            else:
+                self._per_key.pop(caller, None)
 
     def reset(self) -> None:
         """Stop every worker (in-flight calls fail with a SystemError, queued
@@ -269,17 +327,6 @@ class Engine:
             atexit.unregister(self._atexit[0])
         except Exception:
             pass
-        _ENGINES.discard(self)
-        _maybe_stop_forkserver()
-
-    def warmup(self) -> None:
-        """Optionally start the forkserver now, so the first cold call does not
-        pay its start (~0.1-0.3 s)."""
-        if self._mpctx.get_start_method() == "forkserver":
-            global _FORKSERVER_USED
-            _FORKSERVER_USED = True
-            from multiprocessing import forkserver
-            forkserver.ensure_running()
 
     def stats(self) -> dict:
         with self._lock:
@@ -317,7 +364,7 @@ class Engine:
         return {**profile.env, "ALGORITHMIA_PROFILE": profile.name,
                 "ALGORITHMIA_PROCESSOR": profile.processor}
 
-    def _acquire(self, inv: Invocation, timeout: float):
+    def _acquire(self, inv: Invocation, timeout: float, cancelled: Optional[threading.Event] = None):
         key = inv.key
         while True:
             to_stop: list = []
@@ -347,7 +394,15 @@ class Engine:
             self._stop_workers(to_stop)
             if waiter is None:
                 return pool, worker
-            waiter.wait(timeout)
+            if cancelled is None:
+                waiter.wait(timeout)
+            else:
+                deadline = time.monotonic() + timeout
+                while not waiter.done and not cancelled.is_set():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    waiter.wait(min(remaining, 0.2))
             with self._lock:
                 if not waiter.done:
                     try:
@@ -355,6 +410,8 @@ class Engine:
                     except ValueError:
                         pass
                     pool.errors += 1
+                    if cancelled is not None and cancelled.is_set():
+                        raise _Aborted(cancelled_error())
                     pool.timeouts += 1
                     raise _Aborted(_err(f"Algorithm timed out after {timeout:g} seconds "
                                         "(waiting for a free worker)"))
@@ -375,7 +432,7 @@ class Engine:
             dead.append(w)
         return None, dead
 
-    def _start_worker(self, pool: _Pool, timeout: float):
+    def _start_worker(self, pool: _Pool, timeout: float, cancelled: Optional[threading.Event] = None):
         profile = pool.profile
         t0 = time.perf_counter()
         if pool.mode == "inprocess":
@@ -391,15 +448,14 @@ class Engine:
             if not self._reserve_process(timeout):
                 raise WorkerDied(_err(f"No capacity to start a worker for {pool.key} "
                                       f"(max_workers={self.max_workers} reached)"))
-            worker = ProcessWorker(self._mpctx, self._worker_spec(pool), self._process_class)
+            worker = ProcessWorker(self._worker_spec(pool), self._process_env(pool.profile.env, pool.profile),
+                                   os.getcwd())
             worker.counted = True
             with self._lock:
                 pool.active.add(worker)
                 pool.cold_starts += 1
-            global _FORKSERVER_USED
-            _FORKSERVER_USED = True
         try:
-            worker.start(timeout)
+            worker.start(timeout, cancelled)
         except BaseException:
             self._discard(pool, worker)
             raise
@@ -409,13 +465,20 @@ class Engine:
             time.sleep(simulated - real)
         return worker, simulated
 
+    def _process_env(self, extra: Mapping[str, str], profile: Optional[Profile] = None) -> dict:
+        """A worker process's environment: the server's, without its MOCKSERVER_* and
+        ALGORITHMIA_* variables and GPU variables the profile does not set, plus ``extra``."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("MOCKSERVER_", "ALGORITHMIA_")) and k not in GPU_ENV_VARS}
+        if profile is not None:
+            env.update(self._base_env(profile))
+        env.update(extra)
+        return env
+
     def _worker_spec(self, pool: _Pool) -> dict:
         profile = pool.profile
         kind, location, func = pool.binding.parse()
         target = f"{location}:{func}" if kind == "file" else pool.binding.target
-        unset = [k for k in os.environ
-                 if k.startswith(("MOCKSERVER_", "ALGORITHMIA_"))
-                 or (k in GPU_ENV_VARS and k not in profile.env)]
         return {
             "key": pool.key,
             "target": target,
@@ -425,9 +488,7 @@ class Engine:
             "processor": profile.processor,
             "memory_mb": profile.memory_mb,
             "env": self._base_env(profile),
-            "unset_env": unset,
             "sys_path": [p for p in sys.path if p],
-            "cwd": os.getcwd(),
             "stdout_cap": self.stdout_cap,
         }
 
@@ -536,6 +597,7 @@ class Engine:
         return victims
 
     def _stop_all(self, reason: str) -> None:
+        self._checker.stop()
         idle, active = [], []
         with self._lock:
             for pool in list(self._pools.values()):
@@ -618,17 +680,3 @@ def _unregister_module(shared: InprocShared) -> None:
     name = getattr(mod, "__name__", "")
     if name.startswith("_mock_algo_"):
         sys.modules.pop(name, None)
-
-
-def _maybe_stop_forkserver() -> None:
-    global _FORKSERVER_USED
-    if not _FORKSERVER_USED or any(not e._closed for e in list(_ENGINES)):
-        return
-    try:
-        from multiprocessing import forkserver
-        fs = forkserver._forkserver
-        if getattr(fs, "_forkserver_pid", None) is not None:
-            fs._stop()
-        _FORKSERVER_USED = False
-    except Exception:
-        pass

@@ -47,6 +47,10 @@ class QueueFull(RuntimeFailure):
         self.limit = limit
 
 
+class KeyBusy(QueueFull):
+    """The calling API key already has as many calls running as it may (``invocations_per_key``)."""
+
+
 class EngineClosed(RuntimeFailure):
     """The engine has been shut down."""
 

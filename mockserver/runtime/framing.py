@@ -15,10 +15,24 @@ import socket
 import struct
 from typing import Optional
 
-from ..sockio import send_pair, timeval
-
 _HEADER = struct.Struct("!Q")
 _SMALL = 64 * 1024          # messages up to this size are joined with their header and read in one go
+
+
+def timeval(seconds: float) -> bytes:
+    """``seconds`` as the ``struct timeval`` that SO_RCVTIMEO takes (0: no timeout)."""
+    return struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+
+
+def send_pair(sock: socket.socket, head: bytes, body) -> None:
+    """Send ``head`` then ``body`` in one ``sendmsg`` when the socket takes them at once,
+    and whatever it did not take with ``sendall``, in order."""
+    sent = sock.sendmsg([head, body])
+    if sent < len(head):
+        sock.sendall(head[sent:])
+        sent = len(head)
+    if sent - len(head) < len(body):
+        sock.sendall(memoryview(body)[sent - len(head):])
 
 
 class Timeout(Exception):
@@ -29,13 +43,14 @@ class FramedSocket:
     """Sends and receives whole messages (bytes) on a connected stream socket. One reader
     and one writer at a time (the engine's slots guarantee it)."""
 
-    __slots__ = ("sock", "_pending", "_timeout")
+    __slots__ = ("sock", "_pending", "_timeout", "_big")
 
     def __init__(self, sock: socket.socket):
         sock.setblocking(True)
         self.sock = sock
         self._pending = bytearray()           # bytes read past the last message
         self._timeout: Optional[float] = None
+        self._big: Optional[list] = None      # [message, bytes read] of a big message being read
 
     def send(self, payload: bytes) -> None:
         """Send one message. Raises OSError when the peer is gone."""
@@ -47,23 +62,30 @@ class FramedSocket:
 
     def recv(self, timeout: Optional[float] = None) -> bytearray:
         """The next message. ``timeout`` (seconds, None for none) bounds the wait for its
-        first bytes. Raises :class:`Timeout`, EOFError when the peer closed, or OSError."""
+        next bytes. Raises :class:`Timeout`, EOFError when the peer closed, or OSError.
+        After a Timeout, calling recv again resumes the same message (nothing read is lost),
+        so a caller may wait in slices."""
         self._set_timeout(timeout)
-        buf = self._pending
-        while len(buf) < _HEADER.size:
-            buf += self._read(_SMALL)
-        size = _HEADER.unpack_from(buf)[0]
-        end = _HEADER.size + size
-        if len(buf) >= end:
-            message, self._pending = buf[_HEADER.size:end], buf[end:]
-            return message
-        message = bytearray(size)                # a big message: read the rest in place
-        have = len(buf) - _HEADER.size
-        message[:have] = buf[_HEADER.size:]
-        self._pending = bytearray()
+        if self._big is None:
+            buf = self._pending                  # += below extends it in place: a Timeout keeps it
+            while len(buf) < _HEADER.size:
+                buf += self._read(_SMALL)
+            size = _HEADER.unpack_from(buf)[0]
+            end = _HEADER.size + size
+            if len(buf) >= end:
+                message, self._pending = buf[_HEADER.size:end], buf[end:]
+                return message
+            message = bytearray(size)            # a big message: read the rest in place
+            have = len(buf) - _HEADER.size
+            message[:have] = buf[_HEADER.size:]
+            self._pending = bytearray()
+            self._big = [message, have]
+        big = self._big
+        message, size = big[0], len(big[0])
         view = memoryview(message)
-        while have < size:
-            have += self._read_into(view[have:])
+        while big[1] < size:
+            big[1] += self._read_into(view[big[1]:])
+        self._big = None
         return message
 
     def close(self) -> None:

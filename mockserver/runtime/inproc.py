@@ -32,7 +32,7 @@ from . import context as _context
 from .context import Capture, InvocationContext
 from .errors import SYSTEM_ERROR
 from .executor import Loaded, execute, prepare
-from .worker import WorkerDied
+from .worker import WorkerDied, cancelled_error
 
 
 class _Runner:
@@ -42,13 +42,21 @@ class _Runner:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         threading.Thread(target=self._serve, name=name, daemon=True).start()
 
-    def run(self, fn, timeout: float):
-        """``(finished, result)`` of ``fn()``, waiting at most ``timeout`` seconds."""
+    def run(self, fn, timeout: float, cancelled: Optional[threading.Event] = None):
+        """``(finished, result)`` of ``fn()``, waiting at most ``timeout`` seconds (less
+        if ``cancelled`` is set)."""
         done = threading.Lock()
         done.acquire()                     # released by the runner: a one-shot signal
         box: list = []
         self._jobs.put((fn, box, done))
-        if not done.acquire(timeout=timeout):
+        if cancelled is None:
+            finished = done.acquire(timeout=timeout)
+        else:
+            deadline = time.monotonic() + timeout
+            finished = False
+            while not finished and not cancelled.is_set() and (left := deadline - time.monotonic()) > 0:
+                finished = done.acquire(timeout=min(left, 0.2))
+        if not finished:
             return False, None
         return True, box[0]
 
@@ -124,7 +132,7 @@ class InprocWorker:
         self.load_error = None
         self._runner: Optional[_Runner] = None
 
-    def start(self, timeout: float) -> None:
+    def start(self, timeout: float, cancelled: Optional[threading.Event] = None) -> None:
         loaded = self.shared.ensure_loaded(timeout)
         self.load_error = loaded.load_error
         self.last_used = time.monotonic()
@@ -145,7 +153,8 @@ class InprocWorker:
         self.kill("stopped")
         self.close()
 
-    def call(self, value: Any, want_stdout: bool, env: dict, timeout: float):
+    def call(self, value: Any, want_stdout: bool, env: dict, timeout: float,
+             cancelled: Optional[threading.Event] = None):
         loaded = self.shared.loaded
         base = self.shared.ctx_base
         ctx = InvocationContext(base.key, base.profile, base.processor, "inprocess", {**base.env, **env})
@@ -163,7 +172,11 @@ class InprocWorker:
         _context.ensure_stdout_proxy()
         if self._runner is None:
             self._runner = _Runner(f"algo-call:{self.key}")
-        done, res = self._runner.run(run, timeout)
+        done, res = self._runner.run(run, timeout, cancelled)
+        if not done and cancelled is not None and cancelled.is_set():
+            self.kill("cancelled")
+            self.close()                   # the abandoned call's result is dropped
+            raise WorkerDied(cancelled_error())
         if not done:
             self.kill("timeout")
             self.close()                   # the runner exits when the abandoned call returns

@@ -1,0 +1,67 @@
+"""Which code a binding set over HTTP or in fixtures may name.
+
+Only files under the allowed folders (``--algorithms-dir``; the bundled sandbox algorithms
+and the folders of the fixture files given at start-up) and modules under the allowed
+prefixes (``--algorithm-module``). Symlinks and ``..`` are resolved before the check, so a
+link inside an allowed folder that points outside it is refused. The platform template is
+always allowed. Callables the pytest plugin registers in its own process, and targets the
+plugin binds, are trusted by the engine and not checked here (a test put them there).
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable, Optional
+
+from .binding import TEMPLATE_TARGET, Binding
+from .errors import BindingError
+
+
+class CodePolicy:
+    def __init__(self, dirs: Iterable[str] = (), modules: Iterable[str] = ()):
+        self.dirs: list[str] = []
+        self.modules: list[str] = []
+        self._answers: dict[Binding, Optional[str]] = {}    # no path resolution on every call
+        for folder in dirs:
+            self.allow_dir(folder)
+        for prefix in modules:
+            prefix = prefix.strip().strip(".")
+            if prefix and prefix not in self.modules:
+                self.modules.append(prefix)
+
+    def allow_dir(self, folder: str) -> None:
+        real = os.path.realpath(os.path.expanduser(str(folder)))
+        if real not in self.dirs:
+            self.dirs.append(real)
+            self._answers = {}
+
+    def denial(self, binding: Binding) -> Optional[str]:
+        """None if the binding may run, else why not."""
+        answers = self._answers
+        if binding not in answers:
+            if len(answers) > 1024:
+                answers.clear()
+            answers[binding] = self._decide(binding)
+        return answers[binding]
+
+    def _decide(self, binding: Binding) -> Optional[str]:
+        if binding.target == TEMPLATE_TARGET:
+            return None
+        try:
+            kind, location, _ = binding.parse()
+        except BindingError as exc:
+            return exc.message
+        if kind == "callable":
+            return "callables can only be bound by the pytest plugin, in its own process"
+        if kind == "file":
+            real = os.path.realpath(location)
+            if any(os.path.commonpath([real, d]) == d for d in self.dirs):
+                return None
+            where = ", ".join(self.dirs) or "none configured"
+            return (f"{location} is not under an allowed algorithms folder ({where}); "
+                    "start the server with --algorithms-dir to allow one")
+        if any(location == p or location.startswith(p + ".") for p in self.modules):
+            return None
+        where = ", ".join(self.modules) or "none configured"
+        return (f"module {location!r} is not under an allowed module prefix ({where}); "
+                "start the server with --algorithm-module to allow one")
+
