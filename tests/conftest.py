@@ -20,8 +20,10 @@ BOB = "simBobReadOnlyKey000000000"
 
 
 @pytest.fixture(scope="session")
-def app():
-    return create_app(Settings(profile_scale=0.0, seed=1234))
+def app(tmp_path_factory):
+    # Tests bind algorithms they write under tmp_path: allow that folder (and only that one).
+    return create_app(Settings(profile_scale=0.0, seed=1234,
+                               algorithm_dirs=[str(tmp_path_factory.getbasetemp())]))
 
 
 @pytest.fixture()
@@ -102,10 +104,11 @@ def error_of(response, status=None, code=None):
 
 
 @pytest.fixture(scope="session")
-def live():
+def live(tmp_path_factory):
     """One live server (own app) for end-to-end tests with real clients; reset per test via `live_server`."""
     from mockserver.live import LiveServer
-    server = LiveServer(Settings(profile_scale=0.0, page_default=5)).start()
+    server = LiveServer(Settings(profile_scale=0.0, page_default=5,
+                                 algorithm_dirs=[str(tmp_path_factory.getbasetemp())])).start()
     yield server
     server.stop()
 

@@ -52,15 +52,18 @@ def _binding_of(state: State, algo: Algorithm) -> tuple[str | None, str | None]:
     return algo.binding, algo.binding_base
 
 
-def check_binding(ctx: Ctx, target: str | None, base: str | None) -> str | None:
+def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: bool = False) -> str | None:
     """None if the callable imports (or there is none: the platform template); else why not.
-    Code outside the allowed folders / module prefixes is refused with 403."""
+    Code outside the allowed folders / module prefixes is never imported: the build fails,
+    or with ``refuse`` (fixtures) the request is refused with 403."""
     if not target or ctx.engine is None:
         return None
     binding = Binding(target, base_dir=base)
     denial = ctx.engine.binding_denial(binding)
-    if denial:
+    if denial and refuse:
         raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
+    if denial:
+        return f"the binding is not allowed: {denial}"
     return ctx.engine.check_binding(binding)
 
 

@@ -298,7 +298,7 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
 
 def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str) -> None:
     from .builds import check_binding, new_build
-    problem = check_binding(ctx, binding, base_dir)
+    problem = check_binding(ctx, binding, base_dir, refuse=True)
     with ctx.store.write() as state:
         algo = state.algorithms[f"{state_owner[0]}/{state_owner[1]}"]
         default = (algo.binding, algo.binding_base)

@@ -201,7 +201,8 @@ def test_versions_bound_to_different_callables(api):
 
 def test_binding_to_missing_code_is_refused(api):
     make(api, "Multi")
-    error_of(api.put("/_mock/algorithms/demo/Multi/binding", {"target": "no.such.module:apply"}), 400)
+    error_of(api.put("/_mock/algorithms/demo/Multi/binding", {"target": algo_file("no_such_file")}), 400)
+    error_of(api.put("/_mock/algorithms/demo/Multi/binding", {"target": "no.such.module:apply"}), 403)
     error_of(api.put("/_mock/algorithms/demo/Nope/binding", {"target": algo_file("greeter")}), 404)
 
 
