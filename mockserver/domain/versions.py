@@ -13,7 +13,7 @@ from typing import Any
 import semver
 
 from ..auth import Principal
-from ..errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST,
+from ..errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST, NOT_AUTHORIZED,
                       VERSION_ALREADY_PUBLISHED, ApiError)
 from ..pagination import Page, paginate, sorted_source
 from ..store import State
@@ -276,6 +276,7 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
     body = {"name": name, "details": item.get("details") or {"label": name},
             "settings": {**FIXTURE_SETTINGS, **(item.get("settings") or {})},
             "source": item.get("source"), "version_info": item.get("version_info")}
+    _refuse_disallowed_code(ctx, item, base_dir)          # before anything changes
     with ctx.store.write() as state:
         algo = add(ctx, state, who, owner, body)
         algo.binding, algo.binding_base = item.get("binding"), base_dir if item.get("binding") else None
@@ -294,6 +295,18 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
             raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
     if item.get("compiled"):
         _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir)
+
+
+def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
+    """403 if the item or one of its versions binds code outside the allowed folders/modules."""
+    if ctx.engine is None:
+        return
+    from ..runtime import Binding
+    versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
+    for target in {item.get("binding"), *(v.get("binding") for v in versions)} - {None}:
+        denial = ctx.engine.binding_denial(Binding(str(target), base_dir=base_dir))
+        if denial:
+            raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
 
 
 def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str) -> None:
