@@ -85,8 +85,8 @@ def code_policy(settings: Settings) -> CodePolicy:
     configured folders and module prefixes, and code in the folders of start-up fixtures."""
     from .fixtures import default_fixture
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *fixture_dirs],
-                      settings.algorithm_modules)
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs],
+                      settings.algorithm_modules, trusted_dirs=fixture_dirs)
 
 
 class MockFlask(Flask):

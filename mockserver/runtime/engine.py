@@ -104,7 +104,7 @@ class _Waiter:
 
 
 class _Pool:
-    def __init__(self, key: str, binding: Binding, profile: Profile):
+    def __init__(self, key: str, binding: Binding, profile: Profile, inprocess_ok: bool = True):
         self.key = key
         self.binding = binding
         self.profile = profile
@@ -115,7 +115,9 @@ class _Pool:
         self.waiters: collections.deque = collections.deque()
         self.retired = False
         self.shared: Optional[InprocShared] = None
-        self.mode = profile.mode
+        # In the server's own threads only what a test or the operator put there (see
+        # Engine.inprocess_allowed); anything else runs in worker processes whatever the profile says.
+        self.mode = profile.mode if inprocess_ok else "process"
         self.blob: Optional[bytes] = None
         if binding.is_callable and self.mode == "process":
             from .binding import callable_blob
@@ -291,6 +293,14 @@ class Engine:
         with self._lock:
             self._trusted.add(target)
 
+    def inprocess_allowed(self, binding: Binding) -> bool:
+        """May this binding run in the server's threads (``mode: inprocess``)? Only callables
+        and targets the pytest plugin handed over, the template, and files in the folders of
+        fixture files given at start-up or loaded by the plugin (``CodePolicy.trusted_dirs``)."""
+        if self.policy is None or binding.is_template or binding.is_callable or binding.target in self._trusted:
+            return True
+        return self.policy.trusted(binding)
+
     def _enter_key(self, caller: str) -> None:
         with self._lock:
             n = self._per_key.get(caller, 0)
@@ -375,7 +385,8 @@ class Engine:
                 if pool is None or pool.sig != (inv.binding, inv.profile):
                     if pool is not None:   # binding/profile changed under this key
                         to_stop = self._retire_locked(pool, "retry")
-                    pool = self._pools[key] = _Pool(key, inv.binding, inv.profile)
+                    pool = self._pools[key] = _Pool(key, inv.binding, inv.profile,
+                                                    self.inprocess_allowed(inv.binding))
                 pool.calls += 1
                 if pool.busy < pool.profile.warm_slots and not pool.waiters:
                     pool.busy += 1

@@ -17,22 +17,39 @@ from .errors import BindingError
 
 
 class CodePolicy:
-    def __init__(self, dirs: Iterable[str] = (), modules: Iterable[str] = ()):
+    """``dirs`` and ``modules``: what bindings may name. ``trusted_dirs`` (also allowed): the
+    folders of fixture files the operator gave at start-up or the pytest plugin loaded; only
+    their code may run in the server's threads (``mode: inprocess`` profiles)."""
+
+    def __init__(self, dirs: Iterable[str] = (), modules: Iterable[str] = (), trusted_dirs: Iterable[str] = ()):
         self.dirs: list[str] = []
+        self.trusted_dirs: list[str] = []
         self.modules: list[str] = []
         self._answers: dict[Binding, Optional[str]] = {}    # no path resolution on every call
         for folder in dirs:
             self.allow_dir(folder)
+        for folder in trusted_dirs:
+            self.allow_dir(folder, trusted=True)
         for prefix in modules:
             prefix = prefix.strip().strip(".")
             if prefix and prefix not in self.modules:
                 self.modules.append(prefix)
 
-    def allow_dir(self, folder: str) -> None:
+    def allow_dir(self, folder: str, *, trusted: bool = False) -> None:
         real = os.path.realpath(os.path.expanduser(str(folder)))
         if real not in self.dirs:
             self.dirs.append(real)
             self._answers = {}
+        if trusted and real not in self.trusted_dirs:
+            self.trusted_dirs.append(real)
+
+    def trusted(self, binding: Binding) -> bool:
+        """A file binding in one of the trusted folders."""
+        try:
+            kind, location, _ = binding.parse()
+        except BindingError:
+            return False
+        return kind == "file" and _inside(os.path.realpath(location), self.trusted_dirs)
 
     def denial(self, binding: Binding) -> Optional[str]:
         """None if the binding may run, else why not."""
@@ -53,8 +70,7 @@ class CodePolicy:
         if kind == "callable":
             return "callables can only be bound by the pytest plugin, in its own process"
         if kind == "file":
-            real = os.path.realpath(location)
-            if any(os.path.commonpath([real, d]) == d for d in self.dirs):
+            if _inside(os.path.realpath(location), self.dirs):
                 return None
             where = ", ".join(self.dirs) or "none configured"
             return (f"{location} is not under an allowed algorithms folder ({where}); "
@@ -65,3 +81,6 @@ class CodePolicy:
         return (f"module {location!r} is not under an allowed module prefix ({where}); "
                 "start the server with --algorithm-module to allow one")
 
+
+def _inside(real_path: str, folders: list[str]) -> bool:
+    return any(os.path.commonpath([real_path, d]) == d for d in folders)

@@ -243,3 +243,18 @@ def test_policy_resolves_links_and_dots_before_checking(tmp_path):
         assert "not under an allowed module prefix" in policy.denial(Binding(target)), target
     assert "pytest plugin" in policy.denial(Binding("callable:whatever"))
     assert policy.denial(Binding.template()) is None
+
+
+def test_inprocess_profiles_run_untrusted_code_in_worker_processes(tmp_path):
+    allowed, trusted = tmp_path / "allowed", tmp_path / "fixtures"
+    for folder in (allowed, trusted):
+        folder.mkdir()
+        (folder / "pid.py").write_text("import os\ndef apply(x):\n    return os.getpid()\n")
+    eng = Engine(scale=0.0, policy=CodePolicy([str(allowed)], trusted_dirs=[str(trusted)]))
+    inproc = Profile("inproc", mode="inprocess")
+    try:
+        assert eng.invoke(_inv("pid.py", key="a", base=str(allowed), profile=inproc)).result != os.getpid()
+        assert eng.invoke(_inv("pid.py", key="t", base=str(trusted), profile=inproc)).result == os.getpid()
+        assert eng.stats()["pools"]["a"]["mode"] == "process"
+    finally:
+        eng.shutdown()
