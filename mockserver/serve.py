@@ -12,7 +12,8 @@ second, diverging state. There is no setting for more; ``serve`` refuses ``worke
 
 Settings (environment): MOCKSERVER_HOST, MOCKSERVER_PORT, MOCKSERVER_THREADS (16),
 MOCKSERVER_IDLE_TIMEOUT (30 s: a connection that sends or accepts nothing for that long is
-closed), MOCKSERVER_CONNECTION_LIMIT (1000 open connections), MOCKSERVER_LOG_LEVEL.
+closed), MOCKSERVER_REQUEST_DEADLINE (60 s from a request's first byte to its last),
+MOCKSERVER_CONNECTION_LIMIT (1000 open connections), MOCKSERVER_LOG_LEVEL.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from .config import MiB
 
@@ -49,6 +51,10 @@ def options(host: str | None = None, port: int | None = None, threads: int | Non
         "ident": "algorithmia-mock",
         "expose_tracebacks": False,
     }
+
+
+def request_deadline_s() -> float:
+    return float(os.environ.get("MOCKSERVER_REQUEST_DEADLINE", "60"))
 
 
 def create(app, *, workers: int = 1, socket_map: dict | None = None, **kw):
@@ -85,8 +91,24 @@ def json_error_channel():
             self.content_length = len(body)
             self.write(body)
 
+    deadline = request_deadline_s()
+
     class JsonErrorChannel(HTTPChannel):
+        """Also an overall deadline for a request's head and body: a client that keeps
+        trickling bytes resets the idle timeout forever, so past the deadline since its
+        request's first byte the connection is closed (no thread was ever held)."""
         error_task_class = JsonErrorTask
+        request_started = 0.0
+
+        def received(self, data):
+            if data:
+                now = time.monotonic()
+                if self.request is None:                # these bytes begin a new request
+                    self.request_started = now
+                elif now - self.request_started > deadline:
+                    self.will_close = True
+                    return False
+            return super().received(data)
 
     return JsonErrorChannel
 
@@ -150,12 +172,15 @@ def _quiet_queue_warnings() -> None:
 def _return_big_buffers_to_the_os() -> None:
     """Let glibc serve buffers >= 1 MiB (uploads, bodies) from mmap, so freeing them returns
     the memory: by default its mmap threshold climbs after big frees, and per-thread arenas
-    then keep many freed 10 MiB bodies resident."""
+    then keep many freed 10 MiB bodies resident. Called before the server's threads start."""
     try:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
-        M_MMAP_THRESHOLD = -3
+        M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
         libc.mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
+        # Two malloc arenas instead of one per thread (16 here): the GIL serialises Python
+        # anyway, and every extra arena keeps its own freed memory resident.
+        libc.mallopt(M_ARENA_MAX, 2)
     except (OSError, AttributeError):   # not glibc: nothing to tune
         pass
 
