@@ -100,6 +100,26 @@ def test_body_cut_short_stores_nothing(server):
     assert requests.get(f"{url}/v1/data/demo/cut/f.txt", headers=auth, timeout=10).status_code == 404
 
 
+@pytest.mark.parametrize("head", [
+    b"POST /v1/algo/demo/Hello HTTP/1.1\r\nContent-Type: application/json\r\n",
+    b"POST /_mock/fixtures HTTP/1.1\r\nContent-Type: application/x-yaml\r\n",
+])
+def test_body_cut_short_never_reaches_the_app(server, head):
+    url, port = server
+    path = head.split()[1].decode()
+
+    def journaled():
+        entries = requests.get(f"{url}/_mock/journal", timeout=10).json()["entries"]
+        return [e for e in entries if e.get("path") == path]
+
+    before = journaled()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + b"Host: 127.0.0.1\r\n" + AUTH + b"Content-Length: 100\r\n\r\n0123456789")
+        s.shutdown(socket.SHUT_WR)
+        assert s.recv(65536) == b""
+    assert journaled() == before                # the app never saw it
+
+
 def test_app_errors_that_close_say_so(server):
     url, _port = server
     r = requests.get(f"{url}/v1/scms", headers={"Authorization": f"Simple {DEMO}"}, timeout=10)
