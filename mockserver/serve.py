@@ -28,9 +28,9 @@ import time
 from .config import MiB
 
 DEFAULT_THREADS = 16
-# waitress refuses a body past this before the app sees it (413, connection closed); the
-# app's own limit (Settings.max_request_bytes, 10 MiB) answers with an error object first
-# whenever Content-Length declares it, so this is the backstop for chunked bodies.
+# The seeds' request size limit (Settings.max_request_bytes). waitress refuses a body past it
+# before the app runs: a declared Content-Length at once, unread; a chunked body as soon as it
+# passes the limit (a 413 error object from JsonErrorTask, connection closed).
 MAX_BODY_BYTES = 10 * MiB
 
 
@@ -77,14 +77,15 @@ def json_error_channel():
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from .errors import REQUEST_INVALID, ApiError
+    from .errors import INTERNAL, REQUEST_INVALID, ApiError
     from .jsonio import dumps_bytes
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
             error = self.request.error                 # a waitress.utilities.Error
             message = f"{error.reason}: {error.body}".rstrip(": ")
-            body = dumps_bytes(ApiError(REQUEST_INVALID, message, error.code).body())
+            code = INTERNAL if error.code >= 500 else REQUEST_INVALID
+            body = dumps_bytes(ApiError(code, message, error.code).body())
             self.status = f"{error.code} {error.reason}"
             self.response_headers.extend([("Content-Type", "application/json"), ("Connection", "close")])
             self.set_close_on_finish()
