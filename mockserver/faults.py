@@ -157,14 +157,14 @@ def _dropped():
 def drop_connection(environ: dict) -> bool:
     """Shut the client socket down so the client gets no answer at all.
 
-    werkzeug's server puts the socket in ``werkzeug.socket`` (gunicorn in
-    ``gunicorn.socket``). After the shutdown the server's attempt to write the
-    response fails with EPIPE, which both servers treat as a client that went
-    away (no 500 page, nothing sent). Returns False when there is no socket
+    For werkzeug's development server, which puts the socket in ``werkzeug.socket``
+    (waitress takes the ``_dropped`` body instead). After the shutdown the server's
+    attempt to write the response fails with EPIPE, which it treats as a client that
+    went away (no 500 page, nothing sent). Returns False when there is no socket
     (e.g. the Flask test client).
     """
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if not (hasattr(sock, "setsockopt") and hasattr(sock, "shutdown")):   # also the worker's ConnSocket
+    sock = environ.get("werkzeug.socket")
+    if not (hasattr(sock, "setsockopt") and hasattr(sock, "shutdown")):
         return False
     try:
         # RST instead of FIN: the client's read fails at once, as a dropped connection does.
