@@ -25,8 +25,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MOCKSERVER_PORT=8080
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl \
-    && (pip install --no-cache-dir --only-binary=:all: 'gunicorn_h1c>=0.6' \
-        || echo "no gunicorn_h1c wheel here: gunicorn parses requests in Python") \
     && rm -rf /wheels \
     && groupadd --gid 10001 mock \
     && useradd --create-home --uid 10001 --gid 10001 --shell /usr/sbin/nologin mock \
@@ -39,6 +37,6 @@ WORKDIR /home/mock
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_mock/health' % os.environ.get('MOCKSERVER_PORT', '8080'), timeout=2)"]
-# ONE worker process with threads (mockserver/gunicorn_conf.py): the state lives in
-# memory, a second worker would serve a second, diverging state.
-CMD ["gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"]
+# ONE process with threads (waitress, mockserver/serve.py): the state lives in memory,
+# a second process would serve a second, diverging state. Host and port come from the env.
+CMD ["mockserver"]

@@ -3,14 +3,16 @@
 
     python benchmarks/run.py [--duration 2] [--rounds 5] [--connections 16] [--soak] [--no-prism] [--only KEYS]
 
-Starts, as subprocesses on free loopback ports, under gunicorn gthread with the
-project's own config (``mockserver/gunicorn_conf.py``):
+Starts, as subprocesses on free loopback ports, under the project's one serving path
+(``python -m mockserver.serve``: waitress, one process, 16 threads):
 
-- ``mock``      the mock (default sandbox + benchmarks/fixtures.yaml + 100 synthetic users)
+- ``mock``      the mock (default sandbox + benchmarks/fixtures.yaml + 100 synthetic users), log level info
+- ``mock-quiet`` the same with per-request logging off (``MOCKSERVER_LOG_LEVEL=warning``)
 - ``mock-100k`` the same with 100,000 synthetic users (listing, RSS)
 - ``bare``      benchmarks/bare_app.py: bare Flask returning fixed JSON (baseline)
-- ``prism``     Stoplight Prism mocking openapi/algorithmia.yaml (baseline; skipped with a
-                note when Node/npx or the package is not available)
+- ``prism``     Stoplight Prism mocking openapi/algorithmia.yaml, default logging (baseline;
+                skipped with a note when Node/npx or the package is not available)
+- ``prism-quiet`` the same with ``-v error``: the pair of ``mock-quiet``
 
 and drives them with ``wrk`` (Lua scripts for auth headers and bodies) or, without
 wrk, a bounded Python threaded load generator. The route list is data-driven: a
@@ -28,7 +30,6 @@ import http.client
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -52,7 +53,11 @@ DEMO = "simDemoSandboxKey0000000000"
 KiB, MiB = 1024, 1024 * 1024
 PRISM_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / "prism"
 PRISM_PACKAGE = "@stoplight/prism-cli@5"
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf"]
+SERVE = [sys.executable, "-m", "mockserver.serve"]
+# Targets of issue 15, per pairing (mock vs Prism at default logging; both quiet).
+PAIRINGS = (("mock", "prism", "default logging: mock at info vs Prism default"),
+            ("mock-quiet", "prism-quiet", "per-request logging off: mock at warning vs prism -v error"))
+PAIRED_SCENARIOS = ("get_algorithm", "create_algorithm", "invoke_inprocess", "invoke_process")
 BIG = 100_000
 SMALL = 100
 
@@ -88,23 +93,22 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def worker_pid(self) -> int | None:
+    def rss_mib(self) -> float | None:
+        """RSS of the whole process tree (server, worker processes, Node's children)."""
         try:
             import psutil
         except ImportError:
-            return None
+            return _rss_from_proc(self.proc.pid)
         try:
-            kids = psutil.Process(self.proc.pid).children()
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
         except psutil.Error:
             return None
-        return kids[0].pid if kids else self.proc.pid
-
-    def rss_mib(self) -> float | None:
-        pid = self.worker_pid()
-        if pid is None:
-            return _rss_from_proc(self.proc.pid)
-        import psutil
-        return psutil.Process(pid).memory_info().rss / MiB
+        total = 0
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total / MiB
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -161,7 +165,7 @@ def mock_env(users: int, baseline: bool) -> dict[str, str]:
     from mockserver.fixtures import default_fixture
     return {"MOCKSERVER_FIXTURES": os.pathsep.join([str(default_fixture()), str(ROOT / "benchmarks" / "fixtures.yaml")]),
             "BENCH_USERS": str(users), "BENCH_BASELINE": "1" if baseline else "0",
-            "MOCKSERVER_LOG_LEVEL": os.environ.get("MOCKSERVER_LOG_LEVEL", "info")}
+            "MOCKSERVER_LOG_LEVEL": "info"}
 
 
 def prism_command() -> tuple[list[str] | None, str]:
@@ -196,6 +200,7 @@ class Scenario:
     fallbacks: list[str] = field(default_factory=list)   # other paths to try when one answers 501
     setup: list[tuple[str, str, bytes | None, str | None]] = field(default_factory=list)
     servers: tuple[str, ...] = ("mock", "bare", "prism")
+    paired: bool = False              # also run mock-quiet and prism-quiet (PAIRINGS)
     connections: int | None = None
     prism_path: str | None = None     # Prism's {data_path} matches one segment only
     # "response": the work is the bytes of a big answer. Prism answers its spec example
@@ -203,7 +208,10 @@ class Scenario:
     compare_by: str = "requests"
 
     def path_for(self, role: str) -> str:
-        return self.prism_path if role == "prism" and self.prism_path else self.path
+        return self.prism_path if role.startswith("prism") and self.prism_path else self.path
+
+    def roles(self) -> tuple[str, ...]:
+        return self.servers + (("mock-quiet", "prism-quiet") if self.paired else ())
 
     def headers(self) -> dict[str, str]:
         h = {}
@@ -376,14 +384,14 @@ def scenarios() -> list[Scenario]:
     mkdir = [("POST", "/v1/data/.my", b'{"name":"bench"}', "application/json")]
     return [
         Scenario("get_algorithm", "GET algorithm (auth + validated)", "GET", "/v1/algorithms/demo/BenchGet",
-                 fallbacks=["/v1/users/demo", "/v1/scms"]),
+                 fallbacks=["/v1/users/demo", "/v1/scms"], paired=True),
         Scenario("create_algorithm", "POST create algorithm (validated body)", "POST", "/v1/algorithms/demo",
-                 body=create_body, content_type="application/json", unique=True),
+                 body=create_body, content_type="application/json", unique=True, paired=True),
         # A JSON string input: Prism validates the */* string schema against the parsed JSON.
         Scenario("invoke_inprocess", "invoke no-op (in-process)", "POST", "/v1/algo/demo/NoopInprocess",
-                 body=b'"hello"', content_type="application/json"),
+                 body=b'"hello"', content_type="application/json", paired=True),
         Scenario("invoke_process", "invoke no-op (worker process)", "POST", "/v1/algo/demo/NoopProcess",
-                 body=b'"hello"', content_type="application/json"),
+                 body=b'"hello"', content_type="application/json", paired=True),
         Scenario("data_put_1k", "data PUT 1 KiB", "PUT", "/v1/data/.my/bench/small.bin", body=small,
                  content_type="application/octet-stream", setup=mkdir, prism_path="/v1/data/small.bin"),
         Scenario("data_get_1k", "data GET 1 KiB", "GET", "/v1/data/.my/bench/small.bin",
@@ -403,7 +411,7 @@ def scenarios() -> list[Scenario]:
 def probe(port: int, sc: Scenario, role: str = "mock") -> tuple[str | None, str]:
     """The path to load (first non-501 of path + fallbacks) after the scenario's set-up, or None + why."""
     auth = {"Authorization": f"Simple {sc.key_header}"} if sc.key_header else {}
-    for method, path, body, ctype in ([] if role == "prism" else sc.setup):
+    for method, path, body, ctype in ([] if role.startswith("prism") else sc.setup):
         status, data = http_call(port, method, path, body, {**auth, **({"Content-Type": ctype} if ctype else {})})
         if status == 501:
             return None, f"set-up {method} {path} answers 501 (not emulated yet)"
@@ -577,24 +585,15 @@ def machine() -> dict:
     if wrk:
         wrk_version = (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or [""])[0]
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform(),
-            "load_generator": wrk_version or "python threaded", "gunicorn": _gunicorn_build()}
+            "load_generator": wrk_version or "python threaded", "server": _server_build()}
 
 
-def _gunicorn_build() -> str:
-    """gunicorn's version and its request parser: the C one (extra 'fast') when installed,
-    unless GUNICORN_CMD_ARGS (which the servers inherit) asks for the Python one."""
+def _server_build() -> str:
     from importlib import metadata
     try:
-        version = metadata.version("gunicorn")
+        return f"waitress {metadata.version('waitress')}"
     except metadata.PackageNotFoundError:
-        return "gunicorn (not installed)"
-    if re.search(r"--http-parser[= ]+python\b", os.environ.get("GUNICORN_CMD_ARGS", "")):
-        return f"gunicorn {version}, Python request parser (GUNICORN_CMD_ARGS)"
-    try:
-        parser = f"C request parser gunicorn_h1c {metadata.version('gunicorn_h1c')}"
-    except metadata.PackageNotFoundError:
-        parser = "Python request parser (no gunicorn_h1c)"
-    return f"gunicorn {version}, {parser}"
+        return "waitress (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -615,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                                "settings": {"duration_s": seconds, "rounds": args.rounds,
                                             "connections": args.connections,
-                                            "gunicorn": "mockserver/gunicorn_conf.py (1 worker, gthread)"},
+                                            "server": "python -m mockserver.serve (waitress, 1 process, 16 threads)"},
                                "servers": {}, "scenarios": {}, "notes": []}
     notes = results["notes"]
     print(f"machine: {results['machine']}", flush=True)
@@ -629,17 +628,19 @@ def main(argv: list[str] | None = None) -> int:
         # start-up time: the plain Docker command (default fixtures), median of 3
         startups = []
         for _ in range(3):
-            s = start_server("startup", GUNICORN + ["mockserver.wsgi:app"], {"MOCKSERVER_LOG_LEVEL": "info"},
+            s = start_server("startup", SERVE + ["mockserver.wsgi:app"], {"MOCKSERVER_LOG_LEVEL": "info"},
                              "/_mock/health")
             startups.append(s.startup_s)
             s.stop()
         results["startup_s"] = statistics.median(startups)
         print(f"start-up to first healthy response: {[round(x, 3) for x in startups]} s", flush=True)
 
-        servers["mock"] = start_server("mock", GUNICORN + ["benchmarks.bench_wsgi:app"], mock_env(SMALL, True), "/_mock/health")
-        servers["mock-100k"] = start_server("mock-100k", GUNICORN + ["benchmarks.bench_wsgi:app"], mock_env(BIG, False),
+        servers["mock"] = start_server("mock", SERVE + ["benchmarks.bench_wsgi:app"], mock_env(SMALL, True), "/_mock/health")
+        servers["mock-quiet"] = start_server("mock-quiet", SERVE + ["benchmarks.bench_wsgi:app"],
+                                             {**mock_env(SMALL, True), "MOCKSERVER_LOG_LEVEL": "warning"}, "/_mock/health")
+        servers["mock-100k"] = start_server("mock-100k", SERVE + ["benchmarks.bench_wsgi:app"], mock_env(BIG, False),
                                             "/_mock/health", timeout=180)
-        servers["bare"] = start_server("bare", GUNICORN + ["benchmarks.bare_app:app"], {}, "/")
+        servers["bare"] = start_server("bare", SERVE + ["benchmarks.bare_app:app"], {"MOCKSERVER_LOG_LEVEL": "warning"}, "/")
         if args.no_prism:
             notes.append("Prism baseline skipped (--no-prism)")
         else:
@@ -649,6 +650,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 try:
                     servers["prism"] = start_server("prism", cmd, {}, "/v1/organization/types", timeout=90)
+                    servers["prism-quiet"] = start_server("prism-quiet", cmd + ["-v", "error"], {},
+                                                          "/v1/organization/types", timeout=90)
                 except RuntimeError as exc:
                     notes.append(f"Prism baseline skipped: could not start: {exc}")
         for name, s in servers.items():
@@ -664,9 +667,6 @@ def main(argv: list[str] | None = None) -> int:
             assert status == 200, status
         results["http_reset_ms"] = statistics.median(lat)
 
-        # RSS
-        results["rss_mib"] = {"mock": servers["mock"].rss_mib(), "mock-100k": servers["mock-100k"].rss_mib(),
-                              "bare": servers["bare"].rss_mib()}
 
         # listing latency, sequential (no queueing): same page on 100 vs 100,000 users
         auth = {"Authorization": f"Simple {ADMIN}"}
@@ -695,10 +695,10 @@ def main(argv: list[str] | None = None) -> int:
             results["scenarios"][sc.key] = entry
             conns = sc.connections or args.connections
             ready: dict[str, str] = {}          # role -> path to load
-            for role in sc.servers:
+            for role in sc.roles():
                 if role not in servers:
                     continue
-                label = "mock" if role.startswith("mock") else role
+                label = "mock" if role == "mock-100k" else role
                 try:
                     path, why = probe(servers[role].port, sc, role)
                 except OSError as exc:
@@ -716,13 +716,17 @@ def main(argv: list[str] | None = None) -> int:
                 for role, path in ready.items():
                     rounds[role].append(load(servers[role].port, sc, path, seconds, conns))
             for role, runs in rounds.items():
-                label = "mock" if role.startswith("mock") else role
+                label = "mock" if role == "mock-100k" else role
                 r = median_round(runs)
                 errors = sum(x.errors for x in runs)          # every round's, not only the median's
                 entry[label] = {**r.as_dict(), "errors": errors, "path": ready[role],
                                 "rounds_rps": [round(x.rps, 1) for x in runs]}
                 print(f"  {sc.key:18s} {label:6s} {r.rps:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms"
                       f"  errors {errors}  rounds {[round(x.rps) for x in runs]}  ({ready[role]})", flush=True)
+
+        # RSS of each server's whole process tree, after the load (issue 15: mock <= Prism)
+        results["rss_mib"] = {name: s.rss_mib() for name, s in servers.items()}
+        print(f"RSS after the benchmark (MiB, process trees): {results['rss_mib']}", flush=True)
 
         if args.soak:
             print(f"soak: {args.soak_seconds:.0f} s, 8 threads ...", flush=True)
@@ -808,10 +812,36 @@ def targets(res: dict) -> list[dict]:
                 f"Prism answers its {per:.0f}-byte spec example, not the file: compared by response bytes/s")
         else:
             add(f"throughput >= Prism: {key}", f"{m / p:.2f}x", ">= 1.00x", m / p >= 1.0)
+    out += pairing_targets(res)
     soak_res = res.get("soak")
     if soak_res:
         add("30 s soak, 8 threads, zero errors", f"{soak_res['requests']} req, {soak_res['errors']} errors", "0 errors",
             soak_res["errors"] == 0)
+    return out
+
+
+def pairing_targets(res: dict) -> list[dict]:
+    """Issue 15: in both pairings, throughput >= Prism on GET, create and invoke; GET p99 <=
+    1.5x Prism's; RSS of the whole process tree after the benchmark <= Prism's."""
+    out = []
+    rss = res.get("rss_mib") or {}
+    for mock, prism, what in PAIRINGS:
+        def add(name, value, goal, ok, note=""):
+            out.append({"target": f"[{what}] {name}", "value": value, "goal": goal, "pass": ok, "note": note})
+        for key in PAIRED_SCENARIOS:
+            entry = res["scenarios"].get(key)
+            if entry is None:
+                continue
+            m, p = _rps(entry, mock), _rps(entry, prism)
+            add(f"throughput {key}", f"{m / p:.2f}x ({m:.0f} vs {p:.0f} req/s)" if m and p else "n/a", ">= 1.00x",
+                (m / p >= 1.0) if m and p else None)
+        get = res["scenarios"].get("get_algorithm") or {}
+        mp, pp = (get.get(mock) or {}).get("p99_ms"), (get.get(prism) or {}).get("p99_ms")
+        add("GET p99", f"{mp / pp:.2f}x ({mp:.1f} vs {pp:.1f} ms)" if mp and pp else "n/a", "<= 1.50x",
+            (mp / pp <= 1.5) if mp and pp else None)
+        mr, pr = rss.get(mock), rss.get(prism)
+        add("RSS of the process tree after the benchmark", f"{mr:.0f} vs {pr:.0f} MiB" if mr and pr else "n/a",
+            "<= Prism's", (mr <= pr) if mr and pr else None)
     return out
 
 
@@ -821,8 +851,8 @@ def render(res: dict) -> str:
              f"Machine: {mc['nproc']} CPUs, {mc['cpu']}; Python {mc['python']}; {mc['platform']}  ",
              f"Load: {mc['load_generator']}, {res['settings']['connections']} connections, "
              f"{res['settings'].get('rounds', 1)} rounds of {res['settings']['duration_s']:.0f} s per route and server "
-             f"(servers alternating, median round shown); servers under gunicorn gthread "
-             f"(1 worker, project config; {mc.get('gunicorn', 'gunicorn')})", ""]
+             f"(servers alternating, median round shown); servers under `python -m mockserver.serve` "
+             f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)", ""]
     lines += ["| route | mock req/s | p50 ms | p99 ms | errors | bare req/s | mock/bare | Prism req/s | mock/Prism |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, e in res["scenarios"].items():
@@ -857,7 +887,7 @@ def render(res: dict) -> str:
         lines.append(f"| algorithm listing page p50 (in-process), owner with {int(n):,} algorithms | {ms:.2f} ms |")
     for name, v in rss.items():
         if v is not None:
-            lines.append(f"| RSS of the worker, {name} | {v:.0f} MiB |")
+            lines.append(f"| RSS of the process tree after the benchmark, {name} | {v:.0f} MiB |")
     for op, us in res["inprocess"]["validation_us"].items():
         lines.append(f"| validation CPU per request, {op} | {us:.0f} us |")
     if res.get("soak"):

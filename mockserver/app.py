@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 from http import HTTPStatus
 import time
 import traceback
@@ -259,9 +258,6 @@ def _register_error_handlers(app: Flask, server: MockServer) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        if isinstance(exc, TimeoutError):      # a body read timed out (MOCKSERVER_BODY_TIMEOUT, ConnSocket)
-            err = _body_read_failed(timed_out=True)
-            return json_response(_error_body(server, err), err.status, err.headers)
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
         return json_response(_error_body(server, err), err.status)
@@ -269,17 +265,7 @@ def _register_error_handlers(app: Flask, server: MockServer) -> None:
 
 def _body_read_failed(timed_out: bool) -> ApiError:
     """The error for a body that stopped arriving (408) or broke off (400), ending the connection.
-
-    The rest of the body cannot be drained, and gunicorn ignores an app's "Connection: close":
-    it would try to drain a stalled body, pinning a thread. Shutting the socket's read side
-    makes that drain see EOF at once; the answer still goes out.
-    """
-    sock = request.environ.get("gunicorn.socket")
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RD)
-        except OSError:
-            pass
+    (waitress buffers whole bodies before the app runs; a server that streams them lands here.)"""
     if timed_out:
         return ApiError(REQUEST_INVALID, "The request body did not arrive in time", 408,
                         headers={"Connection": "close"})

@@ -1,4 +1,4 @@
-"""The ``mockserver`` command: serve the mock with gunicorn (1 worker, threads)."""
+"""The ``mockserver`` command: serve the mock with waitress (one process, threads; serve.py)."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, help="make ids, hashes, keys and request ids deterministic (env MOCKSERVER_SEED)")
     p.add_argument("--clock", choices=("real", "frozen", "step"), help="timestamps: real, frozen, or step (+1 s per reading)")
     p.add_argument("--profile-scale", type=float, help="multiply every simulated delay (0 = no delays)")
-    p.add_argument("--threads", type=int, help="gunicorn threads of the one worker (default 16)")
+    p.add_argument("--threads", type=int, help="threads that run requests (default 16, env MOCKSERVER_THREADS)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="log level (default info)")
     p.add_argument("--algorithms-dir", action="append", metavar="DIR",
                    help="a folder whose .py files bindings over HTTP and in fixtures may name (repeatable; "
@@ -78,22 +78,8 @@ def _banner(app, args) -> None:
 
 
 def _serve(app, args) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    from . import gunicorn_conf
-
-    class MockApplication(BaseApplication):
-        def load_config(self):
-            for name in dir(gunicorn_conf):
-                if name in self.cfg.settings and not name.startswith("_"):
-                    self.cfg.set(name, getattr(gunicorn_conf, name))
-            self.cfg.set("bind", f"{args.host}:{args.port}")
-            if args.threads:
-                self.cfg.set("threads", args.threads)
-            if args.log_level:
-                self.cfg.set("loglevel", args.log_level)
-
-        def load(self):
-            return app
-
-    MockApplication().run()
+    from .serve import serve
+    serve(app, host=args.host, port=args.port, threads=args.threads)
+    engine = app.extensions["mockserver"].ctx.engine
+    if engine is not None:
+        engine.shutdown()                # worker processes go with the server

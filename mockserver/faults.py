@@ -7,7 +7,7 @@ cleared) and/or with a ``probability`` drawn from its own RNG seeded by ``seed``
 (reproducible). When it fires it waits ``delay_ms``, then:
 
 - ``drop``: closes the connection without an answer (the client sees a
-  connection error), under the werkzeug server and gunicorn alike;
+  connection error), under waitress (the mock's server) and werkzeug's;
 - ``status``: answers an Algorithmia error object ``code``/``message``;
 - neither: the request goes on to the normal handler (pure latency).
 
@@ -146,17 +146,25 @@ class FaultSet:
         return None
 
 
+def _dropped():
+    """A response body that makes waitress close the connection before it sent anything:
+    its documented reaction to ClientDisconnected raised by a task."""
+    from waitress.channel import ClientDisconnected
+    raise ClientDisconnected("fault: drop")
+    yield b""                                    # a generator: raises when waitress iterates it
+
+
 def drop_connection(environ: dict) -> bool:
     """Shut the client socket down so the client gets no answer at all.
 
-    werkzeug's server puts the socket in ``werkzeug.socket``, gunicorn in
-    ``gunicorn.socket``. After the shutdown the server's attempt to write the
-    response fails with EPIPE, which both servers treat as a client that went
-    away (no 500 page, nothing sent). Returns False when there is no socket
+    For werkzeug's development server, which puts the socket in ``werkzeug.socket``
+    (waitress takes the ``_dropped`` body instead). After the shutdown the server's
+    attempt to write the response fails with EPIPE, which it treats as a client that
+    went away (no 500 page, nothing sent). Returns False when there is no socket
     (e.g. the Flask test client).
     """
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if not (hasattr(sock, "setsockopt") and hasattr(sock, "shutdown")):   # also the worker's ConnSocket
+    sock = environ.get("werkzeug.socket")
+    if not (hasattr(sock, "setsockopt") and hasattr(sock, "shutdown")):
         return False
     try:
         # RST instead of FIN: the client's read fails at once, as a dropped connection does.
@@ -187,6 +195,8 @@ def injection_hook(server):
         g.request_id = server.ctx.ids.request_id()
         g.fault = fault.id
         if fault.drop:
+            if "waitress.client_disconnected" in request.environ:
+                return Response(_dropped(), status=499, direct_passthrough=True)   # never sent
             if drop_connection(request.environ):
                 return Response(b"", status=499)      # never reaches the client
             raise ApiError(REQUEST_INVALID, f"Injected fault {fault.id}: drop requested, but this server "

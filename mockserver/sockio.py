@@ -1,5 +1,5 @@
-"""Socket helpers shared by the gunicorn worker (client connections) and the worker-process
-pipe (``runtime/framing.py``). Kept free of heavy imports: worker processes load it."""
+"""Socket helpers of the worker-process pipe (``runtime/framing.py``). Kept free of heavy
+imports: worker processes load it."""
 from __future__ import annotations
 
 import socket

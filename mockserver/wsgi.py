@@ -1,4 +1,4 @@
-"""WSGI entry for gunicorn: ``gunicorn -c python:mockserver.gunicorn_conf mockserver.wsgi:app``.
+"""WSGI entry: ``python -m mockserver.serve mockserver.wsgi:app`` (what ``mockserver`` serves).
 
 Settings come from MOCKSERVER_* environment variables (see config.Settings.from_env).
 """
@@ -14,7 +14,7 @@ configure_logging(_settings.log_level)
 try:
     app = create_app(_settings)
 except FixtureError as _exc:
-    # Same message as the mockserver command; gunicorn (preload_app) stops before forking.
+    # Same message as the mockserver command.
     print(f"mockserver: bad fixture file {_exc.file}\n  at: {_exc.where}\n  problem: {_exc.reason}",
           file=sys.stderr, flush=True)
     raise SystemExit(2) from None

@@ -1,4 +1,4 @@
-"""Servers in subprocesses for tests: a free port, gunicorn with the project's config, health, stop."""
+"""Servers in subprocesses for tests: a free port, the mockserver command (waitress), health, stop."""
 from __future__ import annotations
 
 import os
@@ -13,8 +13,8 @@ from typing import Iterator
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-# The Dockerfile's CMD, word for word (bind host and port come from the environment).
-GUNICORN = ["-m", "gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"]
+# The Dockerfile's CMD (``mockserver``); bind host and port come from the environment.
+SERVE = ["-m", "mockserver"]
 
 
 def free_port() -> int:
@@ -48,12 +48,12 @@ def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
 
 
 @contextmanager
-def gunicorn(**env_extra: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """The mock under gunicorn (the project's config), healthy: yields (url, port, process)."""
+def served(**env_extra: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
+    """The mock as the mockserver command serves it, healthy: yields (url, port, process)."""
     port = free_port()
     env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port),
            "MOCKSERVER_LOG_LEVEL": "warning", **env_extra}
-    proc = subprocess.Popen([sys.executable, *GUNICORN], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, *SERVE], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

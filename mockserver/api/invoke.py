@@ -1,16 +1,21 @@
 """POST /v1/algo/{owner}/{algoname}[/{version}]: call an algorithm."""
 from __future__ import annotations
 
+import inspect
 import time
 
 from flask import Response, g, request
 
+from ..disconnect import watch
 from ..domain import invocation
 from ..jsonio import json_response
 from . import Handlers
 from .common import base_url, caller, read_body, server
 
 ops = Handlers()
+# invocation.run takes the client-disconnect event once the runtime supports cancellation
+# (issue 15, runtime side); until then the call runs to its end as before.
+_CANCELLABLE = "cancelled" in inspect.signature(invocation.run).parameters
 
 
 @ops("invokeAlgorithm", "invokeAlgorithmVersion")
@@ -24,7 +29,11 @@ def invoke(inp):
     if q.get("output") == "void":
         return _send(invocation.run_in_background(context, call, request_id))
     started = time.perf_counter()
-    outcome = invocation.run(context, call, request_id)
+    if _CANCELLABLE:
+        with watch.watching(request.environ) as cancelled:
+            outcome = invocation.run(context, call, request_id, cancelled=cancelled)
+    else:
+        outcome = invocation.run(context, call, request_id)
     mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
     return _send(invocation.answer(call, outcome, request_id, q.get("output")))
 

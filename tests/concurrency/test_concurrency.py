@@ -2,7 +2,7 @@
 
 The logic tests use the Flask test client from many threads (one client per thread,
 one shared app); one test goes through a live threaded server, and a short soak runs
-against gunicorn gthread (``SOAK_SECONDS``, default 5; the 30 s soak is
+against the mockserver command (``SOAK_SECONDS``, default 5; the 30 s soak is
 ``python benchmarks/run.py --soak``). Every loop is bounded in count and time.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from processes import gunicorn
+from processes import served
 from conftest import ADMIN, ALICE, DEMO, error_of
 
 THREADS = 8
@@ -237,14 +237,14 @@ def test_live_threaded_server_parallel_clients(live_server):
 
 
 @pytest.fixture(scope="module")
-def gunicorn_server():
-    with gunicorn(MOCKSERVER_THREADS="8") as (url, _port, _proc):
+def served_url():
+    with served(MOCKSERVER_THREADS="8") as (url, _port, _proc):
         yield url
 
 
-def test_gunicorn_gthread_soak_zero_errors(gunicorn_server):
+def test_served_soak_zero_errors(served_url):
     """8 client threads for SOAK_SECONDS (default 5) of mixed reads and writes: zero errors."""
-    url = gunicorn_server
+    url = served_url
     seconds = float(os.environ.get("SOAK_SECONDS", "5"))
     routes = [("GET", "/v1/users/demo", None, DEMO), ("GET", "/v1/users", None, ADMIN),
               ("GET", "/v1/organizations/acme/members", None, DEMO), ("GET", "/v1/scms", None, DEMO),

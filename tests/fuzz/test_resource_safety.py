@@ -1,6 +1,6 @@
 """Resource safety: oversized bodies, slow-loris bodies, deep JSON, memory under big uploads.
 
-The socket-level tests run against gunicorn (the Docker command) in a subprocess with
+The socket-level tests run against the mockserver command (the Docker CMD) in a subprocess with
 ``MOCKSERVER_BODY_TIMEOUT=2``; all waits are bounded. The data upload tests target
 ``PUT /v1/data/{path}`` and skip with the reason while it answers 501.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from processes import gunicorn
+from processes import served
 from conftest import ADMIN, DEMO, error_of
 
 MiB = 1024 * 1024
@@ -24,13 +24,13 @@ BODY_TIMEOUT = 2
 
 
 @pytest.fixture(scope="module")
-def gunicorn_url():
-    with gunicorn(MOCKSERVER_THREADS="4", MOCKSERVER_BODY_TIMEOUT=str(BODY_TIMEOUT)) as server:
+def served_url():
+    with served(MOCKSERVER_THREADS="4", MOCKSERVER_BODY_TIMEOUT=str(BODY_TIMEOUT)) as server:
         yield server
 
 
 def worker_rss_mib(master_pid: int) -> float:
-    """RSS of gunicorn's (single) worker, from /proc (no psutil needed)."""
+    """RSS of the (single) server process, from /proc (no psutil needed)."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     pids = children.read_text().split() if children.exists() else []
     pid = int(pids[0]) if pids else master_pid
@@ -90,9 +90,9 @@ def _data_ready(url: str) -> str | None:
 
 # ------------------------------------------------------------------------- oversized bodies
 
-def test_oversized_body_refused_before_buffering(gunicorn_url):
+def test_oversized_body_refused_before_buffering(served_url):
     """Content-Length over 10 MiB: a 413 error object while most of the body was never sent."""
-    url, port, _ = gunicorn_url
+    url, port, _ = served_url
     why = _data_ready(url)
     if why:
         pytest.skip(why)
@@ -111,9 +111,9 @@ def test_oversized_json_body_refused_on_validated_route(api):
     error_of(r, 413)
 
 
-def test_oversized_uploads_do_not_grow_memory(gunicorn_url):
+def test_oversized_uploads_do_not_grow_memory(served_url):
     """Ten full 11 MiB uploads refused: the worker's RSS stays within a few MiB."""
-    url, port, proc = gunicorn_url
+    url, port, proc = served_url
     why = _data_ready(url)
     if why:
         pytest.skip(why)
@@ -137,9 +137,9 @@ def test_oversized_uploads_do_not_grow_memory(gunicorn_url):
     ("Content-Length: 1000", b'{"usernam'),                         # 1,000 bytes promised, 9 arrive
     ("Transfer-Encoding: chunked", b'400\r\n{"usernam'),            # a 1 KiB chunk begun, never ended
 ])
-def test_slow_loris_partial_body_times_out(gunicorn_url, framing, partial):
+def test_slow_loris_partial_body_times_out(served_url, framing, partial):
     """A body starts, then nothing more arrives: the server gives up on its own (bounded)."""
-    url, port, _ = gunicorn_url
+    url, port, _ = served_url
     head = (f"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Simple {ADMIN}\r\n"
             f"Content-Type: application/json\r\n{framing}\r\n\r\n")
     stalled = []
@@ -164,10 +164,10 @@ def test_slow_loris_partial_body_times_out(gunicorn_url, framing, partial):
             s.close()
 
 
-def test_slow_loris_partial_headers_are_dropped(gunicorn_url):
+def test_slow_loris_partial_headers_are_dropped(served_url):
     """A request line arrives, the headers never end: the connection is closed after the
     timeout instead of pinning a thread (more stalled clients than threads)."""
-    url, port, _ = gunicorn_url
+    url, port, _ = served_url
     stalled = []
     try:
         for _ in range(6):
@@ -202,8 +202,8 @@ def test_deep_json_rejected_cleanly(api, depth):
         assert err["code"] == 2013, err
 
 
-def test_deep_json_rejected_by_live_gunicorn(gunicorn_url):
-    url, _, _ = gunicorn_url
+def test_deep_json_rejected_by_live_server(served_url):
+    url, _, _ = served_url
     body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
     r = requests.post(f"{url}/v1/organizations", data=body, timeout=30,
                       headers={"Authorization": f"Simple {ADMIN}", "Content-Type": "application/json"})
@@ -213,9 +213,9 @@ def test_deep_json_rejected_by_live_gunicorn(gunicorn_url):
 
 # ------------------------------------------------------------------------- big uploads, then deleted
 
-def test_stream_of_big_uploads_then_deleted_keeps_memory_bounded(gunicorn_url):
+def test_stream_of_big_uploads_then_deleted_keeps_memory_bounded(served_url):
     """20 uploads of 10 MiB (each deleted after): RSS ends near where it started; journal bodies are capped."""
-    url, port, proc = gunicorn_url
+    url, port, proc = served_url
     why = _data_ready(url)
     if why:
         pytest.skip(why)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from test_gunicorn import free_port, stop, wait_healthy
+from test_serve_command import free_port, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -52,7 +52,7 @@ def _start(venv, argv, tmp_path, port):
 
 def test_dockerfile_cmd_and_healthcheck_work_from_the_installed_wheel(venv, tmp_path):
     cmd, health = _exec_form("CMD"), _exec_form("HEALTHCHECK")
-    assert cmd == ["gunicorn", "-c", "python:mockserver.gunicorn_conf", "mockserver.wsgi:app"]
+    assert cmd == ["mockserver"]
     port = free_port()
     proc, env = _start(venv, [str(venv / "bin" / cmd[0]), *cmd[1:]], tmp_path, port)   # cwd: not the repo
     try:

@@ -1,4 +1,4 @@
-"""The Docker command, run outside Docker: gunicorn with mockserver.gunicorn_conf; and the CLI."""
+"""The Docker command (``mockserver``), run outside Docker; and the CLI's flags."""
 import os
 import signal
 import subprocess
@@ -10,7 +10,7 @@ import requests
 
 from conftest import DEMO
 
-from processes import GUNICORN, ROOT, free_port, wait_healthy
+from processes import SERVE, ROOT, free_port, wait_healthy
 
 
 def start(args, env_extra=None, port=None):
@@ -32,8 +32,8 @@ def stop(proc, timeout=10):
     return code, time.monotonic() - started, proc.stdout.read(), proc.stderr.read()
 
 
-def test_gunicorn_command_serves_and_stops_on_sigterm(tmp_path):
-    proc, url = start(GUNICORN, {"MOCKSERVER_SEED": "3", "MOCKSERVER_LOG_LEVEL": "info"})
+def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
+    proc, url = start(SERVE, {"MOCKSERVER_SEED": "3", "MOCKSERVER_LOG_LEVEL": "info"})
     try:
         wait_healthy(url, proc)
         auth = {"Authorization": f"Simple {DEMO}"}
@@ -44,7 +44,7 @@ def test_gunicorn_command_serves_and_stops_on_sigterm(tmp_path):
                       headers=auth).raise_for_status()
         for _ in range(5):
             assert len(requests.get(f"{url}/v1/users/demo/keys", headers=auth).json()) >= 2
-        # a dropped connection really drops under gunicorn gthread
+        # a dropped connection really drops under waitress
         requests.post(f"{url}/_mock/faults", json={"path": "/v1/scms", "drop": True, "times": 1}).raise_for_status()
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{url}/v1/scms", headers=auth, timeout=5)
@@ -54,15 +54,15 @@ def test_gunicorn_command_serves_and_stops_on_sigterm(tmp_path):
         code, took, _out, err = stop(proc)
     assert code == 0, err
     assert took < 5, f"SIGTERM took {took:.1f}s"
-    assert "worker ready (1 process" in err
+    assert "ready (1 process" in err
     access = [line for line in err.splitlines() if line.startswith("{") and '"event":"request"' in line]
     assert any('"path":"/v1/users/demo"' in line and '"status":200' in line for line in access), err[-2000:]
 
 
-def test_gunicorn_bad_fixture_stops_startup(tmp_path):
+def test_serve_bad_fixture_stops_startup(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("users:\n  - username: 42\n")
-    proc, _url = start(GUNICORN, {"MOCKSERVER_FIXTURES": str(bad)})
+    proc, _url = start(SERVE, {"MOCKSERVER_FIXTURES": str(bad)})
     code = proc.wait(timeout=60)
     err = proc.stderr.read()
     assert code != 0
