@@ -1,7 +1,6 @@
 """POST /v1/algo/{owner}/{algoname}[/{version}]: call an algorithm."""
 from __future__ import annotations
 
-import inspect
 import time
 
 from flask import Response, g, request
@@ -13,9 +12,6 @@ from . import Handlers
 from .common import base_url, caller, read_body, server
 
 ops = Handlers()
-# invocation.run takes the client-disconnect event once the runtime supports cancellation
-# (issue 15, runtime side); until then the call runs to its end as before.
-_CANCELLABLE = "cancelled" in inspect.signature(invocation.run).parameters
 
 
 @ops("invokeAlgorithm", "invokeAlgorithmVersion")
@@ -29,11 +25,8 @@ def invoke(inp):
     if q.get("output") == "void":
         return _send(invocation.run_in_background(context, call, request_id))
     started = time.perf_counter()
-    if _CANCELLABLE:
-        with watch.watching(request.environ) as cancelled:
-            outcome = invocation.run(context, call, request_id, cancelled=cancelled)
-    else:
-        outcome = invocation.run(context, call, request_id)
+    with watch.watching(request.environ) as cancelled:      # a client that goes away cancels its call
+        outcome = invocation.run(context, call, request_id, cancelled=cancelled)
     mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
     return _send(invocation.answer(call, outcome, request_id, q.get("output")))
 
