@@ -25,6 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clock", choices=("real", "frozen", "step"), help="timestamps: real, frozen, or step (+1 s per reading)")
     p.add_argument("--profile-scale", type=float, help="multiply every simulated delay (0 = no delays)")
     p.add_argument("--threads", type=int, help="gunicorn threads of the one worker (default 16)")
+    p.add_argument("--wheelhouse", metavar="DIR", help="wheel folder builds install requirements.txt from, offline "
+                   "(env MOCKSERVER_WHEELHOUSE)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="log level (default info)")
     return p.parse_args(argv)
 
@@ -32,7 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(fixtures=args.fixtures, admin_key=args.admin_key, seed=args.seed,
                              clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level,
-                             host=args.host, control_key=args.control_key, public_names=args.public_names)
+                             host=args.host, control_key=args.control_key, public_names=args.public_names,
+                             wheelhouse=args.wheelhouse)
 
 
 def main(argv: list[str] | None = None) -> int:

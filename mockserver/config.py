@@ -26,6 +26,7 @@ class Settings:
     host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
     control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
     public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
+    wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -49,6 +50,8 @@ class Settings:
             s.control_key = env["MOCKSERVER_CONTROL_KEY"]
         if env.get("MOCKSERVER_PUBLIC_NAMES"):
             s.public_names = [n.strip() for n in env["MOCKSERVER_PUBLIC_NAMES"].split(",") if n.strip()]
+        if env.get("MOCKSERVER_WHEELHOUSE"):
+            s.wheelhouse = env["MOCKSERVER_WHEELHOUSE"]
         if env.get("MOCKSERVER_LOG_LEVEL"):
             s.log_level = env["MOCKSERVER_LOG_LEVEL"]
         for name, value in overrides.items():
