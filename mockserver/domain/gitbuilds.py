@@ -29,7 +29,8 @@ from ..runtime import Binding
 from ..store import State
 from .algorithm_models import Algorithm, Build
 from .context import Ctx
-from .repository import Repository, entrypoint, folder_files, initial, is_python, template_files
+from .repository import (Repository, entrypoint, folder_files, initial, is_python, template_files,
+                         template_tree)
 
 CHECK_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 180.0
@@ -120,6 +121,8 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
     if not os.path.isfile(os.path.join(folder, *entry.split("/"))):
         problem = f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py"
         return entry, steps + [f"ERROR: {problem}"], problem
+    if repo.tree_of(commit) == template_tree(name, language):
+        return entry, steps + ["  entrypoint ok (the unchanged template)"], None
     ok, output = _run_check(folder, entry)
     output = output.replace(folder, SHOWN_PATH).rstrip()
     if ok:
@@ -218,6 +221,8 @@ def binding_for(ctx: Ctx, algo_name: str, repo: Repository, build: Build, langua
         raise ApiError(None, f"{algo_name} is written in {language}: the mock cannot execute its code. "
                        "Set a run-time binding (PUT /_mock/bindings) to give it behaviour", 400,
                        shape="invocation", error_type="SystemError")
+    if repo.tree_of(build.commit_sha) == template_tree(algo_name.split("/", 1)[1], language):
+        return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
     root = checkout_root()
     fresh = not os.path.isdir(os.path.join(root, build.commit_sha))
     folder = repo.checkout(build.commit_sha, root)

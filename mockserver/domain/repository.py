@@ -9,6 +9,7 @@ applied push. Git objects are immutable, so copies share them. It exports as
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import shutil
 import tempfile
@@ -70,6 +71,9 @@ class Repository:
         """The commit the default branch points at (what builds build)."""
         sha = self.refs.get(DEFAULT_BRANCH)
         return sha.decode() if sha else None
+
+    def tree_of(self, commit_sha: str) -> str:
+        return self.objects[commit_sha.encode()].tree.decode()
 
     def has_commit(self, sha: str) -> bool:
         obj = self.objects.get(sha.encode())
@@ -202,6 +206,12 @@ def template_files(name: str, language: str | None) -> dict[str, bytes]:
                  for path, text in _OTHER_TEMPLATES.get(language or "", {}).items()}
     files["README.md"] = f"# {name}\n\nAn algorithm on the Algorithmia mock ({language or 'python3-1'}).\n"
     return {path: text.encode() for path, text in files.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def template_tree(name: str, language: str | None) -> str:
+    """The tree id of the untouched template (builds and calls of it need not run a child process)."""
+    return _tree({}, template_files(name, language)).id.decode()
 
 
 def folder_files(folder: str) -> dict[str, bytes]:
