@@ -165,3 +165,58 @@ def test_a_requirement_installs_from_the_wheel_folder_next_to_the_entrypoint(tmp
     assert problem is None, lines
     assert lines[-1] == "  mockdep==1.2.0: installed from the wheel folder"
     assert gitbuilds._run_check(str(tmp_path), "src/A.py") == (True, "")
+
+
+# -- fixtures: a source folder as the initial commit ---------------------------------------
+def load_fixture_text(tmp_path, text):
+    from mockserver.config import Settings
+    from mockserver.domain.context import Ctx
+    from mockserver.fixtures import load_into
+    from mockserver.ids import Clock, Ids
+    from mockserver.store import Store
+    path = tmp_path / "f.yaml"
+    path.write_text(text)
+    ctx = Ctx(store=Store(), ids=Ids(1), clock=Clock("frozen"), settings=Settings())
+    load_into(ctx, [str(path)])
+    return ctx
+
+
+USER = "users:\n  - {username: dev, email: dev@example.com, fullname: Dev}\n"
+
+
+def test_a_fixture_repository_folder_becomes_the_initial_commit(tmp_path):
+    (tmp_path / "shout" / "src").mkdir(parents=True)
+    (tmp_path / "shout" / "src" / "Shout.py").write_text("def apply(input):\n    return str(input).upper()\n")
+    ctx = load_fixture_text(tmp_path, USER + "algorithms:\n  - owner: dev\n    name: Shout\n"
+                                            "    repository: shout\n    versions: [{version_type: minor}]\n")
+    with ctx.store.read() as state:
+        repo = state.repos["dev/Shout"]
+        algo = state.algorithms["dev/Shout"]
+        (build,) = algo.builds.values()
+        assert build.commit_sha == repo.head() and build.from_repository and build.status == "succeeded"
+        assert {path for path, _, _ in repo.files(repo.head())} == {"src/Shout.py"}
+        assert algo.versions[0].git_hash == repo.head()
+
+
+@pytest.mark.parametrize("extra,why", [
+    ("    repository: ../elsewhere\n", "outside the fixture file's folder"),
+    ("    repository: missing\n", "not a folder"),
+    ("    repository: shout\n    binding: x.py:apply\n", "takes no binding"),
+])
+def test_a_fixture_repository_must_be_a_folder_beside_the_fixture(tmp_path, extra, why):
+    from mockserver.fixtures import FixtureError
+    (tmp_path / "shout").mkdir()
+    (tmp_path.parent / "elsewhere").mkdir(exist_ok=True)
+    with pytest.raises(FixtureError) as err:
+        load_fixture_text(tmp_path, USER + "algorithms:\n  - owner: dev\n    name: Shout\n" + extra)
+    assert why in err.value.reason
+
+
+def test_a_fixture_repository_whose_build_fails_stops_the_load(tmp_path):
+    from mockserver.fixtures import FixtureError
+    (tmp_path / "bad" / "src").mkdir(parents=True)
+    (tmp_path / "bad" / "src" / "Bad.py").write_text("def apply(input)\n")
+    with pytest.raises(FixtureError) as err:
+        load_fixture_text(tmp_path, USER + "algorithms:\n  - owner: dev\n    name: Bad\n"
+                                           "    repository: bad\n    versions: [{version_type: minor}]\n")
+    assert "SyntaxError" in err.value.reason
