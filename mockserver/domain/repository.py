@@ -42,12 +42,20 @@ class Repository:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Repository":
         objects = {}
-        for sha, (type_num, raw) in (data.get("objects") or {}).items():
-            obj = ShaFile.from_raw_string(int(type_num), base64.b64decode(raw))
+        for sha, value in (data.get("objects") or {}).items():
+            try:
+                type_num, raw = value
+                obj = ShaFile.from_raw_string(int(type_num), base64.b64decode(raw, validate=True))
+            except Exception as exc:      # dulwich's parse errors have no common base class
+                raise ValueError(f"git object {sha} cannot be read: {type(exc).__name__}: {exc}") from None
             if obj.id.decode() != sha:
                 raise ValueError(f"git object {sha} does not match its content")
             objects[obj.id] = obj
-        refs = {k.encode(): v.encode() for k, v in (data.get("refs") or {}).items()}
+        refs = {}
+        for name, sha in (data.get("refs") or {}).items():
+            if not isinstance(sha, str) or sha.encode() not in objects:
+                raise ValueError(f"ref {name} points to a missing object {sha!r}")
+            refs[name.encode()] = sha.encode()
         return cls(objects, refs)
 
     # -- dulwich ---------------------------------------------------------------

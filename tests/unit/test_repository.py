@@ -220,3 +220,16 @@ def test_a_fixture_repository_whose_build_fails_stops_the_load(tmp_path):
         load_fixture_text(tmp_path, USER + "algorithms:\n  - owner: dev\n    name: Bad\n"
                                            "    repository: bad\n    versions: [{version_type: minor}]\n")
     assert "SyntaxError" in err.value.reason
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda d: d["objects"].update({"ab" * 20: [99, "eA=="]}),
+    lambda d: d["objects"].update({"ab" * 20: "nope"}),
+    lambda d: d["objects"].update({"ab" * 20: [3, "not base64!"]}),
+    lambda d: d["refs"].update({"refs/heads/x": "cd" * 20}),
+])
+def test_a_malformed_export_is_refused_with_a_value_error(mangle):
+    data = initial({"a": b"1"}, "m", 7).to_json()
+    mangle(data)
+    with pytest.raises(ValueError):
+        Repository.from_json(data)
