@@ -67,7 +67,7 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url:
         from_repository = algo.binding is None
     if from_repository:
         from .gitbuilds import build_head
-        build = build_head(ctx, who, owner, name, "POST /v1/algorithms/{owner}/{name}/compile".format(owner=owner, name=name))
+        build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
         with ctx.store.read() as state:
             return render(state, find_managed(ctx, state, who, owner, name), base_url, build)
     problem = check_binding(ctx, target, base)      # imports code: outside the lock

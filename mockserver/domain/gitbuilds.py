@@ -29,7 +29,7 @@ from ..runtime import Binding
 from ..store import State
 from .algorithm_models import Algorithm, Build
 from .context import Ctx
-from .repository import (Repository, entrypoint, folder_files, initial, is_python, template_files,
+from .repository import (Repository, entrypoint, folder_files, initial, is_python, recommitted, template_files,
                          template_tree)
 
 CHECK_TIMEOUT_S = 60.0
@@ -78,13 +78,20 @@ def repository_of(ctx: Ctx, state: State, algo: Algorithm) -> Repository:
 
 
 # -- building ------------------------------------------------------------------------
-def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str) -> Build:
-    """A build of the default branch's head (``trigger``: why, for the logs)."""
+def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, *,
+               recompile: bool = False) -> Build:
+    """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
+    (POST .../compile) a head that was built already gets a new commit with the same files
+    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
     from .algorithms import find, find_managed
     from .builds import new_build
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
         repo = repository_of(ctx, state, algo)
+        head = repo.head()
+        if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
+            repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))
+            state.repos[algo.full_name] = repo
         algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
     commit = repo.head()
     if commit is None:
@@ -107,6 +114,7 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
     folder = repo.checkout(commit, checkout_root())
     files = sorted(path for path, _, _ in repo.files(commit))
     steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
+    steps.append("Beginning container customization")
     entry = entrypoint(name, language)
     if entry is None:
         steps += ["Step 2/3 : dependencies: not checked for this language",

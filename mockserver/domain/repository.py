@@ -146,18 +146,30 @@ def _tree(objects: dict[bytes, ShaFile], files: dict[str, bytes]) -> Tree:
     return tree
 
 
-def initial(files: dict[str, bytes], message: str, timestamp: int) -> Repository:
-    """A repository whose default branch has one commit holding ``files``."""
-    objects: dict[bytes, ShaFile] = {}
-    tree = _tree(objects, files)
+def _commit(tree: bytes, parents: list[bytes], message: str, timestamp: int) -> Commit:
     commit = Commit()
-    commit.tree = tree.id
+    commit.tree, commit.parents = tree, parents
     commit.author = commit.committer = _AUTHOR
     commit.author_time = commit.commit_time = int(timestamp)
     commit.author_timezone = commit.commit_timezone = 0
     commit.message = message.encode() + b"\n"
+    return commit
+
+
+def initial(files: dict[str, bytes], message: str, timestamp: int) -> Repository:
+    """A repository whose default branch has one commit holding ``files``."""
+    objects: dict[bytes, ShaFile] = {}
+    tree = _tree(objects, files)
+    commit = _commit(tree.id, [], message, timestamp)
     objects[commit.id] = commit
     return Repository(objects, {DEFAULT_BRANCH: commit.id})
+
+
+def recommitted(repo: Repository, message: str, timestamp: int) -> Repository:
+    """``repo`` with one more commit on the default branch, with the head's files."""
+    head = repo.refs[DEFAULT_BRANCH]
+    commit = _commit(repo.objects[head].tree, [head], message, timestamp)
+    return Repository({**repo.objects, commit.id: commit}, {**repo.refs, DEFAULT_BRANCH: commit.id})
 
 
 def is_python(language: str | None) -> bool:
