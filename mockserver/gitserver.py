@@ -103,7 +103,10 @@ class GitMiddleware:
                 state.repos[algo.full_name] = after
                 algo.binding = algo.binding_base = None      # the repository now says what runs
             if after.refs.get(DEFAULT_BRANCH) not in (None, before.refs.get(DEFAULT_BRANCH)):
-                gitbuilds.build_head(self.ctx, None, owner, name, "git push")
+                try:
+                    gitbuilds.build_head(self.ctx, None, owner, name, "git push")
+                except ApiError as err:     # e.g. deleted meanwhile: the push itself went through
+                    log.warning("no build after the push to %s/%s: %s", owner, name, err.message)
             return answer
 
     def _push_lock(self, full_name: str) -> threading.Lock:

@@ -149,7 +149,8 @@ def _child_env() -> dict[str, str]:
 def _run_check(folder: str, entry: str) -> tuple[bool, str]:
     target = os.path.join(folder, *entry.split("/")) + ":apply"
     try:
-        done = subprocess.run([sys.executable, "-c", _CHECK, target], cwd=folder, env=_child_env(),
+        # cwd: the cache folder (only commit folders), so nothing pushed shadows the mock's modules
+        done = subprocess.run([sys.executable, "-c", _CHECK, target], cwd=os.path.dirname(folder), env=_child_env(),
                               capture_output=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return False, f"TimeoutError: importing {entry} took longer than {CHECK_TIMEOUT_S:.0f}s"
