@@ -233,3 +233,12 @@ def test_a_malformed_export_is_refused_with_a_value_error(mangle):
     mangle(data)
     with pytest.raises(ValueError):
         Repository.from_json(data)
+
+
+def test_pushed_files_cannot_stand_in_for_the_mocks_own_modules(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "mockserver").mkdir()
+    (tmp_path / "mockserver" / "__init__.py").write_text("raise SystemExit(0)\n")    # would fake a passing check
+    (tmp_path / "src" / "A.py").write_text("def other(x):\n    return x\n")
+    ok, output = gitbuilds._run_check(str(tmp_path), "src/A.py")
+    assert not ok and "apply" in output
