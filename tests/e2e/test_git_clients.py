@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from conftest import ALICE, DEMO
+from mockserver.domain import gitbuilds
 from mockserver.errors import INVALID_BUILD_STATUS
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
@@ -190,3 +191,24 @@ def test_other_languages_push_and_build_but_do_not_run(live_server, client, tmp_
     client.algo("demo/Jay").publish(version_info={"version_type": "minor"}, settings={"algorithm_callability": "private"})
     r = requests.post(f"{url}/v1/algo/demo/Jay/0.1.0", json="x", headers={"Authorization": f"Simple {DEMO}"}, timeout=30)
     assert r.status_code == 400 and "cannot execute" in r.json()["error"]["message"], r.text
+
+
+def test_pushed_code_survives_export_and_import_and_reset_forgets_it(live_server, client, tmp_path):
+    url, control = live_server.url, {"Content-Type": "application/json"}
+    create(client, "Kept")
+    env = git_env(tmp_path, DEMO)
+    sh("git", "clone", f"{url}/git/demo/Kept.git", cwd=tmp_path, env=env)
+    repo = tmp_path / "Kept"
+    (repo / "src" / "Kept.py").write_text("def apply(input):\n    return 'kept ' + str(input)\n")
+    sh("git", "commit", "-qam", "kept", cwd=repo, env=env)
+    sh("git", "push", "-q", cwd=repo, env=env)
+    assert wait_build(url, "Kept", head_of(repo, env))["status"] == "succeeded"
+    client.algo("demo/Kept").publish(version_info={"version_type": "minor"}, settings={"algorithm_callability": "private"})
+    exported = requests.get(f"{url}/_mock/state", timeout=30).json()
+    assert requests.post(f"{url}/_mock/reset", json={}, headers=control, timeout=30).status_code == 200
+    assert sh("git", "fetch", cwd=repo, env=env, ok=False).returncode != 0          # gone with the reset
+    shutil.rmtree(gitbuilds.checkout_root())                                     # as after a restart
+    assert requests.put(f"{url}/_mock/state", json=exported, headers=control, timeout=30).status_code == 200
+    assert client.algo("demo/Kept/0.1.0").pipe("x").result == "kept x"
+    sh("git", "fetch", cwd=repo, env=env)
+    assert sh("git", "status", "-sb", cwd=repo, env=env).stdout.startswith("## master...origin/master\n")
