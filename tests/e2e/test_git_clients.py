@@ -212,3 +212,22 @@ def test_pushed_code_survives_export_and_import_and_reset_forgets_it(live_server
     assert client.algo("demo/Kept/0.1.0").pipe("x").result == "kept x"
     sh("git", "fetch", cwd=repo, env=env)
     assert sh("git", "status", "-sb", cwd=repo, env=env).stdout.startswith("## master...origin/master\n")
+
+
+def test_a_stale_clone_cannot_overwrite_a_newer_push(live_server, client, tmp_path):
+    url = live_server.url
+    create(client, "Shared")
+    env = git_env(tmp_path, DEMO)
+    for folder in ("one", "two"):
+        sh("git", "clone", "-q", f"{url}/git/demo/Shared.git", folder, cwd=tmp_path, env=env)
+    for folder, text in (("one", "first"), ("two", "second")):
+        (tmp_path / folder / "notes.txt").write_text(text + "\n")
+        sh("git", "add", "notes.txt", cwd=tmp_path / folder, env=env)
+        sh("git", "commit", "-qm", text, cwd=tmp_path / folder, env=env)
+    sh("git", "push", "-q", cwd=tmp_path / "one", env=env)
+    done = sh("git", "push", "-q", cwd=tmp_path / "two", env=env, ok=False)
+    assert done.returncode != 0 and "rejected" in done.stderr, done.stderr
+    sh("git", "pull", "-q", "--rebase", cwd=tmp_path / "two", env=env, ok=False)   # conflict on notes.txt
+    sh("git", "rebase", "--abort", cwd=tmp_path / "two", env=env, ok=False)
+    sh("git", "reset", "-q", "--hard", "origin/master", cwd=tmp_path / "two", env=env)
+    assert (tmp_path / "two" / "notes.txt").read_text() == "first\n"               # what the server kept
