@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
