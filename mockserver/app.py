@@ -19,6 +19,7 @@ from .config import Settings
 from .domain.context import Ctx
 from .faults import FaultSet
 from .fixtures import load_into
+from .gitserver import GitMiddleware
 from .logs import log_request
 from .metrics import Metrics
 from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
                                       faults.injection_hook(server), before]
     app.after_request_funcs[None] = [after, cors.headers_hook(server)]   # Flask runs these in reverse
     _register_error_handlers(app, server)
-    app.wsgi_app = TrailingSlashMiddleware(app.wsgi_app)
+    app.wsgi_app = GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server.ctx,
+                                   max(settings.max_upload_bytes, 64 * 1024 * 1024))
     return app
 
 

@@ -25,6 +25,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clock", choices=("real", "frozen", "step"), help="timestamps: real, frozen, or step (+1 s per reading)")
     p.add_argument("--profile-scale", type=float, help="multiply every simulated delay (0 = no delays)")
     p.add_argument("--threads", type=int, help="threads that run requests (default 16, env MOCKSERVER_THREADS)")
+    p.add_argument("--wheelhouse", metavar="DIR", help="wheel folder builds install requirements.txt from, offline "
+                   "(env MOCKSERVER_WHEELHOUSE)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="log level (default info)")
     p.add_argument("--algorithms-dir", action="append", metavar="DIR",
                    help="a folder whose .py files bindings over HTTP and in fixtures may name (repeatable; "
@@ -43,7 +45,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                              clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level,
                              host=args.host, control_key=args.control_key, public_names=args.public_names,
                              algorithm_dirs=args.algorithms_dir, algorithm_modules=args.algorithm_module,
-                             invocations_per_key=args.invocations_per_key)
+                             invocations_per_key=args.invocations_per_key, wheelhouse=args.wheelhouse)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,7 @@ class Settings:
     algorithm_dirs: list[str] = field(default_factory=list)
     algorithm_modules: list[str] = field(default_factory=list)
     invocations_per_key: int = 8                         # concurrent calls per API key; more: 429
+    wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -54,6 +55,8 @@ class Settings:
             s.control_key = env["MOCKSERVER_CONTROL_KEY"]
         if env.get("MOCKSERVER_PUBLIC_NAMES"):
             s.public_names = [n.strip() for n in env["MOCKSERVER_PUBLIC_NAMES"].split(",") if n.strip()]
+        if env.get("MOCKSERVER_WHEELHOUSE"):
+            s.wheelhouse = env["MOCKSERVER_WHEELHOUSE"]
         if env.get("MOCKSERVER_LOG_LEVEL"):
             s.log_level = env["MOCKSERVER_LOG_LEVEL"]
         if env.get("MOCKSERVER_ALGORITHMS_DIRS"):

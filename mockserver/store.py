@@ -19,6 +19,7 @@ from . import codec
 from .domain.algorithm_models import Algorithm, ErrorEntry
 from .domain.data_models import DataStore
 from .domain.models import ApiKey, Organization, Scm, User, internal_scm
+from .domain.repository import Repository
 
 
 @dataclass
@@ -33,6 +34,7 @@ class State:
     errors: list[ErrorEntry] = field(default_factory=list)          # failed invocations, oldest first
     # Bindings set at run time (control API / plugin): "owner/name" or "owner/name/version" -> target
     bindings: dict[str, str] = field(default_factory=dict)
+    repos: dict[str, Repository] = field(default_factory=dict)     # git repositories by "owner/name"
     seq: int = 0
     # Derived, never exported: casefolded email -> username, so creating a user is O(1);
     # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1);
@@ -113,6 +115,7 @@ class State:
         ids = {algo.id for algo in algos}
         for algo in algos:
             del self.algorithms[algo.full_name]
+            self.repos.pop(algo.full_name, None)
             self.algorithm_names.pop(algo.full_name.casefold(), None)
             self.algorithm_ids.pop(algo.id, None)
             owned = self.algorithms_by_owner.get(algo.owner)

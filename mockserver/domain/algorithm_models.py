@@ -21,6 +21,8 @@ class Build:
     seq: int = 0
     final_status: str | None = None   # what an in-progress build becomes at ready_at
     finishes_at: str | None = None    # its finished_at then (ISO), fixed when compiled
+    from_repository: bool = False     # built from its commit of the algorithm's git repository
+    entrypoint: str | None = None     # the file calls load in that commit (None: cannot run here)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from . import orgs, scms
 from .algorithm_models import Algorithm, Build, ErrorEntry, Version
 from .context import Ctx
 from .environments import canonical_language
+from .gitbuilds import create_repository
 from .names import check_name
 
 ENVIRONMENTS = ("cpu", "gpu")
@@ -296,6 +297,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
                      version_info=_version_info({}, body.get("version_info")),
                      webhook_secret=ctx.ids.uuid())
     state.put_algorithm(algo)
+    create_repository(ctx, state, algo)
     return algo
 
 

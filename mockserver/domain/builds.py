@@ -68,9 +68,16 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
 
 
 def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:
+    """Builds the repository's head; algorithms a fixture binds to a callable build that."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         target, base = _binding_of(state, algo)
+        from_repository = algo.binding is None
+    if from_repository:
+        from .gitbuilds import build_head
+        build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
+        with ctx.store.read() as state:
+            return render(state, find_managed(ctx, state, who, owner, name), base_url, build)
     problem = check_binding(ctx, target, base)      # imports code: outside the lock
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
@@ -78,18 +85,26 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url:
         return render(state, algo, base_url, build)
 
 
-def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None) -> Build:
-    """Add a build of ``algo`` (the store's write lock held)."""
+def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None, *, commit_sha: str | None = None,
+              steps: list[str] | None = None, entrypoint: str | None = None) -> Build:
+    """Add a build of ``algo`` (the store's write lock held); with ``commit_sha`` and ``steps``
+    a build of that commit of its repository (gitbuilds), else of its binding."""
     target, _ = _binding_of(state, algo)
     settings = {k: v for k, v in algo.settings.items()}
     profile = _profile(ctx, settings)
     delay = (getattr(profile, "build_delay_s", 0.0) or 0.0) * float(ctx.settings.profile_scale)
     status = "failed" if problem else "succeeded"
-    build = Build(build_id=ctx.ids.uuid(), commit_sha=ctx.ids.git_hash(), status=status,
-                  started_at=ctx.clock.iso(), binding=algo.binding, binding_base=algo.binding_base,
-                  settings=settings, seq=state.next_seq())
-    build.logs = build_logs(algo, build, target, getattr(profile, "name", None), getattr(profile, "description", ""),
-                            problem, delay)
+    from_repository = commit_sha is not None
+    build = Build(build_id=ctx.ids.uuid(), commit_sha=commit_sha or ctx.ids.git_hash(), status=status,
+                  started_at=ctx.clock.iso(), binding=None if from_repository else algo.binding,
+                  binding_base=None if from_repository else algo.binding_base,
+                  settings=settings, seq=state.next_seq(), from_repository=from_repository, entrypoint=entrypoint)
+    if from_repository:
+        build.logs = repository_build_logs(algo, build, getattr(profile, "name", None),
+                                           getattr(profile, "description", ""), steps or [], problem, delay)
+    else:
+        build.logs = build_logs(algo, build, target, getattr(profile, "name", None),
+                                getattr(profile, "description", ""), problem, delay)
     if delay > 0:
         build.status, build.final_status = "in-progress", status
         build.ready_at = time.monotonic() + delay
@@ -140,6 +155,25 @@ def build_logs(algo: Algorithm, build: Build, target: str | None, profile: str |
                   f"Successfully built {digest[:12]}",
                   f"Successfully tagged {algo.owner.lower()}/{algo.name.lower()}:{build.commit_sha[:12]}",
                   f"Build succeeded in {max(delay, 0.8):.1f}s"]
+    return "\n".join(lines)
+
+
+def repository_build_logs(algo: Algorithm, build: Build, profile: str | None, description: str, steps: list[str],
+                          problem: str | None, delay: float) -> str:
+    """The real steps of building a commit (gitbuilds.verify) between the usual header and verdict."""
+    settings = build.settings
+    language = settings.get("language") or settings.get("package_set") or "python3-1"
+    environment = settings.get("environment", "cpu")
+    lines = [f"Building algorithm {algo.full_name} at commit {build.commit_sha}",
+             f"Build {build.build_id} started at {build.started_at}",
+             f"Language: {language} ({LANGUAGES.get(language, language)})",
+             f"Environment: {environment} (profile {profile or 'default'}{': ' + description if description else ''})",
+             *steps]
+    if problem:
+        lines += [f"Build failed: {problem}"]
+    else:
+        lines += [f"Successfully tagged {algo.owner.lower()}/{algo.name.lower()}:{build.commit_sha[:12]}",
+                  "Build succeeded"]
     return "\n".join(lines)
 
 

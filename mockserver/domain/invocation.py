@@ -16,7 +16,7 @@ from ..errors import ApiError
 from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
 from ..runtime.errors import BadInput, EngineClosed, KeyBusy
 from ..store import State
-from . import algorithms, keys, orgs
+from . import algorithms, gitbuilds, keys, orgs
 from .algorithm_models import Algorithm, Build
 from .context import Ctx
 from .versions import resolve_for_invocation
@@ -55,8 +55,11 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         algo, build, version = resolve_for_invocation(state, who, owner, name, version_spec)
         is_owner = orgs.acts_for(state, who, algo.owner)
         binding = _binding(state, algo, build, version.semantic_version if version else None)
+        source = gitbuilds.source_of(state, algo, build) if binding is None else None
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
         scoped = _algorithm_key(state, ctx, algo)
+    if source is not None:       # the built commit, checked out outside the lock
+        binding = gitbuilds.binding_for(ctx, algo.full_name, *source)
     env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
            "ALGORITHMIA_ALGORITHM": algo.full_name,
            "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
@@ -137,7 +140,7 @@ def profile_for(ctx: Ctx, settings: dict[str, Any]) -> Profile:
     return fallback
 
 
-def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding:
+def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding | None:
     """Run-time bindings (control API, plugin) win over what the build was compiled with."""
     for key in (f"{algo.full_name}/{semver}" if semver else None, f"{algo.full_name}/{build.commit_sha}",
                 algo.full_name):
@@ -145,6 +148,8 @@ def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) ->
             return Binding(state.bindings[key])
     if build.binding:
         return Binding(build.binding, base_dir=build.binding_base)
+    if build.from_repository:
+        return None             # the commit it was built from (gitbuilds.binding_for)
     return Binding.template()
 
 

@@ -252,7 +252,8 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
 
 
 # -- fixtures ---------------------------------------------------------------------------
-_FIXTURE_KEYS = {"owner", "name", "details", "settings", "binding", "source", "version_info", "versions", "compiled"}
+_FIXTURE_KEYS = {"owner", "name", "details", "settings", "binding", "source", "version_info", "versions", "compiled",
+                 "repository"}
 _FIXTURE_VERSION_KEYS = {"version_type", "semantic_version", "callability", "release_notes", "sample_input",
                          "sample_output", "binding"}
 FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "apl", "network_access": "full",
@@ -265,14 +266,18 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
     versions?: [{version_type | semantic_version, callability, release_notes, sample_input,
     sample_output, binding}]}``. Each version is a compile followed by a publish;
     ``compiled: true`` adds one more, unpublished, build. Bindings are
-    "pkg.mod:apply" or a file path relative to the fixture file."""
+    "pkg.mod:apply" or a file path relative to the fixture file. ``repository``: a folder
+    (inside the fixture file's folder) that becomes the initial commit of the algorithm's
+    git repository; its builds are builds of that commit, and it takes no bindings."""
     from .algorithms import add
+    from .gitbuilds import create_repository
     if not isinstance(item, dict) or not {"owner", "name"} <= set(item):
         raise ApiError(6001, "an algorithm needs at least owner and name")
     unknown = sorted(set(item) - _FIXTURE_KEYS)
     if unknown:
         raise ApiError(6001, f"unknown algorithm field(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIXTURE_KEYS))}")
     owner, name = item["owner"], item["name"]
+    folder = _repository_folder(item, base_dir)
     body = {"name": name, "details": item.get("details") or {"label": name},
             "settings": {**FIXTURE_SETTINGS, **(item.get("settings") or {})},
             "source": item.get("source"), "version_info": item.get("version_info")}
@@ -280,12 +285,14 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
     with ctx.store.write() as state:
         algo = add(ctx, state, who, owner, body)
         algo.binding, algo.binding_base = item.get("binding"), base_dir if item.get("binding") else None
+        if folder:
+            create_repository(ctx, state, algo, source_dir=folder)
     for index, spec in enumerate(item.get("versions") or []):
         unknown = sorted(set(spec) - _FIXTURE_VERSION_KEYS) if isinstance(spec, dict) else ["(not a mapping)"]
         if unknown:
             raise ApiError(6001, f"versions/{index}: unknown field(s): {', '.join(unknown)}")
         _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
-                       base_dir=base_dir)
+                       base_dir=base_dir, from_repository=bool(folder))
         info = {k: spec[k] for k in ("version_type", "semantic_version", "release_notes", "sample_input",
                                       "sample_output") if spec.get(k) is not None}
         settings = {"algorithm_callability": spec.get("callability", "public")}
@@ -294,7 +301,8 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
         except ApiError as exc:
             raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
     if item.get("compiled"):
-        _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir)
+        _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir,
+                       from_repository=bool(folder))
 
 
 def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
@@ -309,8 +317,36 @@ def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
             raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
 
 
-def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str) -> None:
+def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None:
+    """The fixture's source folder, confined to the fixture file's folder."""
+    import os
+    given = item.get("repository")
+    if given is None:
+        return None
+    if item.get("binding") or any(isinstance(v, dict) and v.get("binding") for v in item.get("versions") or []):
+        raise ApiError(6001, "an algorithm with a repository takes no binding: its code is the repository's")
+    if base_dir is None:
+        raise ApiError(6001, "repository: a fixture document sent over HTTP cannot name a folder")
+    if not isinstance(given, str) or not given:
+        raise ApiError(6001, "repository must be a folder path relative to the fixture file")
+    root = os.path.realpath(base_dir)
+    folder = os.path.realpath(os.path.join(root, given))
+    if os.path.commonpath([root, folder]) != root:
+        raise ApiError(6001, f"repository {given!r} is outside the fixture file's folder")
+    if not os.path.isdir(folder):
+        raise ApiError(6001, f"repository {given!r} is not a folder")
+    return folder
+
+
+def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str,
+                   from_repository: bool = False) -> None:
     from .builds import check_binding, new_build
+    if from_repository:
+        from .gitbuilds import build_head
+        build = build_head(ctx, None, *state_owner, "loading the fixtures")
+        if build.final_status == "failed" or build.status == "failed":
+            raise ApiError(6001, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
+        return
     problem = check_binding(ctx, binding, base_dir, refuse=True)
     with ctx.store.write() as state:
         algo = state.algorithms[f"{state_owner[0]}/{state_owner[1]}"]

@@ -1,0 +1,240 @@
+"""Building what was pushed, and running what was built.
+
+A build checks the commit out into a content-addressed folder, handles
+``requirements.txt`` offline (each requirement must already be installed in
+the server's environment, or install from the wheel folder the user
+configured: ``MOCKSERVER_WHEELHOUSE``), then imports the entrypoint
+``src/<Name>.py`` and looks for ``apply``. The import runs in a child process
+with a time limit: pushed code never runs inside the server process.
+Invoking a version runs its build's commit from the same checkout, in the
+profile's worker (runtime engine).
+"""
+from __future__ import annotations
+
+import atexit
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from ..auth import Principal
+from ..errors import ALGORITHM_NOT_FOUND, ApiError
+from ..runtime import Binding
+from ..store import State
+from .algorithm_models import Algorithm, Build
+from .context import Ctx
+from .repository import (Repository, entrypoint, folder_files, initial, is_python, recommitted, template_files,
+                         template_tree)
+
+CHECK_TIMEOUT_S = 60.0
+INSTALL_TIMEOUT_S = 180.0
+SHOWN_PATH = "/opt/algorithm"         # the checkout's path as build logs show it
+_CHECK = r"""
+import sys, traceback
+from mockserver.runtime.binding import Binding, load_binding
+try:
+    load_binding(Binding(sys.argv[1]), register=False)
+except BaseException:
+    traceback.print_exc()
+    sys.exit(1)
+"""
+
+_root_lock = threading.Lock()
+_root: str | None = None
+
+
+def checkout_root() -> str:
+    """This process's checkout cache (removed at exit)."""
+    global _root
+    with _root_lock:
+        if _root is None:
+            _root = tempfile.mkdtemp(prefix="algorithmia-mock-checkouts-")
+            atexit.register(shutil.rmtree, _root, True)
+        return _root
+
+
+# -- repositories as state ---------------------------------------------------------
+def create_repository(ctx: Ctx, state: State, algo: Algorithm, source_dir: str | None = None) -> Repository:
+    """A new algorithm's repository: the language template, or a fixture's source folder."""
+    if source_dir:
+        files, message = folder_files(source_dir), f"Initial commit of {algo.full_name} from the fixtures"
+    else:
+        files = template_files(algo.name, algo.settings.get("language"))
+        message = f"Initial commit of {algo.full_name} from the {algo.settings.get('language') or 'python3-1'} template"
+    repo = initial(files, message, int(ctx.clock.now().timestamp()))
+    state.repos[algo.full_name] = repo
+    return repo
+
+
+def repository_of(ctx: Ctx, state: State, algo: Algorithm) -> Repository:
+    """The algorithm's repository (made from the template if the state predates repositories)."""
+    return state.repos.get(algo.full_name) or create_repository(ctx, state, algo)
+
+
+# -- building ------------------------------------------------------------------------
+def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, *,
+               recompile: bool = False) -> Build:
+    """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
+    (POST .../compile) a head that was built already gets a new commit with the same files
+    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
+    from .algorithms import find, find_managed
+    from .builds import new_build
+    with ctx.store.write() as state:
+        algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
+        repo = repository_of(ctx, state, algo)
+        head = repo.head()
+        if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
+            repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))
+            state.repos[algo.full_name] = repo
+        algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
+    commit = repo.head()
+    if commit is None:
+        raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
+    entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
+    steps.insert(0, f"Triggered by {trigger}")
+    if override:
+        steps.append(f"NOTE: a run-time binding (control API) is set for {owner}/{name}: calls run {override} "
+                     "instead of this commit's code until it is cleared")
+    with ctx.store.write() as state:
+        algo = state.algorithms.get(f"{owner}/{name}")
+        if algo is None or algo.id != algo_id:
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
+        return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry)
+
+
+def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None
+           ) -> tuple[str | None, list[str], str | None]:
+    """(entrypoint, log lines, problem or None) of building ``commit``."""
+    folder = repo.checkout(commit, checkout_root())
+    files = sorted(path for path, _, _ in repo.files(commit))
+    steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
+    steps.append("Beginning container customization")
+    entry = entrypoint(name, language)
+    if entry is None:
+        steps += ["Step 2/3 : dependencies: not checked for this language",
+                  f"Step 3/3 : entrypoint: the mock cannot execute {language} code; the build succeeds so it can "
+                  "be published, and calls answer an error unless a run-time binding is set"]
+        return None, steps, None
+    lines, problem = install_requirements(folder, ctx.settings.wheelhouse)
+    steps += ["Step 2/3 : requirements.txt"] + lines
+    if problem:
+        return entry, steps, problem
+    steps.append(f"Step 3/3 : import entrypoint {entry} and find apply()")
+    if not os.path.isfile(os.path.join(folder, *entry.split("/"))):
+        problem = f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py"
+        return entry, steps + [f"ERROR: {problem}"], problem
+    if repo.tree_of(commit) == template_tree(name, language):
+        return entry, steps + ["  entrypoint ok (the unchanged template)"], None
+    ok, output = _run_check(folder, entry)
+    output = output.replace(folder, SHOWN_PATH).rstrip()
+    if ok:
+        return entry, steps + ["  entrypoint ok"], None
+    last = output.splitlines()[-1] if output else "the import failed"
+    return entry, steps + [f"  {line}" for line in output.splitlines()] + [f"ERROR: {last}"], last
+
+
+def _child_env() -> dict[str, str]:
+    """The server's environment minus its own settings and keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOCKSERVER_", "ALGORITHMIA_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _run_check(folder: str, entry: str) -> tuple[bool, str]:
+    target = os.path.join(folder, *entry.split("/")) + ":apply"
+    try:
+        # cwd: the cache folder (only commit folders), so nothing pushed shadows the mock's modules
+        done = subprocess.run([sys.executable, "-c", _CHECK, target], cwd=os.path.dirname(folder), env=_child_env(),
+                              capture_output=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False, f"TimeoutError: importing {entry} took longer than {CHECK_TIMEOUT_S:.0f}s"
+    output = (done.stderr or b"").decode("utf-8", "replace")
+    return done.returncode == 0, output
+
+
+def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
+    """Offline requirements: satisfied by what the server has installed, or installed from
+    the wheel folder into ``src/`` (the entrypoint's folder, on the worker's import path)."""
+    path = os.path.join(folder, "requirements.txt")
+    if not os.path.isfile(path):
+        return ["  no requirements.txt: nothing to install"], None
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        raw_lines = fh.read().splitlines()
+    lines: list[str] = []
+    for raw in raw_lines:
+        text = raw.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("-"):
+            lines.append(f"  {text}: ignored (pip options do not apply offline)")
+            continue
+        try:
+            req = Requirement(text)
+        except InvalidRequirement as exc:
+            problem = f"requirements.txt: cannot parse {text!r}: {exc}"
+            return lines + [f"ERROR: {problem}"], problem
+        if req.marker is not None and not req.marker.evaluate():
+            lines.append(f"  {text}: skipped (its marker does not apply)")
+            continue
+        try:
+            have = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            have = None
+        if have is not None and req.specifier.contains(have, prereleases=True):
+            lines.append(f"  {text}: satisfied by the installed {req.name} {have}")
+            continue
+        found = f" (the installed version is {have})" if have else ""
+        if not wheelhouse:
+            problem = (f"requirement {text!r} is not installed{found} and no wheel folder is configured "
+                       "(MOCKSERVER_WHEELHOUSE / --wheelhouse): the mock builds offline")
+            return lines + [f"ERROR: {problem}"], problem
+        ok, output = _pip_install(text, folder, wheelhouse)
+        if not ok:
+            last = output.strip().splitlines()[-1] if output.strip() else "pip failed"
+            problem = f"requirement {text!r} could not be installed from the wheel folder{found}: {last}"
+            return lines + [f"ERROR: {problem}"], problem
+        lines.append(f"  {text}: installed from the wheel folder")
+    return lines, None
+
+
+def _pip_install(requirement: str, folder: str, wheelhouse: str) -> tuple[bool, str]:
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
+               "--find-links", wheelhouse, "--target", os.path.join(folder, "src"), "--upgrade", requirement]
+    try:
+        done = subprocess.run(command, cwd=folder, env=_child_env(), capture_output=True,
+                              timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False, f"pip took longer than {INSTALL_TIMEOUT_S:.0f}s"
+    return done.returncode == 0, (done.stdout + done.stderr).decode("utf-8", "replace")
+
+
+# -- running -------------------------------------------------------------------------
+def source_of(state: State, algo: Algorithm, build: Build) -> tuple[Repository, Build, str]:
+    """What a call of a repository build needs, read under the store lock."""
+    repo = state.repos.get(algo.full_name)
+    if repo is None or not repo.has_commit(build.commit_sha):
+        raise ApiError(None, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository",
+                       409, shape="invocation", error_type="SystemError")
+    return repo, build, algo.settings.get("language") or "python3-1"
+
+
+def binding_for(ctx: Ctx, algo_name: str, repo: Repository, build: Build, language: str) -> Binding:
+    """The built commit's entrypoint, checked out (again, after a restart or a state import)."""
+    if not build.entrypoint or not is_python(language):
+        raise ApiError(None, f"{algo_name} is written in {language}: the mock cannot execute its code. "
+                       "Set a run-time binding (PUT /_mock/bindings) to give it behaviour", 400,
+                       shape="invocation", error_type="SystemError")
+    if repo.tree_of(build.commit_sha) == template_tree(algo_name.split("/", 1)[1], language):
+        return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
+    root = checkout_root()
+    fresh = not os.path.isdir(os.path.join(root, build.commit_sha))
+    folder = repo.checkout(build.commit_sha, root)
+    if fresh:
+        install_requirements(folder, ctx.settings.wheelhouse)
+    return Binding(os.path.join(folder, *build.entrypoint.split("/")) + ":apply")
+

@@ -1,0 +1,142 @@
+"""The git smart-HTTP server through Flask's test client: who gets what, and repositories as state."""
+import base64
+
+import pytest
+
+from conftest import ALICE, BOB, DEMO, error_of
+
+SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
+            "pipeline_enabled": True, "environment": "cpu"}
+REFS = "/git/demo/Repo.git/info/refs"
+
+
+def basic(key, user="demo"):
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
+
+
+@pytest.fixture()
+def repo(api):
+    r = api.post("/v1/algorithms/demo", {"name": "Repo", "details": {"label": "Repo"}, "settings": SETTINGS})
+    assert r.status_code == 200, r.data
+    return api.client
+
+
+def advertise(client, service="git-upload-pack", **headers):
+    return client.get(REFS, query_string={"service": service}, headers=headers)
+
+
+def head_sha(response):
+    """The first ref line of a smart-HTTP advertisement (after the service header and flush)."""
+    lines = response.data.split(b"\n")
+    first = next(line for line in lines if b"refs/heads/master" in line or b"HEAD" in line)
+    return first[first.index(b"0000") + 8 if first.startswith(b"0000") else 4:][:40].decode()
+
+
+def test_the_owner_reads_and_may_push(repo):
+    r = advertise(repo, **basic(DEMO))
+    assert r.status_code == 200 and r.content_type == "application/x-git-upload-pack-advertisement"
+    assert b"refs/heads/master" in r.data
+    r = advertise(repo, "git-receive-pack", **basic(DEMO))
+    assert r.status_code == 200 and r.content_type == "application/x-git-receive-pack-advertisement"
+
+
+def test_the_key_may_be_the_user_name_or_an_api_header(repo):
+    assert advertise(repo, **basic("", user=DEMO)).status_code == 200
+    assert advertise(repo, Authorization=f"Simple {DEMO}").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, basic("simNotAKey"), {"Authorization": "Basic !!!"}])
+def test_without_valid_credentials_git_is_asked_for_them(repo, headers):
+    r = advertise(repo, **headers)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic ")
+    assert r.content_type.startswith("text/plain") and b"Traceback" not in r.data
+
+
+def test_others_do_not_see_a_private_algorithm(repo):
+    r = advertise(repo, **basic(ALICE))
+    assert r.status_code == 404 and b"not found" in r.data
+
+
+def test_closed_source_is_cloned_by_its_owner_only(api, repo):
+    api.post("/v1/algorithms/demo/Repo/compile")
+    api.post("/v1/algorithms/demo/Repo/versions", {"settings": {"algorithm_callability": "public"},
+                                                   "version_info": {"version_type": "minor"}})
+    r = advertise(repo, **basic(ALICE))
+    assert r.status_code == 403 and b"closed" in r.data
+    r = api.put("/v1/algorithms/demo/Repo", {"details": {"label": "Repo"},
+                                             "settings": {**SETTINGS, "source_visibility": "open", "license": "mit"}})
+    assert r.status_code == 200
+    assert advertise(repo, **basic(ALICE)).status_code == 200
+    r = advertise(repo, "git-receive-pack", **basic(ALICE))
+    assert r.status_code == 403 and b"owner" in r.data
+
+
+def test_a_key_without_management_rights_cannot_push(api, repo):
+    api.post("/v1/algorithms/demo/Repo/compile")
+    api.post("/v1/algorithms/demo/Repo/versions", {"settings": {"algorithm_callability": "public"},
+                                                   "version_info": {"version_type": "minor"}})
+    r = advertise(repo, "git-receive-pack", **basic(BOB))
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("method,path,query", [
+    ("GET", "/git/demo/Repo.git/info/refs", None),                       # the dumb protocol
+    ("GET", "/git/demo/Repo.git/HEAD", None),
+    ("GET", "/git/demo/Repo.git/info/refs", {"service": "git-upload-archive"}),
+    ("GET", "/git/demo", None),
+    ("GET", "/git/demo/Missing.git/info/refs", {"service": "git-upload-pack"}),
+    ("POST", "/git/demo/Repo.git/git-upload-pack", None),                # no body, wrong content type
+    ("POST", "/git/demo/Repo.git/git-receive-pack", None),
+    ("PUT", "/git/demo/Repo.git/git-receive-pack", None),
+])
+def test_odd_requests_get_a_plain_answer_never_a_500(repo, method, path, query):
+    r = repo.open(path, method=method, query_string=query, headers=basic(DEMO))
+    assert 400 <= r.status_code < 500, (r.status_code, r.data)
+    assert b"Traceback" not in r.data
+
+
+def test_the_repository_head_is_what_compile_builds(api, repo):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    r = api.post("/v1/algorithms/demo/Repo/compile")
+    assert r.status_code == 200 and r.get_json()["build"]["commit_sha"] == head
+    build_id = r.get_json()["build"]["build_id"]
+    logs = api.get(f"/v1/algorithms/demo/Repo/builds/{build_id}/logs").get_json()["logs"]
+    assert f"checkout {head}" in logs and "src/Repo.py" in logs and "entrypoint ok" in logs
+    assert api.post("/v1/algo/demo/Repo/" + head, raw=b"Ann", headers={"Content-Type": "text/plain"}
+                    ).get_json()["result"] == "hello Ann"
+
+
+def test_a_run_time_binding_overrides_the_repository_and_the_logs_say_so(api, repo):
+    r = api.put("/_mock/algorithms/demo/Repo/binding", {"target": "mockserver.runtime.template:apply"})
+    assert r.status_code == 200, r.data
+    build = api.post("/v1/algorithms/demo/Repo/compile").get_json()["build"]
+    logs = api.get(f"/v1/algorithms/demo/Repo/builds/{build['build_id']}/logs").get_json()["logs"]
+    assert "run-time binding" in logs and "mockserver.runtime.template:apply" in logs
+
+
+def test_deleting_an_algorithm_deletes_its_repository(api, repo):
+    before = head_sha(advertise(repo, **basic(DEMO)))
+    assert api.delete("/v1/algorithms/demo/Repo").status_code == 204
+    assert advertise(repo, **basic(DEMO)).status_code == 404
+    assert "demo/Repo" not in api.get("/_mock/state").get_json()["repos"]
+    api.post("/v1/algorithms/demo", {"name": "Repo", "details": {"label": "Again"}, "settings": SETTINGS})
+    assert advertise(repo, **basic(DEMO)).status_code == 200      # the name is free: a new repository
+
+
+def test_export_import_and_reset_carry_repositories(api, repo):
+    exported = api.get("/_mock/state").get_json()
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    assert exported["repos"]["demo/Repo"]["refs"]["refs/heads/master"] == head
+    api.post("/_mock/reset")
+    assert advertise(repo, **basic(DEMO)).status_code == 404     # not in the fixtures
+    assert api.put("/_mock/state", exported).status_code == 200
+    assert head_sha(advertise(repo, **basic(DEMO))) == head
+    assert api.get("/_mock/state").get_json() == exported
+
+
+def test_an_imported_object_must_match_its_id(api, repo):
+    exported = api.get("/_mock/state").get_json()
+    objects = exported["repos"]["demo/Repo"]["objects"]
+    sha = next(iter(objects))
+    objects[sha] = [3, base64.b64encode(b"tampered").decode()]
+    error_of(api.put("/_mock/state", exported), 400)
