@@ -26,6 +26,9 @@ class Settings:
     host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
     control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
     public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
+    sandbox_ttl: float = 3600.0                          # idle seconds before a sandbox expires (0: never)
+    sandbox_max: int = 1000                              # sandboxes at most (besides the default one)
+    sandbox_memory_mb: int = 1024                        # no new sandbox above this process RSS (0: no budget)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -49,6 +52,12 @@ class Settings:
             s.control_key = env["MOCKSERVER_CONTROL_KEY"]
         if env.get("MOCKSERVER_PUBLIC_NAMES"):
             s.public_names = [n.strip() for n in env["MOCKSERVER_PUBLIC_NAMES"].split(",") if n.strip()]
+        if env.get("MOCKSERVER_SANDBOX_TTL"):
+            s.sandbox_ttl = float(env["MOCKSERVER_SANDBOX_TTL"])
+        if env.get("MOCKSERVER_SANDBOX_MAX"):
+            s.sandbox_max = int(env["MOCKSERVER_SANDBOX_MAX"])
+        if env.get("MOCKSERVER_SANDBOX_MEMORY_MB"):
+            s.sandbox_memory_mb = int(env["MOCKSERVER_SANDBOX_MEMORY_MB"])
         if env.get("MOCKSERVER_LOG_LEVEL"):
             s.log_level = env["MOCKSERVER_LOG_LEVEL"]
         for name, value in overrides.items():

@@ -220,5 +220,5 @@ def render(server, base: str | None = None) -> str:
     journal = {"last": server.journal.last_seq(), "entries": server.journal.entries(0, 100)}
     # "</" must not close the script element: escape it inside the inline JSON.
     journal_json = json.dumps(journal).replace("<", "\\u003c")
-    return render_template_string(TEMPLATE, base=base or request.host_url.rstrip("/"), faults=server.faults.list(),
+    return render_template_string(TEMPLATE, base=base or request.url_root.rstrip("/"), faults=server.faults.list(),
                                   journal_json=journal_json, poll_ms=1000, **view)
