@@ -137,7 +137,13 @@ def delete_binding(inp):
 def dashboard(_inp):
     from .dashboard import render, render_sign_in
     server = _server()
-    page = render(server) if g.get("control_authorized") else render_sign_in(server)
+    if not g.get("control_authorized"):
+        page = render_sign_in(server)
+    elif request.environ.get(current.SANDBOX_KEY):
+        page = render(server)
+    else:
+        registry, root = current_app.extensions["mockserver.sandboxes"], _root_url()
+        page = render(server, sandboxes=[registry.describe(s, root) for s in registry.list()])
     return Response(page, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 

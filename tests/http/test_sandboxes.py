@@ -182,3 +182,11 @@ def test_sandbox_control_calls_need_the_control_key():
     assert client.post(f"{base}/_mock/reset", headers={**JSON, "X-Mock-Control-Key": "s3cret"}).status_code == 200
     error_of(client.get(f"{base}/_mock/state", headers={"X-Mock-Control-Key": "s3cret", "Origin": "http://evil.example"}), 403)
     app.extensions["mockserver.sandboxes"].close_all()
+
+
+def test_the_dashboard_lists_sandboxes_and_each_has_its_own(client):
+    box = create(client, {"name": "shard-7"})
+    page = client.get("/_mock").get_data(as_text=True)
+    assert f'href="{box["base_url"]}/_mock/"' in page and "shard-7" in page
+    inner = client.get(f"/sandboxes/{box['id']}/_mock").get_data(as_text=True)
+    assert f"{box['base_url']}/v1" in inner and 'id="sandboxes"' not in inner
