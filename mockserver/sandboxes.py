@@ -163,8 +163,11 @@ class Sandboxes:
 
     def sweep(self) -> None:
         """Drop every sandbox idle for longer than the TTL."""
-        now = time.monotonic()
-        self._expire([s for s in list(self._by_id.values()) if self._expired(s, now)])
+        ttl = self.settings.sandbox_ttl
+        if ttl <= 0:
+            return
+        oldest = time.monotonic() - ttl
+        self._expire([s for s in list(self._by_id.values()) if s.last_used < oldest])
 
     def close_all(self) -> None:
         with self._lock:
