@@ -190,3 +190,13 @@ def test_the_dashboard_lists_sandboxes_and_each_has_its_own(client):
     assert f'href="{box["base_url"]}/_mock/"' in page and "shard-7" in page
     inner = client.get(f"/sandboxes/{box['id']}/_mock").get_data(as_text=True)
     assert f"{box['base_url']}/v1" in inner and 'id="sandboxes"' not in inner
+
+
+def test_a_mount_prefix_carries_into_sandbox_urls(client):
+    """Behind a router, container n runs with SCRIPT_NAME=/c{n} (gunicorn strips it from the path)."""
+    mounted = "http://localhost/c2"                  # the test client's SCRIPT_NAME
+    response = client.post("/_mock/sandboxes", headers=JSON, base_url=mounted)
+    box = response.get_json()
+    assert box["base_url"] == f"http://localhost/c2/sandboxes/{box['id']}"
+    user = client.get(f"/sandboxes/{box['id']}/v1/users/demo", headers=auth(), base_url=mounted).get_json()
+    assert user["self_link"] == f"{box['base_url']}/v1/users/demo"
