@@ -109,6 +109,7 @@ class Sandboxes:
 
     def why_missing(self, sandbox_id: str) -> str:
         reason = self._gone.get(sandbox_id)
+        sandbox_id = sandbox_id[:64]
         if reason is None:
             return f"No sandbox {sandbox_id!r} on this server (create one with POST /_mock/sandboxes)"
         return f"Sandbox {sandbox_id!r} {reason}"
