@@ -13,7 +13,7 @@ from flask import Flask, g, request
 from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
-from . import auth, control, control_guard, cors, faults, gate
+from . import auth, control, control_guard, cors, current, faults, gate
 from .api import Handlers, admin, algorithms, data, invoke, meta
 from .config import Settings
 from .domain.context import Ctx
@@ -30,6 +30,7 @@ from .runtime import DEFAULT_PROFILES, Engine
 from .runtime.policy import CodePolicy
 from .jsonio import json_response
 from .spec import ApiSpec
+from .sandboxes import SandboxMiddleware, Sandboxes, Template
 from .store import Store
 
 log = logging.getLogger("mockserver")
@@ -38,7 +39,7 @@ log = logging.getLogger("mockserver")
 class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
-    def __init__(self, settings: Settings, spec: ApiSpec):
+    def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None):
         self.settings = settings
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
@@ -48,14 +49,19 @@ class MockServer:
             self.control_key = secrets.token_urlsafe(24)
             self.control_key_generated = True
         self.spec = spec
-        self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
-                       engine=Engine(scale=settings.profile_scale, policy=code_policy(settings),
-                                     invocations_per_key=settings.invocations_per_key),
-                       profiles={p.name: p for p in DEFAULT_PROFILES})
+        engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
+                        invocations_per_key=settings.invocations_per_key)
+        if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
+            self.ctx = template.new_ctx(settings, engine)
+        else:
+            self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
+                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES})
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
         self.metrics = Metrics()        # /_mock/metrics (survive reset)
+        if template is not None:
+            return
         load_into(self.ctx, settings.fixtures)
         self.ctx.store.mark_baseline()
         self.ctx.ids.mark()             # a reset replays ids/times from here, not from the seed:
@@ -115,8 +121,10 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
                                       faults.injection_hook(server), before]
     app.after_request_funcs[None] = [after, cors.headers_hook(server)]   # Flask runs these in reverse
     _register_error_handlers(app, server)
-    app.wsgi_app = GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server.ctx,
-                                   max(settings.max_upload_bytes, 64 * 1024 * 1024))
+    sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(server)
+    # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
+    app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
+                                                   max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)
     return app
 
 
@@ -177,28 +185,31 @@ def _control_guard_hook(server: MockServer):
 
 def _request_hooks(app: Flask, server: MockServer):
     operations = server.spec.operations
-
-    ids, journal, metrics, store = server.ctx.ids, server.journal, server.metrics, server.ctx.store
+    key = current.SERVER_KEY
 
     # Both hooks run on every request: each resolves the request/g proxies once
     # (a proxy lookup is a context-variable read) and keeps to what it must do.
+    # The request's sandbox is in the environ (SandboxMiddleware); the root's is the default.
     def check_request():
         req, gg = request._get_current_object(), g._get_current_object()
         gg.started = time.perf_counter()
-        gg.request_id = ids.request_id()
+        mock = req.environ.get(key) or server
+        gg.request_id = mock.ctx.ids.request_id()
         op = operations.get(req.endpoint or "")
         if op is None:
             return None
         gg.operation = op
         headers = req.headers
         if not op.access.startswith("control"):     # control operations: control_guard decided
-            gg.principal = principal = auth.resolve(store, headers.get("Authorization"))
+            gg.principal = principal = auth.resolve(mock.ctx.store, headers.get("Authorization"))
             auth.enforce(op.access, op.permission, principal)
         gg.input = gate.check(op, req.view_args or {}, req.args, headers, lambda: req.get_data(cache=True))
         return None
 
     def record(response):
         req, gg = request._get_current_object(), g._get_current_object()
+        mock = req.environ.get(key) or server
+        journal, metrics = mock.journal, mock.metrics
         status = response.status_code
         # Standard reason phrases ("204 No Content"): Werkzeug upper-cases them, and the
         # Python client's deleteHelper compares response.reason with "No Content".
@@ -229,7 +240,7 @@ def _request_hooks(app: Flask, server: MockServer):
         if fault:
             metrics.observe_fault()
         if endpoint in _DELETES_ALGORITHMS and status < 300:
-            with store.read() as state:
+            with mock.ctx.store.read() as state:
                 metrics.forget_algorithms(keep=set(state.algorithms))
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
         return response
@@ -240,7 +251,7 @@ def _request_hooks(app: Flask, server: MockServer):
 def _register_error_handlers(app: Flask, server: MockServer) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return json_response(_error_body(server, err), err.status, err.headers)
+        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -256,13 +267,13 @@ def _register_error_handlers(app: Flask, server: MockServer) -> None:
             err = ApiError(REQUEST_INVALID, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
         else:
             err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}", exc.code or 400)
-        return json_response(_error_body(server, err), err.status, err.headers)
+        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
-        return json_response(_error_body(server, err), err.status)
+        return json_response(_error_body(current.server_of(request.environ, server), err), err.status)
 
 
 def _body_read_failed(timed_out: bool) -> ApiError:

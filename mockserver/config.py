@@ -32,6 +32,9 @@ class Settings:
     algorithm_modules: list[str] = field(default_factory=list)
     invocations_per_key: int = 8                         # concurrent calls per API key; more: 429
     wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
+    sandbox_ttl: float = 3600.0                          # idle seconds before a sandbox expires (0: never)
+    sandbox_max: int = 1000                              # sandboxes at most (besides the default one)
+    sandbox_memory_mb: int = 1024                        # no new sandbox above this process RSS (0: no budget)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -57,6 +60,12 @@ class Settings:
             s.public_names = [n.strip() for n in env["MOCKSERVER_PUBLIC_NAMES"].split(",") if n.strip()]
         if env.get("MOCKSERVER_WHEELHOUSE"):
             s.wheelhouse = env["MOCKSERVER_WHEELHOUSE"]
+        if env.get("MOCKSERVER_SANDBOX_TTL"):
+            s.sandbox_ttl = float(env["MOCKSERVER_SANDBOX_TTL"])
+        if env.get("MOCKSERVER_SANDBOX_MAX"):
+            s.sandbox_max = int(env["MOCKSERVER_SANDBOX_MAX"])
+        if env.get("MOCKSERVER_SANDBOX_MEMORY_MB"):
+            s.sandbox_memory_mb = int(env["MOCKSERVER_SANDBOX_MEMORY_MB"])
         if env.get("MOCKSERVER_LOG_LEVEL"):
             s.log_level = env["MOCKSERVER_LOG_LEVEL"]
         if env.get("MOCKSERVER_ALGORITHMS_DIRS"):

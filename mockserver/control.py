@@ -12,18 +12,17 @@ from pathlib import Path
 
 from flask import Response, current_app, g, request
 
-from . import control_guard
+from . import control_guard, current
 from .api import Handlers
 from .domain import bindings
-from .errors import NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from .errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
 from .fixtures import FixtureError, load_file, load_text
 from .jsonio import json_response
 
 ops = Handlers()
 
 
-def _server():
-    return current_app.extensions["mockserver"]
+_server = current.server      # the request's sandbox (the default one at the root)
 
 
 @ops("getControlSpec")
@@ -140,7 +139,13 @@ def delete_binding(inp):
 def dashboard(_inp):
     from .dashboard import render, render_sign_in
     server = _server()
-    page = render(server) if g.get("control_authorized") else render_sign_in(server)
+    if not g.get("control_authorized"):
+        page = render_sign_in(server)
+    elif request.environ.get(current.SANDBOX_KEY):
+        page = render(server)
+    else:
+        registry, root = current_app.extensions["mockserver.sandboxes"], _root_url()
+        page = render(server, sandboxes=[registry.describe(s, root) for s in registry.list()])
     return Response(page, content_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 
@@ -153,15 +158,63 @@ def sign_in(inp):
         raise ApiError(control_guard.WRONG_KEY, "Wrong control key", 401)
     response = json_response({"status": "signed in"})
     response.set_cookie(control_guard.SESSION_COOKIE, control_guard.session_token(key), httponly=True,
-                        samesite="Strict", path="/_mock")
+                        samesite="Strict", path=request.script_root + "/_mock")
     return response
 
 
 @ops("signOut")
 def sign_out(_inp):
     response = json_response({"status": "signed out"})
-    response.delete_cookie(control_guard.SESSION_COOKIE, path="/_mock", httponly=True, samesite="Strict")
+    response.delete_cookie(control_guard.SESSION_COOKIE, path=request.script_root + "/_mock", httponly=True,
+                           samesite="Strict")
     return response
+
+
+# ------------------------------------------------------------------ sandboxes (sandboxes.py)
+
+def _sandboxes():
+    if request.environ.get(current.SANDBOX_KEY):
+        raise ApiError(NOT_FOUND, "Sandboxes are managed at the server's root (/_mock/sandboxes), "
+                       "not inside a sandbox", 404)
+    return current_app.extensions["mockserver.sandboxes"]
+
+
+def _root_url() -> str:
+    from .api.common import base_url
+    return base_url()
+
+
+@ops("createSandbox")
+def create_sandbox(inp):
+    registry = _sandboxes()
+    body = inp.body or {}
+    sandbox = registry.create(fixtures=body.get("fixtures"), seed=body.get("seed"), clock=body.get("clock"),
+                              profile_scale=body.get("profile_scale"), name=body.get("name"))
+    return json_response(registry.describe(sandbox, _root_url()), 201)
+
+
+@ops("listSandboxes")
+def list_sandboxes(_inp):
+    registry, root = _sandboxes(), _root_url()
+    return json_response({"sandboxes": [registry.describe(s, root) for s in registry.list()],
+                          "limits": registry.limits()})
+
+
+@ops("getSandbox")
+def get_sandbox(inp):
+    registry, sandbox_id = _sandboxes(), inp.path["sandbox_id"]
+    sandbox = registry.get(sandbox_id)
+    if sandbox is None:
+        raise ApiError(NOT_FOUND, registry.why_missing(sandbox_id), 404)
+    return json_response(registry.describe(sandbox, _root_url()))
+
+
+@ops("deleteSandbox")
+def delete_sandbox(inp):
+    registry, sandbox_id = _sandboxes(), inp.path["sandbox_id"]
+    if not registry.delete(sandbox_id):
+        raise ApiError(NOT_FOUND, registry.why_missing(sandbox_id), 404)
+    return json_response({"status": "deleted"})
 
 
 # ------------------------------------------------------------------ in-process (pytest plugin)

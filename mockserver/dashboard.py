@@ -62,6 +62,13 @@ TEMPLATE = r"""<!doctype html>
 {% for c in collections %}<tr><td>{{ c.name }}</td><td>{{ c.files }}</td></tr>
 {% else %}<tr><td colspan="2" class="muted">no collections</td></tr>{% endfor %}
 </table></section>
+{% if sandboxes is not none %}<section class="wide" id="sandboxes"><h2>Sandboxes ({{ sandboxes|length }})</h2>
+<table><tr><th>sandbox</th><th>name</th><th>API base URL</th><th>created</th><th>expires in</th></tr>
+{% for s in sandboxes %}<tr><td><a href="{{ s.base_url }}/_mock/">{{ s.id }}</a></td><td>{{ s.name or '' }}</td>
+<td><code>{{ s.base_url }}</code></td><td>{{ s.created }}</td>
+<td>{{ 'never' if s.expires_in_seconds is none else (s.expires_in_seconds|round|int) ~ ' s' }}</td></tr>
+{% else %}<tr><td colspan="5" class="muted">no sandboxes (POST /_mock/sandboxes)</td></tr>{% endfor %}
+</table></section>{% endif %}
 <section class="wide"><h2>Faults</h2>
 <form id="fault-form">
  <select name="method">{% for m in ['*','GET','POST','PUT','PATCH','DELETE'] %}<option>{{ m }}</option>{% endfor %}</select>
@@ -214,11 +221,12 @@ def render_sign_in(server) -> str:
     return SIGN_IN
 
 
-def render(server, base: str | None = None) -> str:
+def render(server, base: str | None = None, sandboxes: list[dict[str, Any]] | None = None) -> str:
+    """The page; ``sandboxes`` (the root's page only) lists the server's sandboxes with links."""
     from flask import request
     view = snapshot(server)
     journal = {"last": server.journal.last_seq(), "entries": server.journal.entries(0, 100)}
     # "</" must not close the script element: escape it inside the inline JSON.
     journal_json = json.dumps(journal).replace("<", "\\u003c")
-    return render_template_string(TEMPLATE, base=base or request.host_url.rstrip("/"), faults=server.faults.list(),
-                                  journal_json=journal_json, poll_ms=1000, **view)
+    return render_template_string(TEMPLATE, base=base or request.url_root.rstrip("/"), faults=server.faults.list(),
+                                  journal_json=journal_json, poll_ms=1000, sandboxes=sandboxes, **view)

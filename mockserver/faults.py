@@ -179,9 +179,11 @@ def injection_hook(server):
     """The before_request hook (after the control guard, before the spec gate)."""
     from flask import Response, g, request
 
-    faults: FaultSet = server.faults
+    from .current import SERVER_KEY
 
     def inject():
+        mock = request.environ.get(SERVER_KEY) or server     # the request's sandbox
+        faults: FaultSet = mock.faults
         if not faults or request.path.startswith("/_mock"):
             return None
         fault = faults.pick(request.method, request.path)
@@ -192,7 +194,7 @@ def injection_hook(server):
         if not fault.drop and fault.status is None:
             return None                       # latency only: on to the real handler
         g.started = time.perf_counter()
-        g.request_id = server.ctx.ids.request_id()
+        g.request_id = mock.ctx.ids.request_id()
         g.fault = fault.id
         if fault.drop:
             if "waitress.client_disconnected" in request.environ:

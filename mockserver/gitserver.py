@@ -27,6 +27,7 @@ from dulwich.server import DictBackend
 from dulwich.web import make_wsgi_chain
 
 from .auth import Principal, key_from_header
+from .current import server_of
 from .domain import algorithms, gitbuilds, orgs
 from .domain.context import Ctx
 from .domain.repository import DEFAULT_BRANCH, Repository
@@ -43,9 +44,9 @@ _REALM = 'Basic realm="Algorithmia git"'
 class GitMiddleware:
     """Sends ``/git/...`` to the git server, everything else to ``app``."""
 
-    def __init__(self, app: Callable, ctx: Ctx, max_push_bytes: int):
+    def __init__(self, app: Callable, server, max_push_bytes: int):
         self.app = app
-        self.ctx = ctx
+        self.server = server       # the default sandbox; a sandbox's own comes in the environ
         self.max_push_bytes = max_push_bytes
         self._push_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -65,13 +66,14 @@ class GitMiddleware:
 
     # -- one request -----------------------------------------------------------------
     def handle(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+        ctx = server_of(environ, self.server).ctx      # the request's sandbox (sandboxes.py)
         match = _PATH.match(environ.get("PATH_INFO", ""))
         if not match:
             raise ApiError(None, "not a repository address: use /git/OWNER/ALGORITHM.git", 404)
         owner, name, rest = match.group(1), match.group(2), match.group(3) or "/"
         service = _service(environ, rest)
-        who = _principal(self.ctx, environ)
-        with self.ctx.store.write() as state:
+        who = _principal(ctx, environ)
+        with ctx.store.write() as state:
             algo = state.algorithms.get(f"{owner}/{name}")
             manager = algo is not None and orgs.acts_for(state, who, owner)
             if algo is None or not (manager or algorithms.is_public(algo)):
@@ -85,18 +87,18 @@ class GitMiddleware:
             elif not (manager or algo.settings.get("source_visibility") == "open"):
                 raise ApiError(None, f"the source of {owner}/{name} is closed: only its owner may clone it", 403)
             algo_id = algo.id
-            before = gitbuilds.repository_of(self.ctx, state, algo)
+            before = gitbuilds.repository_of(ctx, state, algo)
         if _SERVICES[service] == "read":
             return _run_dulwich(before.to_memory_repo(), environ, rest, self.max_push_bytes)
         with self._push_lock(f"{owner}/{name}"):     # pushes to one repository take turns
-            with self.ctx.store.read() as state:
+            with ctx.store.read() as state:
                 before = state.repos.get(f"{owner}/{name}") or before
             repo = before.to_memory_repo()
             answer = _run_dulwich(repo, environ, rest, self.max_push_bytes)
             after = Repository.from_memory_repo(repo)
             if after.refs == before.refs:
                 return answer
-            with self.ctx.store.write() as state:
+            with ctx.store.write() as state:
                 algo = state.algorithms.get(f"{owner}/{name}")
                 if algo is None or algo.id != algo_id:
                     return answer       # deleted meanwhile: the push goes nowhere
@@ -104,7 +106,7 @@ class GitMiddleware:
                 algo.binding = algo.binding_base = None      # the repository now says what runs
             if after.refs.get(DEFAULT_BRANCH) not in (None, before.refs.get(DEFAULT_BRANCH)):
                 try:
-                    gitbuilds.build_head(self.ctx, None, owner, name, "git push")
+                    gitbuilds.build_head(ctx, None, owner, name, "git push")
                 except ApiError as err:     # e.g. deleted meanwhile: the push itself went through
                     log.warning("no build after the push to %s/%s: %s", owner, name, err.message)
             return answer

@@ -32,6 +32,14 @@ class Ids:
             if self.seed is not None:
                 self._marked = self._rng.getstate()
 
+    def fork(self) -> "Ids":
+        """New ids at this sequence's marked position (unseeded: a fresh random sequence)."""
+        ids = Ids(self.seed)
+        with self._lock:
+            ids._marked = self._marked
+        ids.restart()
+        return ids
+
     def restart(self) -> None:
         with self._lock:
             if self.seed is None:
@@ -81,6 +89,12 @@ class Clock:
     def restart(self) -> None:
         with self._lock:
             self._ticks = self._marked
+
+    def fork(self) -> "Clock":
+        """A new clock at this one's marked tick."""
+        clock = Clock(self.mode, self.start)
+        clock._ticks = clock._marked = self._marked
+        return clock
 
     def now(self) -> _dt.datetime:
         if self.mode == "real":

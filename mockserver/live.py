@@ -25,6 +25,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self._http.stop()
+        self.app.extensions["mockserver.sandboxes"].close_all()      # their engines' workers
         engine = self.mock.ctx.engine
         if engine is not None:
             engine.shutdown()

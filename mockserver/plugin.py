@@ -17,6 +17,11 @@ Options: ``--mockserver-fixtures PATH`` (repeatable), ``--mockserver-profile-sca
 (default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
 real|frozen|step``. Fixtures: ``mockserver`` (per test), ``mockserver_session``
 (the session's :class:`~mockserver.live.LiveServer`, not reset).
+
+Remote mode: with ``--mockserver-url URL`` (env ``MOCKSERVER_URL``) no server is started;
+each session (each pytest-xdist worker) gets its own sandbox on that server instead
+(:mod:`mockserver.remote`), and ``mockserver_session`` is a
+:class:`~mockserver.remote.RemoteSandbox`.
 """
 from __future__ import annotations
 
@@ -39,11 +44,18 @@ def pytest_addoption(parser):
                     help="timestamps: real, frozen or step (+1 s per reading)")
     group.addoption("--mockserver-control-key", default=None, metavar="KEY",
                     help="control key of the session's server (default: a random one per session; "
-                         "tests read it as mockserver.control_key)")
+                         "tests read it as mockserver.control_key); with --mockserver-url, the shared "
+                         "server's key (default: env MOCKSERVER_CONTROL_KEY)")
+    group.addoption("--mockserver-url", default=os.environ.get("MOCKSERVER_URL") or None, metavar="URL",
+                    help="use a running mock (e.g. a CI service container): each session, and so each "
+                         "pytest-xdist worker, gets its own sandbox there (default: env MOCKSERVER_URL; "
+                         "unset: start a server in-process)")
 
 
 class MockHandle:
     """What the ``mockserver`` fixture yields."""
+
+    remote = False          # True for the remote mode's handle (mockserver.remote.RemoteHandle)
 
     def __init__(self, live, journal_start: int):
         self._live = live
@@ -116,18 +128,23 @@ class MockHandle:
 
 def _keys(server) -> tuple[str | None, str | None]:
     """(an admin key, a full-access key of a ready user: 'demo' if present)."""
-    admin = server.settings.admin_key
-    user_key = None
     with server.ctx.store.read() as state:
-        candidates = [k for k in state.keys.values() if not k.algorithm]
+        records = [vars(k) for k in state.keys.values()]
+    return _pick_keys(server.settings.admin_key, records)
+
+
+def _pick_keys(admin: str | None, records: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """The same choice over key records (dicts with ApiKey's fields, as the state export has them)."""
+    user_key = None
+    candidates = [k for k in records if not k.get("algorithm")]
     for key in candidates:
-        if admin is None and key.key_type == "PlatformAdminKey":
-            admin = key.api_key
-    users = [k for k in candidates if k.owner and k.key_type != "PlatformAdminKey"
-             and all(k.permissions.get(p, False) for p in ("allow_algo", "allow_data", "allow_data_write"))]
-    users.sort(key=lambda k: (k.owner != "demo", k.seq))
+        if admin is None and key.get("key_type") == "PlatformAdminKey":
+            admin = key["api_key"]
+    users = [k for k in candidates if k.get("owner") and k.get("key_type") != "PlatformAdminKey"
+             and all((k.get("permissions") or {}).get(p, False) for p in ("allow_algo", "allow_data", "allow_data_write"))]
+    users.sort(key=lambda k: (k["owner"] != "demo", k.get("seq", 0)))
     if users:
-        user_key = users[0].api_key
+        user_key = users[0]["api_key"]
     return admin, user_key
 
 
@@ -137,6 +154,17 @@ def mockserver_session(request):
     from .config import Settings
     from .live import LiveServer
     opt = request.config.getoption
+    if opt("--mockserver-url"):
+        from .remote import RemoteSandbox
+        sandbox = RemoteSandbox(opt("--mockserver-url"),
+                                opt("--mockserver-control-key") or os.environ.get("MOCKSERVER_CONTROL_KEY") or None,
+                                fixtures=list(opt("--mockserver-fixtures") or []),
+                                seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"),
+                                profile_scale=opt("--mockserver-profile-scale"),
+                                name="pytest " + os.environ.get("PYTEST_XDIST_WORKER", "session"))
+        yield sandbox
+        sandbox.stop()
+        return
     settings = Settings(fixtures=list(opt("--mockserver-fixtures") or []),
                         profile_scale=opt("--mockserver-profile-scale"),
                         seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"),
@@ -150,6 +178,11 @@ def mockserver_session(request):
 def mockserver(mockserver_session) -> MockHandle:
     """A live mock, reset to its fixtures: ``url``, ``admin_key``, ``api_key``, ``client()``,
     ``bind()``, ``load_fixtures()``, ``journal()``, ``fault()``."""
+    if not hasattr(mockserver_session, "mock"):          # remote mode: the session's sandbox
+        from .remote import RemoteHandle
+        handle = RemoteHandle(mockserver_session, _pick_keys)
+        handle.reset()
+        return handle
     mock = mockserver_session.mock
     mock.reset()
     return MockHandle(mockserver_session, mock.journal.last_seq())

@@ -152,22 +152,36 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[State]:
         with self.lock:
-            yield self.state
+            state = self.state
+            if state is None:                # a forked store's first use (fork())
+                state = self.state = copy.deepcopy(self._baseline)
+            yield state
 
     read = write  # one lock for both: reads see a consistent state
 
     def mark_baseline(self) -> None:
         """Remember the current state as what reset returns to (the loaded fixtures)."""
-        with self.lock:
-            self._baseline = copy.deepcopy(self.state)
+        with self.write() as state:
+            self._baseline = copy.deepcopy(state)
 
     def reset(self) -> None:
         with self.lock:
             self.state = copy.deepcopy(self._baseline)
 
-    def export(self) -> dict[str, Any]:
+    def fork(self) -> "Store":
+        """A new store at this one's baseline, sharing it (a baseline is never mutated, only
+        copied). Its own copy is made on first use, so creating a sandbox costs no copy and
+        one that is never used holds none."""
+        store = Store.__new__(Store)
+        store.lock = threading.RLock()
         with self.lock:
-            return codec.to_json(self.state)
+            store._baseline = self._baseline
+        store.state = None
+        return store
+
+    def export(self) -> dict[str, Any]:
+        with self.write() as state:
+            return codec.to_json(state)
 
     def load(self, data: dict[str, Any]) -> None:
         state = codec.from_json(data, State)   # fully decoded before the swap

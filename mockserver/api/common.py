@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 
+from .. import current
 from ..auth import Principal
 from ..errors import REQUEST_INVALID, ApiError
 from ..domain.context import Ctx
@@ -14,8 +15,7 @@ from ..jsonio import empty_response, json_response
 from ..pagination import Page
 
 
-def server():
-    return current_app.extensions["mockserver"]
+server = current.server      # the request's sandbox (the default one at the root)
 
 
 def ctx() -> Ctx:
@@ -31,13 +31,15 @@ def inp() -> Input:
 
 
 def base_url() -> str:
+    """The URL the API lives under: scheme, host and the sandbox's /sandboxes/{id} (or a mount's
+    SCRIPT_NAME), without a trailing slash."""
     mock = server()
+    env = request.environ
     configured = mock.settings.public_url
     if configured:
-        return configured.rstrip("/")
-    # request.host_url re-derives (and IRI-decodes) the URL on every call, a noticeable
+        return configured.rstrip("/") + env.get(current.PREFIX_KEY, "")
+    # request.url_root re-derives (and IRI-decodes) the URL on every call, a noticeable
     # share of a GET's CPU: memoised by its inputs, bounded against junk Host headers.
-    env = request.environ
     key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"),
            env.get("SERVER_PORT"), env.get("SCRIPT_NAME"))
     cache = mock.host_urls
@@ -45,7 +47,7 @@ def base_url() -> str:
     if url is None:
         if len(cache) > 256:
             cache.clear()
-        url = cache[key] = request.host_url.rstrip("/")
+        url = cache[key] = request.url_root.rstrip("/")
     return url
 
 
@@ -68,13 +70,12 @@ def request_url() -> str:
     Werkzeug's quoting (request.url), which costs several µs on every listing otherwise.
     """
     env = request.environ
-    configured = server().settings.public_url
-    path = env.get("PATH_INFO", "") if configured else env.get("SCRIPT_NAME", "") + env.get("PATH_INFO", "")
+    path = env.get("PATH_INFO", "")           # base_url() carries SCRIPT_NAME (a sandbox's prefix)
     query = env.get("QUERY_STRING", "")
     if not (_PLAIN_URL.fullmatch(path) and _PLAIN_URL.fullmatch(query)):
-        if not configured:
+        if not server().settings.public_url:
             return request.url
-        return configured.rstrip("/") + request.full_path.rstrip("?")
+        return base_url() + request.full_path.rstrip("?")
     return base_url() + path + (f"?{query}" if query else "")
 
 

@@ -123,8 +123,8 @@ def test_bind_callable_and_call_it(mockserver):
     assert any(e["path"] == f"/v1/algo/demo/Shout/{git_hash}" for e in mockserver.journal())
 
 
-def _run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+def _run_pytest(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, **(env or {})}
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=300)
 
@@ -170,3 +170,74 @@ def test_bound_module_function_runs_in_a_worker_process(mockserver):
     git_hash = algo.compile()["version_info"]["git_hash"]
     pid = client.algo(f"demo/WhereAmI/{git_hash}").pipe(None).result
     assert isinstance(pid, int) and pid != os.getpid()
+
+
+REMOTE_CHECKS = '''
+import pytest, requests
+from mockserver.remote import RemoteUnsupported
+from mockserver.fixtures import FixtureError
+
+def test_remote_handle(mockserver, tmp_path):
+    assert mockserver.remote and "/sandboxes/" in mockserver.url
+    assert mockserver.api_key == "simDemoSandboxKey0000000000" and mockserver.admin_key == "simAdminSandboxKey000000000"
+    assert mockserver.client().scms()["results"]
+    assert [(e["method"], e["path"]) for e in mockserver.journal()] == [("GET", "/v1/scms")]
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("users:\\n  - username: zed\\n    email: zed@example.com\\n    fullname: Zed\\n"
+                     "    keys:\\n      - key: simZedKey00000000000000000\\n")
+    mockserver.load_fixtures(extra)
+    assert requests.get(mockserver.url + "/v1/users/zed",
+                        headers={"Authorization": "Simple simZedKey00000000000000000"}).status_code == 200
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users: 3\\n")
+    with pytest.raises(FixtureError, match="bad.yaml"):
+        mockserver.load_fixtures(bad)
+    with pytest.raises(RemoteUnsupported, match="in-process server"):
+        mockserver.bind("demo/Hello", lambda x: x)
+    assert mockserver.bind("demo/Hello", "json:dumps") == "demo/Hello"
+    with pytest.raises(RemoteUnsupported):
+        mockserver.server
+    assert mockserver.fault("/v1/scms", status=503, times=1)["remaining"] == 1
+    assert len(mockserver.faults()) == 1
+    mockserver.clear_faults()
+    assert mockserver.faults() == []
+
+def test_reset_between_tests(mockserver):
+    r = requests.get(mockserver.url + "/v1/users/zed", headers={"Authorization": "Simple " + mockserver.admin_key})
+    assert r.status_code == 404
+    assert [e["path"] for e in mockserver.journal()] == ["/v1/users/zed"]
+'''
+
+
+def test_remote_mode_gives_each_xdist_worker_its_own_sandbox(tmp_path):
+    """examples/ as two xdist workers against one running server, each in its own sandbox."""
+    from mockserver.live import LiveServer
+    server = LiveServer(Settings(profile_scale=0.0, control_key="ci-key")).start()
+    registry = server.app.extensions["mockserver.sandboxes"]
+    created, create = [], registry.create
+
+    def recording_create(**kw):
+        sandbox = create(**kw)
+        created.append(sandbox.name)
+        return sandbox
+    registry.create = recording_create
+    try:
+        project = tmp_path / "sdk-project"
+        shutil.copytree(ROOT / "examples", project / "tests")
+        (project / "tests" / "test_remote_handle.py").write_text(REMOTE_CHECKS)
+        env_key = {"MOCKSERVER_CONTROL_KEY": "ci-key"}
+        r = _run_pytest(project, "-n", "2", "-p", "no:randomly", "tests", "-rs", "--mockserver-url", server.url,
+                        env=env_key)
+        assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+        assert " passed" in r.stdout and "failed" not in r.stdout
+        assert sorted(created) == ["pytest gw0", "pytest gw1"]        # one sandbox per worker
+        assert len(registry) == 0                                        # both deleted at the end
+        assert server.mock.journal.entries() == []                       # the default sandbox saw nothing
+        # without the key the shared server refuses to make a sandbox, and says why
+        from mockserver.errors import ApiError
+        from mockserver.remote import RemoteSandbox
+        with pytest.raises(ApiError, match="X-Mock-Control-Key") as refused:
+            RemoteSandbox(server.url, None)
+        assert refused.value.status == 401
+    finally:
+        server.stop()
