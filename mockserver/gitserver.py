@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 from dulwich.server import DictBackend
 from dulwich.web import make_wsgi_chain
 
+from . import control_guard
 from .auth import Principal, key_from_header
 from .current import server_of
 from .domain import algorithms, gitbuilds, orgs
@@ -66,7 +67,9 @@ class GitMiddleware:
 
     # -- one request -----------------------------------------------------------------
     def handle(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
-        ctx = server_of(environ, self.server).ctx      # the request's sandbox (sandboxes.py)
+        server = server_of(environ, self.server)          # the request's sandbox (sandboxes.py)
+        ctx = server.ctx
+        _check_site(environ, server)
         match = _PATH.match(environ.get("PATH_INFO", ""))
         if not match:
             raise ApiError(None, "not a repository address: use /git/OWNER/ALGORITHM.git", 404)
@@ -84,6 +87,7 @@ class GitMiddleware:
                                    "may push to it", 403)
                 if not who.allows("allow_algo_management"):
                     raise ApiError(None, "this API key lacks allow_algo_management, which pushing needs", 403)
+                _check_push_key(environ, server)
             elif not (manager or algo.settings.get("source_visibility") == "open"):
                 raise ApiError(None, f"the source of {owner}/{name} is closed: only its owner may clone it", 403)
             algo_id = algo.id
@@ -114,6 +118,28 @@ class GitMiddleware:
     def _push_lock(self, full_name: str) -> threading.Lock:
         with self._locks_lock:
             return self._push_locks.setdefault(full_name, threading.Lock())
+
+
+def _check_site(environ: dict, server) -> None:
+    """/git answers no other origin and no rebound Host, as the control plane: a push runs code."""
+    host = environ.get("HTTP_HOST")
+    if not control_guard.host_allowed(host, server.settings.public_names):
+        raise ApiError(None, f"Host {control_guard.split_host(host)[0]!r} may not reach /git: use a loopback name "
+                       "or an IP address, or add the name with --public-name", 403)
+    if not control_guard.origin_allowed(environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE"),
+                                        environ.get("wsgi.url_scheme", "http"), host):
+        raise ApiError(None, "git requests from another origin are refused", 403)
+
+
+def _check_push_key(environ: dict, server) -> None:
+    """A push makes the mock build and run the pushed code, so a server with a control key (always
+    the case off loopback) takes pushes only from its operator: git sends the key with
+    ``git -c http.extraHeader="X-Mock-Control-Key: KEY" push``."""
+    if server.control_key is None:
+        return
+    if not control_guard.same_secret(environ.get("HTTP_X_MOCK_CONTROL_KEY"), server.control_key):
+        raise ApiError(None, "this server takes pushes only with its control key: "
+                       'git -c http.extraHeader="X-Mock-Control-Key: KEY" push', 403)
 
 
 def _service(environ: dict, rest: str) -> str:

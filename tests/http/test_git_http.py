@@ -140,3 +140,28 @@ def test_an_imported_object_must_match_its_id(api, repo):
     sha = next(iter(objects))
     objects[sha] = [3, base64.b64encode(b"tampered").decode()]
     error_of(api.put("/_mock/state", exported), 400)
+
+
+def test_git_refuses_rebound_hosts_and_other_origins(repo):
+    error = advertise(repo, **basic(DEMO), Host="attacker.example")
+    assert error.status_code == 403 and b"Host" in error.data
+    error = advertise(repo, "git-receive-pack", **basic(DEMO), Origin="https://evil.example")
+    assert error.status_code == 403
+    assert advertise(repo, **basic(DEMO), Host="localhost:8080").status_code == 200
+
+
+def test_with_a_control_key_a_push_needs_it_too():
+    """A push builds and runs the pushed code: off loopback (or with a key set) only the operator may."""
+    from mockserver.app import create_app
+    from mockserver.config import Settings
+    app = create_app(Settings(profile_scale=0.0, host="0.0.0.0"))
+    key = app.extensions["mockserver"].control_key
+    c = app.test_client()
+    r = c.post("/v1/algorithms/demo", json={"name": "Repo", "details": {"label": "Repo"}, "settings": SETTINGS},
+               headers={"Authorization": f"Simple {DEMO}"})
+    assert r.status_code == 200, r.data
+    assert advertise(c, **basic(DEMO)).status_code == 200                       # clone: the API key is enough
+    refused = advertise(c, "git-receive-pack", **basic(DEMO))
+    assert refused.status_code == 403 and b"http.extraHeader" in refused.data
+    allowed = advertise(c, "git-receive-pack", **basic(DEMO), **{"X-Mock-Control-Key": key})
+    assert allowed.status_code == 200
