@@ -18,7 +18,8 @@ from .api import Handlers, admin, algorithms, data, invoke, meta
 from .config import Settings
 from .domain.context import Ctx
 from .faults import FaultSet
-from .fixtures import load_into
+from .domain.gitbuilds import checkout_root
+from .fixtures import default_fixture, load_into
 from .gitserver import GitMiddleware
 from .logs import log_request
 from .metrics import Metrics
@@ -88,10 +89,11 @@ class MockServer:
 
 def code_policy(settings: Settings) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
-    configured folders and module prefixes, and code in the folders of start-up fixtures."""
-    from .fixtures import default_fixture
+    configured folders and module prefixes, and code in the folders of start-up fixtures.
+    Built commits run from the checkout cache: allowed, but never trusted to run in-process
+    (pushed code runs in worker processes only)."""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs],
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, checkout_root()],
                       settings.algorithm_modules, trusted_dirs=fixture_dirs)
 
 

@@ -98,8 +98,13 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
     entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
     steps.insert(0, f"Triggered by {trigger}")
     if override:
-        steps.append(f"NOTE: a run-time binding (control API) is set for {owner}/{name}: calls run {override} "
-                     "instead of this commit's code until it is cleared")
+        denial = ctx.engine.binding_denial(Binding(override)) if ctx.engine else None
+        if denial:          # e.g. planted through a state import: refused here as when it is called
+            problem = problem or f"the run-time binding {override} is not allowed: {denial}"
+            steps.append(f"ERROR: {problem}")
+        else:
+            steps.append(f"NOTE: a run-time binding (control API) is set for {owner}/{name}: calls run {override} "
+                         "instead of this commit's code until it is cleared")
     with ctx.store.write() as state:
         algo = state.algorithms.get(f"{owner}/{name}")
         if algo is None or algo.id != algo_id:

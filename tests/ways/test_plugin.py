@@ -212,7 +212,7 @@ def test_reset_between_tests(mockserver):
 def test_remote_mode_gives_each_xdist_worker_its_own_sandbox(tmp_path):
     """examples/ as two xdist workers against one running server, each in its own sandbox."""
     from mockserver.live import LiveServer
-    server = LiveServer(Settings(profile_scale=0.0, control_key="ci-key")).start()
+    server = LiveServer(Settings(profile_scale=0.0, control_key="ci-key", algorithm_modules=["json"])).start()
     registry = server.app.extensions["mockserver.sandboxes"]
     created, create = [], registry.create
 
