@@ -170,7 +170,7 @@ def ensure_base_image(workdir: Path) -> None:
 def build_image() -> None:
     say(f"docker build --network=host --build-arg PYTHON_IMAGE={BASE_IMAGE} -t {IMAGE} .")
     started = time.monotonic()
-    run(["docker", "build", "--network=host", "--build-arg", f"PYTHON_IMAGE={BASE_IMAGE}", "-t", IMAGE, str(ROOT)],
+    run(["docker", "build", "--force-rm", "--network=host", "--build-arg", f"PYTHON_IMAGE={BASE_IMAGE}", "-t", IMAGE, str(ROOT)],
         600)
     say(f"ok: image built from the unchanged Dockerfile in {time.monotonic() - started:.0f} s")
 

@@ -100,3 +100,13 @@ def test_port_in_use_fails_fast_with_one_line_and_exit_2():
     assert "serving" not in r.stdout and r.stdout == ""
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert lines == [f"mockserver: cannot listen on 127.0.0.1:{port}: address already in use"], r.stderr
+
+
+def test_dashboard_asset_requests_stay_out_of_the_journal(app, server):
+    c = app.test_client()
+    c.post("/_mock/reset")
+    assert c.get("/_mock/").status_code == 200
+    error_of(c.get("/favicon.ico"), 404)                 # what a browser asks for by itself
+    assert c.get("/v1/users/demo", headers=auth(DEMO)).status_code == 200
+    paths = [e["path"] for e in c.get("/_mock/journal").get_json()["entries"]]
+    assert paths == ["/v1/users/demo"]
