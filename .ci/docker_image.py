@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -34,14 +35,21 @@ ROOT = Path(__file__).resolve().parents[1]
 # The host's CA bundle goes into the base image, so that pip inside the build trusts what
 # the host trusts (a TLS-intercepting egress proxy, say); the tag changes with the bundle.
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-BASE_IMAGE = "algorithmia-mock-ci-base:bookworm-" + (
-    hashlib.sha256(HOST_CA_BUNDLE.read_bytes()).hexdigest()[:12] if HOST_CA_BUNDLE.is_file() else "debian-ca")
+BOOTSTRAP_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
+# Left out of the base image, as the official slim images do: with the vfs storage driver
+# every build step copies the whole file system, so its size is the build's time.
+TRIM = ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/locale", "usr/share/man",
+        "usr/share/info")
+_RECIPE = hashlib.sha256(repr((BOOTSTRAP_PACKAGES, TRIM)).encode()
+                         + (HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.is_file() else b""))
+BASE_IMAGE = f"algorithmia-mock-ci-base:bookworm-{_RECIPE.hexdigest()[:12]}"
 IMAGE = "algorithmia-mock:ci"
 PREFIX = f"amock-ci-{os.getpid()}"
 DEMO_KEY = "simDemoSandboxKey0000000000"
 CONTROL_KEY = "ci-control-key-0123456789"
-BOOTSTRAP_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
 DEBIAN_MIRROR = os.environ.get("CI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+# vfs works on any file system; CI_DOCKER_STORAGE_DRIVER=overlay2 is much faster where it works.
+STORAGE_DRIVER = os.environ.get("CI_DOCKER_STORAGE_DRIVER", "vfs")
 # Legacy builder: it ignores the Dockerfile's "# syntax=" line, which BuildKit would
 # resolve by pulling a frontend image from a registry.
 ENV = {**os.environ, "DOCKER_BUILDKIT": "0"}
@@ -109,8 +117,8 @@ def start_engine(workdir: Path) -> subprocess.Popen | None:
     if os.geteuid() != 0:
         raise Skip("no Docker engine answers and dockerd needs root")
     log = open(workdir / "dockerd.log", "w")
-    say("starting dockerd --storage-driver=vfs --iptables=false --bridge=none")
-    proc = subprocess.Popen(["dockerd", "--storage-driver=vfs", "--iptables=false", "--bridge=none"],
+    say(f"starting dockerd --storage-driver={STORAGE_DRIVER} --iptables=false --bridge=none")
+    proc = subprocess.Popen(["dockerd", f"--storage-driver={STORAGE_DRIVER}", "--iptables=false", "--bridge=none"],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -141,6 +149,9 @@ def ensure_base_image(workdir: Path) -> None:
     if run(["docker", "image", "inspect", BASE_IMAGE], 30, check=False).returncode == 0:
         say(f"reusing base image {BASE_IMAGE}")
         return
+    stale = run(["docker", "image", "ls", "-q", BASE_IMAGE.split(":")[0]], 30, check=False).stdout.split()
+    if stale:                    # base images of an older recipe or CA bundle
+        run(["docker", "image", "rm", "-f", *stale], 120, check=False)
     rootfs = workdir / "rootfs"
     say(f"debootstrap bookworm ({BOOTSTRAP_PACKAGES}) from {DEBIAN_MIRROR}")
     started = time.monotonic()
@@ -156,7 +167,9 @@ def ensure_base_image(workdir: Path) -> None:
         marker.unlink()
     if HOST_CA_BUNDLE.is_file():
         shutil.copyfile(HOST_CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")
-    shutil.rmtree(rootfs / "var/cache/apt/archives", ignore_errors=True)
+    for trimmed in TRIM:
+        shutil.rmtree(rootfs / trimmed, ignore_errors=True)
+        (rootfs / trimmed).mkdir(parents=True)
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
     try:
         run(["docker", "import", "--change", "CMD [\"python3\"]", "-", BASE_IMAGE], 300, stdin=tar.stdout)
@@ -290,7 +303,12 @@ def remove_containers() -> None:
         run(["docker", "rm", "-f", *ids], 60, check=False)
 
 
+def _terminated(signum, _frame):
+    raise SystemExit(128 + signum)      # run the clean-up below (containers, dockerd, temp files)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _terminated)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="amock-docker-ci-", dir="/var/tmp"))
     workdir.chmod(0o755)
