@@ -289,9 +289,11 @@ def _error_body(server: MockServer, err: ApiError) -> dict:
     error = body.get("error")
     if not isinstance(error, dict):
         return body
+    control = is_sandbox_path(request.path)
     if server.ctx.ids.seed is not None and "id" in error:
-        error["id"] = server.ctx.ids.error_id(is_sandbox_path(request.path))
-    if server.replaced_sandbox and (err.status == 401 or err.code == USER_NOT_FOUND) and "message" in error:
+        error["id"] = server.ctx.ids.error_id(control)
+    if server.replaced_sandbox and not control and (err.status == 401 or err.code == USER_NOT_FOUND) \
+            and "message" in error:
         error["message"] += _replaced_sandbox_hint(server.settings.fixtures)
     return body
 

@@ -27,9 +27,8 @@ class Ids:
         self._marked = None
         # Unseeded: PRNGs seeded from the OS once. SystemRandom would make a getrandom()
         # system call for every request id; these are fake ids and keys, not secrets.
-        self._rng = random.Random(seed)          # objects: the fixtures' ids come from here
-        self._requests = random.Random(None if seed is None else f"{seed}:requests")
-        self._control = random.Random(None if seed is None else f"{seed}:control")
+        # objects (the fixtures' ids come from here too), API requests, control plane
+        self._rng, self._requests, self._control = (random.Random(s) for s in self._stream_seeds())
 
     def mark(self) -> None:
         """Remember the sequence position (after the fixtures loaded): restart() returns here,
@@ -42,11 +41,16 @@ class Ids:
         with self._lock:
             if self.seed is None:
                 return
-            for rng, name, state in zip(self._streams(), ("", ":requests", ":control"), self._marked or (None,) * 3):
+            for rng, seed, state in zip(self._streams(), self._stream_seeds(), self._marked or (None,) * 3):
                 if state is None:
-                    rng.seed(self.seed if not name else f"{self.seed}{name}")
+                    rng.seed(seed)
                 else:
                     rng.setstate(state)
+
+    def _stream_seeds(self) -> tuple:
+        if self.seed is None:
+            return None, None, None
+        return self.seed, f"{self.seed}:requests", f"{self.seed}:control"
 
     def _streams(self) -> tuple[random.Random, ...]:
         return self._rng, self._requests, self._control
