@@ -104,7 +104,7 @@ def test_port_in_use_fails_fast_with_one_line_and_exit_2():
 
 def test_dashboard_asset_requests_stay_out_of_the_journal(app, server):
     c = app.test_client()
-    c.post("/_mock/reset")
+    c.post("/_mock/reset", json={})
     assert c.get("/_mock/").status_code == 200
     error_of(c.get("/favicon.ico"), 404)                 # what a browser asks for by itself
     assert c.get("/v1/users/demo", headers=auth(DEMO)).status_code == 200
