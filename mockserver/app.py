@@ -19,11 +19,11 @@ from .config import Settings
 from .domain.context import Ctx
 from .faults import FaultSet
 from .domain.gitbuilds import checkout_root
-from .fixtures import default_fixture, load_into
+from .fixtures import default_fixture, load_into, replaces_sandbox
 from .gitserver import GitMiddleware
 from .logs import log_request
 from .metrics import Metrics
-from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, ApiError
+from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, USER_NOT_FOUND, ApiError
 from .ids import Clock, Ids
 from .journal import Journal
 from .resources import resource_path
@@ -61,9 +61,11 @@ class MockServer:
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
         self.metrics = Metrics()        # /_mock/metrics (survive reset)
+        # --fixtures without the bundled sandbox: 401/404 messages say where 'demo' went.
+        self.replaced_sandbox = replaces_sandbox(settings.fixtures)
         if template is not None:
             return
-        load_into(self.ctx, settings.fixtures)
+        load_into(self.ctx, settings.fixtures, extra=settings.extra_fixtures)
         self.ctx.store.mark_baseline()
         self.ctx.ids.mark()             # a reset replays ids/times from here, not from the seed:
         self.ctx.clock.mark()           # otherwise new objects would reuse the fixtures' ids
@@ -196,7 +198,9 @@ def _request_hooks(app: Flask, server: MockServer):
         req, gg = request._get_current_object(), g._get_current_object()
         gg.started = time.perf_counter()
         mock = req.environ.get(key) or server
-        gg.request_id = mock.ctx.ids.request_id()
+        # Control-plane and dashboard requests draw their ids from their own stream: they
+        # never shift the ids of the API calls (reproducible under --seed).
+        gg.request_id = mock.ctx.ids.request_id(is_mock_own_path(req.path))
         op = operations.get(req.endpoint or "")
         if op is None:
             return None
@@ -226,7 +230,7 @@ def _request_hooks(app: Flask, server: MockServer):
         response.headers["X-Request-Id"] = request_id
         environ = req.environ
         path, method, endpoint = req.path, environ["REQUEST_METHOD"], req.endpoint
-        if not path.startswith("/_mock"):
+        if not is_mock_own_path(path):
             query = environ.get("QUERY_STRING")
             journal.record({
                 "request_id": request_id or None, "method": method,
@@ -287,12 +291,33 @@ def _body_read_failed(timed_out: bool) -> ApiError:
     return ApiError(REQUEST_INVALID, "The request body was cut off", 400, headers={"Connection": "close"})
 
 
+def is_mock_own_path(path: str) -> bool:
+    """The control plane and the dashboard's own asset requests (a browser's favicon):
+    not part of the API call sequence, so left out of the journal and the API's request ids."""
+    return path.startswith("/_mock") or path == "/favicon.ico"
+
+
 def _error_body(server: MockServer, err: ApiError) -> dict:
     """The error object; under --seed its id comes from the seeded ids (reproducible bytes)."""
     body = err.body()
-    if server.ctx.ids.seed is not None and isinstance(body.get("error"), dict) and "id" in body["error"]:
-        body["error"]["id"] = server.ctx.ids.uuid()
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return body
+    control = is_mock_own_path(request.path)
+    if server.ctx.ids.seed is not None and "id" in error:
+        error["id"] = server.ctx.ids.error_id(control)
+    if server.replaced_sandbox and not control and (err.status == 401 or err.code == USER_NOT_FOUND) \
+            and "message" in error:
+        error["message"] += _replaced_sandbox_hint(server.settings.fixtures)
     return body
+
+
+def _replaced_sandbox_hint(fixtures: list[str]) -> str:
+    """Why a sandbox key or user is unknown: --fixtures replaced the sandbox."""
+    names = ", ".join(fixtures)
+    return (f" (the loaded fixtures [{names}] replace the bundled sandbox, so its users and keys such as"
+            " 'demo' do not exist; use --extra-fixtures / MOCKSERVER_EXTRA_FIXTURES /"
+            " --mockserver-extra-fixtures to add fixtures on top of the sandbox instead)")
 
 
 def _body_for_journal(req, length: int | None, cap: int) -> bytes | None:

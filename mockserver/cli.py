@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 from .config import Settings
@@ -14,7 +15,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="mockserver", description="Offline, stateful fake of the Algorithmia REST API v1.")
     p.add_argument("--host", default=env.get("MOCKSERVER_HOST", "127.0.0.1"), help="interface to bind (default 127.0.0.1; 0.0.0.0 in Docker)")
     p.add_argument("--port", type=int, default=int(env.get("MOCKSERVER_PORT", "8080")), help="port (default 8080, env MOCKSERVER_PORT)")
-    p.add_argument("--fixtures", nargs="+", metavar="PATH", help="fixture YAML files, applied in order (default: the bundled sandbox; env MOCKSERVER_FIXTURES, ':'-separated)")
+    p.add_argument("--fixtures", nargs="+", metavar="PATH", help="fixture YAML files, applied in order; they REPLACE the bundled sandbox (default: the sandbox; env MOCKSERVER_FIXTURES, ':'-separated)")
+    p.add_argument("--extra-fixtures", nargs="+", metavar="PATH", help="fixture YAML files applied ON TOP of the sandbox (or of --fixtures) (env MOCKSERVER_EXTRA_FIXTURES, ':'-separated)")
     p.add_argument("--admin-key", help="an extra admin API key (env MOCKSERVER_ADMIN_KEY)")
     p.add_argument("--control-key", help="key for the control API /_mock (header X-Mock-Control-Key; env MOCKSERVER_CONTROL_KEY); "
                                          "required off loopback, where one is generated when not given")
@@ -41,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(fixtures=args.fixtures, admin_key=args.admin_key, seed=args.seed,
+    return Settings.from_env(fixtures=args.fixtures, extra_fixtures=args.extra_fixtures,
+                             admin_key=args.admin_key, seed=args.seed,
                              clock=args.clock, profile_scale=args.profile_scale, log_level=args.log_level,
                              host=args.host, control_key=args.control_key, public_names=args.public_names,
                              algorithm_dirs=args.algorithms_dir, algorithm_modules=args.algorithm_module,
@@ -59,9 +62,37 @@ def main(argv: list[str] | None = None) -> int:
     except FixtureError as exc:
         print(f"mockserver: bad fixture file {exc.file}\n  at: {exc.where}\n  problem: {exc.reason}", file=sys.stderr)
         return 2
+    problem = bind_problem(args.host, args.port)
+    if problem:
+        print(f"mockserver: cannot listen on {_address(args.host, args.port)}: {problem}", file=sys.stderr)
+        return 2
     _banner(app, args)
     _serve(app, args)
     return 0
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (e.g. "address already in use"), else None.
+
+    A probe bind with the server's own options (SO_REUSEADDR, as gunicorn and werkzeug set),
+    independent of the server that binds next: it fails fast, with one line, before any banner.
+    """
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"cannot resolve the host: {exc}"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+    return None
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _banner(app, args) -> None:

@@ -9,7 +9,8 @@ MiB = 1024 * 1024
 
 @dataclass
 class Settings:
-    fixtures: list[str] = field(default_factory=list)   # empty: the bundled default sandbox
+    fixtures: list[str] = field(default_factory=list)   # replace the sandbox; empty: the bundled sandbox
+    extra_fixtures: list[str] = field(default_factory=list)   # applied on top of fixtures (or the sandbox)
     admin_key: str | None = None
     seed: int | None = None
     clock: str = "real"                                  # real | frozen | step
@@ -44,6 +45,8 @@ class Settings:
             s.admin_key = env["MOCKSERVER_ADMIN_KEY"]
         if env.get("MOCKSERVER_FIXTURES"):
             s.fixtures = [p for p in env["MOCKSERVER_FIXTURES"].split(os.pathsep) if p]
+        if env.get("MOCKSERVER_EXTRA_FIXTURES"):
+            s.extra_fixtures = [p for p in env["MOCKSERVER_EXTRA_FIXTURES"].split(os.pathsep) if p]
         if env.get("MOCKSERVER_SEED"):
             s.seed = int(env["MOCKSERVER_SEED"])
         if env.get("MOCKSERVER_CLOCK"):

@@ -23,14 +23,14 @@ TEMPLATE = r"""<!doctype html>
  body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
  header{background:#1d2330;color:#fff;padding:10px 20px;display:flex;gap:16px;align-items:center}
  header h1{font-size:17px;margin:0;flex:1} header code{color:#9fd3ff}
- main{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px;padding:14px}
+ main{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,600px),1fr));gap:14px;padding:14px}
  section{background:#fff;border-radius:6px;padding:10px 14px;box-shadow:0 1px 2px #0002;overflow:auto}
  section.wide{grid-column:1/-1} h2{font-size:15px;margin:4px 0 8px}
  table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eee;vertical-align:top}
  th{font-weight:600;color:#555} .muted{color:#888} .s2{color:#17803d}.s4{color:#b45309}.s5{color:#b91c1c}
  button{background:#2563eb;color:#fff;border:0;border-radius:4px;padding:5px 10px;cursor:pointer}
  button.danger{background:#b91c1c} input,select{padding:4px;border:1px solid #ccc;border-radius:4px}
- td code{white-space:nowrap}
+ td code{white-space:nowrap} td{overflow-wrap:anywhere}
  pre{margin:2px 0;white-space:pre-wrap;word-break:break-all;max-height:160px;overflow:auto;background:#f7f7f9;padding:4px;font-size:12px}
  .pill{display:inline-block;background:#eef;border-radius:9px;padding:0 7px;margin:1px;font-size:12px}
 </style></head>

@@ -38,13 +38,24 @@ def default_fixture() -> Path:
     return resource_path("fixtures", "default.yaml")
 
 
-def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None) -> None:
-    for path in paths or [str(default_fixture())]:
+def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None,
+              extra: list[str] | None = None) -> None:
+    """``paths`` replace the bundled sandbox (default: the sandbox); ``extra`` files are then
+    applied on top of whichever was loaded."""
+    for path in [*(paths or [str(default_fixture())]), *(extra or [])]:
         load_file(ctx, Path(path))
     admin_key = admin_key or ctx.settings.admin_key
     if admin_key:
         with ctx.store.write() as state:
             keys.add(state, ctx, None, label="--admin-key", key_type="PlatformAdminKey", secret=admin_key)
+
+
+def replaces_sandbox(paths: list[str] | None) -> bool:
+    """True when ``paths`` are given and the bundled sandbox is not among them."""
+    if not paths:
+        return False
+    sandbox = default_fixture().resolve()
+    return all(Path(p).resolve() != sandbox for p in paths)
 
 
 def load_file(ctx: Ctx, path: Path) -> None:

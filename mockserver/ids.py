@@ -1,8 +1,12 @@
 """Generated identifiers and timestamps, reproducible under --seed / --clock.
 
-With a seed every id, git hash, build id, request id and API key comes from one
-seeded RNG; with clock "frozen" or "step" every timestamp is predictable. Both
-restart on reset, so the same requests after a reset give the same bytes.
+With a seed every id, git hash, build id, request id and API key is reproducible;
+with clock "frozen" or "step" every timestamp is predictable. Both restart on reset,
+so the same requests after a reset give the same bytes.
+
+Three separate seeded streams, so that ids never depend on unrelated requests:
+objects (ids, git hashes, keys: only state changes draw from it), API request and
+error ids, and the control plane's request and error ids (``/_mock``).
 """
 from __future__ import annotations
 
@@ -21,16 +25,17 @@ class Ids:
         self.seed = seed
         self._lock = threading.Lock()
         self._marked = None
-        # Unseeded: a PRNG seeded from the OS once. SystemRandom would make a getrandom()
+        # Unseeded: PRNGs seeded from the OS once. SystemRandom would make a getrandom()
         # system call for every request id; these are fake ids and keys, not secrets.
-        self._rng = random.Random(seed)
+        # objects (the fixtures' ids come from here too), API requests, control plane
+        self._rng, self._requests, self._control = (random.Random(s) for s in self._stream_seeds())
 
     def mark(self) -> None:
         """Remember the sequence position (after the fixtures loaded): restart() returns here,
         so ids made after a reset never repeat the ids the fixtures got."""
         with self._lock:
             if self.seed is not None:
-                self._marked = self._rng.getstate()
+                self._marked = tuple(rng.getstate() for rng in self._streams())
 
     def fork(self) -> "Ids":
         """New ids at this sequence's marked position (unseeded: a fresh random sequence)."""
@@ -44,9 +49,19 @@ class Ids:
         with self._lock:
             if self.seed is None:
                 return
-            self._rng = random.Random(self.seed)
-            if self._marked is not None:
-                self._rng.setstate(self._marked)
+            for rng, seed, state in zip(self._streams(), self._stream_seeds(), self._marked or (None,) * 3):
+                if state is None:
+                    rng.seed(seed)
+                else:
+                    rng.setstate(state)
+
+    def _stream_seeds(self) -> tuple:
+        if self.seed is None:
+            return None, None, None
+        return self.seed, f"{self.seed}:requests", f"{self.seed}:control"
+
+    def _streams(self) -> tuple[random.Random, ...]:
+        return self._rng, self._requests, self._control
 
     def _bits(self, n: int) -> int:
         with self._lock:
@@ -63,8 +78,13 @@ class Ids:
         with self._lock:
             return "sim" + "".join(self._rng.choice(_KEY_ALPHABET) for _ in range(26))
 
-    def request_id(self) -> str:
-        return self.uuid()
+    def request_id(self, control: bool = False) -> str:
+        """A request's id: API and control-plane requests draw from their own streams."""
+        rng = self._control if control else self._requests
+        with self._lock:
+            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    error_id = request_id
 
 
 class Clock:

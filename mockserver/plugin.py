@@ -13,7 +13,8 @@ control API needs the session's control key (``mockserver.control_key``, random
 unless ``--mockserver-control-key`` sets it); the fixture's methods call the
 server in-process and need no key.
 
-Options: ``--mockserver-fixtures PATH`` (repeatable), ``--mockserver-profile-scale``
+Options: ``--mockserver-fixtures PATH`` (repeatable; replaces the bundled sandbox),
+``--mockserver-extra-fixtures PATH`` (repeatable; on top of it), ``--mockserver-profile-scale``
 (default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
 real|frozen|step``. Fixtures: ``mockserver`` (per test), ``mockserver_session``
 (the session's :class:`~mockserver.live.LiveServer`, not reset).
@@ -35,7 +36,9 @@ import pytest
 def pytest_addoption(parser):
     group = parser.getgroup("mockserver", "algorithmia-mock server")
     group.addoption("--mockserver-fixtures", action="append", metavar="PATH", default=None,
-                    help="fixture YAML file(s) for the mock (default: the bundled sandbox)")
+                    help="fixture YAML file(s) that REPLACE the bundled sandbox (default: the sandbox)")
+    group.addoption("--mockserver-extra-fixtures", action="append", metavar="PATH", default=None,
+                    help="fixture YAML file(s) applied ON TOP of the sandbox (or of --mockserver-fixtures)")
     group.addoption("--mockserver-profile-scale", type=float, default=0.0, metavar="F",
                     help="multiply simulated delays (cold starts, overhead); default 0 = none")
     group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
@@ -80,7 +83,14 @@ class MockHandle:
     def client(self, api_key: str | None = None):
         """An official ``Algorithmia`` client pointed at the mock (demo user's key by default)."""
         import Algorithmia
-        return Algorithmia.client(api_key or self.api_key, self.url)
+        api_key = api_key or self.api_key
+        if api_key is None:
+            fixtures = self.server.settings.fixtures
+            raise RuntimeError(
+                "mockserver.client(): no user with a full-access key is loaded: the fixtures "
+                f"{fixtures} replace the bundled sandbox (and its 'demo' user); add keys to them, pass "
+                "api_key=, or use --mockserver-extra-fixtures to add fixtures on top of the sandbox")
+        return Algorithmia.client(api_key, self.url)
 
     def bind(self, algorithm: str, target: "Callable | str", version: str | None = None) -> str:
         """Bind a Python callable, ``"pkg.mod:fn"`` or ``"path/file.py:fn"`` to ``"owner/name"``
@@ -166,6 +176,7 @@ def mockserver_session(request):
         sandbox.stop()
         return
     settings = Settings(fixtures=list(opt("--mockserver-fixtures") or []),
+                        extra_fixtures=list(opt("--mockserver-extra-fixtures") or []),
                         profile_scale=opt("--mockserver-profile-scale"),
                         seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"),
                         control_key=opt("--mockserver-control-key") or secrets.token_urlsafe(24))

@@ -50,6 +50,9 @@ def options(host: str | None = None, port: int | None = None, threads: int | Non
         "channel_request_lookahead": 1,
         "ident": "algorithmia-mock",
         "expose_tracebacks": False,
+        # A mount prefix (behind a path router): stripped from PATH_INFO into SCRIPT_NAME, so
+        # every link the mock renders carries it.
+        "url_prefix": env.get("MOCKSERVER_URL_PREFIX", ""),
     }
 
 

@@ -36,6 +36,9 @@ class Call:
     may_see_stdout: bool
     may_see_source: bool
     caller: str | None
+    # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
+    # simulated time: the code's real run time would differ from run to run.
+    simulated_scale: float | None = None
 
 
 @dataclass
@@ -70,7 +73,8 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
     return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
                 invocation=inv, may_see_stdout=is_owner,
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
-                caller=who.username)
+                caller=who.username,
+                simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
 
 def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None = None) -> Outcome:
@@ -100,7 +104,7 @@ def answer(call: Call, outcome: Outcome, request_id: str, output: str | None) ->
         if trace and call.may_see_source:
             error["stacktrace"] = trace       # the docs' name
             error["stack_trace"] = trace      # the Python client's name
-        body = {"error": error, "metadata": _metadata(outcome, "void"), "request_id": request_id}
+        body = {"error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
         # output=raw signals failure with HTTP 400 (seed 004); otherwise 200 + error.
         return Answer(400 if output == "raw" else 200, body)
     if output == "raw":
@@ -108,7 +112,7 @@ def answer(call: Call, outcome: Outcome, request_id: str, output: str | None) ->
     result = outcome.result
     if outcome.content_type == "binary":
         result = base64.b64encode(bytes(result)).decode("ascii")
-    body = {"result": result, "metadata": _metadata(outcome, outcome.content_type), "request_id": request_id}
+    body = {"result": result, "metadata": _metadata(call, outcome, outcome.content_type), "request_id": request_id}
     return Answer(200, body)
 
 
@@ -178,11 +182,25 @@ def _record_error(ctx: Ctx, call: Call, error: dict, request_id: str) -> None:
                                 error.get("error_type", "AlgorithmError"), request_id)
 
 
-def _metadata(outcome: Outcome, content_type: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"content_type": content_type, "duration": round(outcome.duration, 6)}
+def _metadata(call: Call, outcome: Outcome, content_type: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"content_type": content_type, "duration": round(_duration(call, outcome), 6)}
     if outcome.stdout is not None:
         meta["stdout"] = outcome.stdout
     return meta
+
+
+def _duration(call: Call, outcome: Outcome) -> float:
+    """The measured duration; under a fixed clock its simulated part only (cold start and
+    per-call overhead times the profile scale, plus the timeout for a call that timed out)."""
+    scale = call.simulated_scale
+    if scale is None:
+        return outcome.duration
+    profile = call.invocation.profile
+    simulated = (profile.cold_start_s * scale if outcome.cold else 0.0) + profile.overhead_s * scale
+    timeout = call.invocation.timeout_s
+    if outcome.error is not None and outcome.duration >= simulated + timeout:
+        simulated += timeout
+    return simulated
 
 
 def _raw(outcome: Outcome) -> Answer:

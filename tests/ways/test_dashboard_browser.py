@@ -90,3 +90,18 @@ def test_dashboard_from_another_origin_can_call_the_api_with_cors(browser, mock)
         assert code == "200" and len(request_id) == 36          # exposed header readable from JS
     finally:
         other.stop()
+
+
+@pytest.mark.parametrize("width", [1280, 1400, 1920])
+def test_dashboard_fits_the_screen_without_clipping(browser, mock, width):
+    """No section scrolls sideways (the API-key column was clipped at 1400 px)."""
+    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+    try:
+        browser.goto(mock.url + "/_mock/")
+        clipped = browser.eval("""[...document.querySelectorAll('section')]
+            .filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.querySelector('h2').innerText)""")
+        assert clipped == [], f"clipped at {width} px: {clipped}"
+        assert browser.eval("document.documentElement.scrollWidth") <= width
+        assert DEMO in browser.eval("document.body.innerText")
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")

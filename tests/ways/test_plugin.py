@@ -153,6 +153,29 @@ def test_plugin_options(tmp_path):
     assert "--mockserver-fixtures" in _run_pytest(tmp_path, "--help").stdout
 
 
+def test_plugin_extra_fixtures_keep_the_sandbox_and_replacing_it_says_why(tmp_path):
+    (tmp_path / "extra.yaml").write_text("users:\n  - username: opt\n    email: opt@example.com\n"
+                                         "    fullname: Opt\n")
+    (tmp_path / "test_extra.py").write_text(
+        "import pytest\n"
+        "def test_extra(mockserver):\n"
+        "    assert mockserver.api_key == 'simDemoSandboxKey0000000000'\n"
+        "    assert mockserver.client(mockserver.admin_key).getJsonHelper('/v1/users/opt')['username'] == 'opt'\n"
+        "    assert mockserver.client().username() == 'demo'\n")
+    r = _run_pytest(tmp_path, "--mockserver-extra-fixtures", "extra.yaml", "test_extra.py")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    (tmp_path / "test_replaced.py").write_text(
+        "import pytest\n"
+        "def test_replaced(mockserver):\n"
+        "    assert mockserver.api_key is None and mockserver.admin_key is None\n"
+        "    with pytest.raises(RuntimeError) as info:\n"
+        "        mockserver.client()\n"
+        "    assert 'extra.yaml' in str(info.value) and '--mockserver-extra-fixtures' in str(info.value)\n")
+    r = _run_pytest(tmp_path, "--mockserver-fixtures", "extra.yaml", "test_replaced.py")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "--mockserver-extra-fixtures" in _run_pytest(tmp_path, "--help").stdout
+
+
 def _report_pid(_input):
     import os
     return os.getpid()

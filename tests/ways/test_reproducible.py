@@ -1,4 +1,6 @@
 """--seed + --clock: the same requests give byte-identical responses (ids, keys, request ids, times)."""
+import json
+
 import pytest
 
 from mockserver.app import create_app
@@ -78,3 +80,80 @@ def test_which_steps_ran():
     statuses = {path: status for _m, path, status, _rid, _b in run(7)}
     if statuses["/v1/algorithms/demo/Snap/compile"] == 501:
         pytest.skip("compile answers 501 (lifecycle not emulated yet): the algorithm steps compared error objects")
+
+
+INTERLUDES = [("GET", "/_mock/health"), ("GET", "/_mock/journal"), ("GET", "/_mock/state"),
+              ("GET", "/_mock/metrics"), ("GET", "/_mock/faults"), ("GET", "/_mock/"), ("GET", "/favicon.ico")]
+
+
+def run_with(seed, clock, scale, interludes):
+    """SEQUENCE, with control-plane and dashboard requests in between when ``interludes``."""
+    app = create_app(Settings(profile_scale=scale, seed=seed, clock=clock))
+    c = app.test_client()
+    out = []
+    for i, (method, path, key, body) in enumerate(SEQUENCE):
+        for control_method, control_path in interludes[: i % (len(interludes) + 1)]:
+            assert c.open(control_path, method=control_method).status_code in (200, 404)
+        kwargs = {"headers": {"Authorization": f"Simple {key}"}}
+        if isinstance(body, str):
+            kwargs["data"], kwargs["content_type"] = body, "text/plain"
+        elif body is not None:
+            kwargs["json"] = body
+        r = c.open(path, method=method, **kwargs)
+        out.append((method, path, r.status_code, r.headers.get("X-Request-Id"), r.get_data()))
+    app.extensions["mockserver"].ctx.engine.shutdown()
+    return out
+
+
+@pytest.mark.parametrize("clock", ["frozen", "step"])
+def test_control_plane_requests_in_between_change_no_byte(clock):
+    plain, busy = run_with(42, clock, 0.0, []), run_with(42, clock, 0.0, INTERLUDES)
+    for a, b in zip(plain, busy):
+        assert a == b, f"{a[0]} {a[1]} differs:\n{a[2:]}\n{b[2:]}"
+
+
+def test_simulated_durations_are_reproducible_with_a_frozen_clock():
+    """metadata.duration leaves the code's real run time out; cold start and overhead stay in."""
+    first, second = invoke_twice("frozen"), invoke_twice("frozen", interlude=True)
+    assert first == second
+    cold, warm = (json.loads(body)["metadata"]["duration"] for body in first)
+    # python3-cpu: the cold call pays cold_start_s (0.25) and overhead_s (0.002), the warm one
+    # the overhead only, times the scale
+    assert (cold, warm) == (round((0.25 + 0.002) * 0.01, 6), round(0.002 * 0.01, 6))
+
+
+def invoke_twice(clock, interlude=False):
+    app = create_app(Settings(profile_scale=0.01, seed=42, clock=clock))
+    c = app.test_client()
+    bodies = []
+    for _ in range(2):
+        if interlude:
+            c.get("/_mock/health")
+        r = c.post("/v1/algo/demo/Hello", json="Neo", headers={"Authorization": f"Simple {DEMO}"})
+        assert r.status_code == 200 and r.get_json()["result"] == "Hello Neo", r.data
+        bodies.append(r.get_data())
+    app.extensions["mockserver"].ctx.engine.shutdown()
+    return bodies
+
+
+def test_real_clock_reports_measured_durations():
+    cold, warm = (json.loads(body)["metadata"]["duration"] for body in invoke_twice("real"))
+    assert cold > 0.25 * 0.01 and warm > 0.002 * 0.01     # simulated delays plus the real run time
+
+
+def test_object_ids_do_not_depend_on_unrelated_requests():
+    def created_algorithm_id(before):
+        app = create_app(Settings(profile_scale=0.0, seed=42, clock="frozen"))
+        c = app.test_client()
+        for method, path, key in before:
+            c.open(path, method=method, headers={"Authorization": f"Simple {key}"} if key else {})
+        r = c.post("/v1/algorithms/demo", json={"name": "Snap", "details": {"label": "Snap"},
+                                                "settings": ALGO_SETTINGS},
+                   headers={"Authorization": f"Simple {DEMO}"})
+        assert r.status_code == 200, r.data
+        app.extensions["mockserver"].ctx.engine.shutdown()
+        return r.get_json()["id"]
+    alone = created_algorithm_id([])
+    assert alone == created_algorithm_id([("GET", "/_mock/health", None)])
+    assert alone == created_algorithm_id([("GET", "/v1/users/demo", DEMO), ("GET", "/v1/users/nobody", ADMIN),
+                                          ("GET", "/v1/users/demo", "simWrongKey")])

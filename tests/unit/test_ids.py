@@ -1,0 +1,32 @@
+"""Seeded id streams: objects, API requests and control-plane requests never shift each other."""
+from mockserver.ids import Ids
+
+
+def test_request_ids_do_not_shift_object_ids():
+    quiet, busy = Ids(42), Ids(42)
+    for _ in range(5):
+        busy.request_id()
+        busy.request_id(control=True)
+        busy.error_id()
+    assert [quiet.uuid(), quiet.git_hash(), quiet.api_key()] == [busy.uuid(), busy.git_hash(), busy.api_key()]
+
+
+def test_control_requests_do_not_shift_api_request_ids():
+    quiet, busy = Ids(42), Ids(42)
+    busy.request_id(control=True)
+    busy.error_id(control=True)
+    assert [quiet.request_id() for _ in range(3)] == [busy.request_id() for _ in range(3)]
+
+
+def test_streams_differ_and_restart_returns_to_the_mark():
+    ids = Ids(42)
+    ids.uuid()
+    ids.mark()
+    first = [ids.uuid(), ids.request_id(), ids.request_id(control=True)]
+    assert len(set(first)) == 3
+    ids.restart()
+    assert [ids.uuid(), ids.request_id(), ids.request_id(control=True)] == first
+
+
+def test_unseeded_ids_are_fresh():
+    assert Ids().request_id() != Ids().request_id()
