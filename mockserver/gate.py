@@ -9,6 +9,7 @@ operation declares and a message naming the offending field.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -83,7 +84,10 @@ def _cast(param: Param, raw: Any) -> Any:
         if kind == "integer":
             return int(text)
         if kind == "number":
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):           # nan would pass every minimum and maximum
+                raise ValueError(text)
+            return number
     except ValueError:
         raise _param_error(param, f"{param.location} parameter '{param.name}' must be a{'n integer' if kind == 'integer' else ' number'}, got {raw!r}") from None
     if kind == "boolean":

@@ -48,7 +48,7 @@ class Answer:
 
 
 def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str | None,
-            body: bytes, content_type: str | None, *, timeout: int | None, stdout: bool,
+            body: bytes, content_type: str | None, *, timeout: float | None, stdout: bool,
             base_url: str) -> Call:
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with ctx.store.write() as state:

@@ -110,12 +110,17 @@ def test_scm_choice(api, admin):
     error_of(create(api, name="Other", source={"scm_id": "github"}), 400, 4042)
 
 
+def assert_no_such_algorithm(response):
+    """The real service's exact body for a missing algorithm (CLIENTS.md), byte for byte."""
+    assert response.status_code == 404
+    assert response.data == b'{"error":"No such algorithm"}'
+
+
 def test_visibility_and_management_rights(api):
     create(api)
     alice = api.as_(ALICE)
-    err = error_of(alice.get("/v1/algorithms/demo/MyAlgo"), 404, 1000)
-    assert "No such algorithm" in err["message"]
-    error_of(api.get("/v1/algorithms/demo/Missing"), 404, 1000)
+    assert_no_such_algorithm(alice.get("/v1/algorithms/demo/MyAlgo"))     # private: as if missing
+    assert_no_such_algorithm(api.get("/v1/algorithms/demo/Missing"))
     for call in (lambda a: a.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}),
                  lambda a: a.delete("/v1/algorithms/demo/MyAlgo"),
                  lambda a: a.post("/v1/algorithms/demo/MyAlgo/compile")):
@@ -156,7 +161,7 @@ def test_delete_erases_and_frees_the_name(api):
     publish(api)
     r = api.delete("/v1/algorithms/demo/MyAlgo")
     assert r.status_code == 204 and r.data == b""
-    error_of(api.get("/v1/algorithms/demo/MyAlgo"), 404, 1000)
+    assert_no_such_algorithm(api.get("/v1/algorithms/demo/MyAlgo"))
     assert create(api).status_code == 200                             # free again at once
     assert api.get("/v1/algorithms/demo/MyAlgo/builds").get_json()["results"] == []
     assert api.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"] == []

@@ -157,6 +157,16 @@ def test_timeout_kills_and_next_call_works(api):
 def test_timeout_over_max_refused(api):
     sha = make(api, "Fresh")
     error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", "x", timeout=3001), 400)
+    for bad in (0, -1, "nan", "inf", "soon"):
+        error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", "x", timeout=bad), 400, 6001)
+
+
+def test_timeout_is_a_number(api):
+    """Seed 001: timeout is a Number; a fractional value bounds the call."""
+    sha = make(api, "Slow", algo_file("slow"))
+    assert call(api, f"/v1/algo/demo/Slow/{sha}", 0, timeout=2.5).get_json()["result"]["requested"] == 0
+    err = call(api, f"/v1/algo/demo/Slow/{sha}", 30, timeout=0.5).get_json()["error"]
+    assert "0.5 seconds" in err["message"]
 
 
 def test_body_over_10_mib_refused(api):
