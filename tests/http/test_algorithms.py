@@ -301,3 +301,19 @@ def test_an_owners_algorithms_page_in_name_order_for_owner_and_outsiders(api):
     algo_id = api.get("/v1/algorithms/demo/Zlist06").get_json()["id"]
     assert api.get(f"/v1/algorithms/{algo_id}/errors").status_code == 200
     error_of(api.get("/v1/users/demo/algorithms", marker="garbage"), 400, 5002)
+
+
+def test_algorithms_named_errors_and_secrets_are_algorithms(api):
+    """/v1/algorithms/{x}/errors is the by-id list only when x has an id's (UUID) shape."""
+    for name in ("errors", "secrets"):
+        assert create(api, name=name).status_code == 200
+        got = api.get(f"/v1/algorithms/demo/{name}")
+        assert got.status_code == 200 and got.get_json()["name"] == name
+        algo_id = got.get_json()["id"]
+        updated = api.put(f"/v1/algorithms/demo/{name}", {"details": {"label": "Renamed label"}, "settings": SETTINGS})
+        assert updated.status_code == 200 and updated.get_json()["details"]["label"] == "Renamed label"
+        assert compile_(api, name)["name"] == name
+        assert api.get(f"/v1/algorithms/demo/{name}/errors").get_json() == []
+        assert api.get(f"/v1/algorithms/{algo_id}/errors").get_json() == []
+        assert api.delete(f"/v1/algorithms/demo/{name}").status_code == 204
+        assert api.get(f"/v1/algorithms/demo/{name}").data == b'{"error":"No such algorithm"}'
