@@ -32,3 +32,20 @@ def test_missing_algorithm_body_is_the_services_string(client, live_server):
 def test_fractional_timeout(client):
     algo = client.algo("demo/Hello")
     assert algo.set_options(timeout=2.5).pipe("Neo").result == "Hello Neo"
+
+
+def test_invalid_utf8_in_a_data_path_is_refused(client, live_server):
+    """%FF%FE and %C0%C1 are not UTF-8: 400, never the same (replacement-character) file."""
+    auth = {"Authorization": DEMO}
+    client.dir("data://.my/utf8").create()
+    base = f"{live_server.url}/v1/data/demo/utf8"
+    for bad in ("%FF%FE", "%C0%C1", "ok%80", "%ED%A0%80"):           # the last: a UTF-16 surrogate
+        for method in ("PUT", "GET", "DELETE", "HEAD"):
+            r = requests.request(method, f"{base}/{bad}", data=b"x" if method == "PUT" else None, headers=auth)
+            assert r.status_code == 400, (bad, method, r.status_code)
+            if method != "HEAD":
+                assert "UTF-8" in r.json()["error"]["message"]
+    assert client.dir("data://.my/utf8").list() is not None and list(client.dir("data://.my/utf8").files()) == []
+    good = requests.put(f"{base}/%C3%A9t%C3%A9", data=b"summer", headers=auth)          # été
+    assert good.status_code == 200
+    assert client.file("data://.my/utf8/été").getBytes() == b"summer"
