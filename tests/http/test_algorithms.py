@@ -121,7 +121,7 @@ def test_visibility_and_management_rights(api):
     alice = api.as_(ALICE)
     assert_no_such_algorithm(alice.get("/v1/algorithms/demo/MyAlgo"))     # private: as if missing
     assert_no_such_algorithm(api.get("/v1/algorithms/demo/Missing"))
-    for call in (lambda a: a.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}),
+    for call in (lambda a: a.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}),
                  lambda a: a.delete("/v1/algorithms/demo/MyAlgo"),
                  lambda a: a.post("/v1/algorithms/demo/MyAlgo/compile")):
         error_of(call(alice), 404, 1000)                               # invisible, not forbidden
@@ -132,27 +132,62 @@ def test_visibility_and_management_rights(api):
     compile_(api)                                                      # unpublished: hidden from others
     assert alice.get("/v1/algorithms/demo/MyAlgo").get_json()["version_info"]["git_hash"] == sha
     assert [v["version_info"]["git_hash"] for v in alice.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"]] == [sha]
-    error_of(alice.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}), 403, 2001)
+    error_of(alice.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}), 403, 2001)
     error_of(alice.delete("/v1/algorithms/demo/MyAlgo"), 403, 2001)
     error_of(alice.post("/v1/algorithms/demo/MyAlgo/compile"), 403, 2001)
     error_of(alice.get("/v1/algorithms/demo/MyAlgo/builds"), 403, 2001)
     error_of(alice.post("/v1/algorithms/demo/MyAlgo/versions", {}), 403, 2001)
-    error_of(api.as_(BOB).put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}), 403, 2001)
+    error_of(api.as_(BOB).put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}), 403, 2001)
 
 
 def test_update(api, admin):
     create(api)
     r = api.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "Better", "tagline": "t"},
-                                              "settings": {"environment": "gpu", "algorithm_callability": "public"}})
+                                              "settings": {**SETTINGS, "environment": "gpu",
+                                                           "algorithm_callability": "public"}})
     assert r.status_code == 200, r.data
     body = r.get_json()
     assert body["details"] == {"label": "Better", "tagline": "t"}
     assert body["settings"]["environment"] == "gpu" and body["settings"]["algorithm_callability"] == "private"
-    err = error_of(api.put("/v1/algorithms/demo/MyAlgo", {"name": "Renamed"}), 400, 2015)
+    err = error_of(api.put("/v1/algorithms/demo/MyAlgo", {"name": "Renamed", "settings": SETTINGS}), 400, 2015)
     assert "renamed" in err["message"]
-    error_of(api.put("/v1/algorithms/demo/MyAlgo", {"settings": {"license": "gpl3"}}), 400, 2015)   # closed needs apl
-    assert admin.put("/v1/algorithms/demo/MyAlgo", {"details": {"summary": "by admin"}}).status_code == 200
+    error_of(api.put("/v1/algorithms/demo/MyAlgo", {"settings": {**SETTINGS, "license": "gpl3"}}), 400, 2015)   # closed needs apl
+    assert admin.put("/v1/algorithms/demo/MyAlgo", {"details": {"summary": "by admin"},
+                                                    "settings": SETTINGS}).status_code == 200
     assert api.get("/v1/algorithms/demo/MyAlgo").get_json()["details"]["summary"] == "by admin"
+
+
+REQUIRED = ("license", "network_access", "pipeline_enabled", "source_visibility")
+
+
+def test_create_and_update_need_the_seeds_required_settings(api):
+    """Seed 001 marks these settings Required on create and on update; environment when language is given."""
+    for field in (*REQUIRED, "environment"):
+        partial = {k: v for k, v in SETTINGS.items() if k != field}
+        err = error_of(api.post("/v1/algorithms/demo", {"name": "Partial", "details": {"label": "P"},
+                                                "settings": partial}), 400, 2015)
+        assert field in err["message"]
+    assert api.get("/v1/algorithms/demo/Partial").status_code == 404
+    assert create(api).status_code == 200
+    before = api.get("/v1/algorithms/demo/MyAlgo").get_json()
+    for body in ({"details": {"label": "No settings"}}, {"settings": {}}, {"settings": {"environment": "gpu"}},
+                 *({"settings": {k: v for k, v in SETTINGS.items() if k != field}} for field in (*REQUIRED, "environment"))):
+        err = error_of(api.put("/v1/algorithms/demo/MyAlgo", body), 400, 2015)
+        assert "settings" in err["message"]
+    assert api.get("/v1/algorithms/demo/MyAlgo").get_json() == before                     # nothing changed
+    no_language = {k: v for k, v in SETTINGS.items() if k not in ("language", "environment")}
+    assert api.put("/v1/algorithms/demo/MyAlgo", {"settings": no_language}).status_code == 200   # keeps its language
+
+
+def test_form_encoded_body_to_a_json_operation_is_refused(api):
+    """What algorithmia 2.0.5's algo.update() sends: only the keys of nested dicts. An error, not a silent 200."""
+    create(api)
+    before = api.get("/v1/algorithms/demo/MyAlgo").get_json()
+    r = api.call("PUT", "/v1/algorithms/demo/MyAlgo", raw="details=label&settings=license",
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    err = error_of(r, 400, 2015)
+    assert "application/json" in err["message"]
+    assert api.get("/v1/algorithms/demo/MyAlgo").get_json() == before
 
 
 def test_delete_erases_and_frees_the_name(api):
