@@ -387,12 +387,6 @@ def _deploy_key(algo: Algorithm) -> str:
     return f"ssh-rsa {base64.b64encode(blob).decode()} algorithmia-deploy-key@{algo.owner}/{algo.name}"
 
 
-def secrets(ctx: Ctx, who: Principal, algorithm_id: str) -> dict[str, Any]:
-    with ctx.store.read() as state:
-        find_by_id(state, who, algorithm_id)
-        return {"results": []}
-
-
 # -- invocation errors ------------------------------------------------------------
 def record_error(state: State, ctx: Ctx, algorithm: Algorithm, caller: str | None, version: str | None,
                  message: str, error_type: str, request_id: str) -> ErrorEntry:

@@ -16,7 +16,7 @@ from ..errors import ApiError
 from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
 from ..runtime.errors import BadInput, EngineClosed
 from ..store import State
-from . import algorithms, keys, orgs
+from . import algorithms, keys, orgs, secrets
 from .algorithm_models import Algorithm, Build
 from .context import Ctx
 from .versions import resolve_for_invocation
@@ -57,7 +57,8 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         binding = _binding(state, algo, build, version.semantic_version if version else None)
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
         scoped = _algorithm_key(state, ctx, algo)
-    env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
+        secret_env = secrets.environment(algo)
+    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
            "ALGORITHMIA_ALGORITHM": algo.full_name,
            "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
            "ALGORITHMIA_PROFILE": profile.name}

@@ -49,3 +49,22 @@ def test_invalid_utf8_in_a_data_path_is_refused(client, live_server):
     good = requests.put(f"{base}/%C3%A9t%C3%A9", data=b"summer", headers=auth)          # été
     assert good.status_code == 200
     assert client.file("data://.my/utf8/été").getBytes() == b"summer"
+
+
+def test_set_secret_and_the_algorithm_reads_it(client, live_server):
+    """algorithmia 2.0.5's set_secret/get_secrets; the call sees the secret as an environment variable."""
+    from mockserver.resources import resource_path
+    algo = client.algo("demo/SecretReader")
+    algo.create(details={"label": "SecretReader"}, settings=SETTINGS)
+    target = str(resource_path("fixtures", "algorithms", "env_report.py")) + ":apply"
+    assert requests.put(f"{live_server.url}/_mock/algorithms/demo/SecretReader/binding",
+                        json={"target": target}).status_code == 200
+    made = algo.set_secret("db", "DB_PASSWORD", "hunter2", description="the database")
+    assert made["short_name"] == "db" and "hunter2" not in str(made)
+    listed = algo.get_secrets()
+    assert [s["id"] for s in listed["results"]] == [made["id"]] and "hunter2" not in str(listed)
+    sha = algo.compile()["version_info"]["git_hash"]
+    seen = client.algo(f"demo/SecretReader/{sha}").pipe({"env": ["DB_PASSWORD", "ALGORITHMIA_API"]}).result
+    assert seen["DB_PASSWORD"] == "hunter2" and seen["ALGORITHMIA_API"] == live_server.url
+    other = client.algo("demo/Hello").pipe("x")                       # another algorithm does not get it
+    assert other.result == "Hello x"

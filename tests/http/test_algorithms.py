@@ -352,3 +352,34 @@ def test_algorithms_named_errors_and_secrets_are_algorithms(api):
         assert api.get(f"/v1/algorithms/{algo_id}/errors").get_json() == []
         assert api.delete(f"/v1/algorithms/demo/{name}").status_code == 204
         assert api.get(f"/v1/algorithms/demo/{name}").data == b'{"error":"No such algorithm"}'
+
+
+def test_secrets_create_list_update_delete_never_show_values(api):
+    create(api)
+    algo_id = api.get("/v1/algorithms/demo/MyAlgo").get_json()["id"]
+    base = f"/v1/algorithms/{algo_id}/secrets"
+    body = {"owner_type": "algorithm", "owner_id": algo_id, "short_name": "db", "secret_key": "DB_PASSWORD",
+            "secret_value": "hunter2", "description": " ", "provider_id": "00000000-0000-4000-8000-000000000001"}
+    made = api.post(base, body)
+    assert made.status_code == 200, made.data
+    secret = made.get_json()
+    assert secret["short_name"] == "db" and secret["owner_id"] == algo_id and secret["owner_type"] == "algorithm"
+    assert b"hunter2" not in made.data
+    listed = api.get(base)
+    assert listed.get_json()["results"] == [secret] and b"hunter2" not in listed.data
+    error_of(api.post(base, {**body, "secret_value": "other"}), 409, 2015)                  # same name and key
+    for bad in ({**body, "short_name": "x", "secret_key": "1BAD"}, {**body, "short_name": "x", "secret_key": "ALGORITHMIA_API"},
+                {**body, "short_name": "x", "secret_key": "K", "owner_id": "someone-else"},
+                {**body, "short_name": "x", "secret_key": "K", "provider_id": "nope"},
+                {"short_name": "x", "secret_key": "K"}, {**body, "short_name": "x", "secret_key": "K", "extra": 1}):
+        error_of(api.post(base, bad), 400, 2015)
+    for key, status, code in ((ALICE, 404, 1009), (BOB, 403, 2001)):       # not a manager; a read-only key
+        error_of(api.as_(key).get(base), 404, 1009)
+        error_of(api.as_(key).post(base, {**body, "short_name": "x", "secret_key": "K"}), status, code)
+    changed = api.put(f"{base}/{secret['id']}", {"secret_value": "correct horse"})
+    assert changed.status_code == 200 and b"correct horse" not in changed.data
+    assert changed.get_json()["default_secret_value_id"] != secret["default_secret_value_id"]
+    error_of(api.put(f"{base}/{uuid.uuid4()}", {"secret_value": "x"}), 404, 5004)
+    assert api.delete(f"{base}/{secret['id']}").status_code == 204
+    assert api.get(base).get_json() == {"results": []}
+    error_of(api.delete(f"{base}/{secret['id']}"), 404, 5004)
