@@ -68,3 +68,40 @@ def test_set_secret_and_the_algorithm_reads_it(client, live_server):
     assert seen["DB_PASSWORD"] == "hunter2" and seen["ALGORITHMIA_API"] == live_server.url
     other = client.algo("demo/Hello").pipe("x")                       # another algorithm does not get it
     assert other.result == "Hello x"
+
+
+def test_an_algorithm_acts_for_its_caller_plus_the_owner_grant(client, live_server):
+    """Seed 001: .my is the calling user; ["algo://.my/*"] lets the owner's algorithms read,
+    [] only the owner. Checked with a second caller (alice) of demo's algorithm."""
+    import Algorithmia
+    from Algorithmia.acl import ReadAcl
+    from Algorithmia.errors import AlgorithmException
+    from conftest import ALICE
+    from mockserver.resources import resource_path
+    algo = client.algo("demo/DataReader")
+    algo.create(details={"label": "DataReader"}, settings=SETTINGS)
+    target = str(resource_path("fixtures", "algorithms", "data_reader.py")) + ":apply"
+    assert requests.put(f"{live_server.url}/_mock/algorithms/demo/DataReader/binding",
+                        json={"target": target}).status_code == 200
+    algo.compile()
+    algo.publish(settings={"algorithm_callability": "public"}, version_info={"version_type": "minor"})
+    client.dir("data://.my/for_algos").create(ReadAcl.my_algos)
+    client.file("data://.my/for_algos/f.txt").put("for demo's algorithms")
+    client.dir("data://.my/only_me").create(ReadAcl.private)
+    client.file("data://.my/only_me/p.txt").put("demo's private")
+    alice = Algorithmia.client(ALICE, live_server.url)
+    alice.dir("data://.my/mine").create(ReadAcl.private)
+    alice.file("data://.my/mine/m.txt").put("alice's own")
+
+    def read(caller, uri):
+        return caller.algo("demo/DataReader").pipe(uri).result
+
+    assert read(alice, "data://demo/for_algos/f.txt") == "for demo's algorithms"       # the owner grant
+    assert read(alice, "data://.my/mine/m.txt") == "alice's own"                       # .my is the caller
+    with pytest.raises(AlgorithmException):
+        read(alice, "data://demo/only_me/p.txt")                                       # [] : only demo
+    with pytest.raises(AlgorithmException):
+        read(client, "data://alice/mine/m.txt")                                        # demo cannot read alice's
+    assert read(client, "data://demo/only_me/p.txt") == "demo's private"               # demo calling: demo's
+    assert read(client, "data://.my/for_algos/f.txt") == "for demo's algorithms"
+    assert not alice.file("data://demo/for_algos/f.txt").exists()                      # alice herself: no
