@@ -130,6 +130,11 @@ def test_errors_and_stacktrace_visibility(api):
     assert mine.status_code == 200
     err = mine.get_json()["error"]
     assert "always fails" in err["message"] and err["stacktrace"] == err["stack_trace"]
+    trace = err["stacktrace"]                                   # the algorithm's frames only, as the platform
+    assert trace.startswith("Traceback") and "failing.py" in trace and "in _validate" in trace
+    assert "ModelNotReady" in trace
+    for ours in ("executor.py", "binding.py", "worker.py", "inproc.py", "mockserver/runtime"):
+        assert ours not in trace, trace
     theirs = call(api.as_(BOB), "/v1/algo/demo/Fails", "x").get_json()["error"]
     assert "stacktrace" not in theirs and "stack_trace" not in theirs
     raw = call(api, "/v1/algo/demo/Fails", "x", output="raw")
