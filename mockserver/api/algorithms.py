@@ -1,7 +1,7 @@
 """Algorithms, builds, versions and their error lists (the algorithm lifecycle)."""
 from __future__ import annotations
 
-from ..domain import algorithms, builds, versions
+from ..domain import algorithms, builds, secrets, versions
 from . import Handlers
 from .common import base_url, caller, ctx, no_content, ok, page_args, paged
 
@@ -44,9 +44,26 @@ def scm_status(inp):
     return ok(algorithms.scm_status(ctx(), caller(), *_algo(inp), base_url()))
 
 
+# -- secrets (values are write-only) ------------------------------------------------
 @ops("getAlgorithmSecrets")
 def get_secrets(inp):
-    return ok(algorithms.secrets(ctx(), caller(), inp.path["algorithm_id"]))
+    return ok(secrets.listing(ctx(), caller(), inp.path["algorithm_id"]))
+
+
+@ops("createAlgorithmSecret")
+def create_secret(inp):
+    return ok(secrets.create(ctx(), caller(), inp.path["algorithm_id"], inp.body))
+
+
+@ops("updateAlgorithmSecret")
+def update_secret(inp):
+    return ok(secrets.update(ctx(), caller(), inp.path["algorithm_id"], inp.path["secret_id"], inp.body))
+
+
+@ops("deleteAlgorithmSecret")
+def delete_secret(inp):
+    secrets.delete(ctx(), caller(), inp.path["algorithm_id"], inp.path["secret_id"])
+    return no_content()
 
 
 # -- builds -------------------------------------------------------------------------

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from urllib.parse import unquote_to_bytes
 
-from flask import Response
+from flask import Response, request
 
 from ..domain import data
-from ..errors import ApiError
+from ..errors import REQUEST_INVALID, ApiError
 from ..jsonio import empty_response, json_response
 from . import Handlers
 from .common import caller, ctx, page_args, read_body, server
@@ -24,7 +25,31 @@ def _where(inp) -> tuple[str, str | None]:
     """(connector, path) for every route shape."""
     connector = inp.path.get("connector", data.HOSTED)
     path = inp.path.get("data_path", inp.path.get("connector_path"))
+    _check_utf8_path()
     return connector, path
+
+
+def _check_utf8_path() -> None:
+    """Servers decode a path's bytes with errors="replace", so %FF%FE and %C0%C1 would both
+    name the same U+FFFD file: refuse bytes that are not UTF-8 instead. The raw request
+    target (RAW_URI: gunicorn and Werkzeug) is checked when the server gives it."""
+    env = request.environ
+    raw_uri = env.get("RAW_URI") or env.get("REQUEST_URI")
+    if raw_uri is not None:
+        target = raw_uri.split("?", 1)[0]
+        if "%" not in target and target.isascii():
+            return
+        raw = unquote_to_bytes(target)
+    else:
+        path = env.get("PATH_INFO", "")
+        if path.isascii():
+            return
+        raw = path.encode("latin-1", "replace")
+    try:
+        raw.decode("utf-8")
+    except UnicodeError:
+        raise ApiError(REQUEST_INVALID, "The request is invalid: the path is not valid UTF-8 "
+                       "(percent-encode the UTF-8 bytes of each character)", 400) from None
 
 
 # -- read ---------------------------------------------------------------------

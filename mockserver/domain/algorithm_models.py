@@ -42,6 +42,19 @@ class Version:
 
 
 @dataclass
+class Secret:
+    """An algorithm secret; its value is write-only (given to the algorithm as ``secret_key``)."""
+    id: str
+    short_name: str
+    secret_key: str                   # the environment variable the algorithm reads
+    secret_value: str
+    value_id: str                     # default_secret_value_id: changes with the value
+    provider_id: str
+    description: str = ""
+    created_at: str = ""
+
+
+@dataclass
 class Algorithm:
     id: str
     owner: str
@@ -59,6 +72,7 @@ class Algorithm:
     # version_info fields given on create/update, shown until a version is published
     version_info: dict[str, Any] = field(default_factory=dict)
     webhook_secret: str = ""          # SCM status of external-SCM algorithms
+    secrets: dict[str, Secret] = field(default_factory=dict)  # by id, oldest first
 
     @property
     def full_name(self) -> str:

@@ -16,7 +16,7 @@ from ..errors import ApiError
 from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
 from ..runtime.errors import BadInput, EngineClosed, KeyBusy
 from ..store import State
-from . import algorithms, gitbuilds, keys, orgs
+from . import algorithms, gitbuilds, keys, orgs, secrets
 from .algorithm_models import Algorithm, Build
 from .context import Ctx
 from .versions import resolve_for_invocation
@@ -51,7 +51,7 @@ class Answer:
 
 
 def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str | None,
-            body: bytes, content_type: str | None, *, timeout: int | None, stdout: bool,
+            body: bytes, content_type: str | None, *, timeout: float | None, stdout: bool,
             base_url: str) -> Call:
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with ctx.store.write() as state:
@@ -60,10 +60,11 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         binding = _binding(state, algo, build, version.semantic_version if version else None)
         source = gitbuilds.source_of(state, algo, build) if binding is None else None
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
-        scoped = _algorithm_key(state, ctx, algo)
+        scoped = _algorithm_key(state, ctx, algo, who)
+        secret_env = secrets.environment(algo)
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, algo.full_name, *source)
-    env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
+    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
            "ALGORITHMIA_ALGORITHM": algo.full_name,
            "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
            "ALGORITHMIA_PROFILE": profile.name}
@@ -157,19 +158,22 @@ def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) ->
     return Binding.template()
 
 
-def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm) -> str:
-    """The key a running algorithm gets: its owner's identity, scoped to the algorithm.
+def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm, who: Principal) -> str:
+    """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
+    calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
+    grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
 
-    It may call other algorithms only when the algorithm is pipeline_enabled, and it
-    reads collections whose ACL is algo://.my/* of the same owner.
+    It may call other algorithms only when the algorithm is pipeline_enabled, and write
+    data only when the caller's key may. One key per (algorithm, caller), reused.
     """
-    secret = state.algorithm_keys.get(algo.full_name)
-    if secret is not None:
-        state.keys[secret].permissions["allow_algo"] = bool(algo.settings.get("pipeline_enabled", True))
-        return secret
     perms = {"allow_algo": bool(algo.settings.get("pipeline_enabled", True)), "allow_data": True,
-             "allow_data_write": True, "allow_algo_management": False, "allow_web_algo": False}
-    return keys.add(state, ctx, algo.owner, label=f"algo://{algo.full_name}", key_type="AlgorithmKey",
+             "allow_data_write": who.allows("allow_data_write"), "allow_algo_management": False,
+             "allow_web_algo": False}
+    secret = state.algorithm_keys.get(algo.full_name, {}).get(who.username)
+    if secret is not None:
+        state.keys[secret].permissions.update(perms)
+        return secret
+    return keys.add(state, ctx, who.username, label=f"algo://{algo.full_name}", key_type="AlgorithmKey",
                     permissions=perms, algorithm=algo.full_name).api_key
 
 

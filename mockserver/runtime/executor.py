@@ -4,12 +4,44 @@ Keep it light (imported by every worker process).
 """
 from __future__ import annotations
 
+import os
 import time
+import traceback
 from typing import Any, Optional
 
 from . import binding as _binding
-from .codec import OutputError, encode_output, error_dict
+from .codec import OutputError, encode_output
+from .codec import error_dict as _error_dict
 from .errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError)
+
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _is_algorithm_frame(frame: traceback.FrameSummary) -> bool:
+    """Frames of the mock's runtime (this package) and of the import machinery are not the
+    algorithm's: the platform showed an algorithm's owner only the algorithm's frames."""
+    name = frame.filename or ""
+    return not (os.path.abspath(name).startswith(_RUNTIME_DIR) or name.startswith("<frozen importlib"))
+
+
+def algorithm_trace(exc: BaseException) -> str:
+    """The formatted traceback of ``exc`` (with its chain) without the mock's own frames."""
+    te = traceback.TracebackException.from_exception(exc)
+    seen, todo = set(), [te]
+    while todo:
+        link = todo.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        link.stack = traceback.StackSummary.from_list([f for f in link.stack if _is_algorithm_frame(f)])
+        todo.extend(x for x in (link.__cause__, link.__context__) if x is not None)
+    return "".join(te.format())
+
+
+def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Optional[str] = None) -> dict:
+    err = _error_dict(exc, error_type, message)
+    err["stacktrace"] = algorithm_trace(exc)
+    return err
 
 
 class Loaded:

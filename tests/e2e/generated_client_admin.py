@@ -85,5 +85,22 @@ assert any(k.key_label == "gen" for k in auth.get_keys_for_user("demo"))
 imported = g.AdminApi(admin).import_api_key("gen_user")
 assert imported.username == "gen_user"
 
+# Algorithm secrets, by the algorithm's id (demo owns demo/Hello in the sandbox fixtures).
+import urllib.request
+with urllib.request.urlopen(urllib.request.Request(f"{url}/v1/algorithms/demo/Hello",
+                                                   headers={"Authorization": f"Simple {user_key}"})) as r:
+    hello_id = json.loads(r.read())["id"]
+secrets = g.SecretsApi(user)
+made = secrets.create_algorithm_secret(hello_id, g.AlgorithmSecretCreateRequest(
+    short_name="gen", description="by the generated client", owner_type="algorithm", owner_id=hello_id,
+    secret_key="GEN_SECRET", secret_value="s3cret", provider_id="00000000-0000-4000-8000-000000000001"))
+assert made.short_name == "gen" and made.owner_id == hello_id
+assert [s.id for s in secrets.get_algorithm_secrets(hello_id).results] == [made.id]
+edited = secrets.edit_algorithm_secret(hello_id, made.id, g.AlgorithmSecretEditRequest(
+    short_name="gen", description="edited", secret_key="GEN_SECRET", secret_value="n3w"))
+assert edited.id == made.id and edited.default_secret_value_id != made.default_secret_value_id
+secrets.delete_algorithm_secret(hello_id, made.id)
+assert secrets.get_algorithm_secrets(hello_id).results == []
+
 users.delete_user("gen_user")
 print("generated client: all admin calls ok")

@@ -34,7 +34,9 @@ def test_python_client_admin_calls(live_server):
     assert admin.get_org("pyorg")["org_label"] == "Py Org Edited"
     admin.invite_to_org("pyorg", "demo")
     user = Algorithmia.client(DEMO, live_server.url)
-    assert user.get_org("pyorg")["org_name"] == "pyorg"   # demo is a member now
+    assert user.get_org("pyorg")["error"]["code"] == 2001     # seed 001: an admin key, members too
+    members = admin.getJsonHelper("/v1/organizations/pyorg/members")["results"]
+    assert {m["username"] for m in members} == {"demo"}
     assert admin.deleteHelper("/v1/organizations/pyorg").status_code == 204   # no delete_org in 2.0.5
     assert admin.get_org("pyorg")["error"]["code"] == 3100
     made = admin.create_user({"username": "pyuser", "email": "py@pyuser.com", "fullname": "Py User"})

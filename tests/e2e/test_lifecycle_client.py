@@ -121,8 +121,9 @@ def test_update_delete_and_missing(client, live):
     _, url = live
     algo = client.algo("demo/Changing")
     algo.create(details={"label": "My First Algorithm"}, settings=SETTINGS)
-    algo.update(details={"label": "Changed"}, settings=SETTINGS)     # 2.0.5 form-encodes: nothing changes
-    r = requests.put(f"{url}/v1/algorithms/demo/Changing", json={"details": {"label": "Changed"}},
+    with pytest.raises(Exception, match="400"):                         # 2.0.5 form-encodes: refused
+        algo.update(details={"label": "Changed"}, settings=SETTINGS)
+    r = requests.put(f"{url}/v1/algorithms/demo/Changing", json={"details": {"label": "Changed"}, "settings": SETTINGS},
                      headers={"Authorization": DEMO})
     assert r.status_code == 200 and r.json()["details"]["label"] == "Changed"
     algo.compile()

@@ -110,13 +110,18 @@ def test_scm_choice(api, admin):
     error_of(create(api, name="Other", source={"scm_id": "github"}), 400, 4042)
 
 
+def assert_no_such_algorithm(response):
+    """The real service's exact body for a missing algorithm (CLIENTS.md), byte for byte."""
+    assert response.status_code == 404
+    assert response.data == b'{"error":"No such algorithm"}'
+
+
 def test_visibility_and_management_rights(api):
     create(api)
     alice = api.as_(ALICE)
-    err = error_of(alice.get("/v1/algorithms/demo/MyAlgo"), 404, 1000)
-    assert "No such algorithm" in err["message"]
-    error_of(api.get("/v1/algorithms/demo/Missing"), 404, 1000)
-    for call in (lambda a: a.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}),
+    assert_no_such_algorithm(alice.get("/v1/algorithms/demo/MyAlgo"))     # private: as if missing
+    assert_no_such_algorithm(api.get("/v1/algorithms/demo/Missing"))
+    for call in (lambda a: a.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}),
                  lambda a: a.delete("/v1/algorithms/demo/MyAlgo"),
                  lambda a: a.post("/v1/algorithms/demo/MyAlgo/compile")):
         error_of(call(alice), 404, 1000)                               # invisible, not forbidden
@@ -127,27 +132,62 @@ def test_visibility_and_management_rights(api):
     compile_(api)                                                      # unpublished: hidden from others
     assert alice.get("/v1/algorithms/demo/MyAlgo").get_json()["version_info"]["git_hash"] == sha
     assert [v["version_info"]["git_hash"] for v in alice.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"]] == [sha]
-    error_of(alice.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}), 403, 2001)
+    error_of(alice.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}), 403, 2001)
     error_of(alice.delete("/v1/algorithms/demo/MyAlgo"), 403, 2001)
     error_of(alice.post("/v1/algorithms/demo/MyAlgo/compile"), 403, 2001)
     error_of(alice.get("/v1/algorithms/demo/MyAlgo/builds"), 403, 2001)
     error_of(alice.post("/v1/algorithms/demo/MyAlgo/versions", {}), 403, 2001)
-    error_of(api.as_(BOB).put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}}), 403, 2001)
+    error_of(api.as_(BOB).put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}), 403, 2001)
 
 
 def test_update(api, admin):
     create(api)
     r = api.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "Better", "tagline": "t"},
-                                              "settings": {"environment": "gpu", "algorithm_callability": "public"}})
+                                              "settings": {**SETTINGS, "environment": "gpu",
+                                                           "algorithm_callability": "public"}})
     assert r.status_code == 200, r.data
     body = r.get_json()
     assert body["details"] == {"label": "Better", "tagline": "t"}
     assert body["settings"]["environment"] == "gpu" and body["settings"]["algorithm_callability"] == "private"
-    err = error_of(api.put("/v1/algorithms/demo/MyAlgo", {"name": "Renamed"}), 400, 2015)
+    err = error_of(api.put("/v1/algorithms/demo/MyAlgo", {"name": "Renamed", "settings": SETTINGS}), 400, 2015)
     assert "renamed" in err["message"]
-    error_of(api.put("/v1/algorithms/demo/MyAlgo", {"settings": {"license": "gpl3"}}), 400, 2015)   # closed needs apl
-    assert admin.put("/v1/algorithms/demo/MyAlgo", {"details": {"summary": "by admin"}}).status_code == 200
+    error_of(api.put("/v1/algorithms/demo/MyAlgo", {"settings": {**SETTINGS, "license": "gpl3"}}), 400, 2015)   # closed needs apl
+    assert admin.put("/v1/algorithms/demo/MyAlgo", {"details": {"summary": "by admin"},
+                                                    "settings": SETTINGS}).status_code == 200
     assert api.get("/v1/algorithms/demo/MyAlgo").get_json()["details"]["summary"] == "by admin"
+
+
+REQUIRED = ("license", "network_access", "pipeline_enabled", "source_visibility")
+
+
+def test_create_and_update_need_the_seeds_required_settings(api):
+    """Seed 001 marks these settings Required on create and on update; environment when language is given."""
+    for field in (*REQUIRED, "environment"):
+        partial = {k: v for k, v in SETTINGS.items() if k != field}
+        err = error_of(api.post("/v1/algorithms/demo", {"name": "Partial", "details": {"label": "P"},
+                                                "settings": partial}), 400, 2015)
+        assert field in err["message"]
+    assert api.get("/v1/algorithms/demo/Partial").status_code == 404
+    assert create(api).status_code == 200
+    before = api.get("/v1/algorithms/demo/MyAlgo").get_json()
+    for body in ({"details": {"label": "No settings"}}, {"settings": {}}, {"settings": {"environment": "gpu"}},
+                 *({"settings": {k: v for k, v in SETTINGS.items() if k != field}} for field in (*REQUIRED, "environment"))):
+        err = error_of(api.put("/v1/algorithms/demo/MyAlgo", body), 400, 2015)
+        assert "settings" in err["message"]
+    assert api.get("/v1/algorithms/demo/MyAlgo").get_json() == before                     # nothing changed
+    no_language = {k: v for k, v in SETTINGS.items() if k not in ("language", "environment")}
+    assert api.put("/v1/algorithms/demo/MyAlgo", {"settings": no_language}).status_code == 200   # keeps its language
+
+
+def test_form_encoded_body_to_a_json_operation_is_refused(api):
+    """What algorithmia 2.0.5's algo.update() sends: only the keys of nested dicts. An error, not a silent 200."""
+    create(api)
+    before = api.get("/v1/algorithms/demo/MyAlgo").get_json()
+    r = api.call("PUT", "/v1/algorithms/demo/MyAlgo", raw="details=label&settings=license",
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    err = error_of(r, 400, 2015)
+    assert "application/json" in err["message"]
+    assert api.get("/v1/algorithms/demo/MyAlgo").get_json() == before
 
 
 def test_delete_erases_and_frees_the_name(api):
@@ -156,7 +196,7 @@ def test_delete_erases_and_frees_the_name(api):
     publish(api)
     r = api.delete("/v1/algorithms/demo/MyAlgo")
     assert r.status_code == 204 and r.data == b""
-    error_of(api.get("/v1/algorithms/demo/MyAlgo"), 404, 1000)
+    assert_no_such_algorithm(api.get("/v1/algorithms/demo/MyAlgo"))
     assert create(api).status_code == 200                             # free again at once
     assert api.get("/v1/algorithms/demo/MyAlgo/builds").get_json()["results"] == []
     assert api.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"] == []
@@ -296,3 +336,50 @@ def test_an_owners_algorithms_page_in_name_order_for_owner_and_outsiders(api):
     algo_id = api.get("/v1/algorithms/demo/Zlist06").get_json()["id"]
     assert api.get(f"/v1/algorithms/{algo_id}/errors").status_code == 200
     error_of(api.get("/v1/users/demo/algorithms", marker="garbage"), 400, 5002)
+
+
+def test_algorithms_named_errors_and_secrets_are_algorithms(api):
+    """/v1/algorithms/{x}/errors is the by-id list only when x has an id's (UUID) shape."""
+    for name in ("errors", "secrets"):
+        assert create(api, name=name).status_code == 200
+        got = api.get(f"/v1/algorithms/demo/{name}")
+        assert got.status_code == 200 and got.get_json()["name"] == name
+        algo_id = got.get_json()["id"]
+        updated = api.put(f"/v1/algorithms/demo/{name}", {"details": {"label": "Renamed label"}, "settings": SETTINGS})
+        assert updated.status_code == 200 and updated.get_json()["details"]["label"] == "Renamed label"
+        assert compile_(api, name)["name"] == name
+        assert api.get(f"/v1/algorithms/demo/{name}/errors").get_json() == []
+        assert api.get(f"/v1/algorithms/{algo_id}/errors").get_json() == []
+        assert api.delete(f"/v1/algorithms/demo/{name}").status_code == 204
+        assert api.get(f"/v1/algorithms/demo/{name}").data == b'{"error":"No such algorithm"}'
+
+
+def test_secrets_create_list_update_delete_never_show_values(api):
+    create(api)
+    algo_id = api.get("/v1/algorithms/demo/MyAlgo").get_json()["id"]
+    base = f"/v1/algorithms/{algo_id}/secrets"
+    body = {"owner_type": "algorithm", "owner_id": algo_id, "short_name": "db", "secret_key": "DB_PASSWORD",
+            "secret_value": "hunter2", "description": " ", "provider_id": "00000000-0000-4000-8000-000000000001"}
+    made = api.post(base, body)
+    assert made.status_code == 200, made.data
+    secret = made.get_json()
+    assert secret["short_name"] == "db" and secret["owner_id"] == algo_id and secret["owner_type"] == "algorithm"
+    assert b"hunter2" not in made.data
+    listed = api.get(base)
+    assert listed.get_json()["results"] == [secret] and b"hunter2" not in listed.data
+    error_of(api.post(base, {**body, "secret_value": "other"}), 409, 2015)                  # same name and key
+    for bad in ({**body, "short_name": "x", "secret_key": "1BAD"}, {**body, "short_name": "x", "secret_key": "ALGORITHMIA_API"},
+                {**body, "short_name": "x", "secret_key": "K", "owner_id": "someone-else"},
+                {**body, "short_name": "x", "secret_key": "K", "provider_id": "nope"},
+                {"short_name": "x", "secret_key": "K"}, {**body, "short_name": "x", "secret_key": "K", "extra": 1}):
+        error_of(api.post(base, bad), 400, 2015)
+    for key, status, code in ((ALICE, 404, 1009), (BOB, 403, 2001)):       # not a manager; a read-only key
+        error_of(api.as_(key).get(base), 404, 1009)
+        error_of(api.as_(key).post(base, {**body, "short_name": "x", "secret_key": "K"}), status, code)
+    changed = api.put(f"{base}/{secret['id']}", {"secret_value": "correct horse"})
+    assert changed.status_code == 200 and b"correct horse" not in changed.data
+    assert changed.get_json()["default_secret_value_id"] != secret["default_secret_value_id"]
+    error_of(api.put(f"{base}/{uuid.uuid4()}", {"secret_value": "x"}), 404, 5004)
+    assert api.delete(f"{base}/{secret['id']}").status_code == 204
+    assert api.get(base).get_json() == {"results": []}
+    error_of(api.delete(f"{base}/{secret['id']}"), 404, 5004)

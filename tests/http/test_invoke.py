@@ -130,6 +130,11 @@ def test_errors_and_stacktrace_visibility(api):
     assert mine.status_code == 200
     err = mine.get_json()["error"]
     assert "always fails" in err["message"] and err["stacktrace"] == err["stack_trace"]
+    trace = err["stacktrace"]                                   # the algorithm's frames only, as the platform
+    assert trace.startswith("Traceback") and "failing.py" in trace and "in _validate" in trace
+    assert "ModelNotReady" in trace
+    for ours in ("executor.py", "binding.py", "worker.py", "inproc.py", "mockserver/runtime"):
+        assert ours not in trace, trace
     theirs = call(api.as_(BOB), "/v1/algo/demo/Fails", "x").get_json()["error"]
     assert "stacktrace" not in theirs and "stack_trace" not in theirs
     raw = call(api, "/v1/algo/demo/Fails", "x", output="raw")
@@ -157,6 +162,16 @@ def test_timeout_kills_and_next_call_works(api):
 def test_timeout_over_max_refused(api):
     sha = make(api, "Fresh")
     error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", "x", timeout=3001), 400)
+    for bad in (0, -1, "nan", "inf", "soon"):
+        error_of(call(api, f"/v1/algo/demo/Fresh/{sha}", "x", timeout=bad), 400, 6001)
+
+
+def test_timeout_is_a_number(api):
+    """Seed 001: timeout is a Number; a fractional value bounds the call."""
+    sha = make(api, "Slow", algo_file("slow"))
+    assert call(api, f"/v1/algo/demo/Slow/{sha}", 0, timeout=2.5).get_json()["result"]["requested"] == 0
+    err = call(api, f"/v1/algo/demo/Slow/{sha}", 30, timeout=0.5).get_json()["error"]
+    assert "0.5 seconds" in err["message"]
 
 
 def test_body_over_10_mib_refused(api):

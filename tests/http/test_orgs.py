@@ -41,47 +41,54 @@ def test_org_not_found_3100(admin):
     error_of(admin.get("/v1/organizations/nope"), 404, 3100)
 
 
-def test_update_org_accepts_get_body(api):
-    alice = api.as_(ALICE)
-    got = alice.get("/v1/organizations/acme").get_json()
+def test_update_org_accepts_get_body(admin):
+    got = admin.get("/v1/organizations/acme").get_json()
     got["org_label"] = "Acme Labs Intl"
-    r = alice.put("/v1/organizations/acme", got)
+    r = admin.put("/v1/organizations/acme", got)
     assert r.status_code in (200, 204), r.data
-    assert alice.get("/v1/organizations/acme").get_json()["org_label"] == "Acme Labs Intl"
+    assert admin.get("/v1/organizations/acme").get_json()["org_label"] == "Acme Labs Intl"
 
 
-def test_member_cannot_update_org(api):
-    got = api.get("/v1/organizations/acme").get_json()
-    error_of(api.put("/v1/organizations/acme", {**got, "org_label": "x"}), 403, 2001)
+ORG_MANAGEMENT = (("GET", "/v1/organizations", None), ("POST", "/v1/organizations", ORG),
+                  ("GET", "/v1/organizations/acme", None), ("PUT", "/v1/organizations/acme", {"org_label": "x"}),
+                  ("DELETE", "/v1/organizations/acme", None), ("GET", "/v1/organizations/acme/members", None),
+                  ("GET", "/v1/organizations/acme/members/demo", None),
+                  ("PUT", "/v1/organizations/acme/members/bob", None),
+                  ("DELETE", "/v1/organizations/acme/members/demo", None))
 
 
-def test_org_invisible_to_outsiders(api):
-    error_of(api.as_(BOB).get("/v1/organizations/acme"), 404, 3100)
+def test_org_management_needs_an_admin_key(api, admin):
+    """Seed 001: "you must pass an admin API key", for members and owners too; nothing changes."""
+    before = admin.get("/v1/organizations/acme/members").get_json()
+    for key in (api.key, ALICE, BOB):                                # member, owner, outsider
+        for method, path, body in ORG_MANAGEMENT:
+            err = error_of(api.as_(key).call(method, path, body), 403, 2001)
+            assert "admin API key" in err["message"]
+    assert admin.get("/v1/organizations/acme/members").get_json() == before
+    assert admin.get("/v1/organizations/acme").get_json()["org_label"] != "x"
 
 
-def test_members_list_add_role_remove(api, admin):
-    alice = api.as_(ALICE)
-    members = alice.get("/v1/organizations/acme/members").get_json()
+def test_members_list_add_role_remove(admin):
+    members = admin.get("/v1/organizations/acme/members").get_json()
     assert {(m["username"], m["role"]) for m in members["results"]} == {("alice", "owner"), ("demo", "member")}
     assert members["results"][0]["resource_type"] == "organization_member"
-    assert alice.put("/v1/organizations/acme/members/bob").status_code == 200
-    assert alice.put("/v1/organizations/acme/members/demo", {"role": "owner"}).status_code == 200
-    roles = {m["username"]: m["role"] for m in alice.get("/v1/organizations/acme/members").get_json()["results"]}
+    assert admin.put("/v1/organizations/acme/members/bob").status_code == 200
+    assert admin.put("/v1/organizations/acme/members/demo", {"role": "owner"}).status_code == 200
+    roles = {m["username"]: m["role"] for m in admin.get("/v1/organizations/acme/members").get_json()["results"]}
     assert roles == {"alice": "owner", "demo": "owner", "bob": "member"}
-    assert alice.delete("/v1/organizations/acme/members/bob").status_code == 204
-    error_of(alice.get("/v1/organizations/acme/members/bob"), 404)
+    assert admin.delete("/v1/organizations/acme/members/bob").status_code == 204
+    error_of(admin.get("/v1/organizations/acme/members/bob"), 404)
 
 
-def test_last_owner_3102(api):
-    alice = api.as_(ALICE)
-    error_of(alice.delete("/v1/organizations/acme/members/alice"), 400, 3102)
-    error_of(alice.put("/v1/organizations/acme/members/alice", {"role": "member"}), 400, 3102)
-    roles = {m["username"]: m["role"] for m in alice.get("/v1/organizations/acme/members").get_json()["results"]}
+def test_last_owner_3102(admin):
+    error_of(admin.delete("/v1/organizations/acme/members/alice"), 400, 3102)
+    error_of(admin.put("/v1/organizations/acme/members/alice", {"role": "member"}), 400, 3102)
+    roles = {m["username"]: m["role"] for m in admin.get("/v1/organizations/acme/members").get_json()["results"]}
     assert roles["alice"] == "owner"
 
 
-def test_add_unknown_user_3000(api):
-    error_of(api.as_(ALICE).put("/v1/organizations/acme/members/ghost"), 404, 3000)
+def test_add_unknown_user_3000(admin):
+    error_of(admin.put("/v1/organizations/acme/members/ghost"), 404, 3000)
 
 
 def test_delete_org(admin):

@@ -68,9 +68,14 @@ def test_get_unknown_user_3000(admin):
     error_of(admin.get("/v1/users/nobody"), 404, 3000)
 
 
-def test_user_reads_self_not_others(api):
-    assert api.get("/v1/users/demo").status_code == 200
-    error_of(api.get("/v1/users/alice"), 403, 2001)
+def test_user_management_needs_an_admin_key(api, admin):
+    """Seed 001: "you must provide an admin API key", to read oneself too."""
+    for path in ("/v1/users/demo", "/v1/users/alice", "/v1/users"):
+        err = error_of(api.get(path), 403, 2001)
+        assert "admin API key" in err["message"]
+    error_of(api.put("/v1/users/demo", {"username": "demo", "email": "demo@example.com", "fullname": "D"}), 403, 2001)
+    error_of(api.delete("/v1/users/demo"), 403, 2001)
+    assert admin.get("/v1/users/demo").get_json()["username"] == "demo"
 
 
 def test_list_users_paginates(admin):

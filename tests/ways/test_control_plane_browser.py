@@ -28,7 +28,7 @@ window.results = (async () => {
     state: await attempt(mock + "/_mock/state"),
     simpleReset: await attempt(mock + "/_mock/reset", {method: "POST", mode: "no-cors", body: "{}"}),
     simpleWipe: await attempt(mock + "/_mock/state", {method: "PUT", mode: "no-cors", body: "{}"}),
-    api: await attempt(mock + "/v1/users/demo", {headers: {Authorization: "Simple DEMO_KEY"}}),
+    api: await attempt(mock + "/v1/algorithms/demo/Hello", {headers: {Authorization: "Simple DEMO_KEY"}}),
   };
 })();
 </script></body></html>"""
@@ -61,7 +61,7 @@ def test_another_origin_reaches_v1_but_not_the_control_plane():
             site.shutdown()
         assert results["binding"].startswith("blocked"), results      # preflight refused
         assert results["state"].startswith("blocked"), results        # 403 and no CORS header: unreadable
-        assert results["api"].startswith("status 200") and '"username":"demo"' in results["api"], results
+        assert results["api"].startswith("status 200") and '"name":"Hello"' in results["api"], results
         # the no-cors POST/PUT went out opaque; the server refused them (Origin), so nothing changed
         assert requests.get(mock.url + "/_mock/algorithms/bindings").json() == {}
         assert requests.get(mock.url + "/v1/users/carol", headers={"Authorization": f"Simple {ADMIN}"}).status_code == 200

@@ -89,7 +89,7 @@ def test_simple_request_content_types_cannot_change_state(app, server, content_t
 
 
 def test_v1_keeps_cors_for_the_frontend_sandbox(app, server):
-    r = app.test_client().get("/v1/users/demo", headers={"Origin": "https://app.example",
+    r = app.test_client().get("/v1/users/demo/algorithms", headers={"Origin": "https://app.example",
                                                           "Authorization": f"Simple {DEMO}"})
     assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
 
@@ -137,7 +137,7 @@ def test_state_wipe_without_key_is_refused_and_state_kept(kc, keyed):
     error_of(kc.put("/_mock/state", json={}), 401, 2001)
     error_of(kc.post("/_mock/reset", json={}), 401, 2001)
     assert _user_count(keyed) == before and before > 0
-    assert kc.get("/v1/users/demo", headers={"Authorization": f"Simple {DEMO}"}).status_code == 200
+    assert kc.get("/v1/users/demo/algorithms", headers={"Authorization": f"Simple {DEMO}"}).status_code == 200
 
 
 def test_fixture_cannot_plant_an_admin_key_without_the_key(kc, keyed):

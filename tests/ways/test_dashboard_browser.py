@@ -84,7 +84,7 @@ def test_dashboard_from_another_origin_can_call_the_api_with_cors(browser, mock)
     other = LiveServer(Settings(profile_scale=0.0)).start()      # a second origin: other port
     try:
         browser.goto(other.url + "/_mock/", ready="!!document.querySelector('#journal')")
-        status = browser.eval(f"""fetch({json.dumps(mock.url + '/v1/users/demo')},
+        status = browser.eval(f"""fetch({json.dumps(mock.url + '/v1/users/demo/algorithms')},
             {{headers: {{Authorization: 'Simple {DEMO}'}}}}).then(r => r.status + ' ' + r.headers.get('X-Request-Id'))""")
         code, request_id = status.split(" ")
         assert code == "200" and len(request_id) == 36          # exposed header readable from JS

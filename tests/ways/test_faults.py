@@ -24,17 +24,17 @@ H = {"Authorization": f"Simple {DEMO}"}
 def test_times_then_gone_and_listed_with_remaining(c):
     f = add(c, method="GET", path="/v1/users/*", status=503, code=5001, message="down for maintenance", times=2)
     assert f["remaining"] == 2 and f["id"] == "fault-1"
-    err = error_of(c.get("/v1/users/demo", headers=H), 503, 5001)
+    err = error_of(c.get("/v1/users/demo/algorithms", headers=H), 503, 5001)
     assert err["message"] == "down for maintenance"
     assert c.get("/_mock/faults").get_json()["faults"][0]["remaining"] == 1
-    error_of(c.get("/v1/users/demo", headers=H), 503)
-    assert c.get("/v1/users/demo", headers=H).status_code == 200
+    error_of(c.get("/v1/users/demo/algorithms", headers=H), 503)
+    assert c.get("/v1/users/demo/algorithms", headers=H).status_code == 200
     assert c.get("/_mock/faults").get_json() == {"faults": []}
 
 
 def test_method_and_pattern_must_match(c):
     add(c, method="POST", path="/v1/users/*", status=500)
-    assert c.get("/v1/users/demo", headers=H).status_code == 200          # other method
+    assert c.get("/v1/users/demo/algorithms", headers=H).status_code == 200          # other method
     add(c, path="^/v1/organizations/[a-z]+$", status=418, code=6001)       # regex
     error_of(c.get("/v1/organizations/acme", headers=H), 418, 6001)
     assert c.get("/v1/scms", headers=H).status_code == 200

@@ -17,34 +17,34 @@ def _value(text, line_prefix):
 
 def test_one_json_log_line_per_request(app, server, caplog):
     caplog.set_level(logging.INFO, logger="mockserver.access")
-    r = app.test_client().get("/v1/users/demo", headers=H)
+    r = app.test_client().get("/v1/users/demo/algorithms", headers=H)
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "mockserver.access"]
     assert len(lines) == 1
     entry = json.loads(lines[0])
-    assert entry["method"] == "GET" and entry["path"] == "/v1/users/demo" and entry["status"] == 200
+    assert entry["method"] == "GET" and entry["path"] == "/v1/users/demo/algorithms" and entry["status"] == 200
     assert entry["request_id"] == r.headers["X-Request-Id"] and entry["duration_ms"] >= 0
-    assert entry["operation"] == "getUser"
+    assert entry["operation"] == "listUserAlgorithms"
 
 
 def test_log_level_warning_silences_request_lines(app, server, caplog):
     caplog.set_level(logging.WARNING, logger="mockserver")
-    app.test_client().get("/v1/users/demo", headers=H)
+    app.test_client().get("/v1/users/demo/algorithms", headers=H)
     assert not [rec for rec in caplog.records if rec.name == "mockserver.access"]
 
 
 def test_metrics_counts_requests_by_operation_and_status(app, server):
     c = app.test_client()
-    key = 'mockserver_requests_total{operation="getUser",method="GET",status="200"}'
+    key = 'mockserver_requests_total{operation="listUserAlgorithms",method="GET",status="200"}'
     before = _value(c.get("/_mock/metrics").get_data(as_text=True), key)
-    c.get("/v1/users/demo", headers=H)
-    c.get("/v1/users/demo", headers=H)
-    c.get("/v1/users/demo")                                            # 401
+    c.get("/v1/users/demo/algorithms", headers=H)
+    c.get("/v1/users/demo/algorithms", headers=H)
+    c.get("/v1/users/demo/algorithms")                                            # 401
     r = c.get("/_mock/metrics")
     assert r.status_code == 200 and r.content_type.startswith("text/plain; version=0.0.4")
     text = r.get_data(as_text=True)
     assert _value(text, key) == before + 2
-    assert _value(text, 'mockserver_requests_total{operation="getUser",method="GET",status="401"}') >= 1
-    assert re.search(r'mockserver_request_duration_seconds_bucket\{operation="getUser",le="\+Inf"\} \d+', text)
+    assert _value(text, 'mockserver_requests_total{operation="listUserAlgorithms",method="GET",status="401"}') >= 1
+    assert re.search(r'mockserver_request_duration_seconds_bucket\{operation="listUserAlgorithms",le="\+Inf"\} \d+', text)
     assert "# TYPE mockserver_request_duration_seconds histogram" in text
 
 

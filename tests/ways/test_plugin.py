@@ -82,7 +82,7 @@ def test_load_fixtures_for_one_test(mockserver, tmp_path):
     extra.write_text("users:\n  - username: zed\n    email: zed@example.com\n    fullname: Zed\n"
                      "    keys:\n      - key: simZedKey00000000000000000\n")
     mockserver.load_fixtures(extra)
-    r = requests.get(f"{mockserver.url}/v1/users/zed", headers={"Authorization": "Simple simZedKey00000000000000000"})
+    r = requests.get(f"{mockserver.url}/v1/users/zed/algorithms", headers={"Authorization": "Simple simZedKey00000000000000000"})
     assert r.status_code == 200
 
 

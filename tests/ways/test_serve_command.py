@@ -37,8 +37,8 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
     try:
         wait_healthy(url, proc)
         auth = {"Authorization": f"Simple {DEMO}"}
-        r = requests.get(f"{url}/v1/users/demo", headers=auth)
-        assert r.status_code == 200 and r.json()["username"] == "demo"
+        r = requests.get(f"{url}/v1/users/demo/algorithms", headers=auth)
+        assert r.status_code == 200 and r.json()["results"] is not None
         # state is shared between requests: ONE worker process
         requests.post(f"{url}/v1/users/demo/keys", json={"key_label": "k", "key_type": "ManagementKey"},
                       headers=auth).raise_for_status()
@@ -56,7 +56,7 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
     assert took < 5, f"SIGTERM took {took:.1f}s"
     assert "ready (1 process" in err
     access = [line for line in err.splitlines() if line.startswith("{") and '"event":"request"' in line]
-    assert any('"path":"/v1/users/demo"' in line and '"status":200' in line for line in access), err[-2000:]
+    assert any('"path":"/v1/users/demo/algorithms"' in line and '"status":200' in line for line in access), err[-2000:]
 
 
 def test_serve_bad_fixture_stops_startup(tmp_path):

@@ -516,3 +516,23 @@ def test_ipc_overhead_is_small(engine):
         lat[mode] = statistics.median(samples)
     print(f"\nno-op p50: process {lat['process'] * 1e6:.0f} us, inprocess {lat['inprocess'] * 1e6:.0f} us, "
           f"process overhead {(lat['process'] - lat['inprocess']) * 1e6:+.0f} us")
+
+
+def test_stack_trace_shows_only_the_algorithms_frames(tmp_path):
+    """Chained exceptions and import failures too: no frame of the mock's runtime or importlib."""
+    from mockserver.runtime.binding import Binding
+    from mockserver.runtime.executor import execute, prepare
+    (tmp_path / "chained.py").write_text(
+        "def helper(x):\n    return {}[x]\n\n"
+        "def apply(x):\n    try:\n        helper(x)\n    except KeyError as exc:\n"
+        "        raise ValueError('wrapped') from exc\n")
+    (tmp_path / "broken.py").write_text("import no_such_module_here\n\ndef apply(x):\n    return x\n")
+    ok, _, err, _, _ = execute(prepare(Binding(str(tmp_path / "chained.py") + ":apply")), "k")
+    trace = err["stacktrace"]
+    assert not ok and "chained.py" in trace and "in helper" in trace and "KeyError" in trace and "ValueError" in trace
+    assert "direct cause" in trace
+    ok, _, err, _, _ = execute(prepare(Binding(str(tmp_path / "broken.py") + ":apply")), "k")
+    trace = err["stacktrace"]
+    assert not ok and err["error_type"] == "LoadingError" and "broken.py" in trace and "no_such_module_here" in trace
+    for ours in ("executor.py", "binding.py", "mockserver/runtime", "<frozen importlib"):
+        assert ours not in trace, trace

@@ -1,0 +1,106 @@
+"""Algorithm secrets: /v1/algorithms/{algorithm_id}/secrets[/{secret_id}] (the routes
+``algorithmia`` 2.0.5's ``set_secret``/``get_secrets`` and the generated client call).
+
+Only the algorithm's managers reach them. Values are write-only: no answer ever carries
+one. At run time each secret is the environment variable ``secret_key`` of the call.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..auth import Principal
+from ..errors import INVALID_REQUEST, NOT_FOUND, ApiError
+from .algorithm_models import Algorithm, Secret
+from .algorithms import find_by_id
+from .context import Ctx
+from .environments import SECRET_PROVIDERS
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_RESERVED_PREFIX = "ALGORITHMIA_"       # the variables the mock itself gives every call
+_PROVIDERS = {p["id"] for p in SECRET_PROVIDERS}
+MAX_VALUE_BYTES = 64 * 1024
+
+
+def render(algo: Algorithm, secret: Secret) -> dict[str, Any]:
+    return {"id": secret.id, "short_name": secret.short_name, "description": secret.description,
+            "owner_type": "algorithm", "owner_id": algo.id, "provider_id": secret.provider_id,
+            "default_secret_value_id": secret.value_id}
+
+
+def environment(algo: Algorithm) -> dict[str, str]:
+    """The variables an algorithm's call gets from its secrets."""
+    return {s.secret_key: s.secret_value for s in algo.secrets.values()}
+
+
+def listing(ctx: Ctx, who: Principal, algorithm_id: str) -> dict[str, Any]:
+    with ctx.store.read() as state:
+        algo = find_by_id(state, who, algorithm_id)
+        return {"results": [render(algo, s) for s in algo.secrets.values()]}
+
+
+def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    with ctx.store.write() as state:
+        algo = find_by_id(state, who, algorithm_id)
+        if body.get("owner_type", "algorithm") != "algorithm" or body.get("owner_id", algo.id) != algo.id:
+            raise ApiError(INVALID_REQUEST, f"owner_type must be 'algorithm' and owner_id this algorithm's id ({algo.id})")
+        provider = body.get("provider_id") or SECRET_PROVIDERS[0]["id"]
+        if provider not in _PROVIDERS:
+            raise ApiError(INVALID_REQUEST, f"Unknown provider_id {provider!r}; see GET /v1/secret-provider", 400)
+        short_name, key, value = body["short_name"], body["secret_key"], body["secret_value"]
+        _check(algo, short_name, key, value, None, body.get("description"))
+        secret = Secret(id=ctx.ids.uuid(), short_name=short_name, secret_key=key, secret_value=value,
+                        value_id=ctx.ids.uuid(), provider_id=provider, description=body.get("description") or "",
+                        created_at=ctx.clock.iso())
+        algo.secrets[secret.id] = secret
+        return render(algo, secret)
+
+
+def update(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    with ctx.store.write() as state:
+        algo = find_by_id(state, who, algorithm_id)
+        secret = _find(algo, secret_id)
+        short_name = body.get("short_name") or secret.short_name
+        key = body.get("secret_key") or secret.secret_key
+        value = body.get("secret_value")
+        _check(algo, short_name, key, secret.secret_value if value is None else value, secret.id,
+               body.get("description"))
+        secret.short_name, secret.secret_key = short_name, key
+        if body.get("description") is not None:
+            secret.description = body["description"]
+        if value is not None:
+            secret.secret_value, secret.value_id = value, ctx.ids.uuid()
+        return render(algo, secret)
+
+
+def delete(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str) -> None:
+    with ctx.store.write() as state:
+        algo = find_by_id(state, who, algorithm_id)
+        del algo.secrets[_find(algo, secret_id).id]
+
+
+def _find(algo: Algorithm, secret_id: str) -> Secret:
+    secret = algo.secrets.get(secret_id)
+    if secret is None:
+        raise ApiError(NOT_FOUND, f"No secret {secret_id} on algorithm {algo.full_name}", 404)
+    return secret
+
+
+def _check(algo: Algorithm, short_name: str, key: str, value: str, own_id: str | None,
+           description: str | None) -> None:
+    for field, text in (("short_name", short_name), ("secret_value", value), ("description", description or "")):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(INVALID_REQUEST, f"{field} is not valid Unicode (a lone surrogate)") from None
+    if not short_name.strip():
+        raise ApiError(INVALID_REQUEST, "short_name must not be empty")
+    if not _ENV_NAME.fullmatch(key) or key.upper().startswith(_RESERVED_PREFIX):
+        raise ApiError(INVALID_REQUEST, f"secret_key {key!r} must be an environment variable name (letters, digits, "
+                       f"underscores; not starting with a digit) that does not start with {_RESERVED_PREFIX}")
+    if "\0" in value or len(value.encode("utf-8")) > MAX_VALUE_BYTES:
+        raise ApiError(INVALID_REQUEST, f"secret_value must be at most {MAX_VALUE_BYTES} bytes with no NUL character")
+    for other in algo.secrets.values():
+        if other.id != own_id and (other.short_name == short_name or other.secret_key == key):
+            raise ApiError(INVALID_REQUEST, f"Algorithm {algo.full_name} already has a secret named {short_name!r} "
+                           f"or using secret_key {key!r}", 409)
