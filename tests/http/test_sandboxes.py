@@ -38,12 +38,12 @@ def test_a_sandbox_answers_under_its_prefix_with_links_that_keep_it(client):
     box = create(client, {"name": "ci shard 1"})
     assert box["base_url"] == f"http://localhost/sandboxes/{box['id']}" and box["name"] == "ci shard 1"
     base = f"/sandboxes/{box['id']}"
-    user = client.get(f"{base}/v1/users/demo", headers=auth()).get_json()
+    user = client.get(f"{base}/v1/users/demo", headers=auth(ADMIN)).get_json()
     assert user["self_link"] == f"http://localhost{base}/v1/users/demo"
     page = client.get(f"{base}/v1/users", headers=auth(ADMIN), query_string={"limit": 1}).get_json()
     assert page["next_link"].startswith(f"http://localhost{base}/v1/users?")
     # the root is still the default sandbox, with unprefixed links
-    assert client.get("/v1/users/demo", headers=auth()).get_json()["self_link"] == "http://localhost/v1/users/demo"
+    assert client.get("/v1/users/demo", headers=auth(ADMIN)).get_json()["self_link"] == "http://localhost/v1/users/demo"
 
 
 def test_objects_keys_faults_and_journal_stay_in_their_sandbox(client):
@@ -55,7 +55,7 @@ def test_objects_keys_faults_and_journal_stay_in_their_sandbox(client):
     error_of(client.get(f"{two}/v1/users/shared", headers=auth(ADMIN)), 404)
     error_of(client.get("/v1/users/shared", headers=auth(ADMIN)), 404)
     # a key of one sandbox is unknown in another
-    assert client.get(f"{one}/v1/users/carol", headers=auth("simCarolOnlyInOne0000000000")).status_code == 200
+    assert client.get(f"{one}/v1/users/carol/algorithms", headers=auth("simCarolOnlyInOne0000000000")).status_code == 200
     error_of(client.get(f"{two}/v1/users/demo", headers=auth("simCarolOnlyInOne0000000000")), 401)
     fault = {"path": "/v1/scms", "status": 503, "code": 5001, "message": "down in one"}
     assert client.post(f"{one}/_mock/faults", headers=JSON, data=json.dumps(fault)).status_code == 201
@@ -96,7 +96,7 @@ def test_custom_fixtures_seed_and_clock_per_sandbox(client):
     base = f"/sandboxes/{box['id']}"
     assert box["seed"] == 7 and box["clock"] == "frozen"
     assert client.get(f"{base}/v1/users/extra", headers=auth(ADMIN)).status_code == 200
-    assert client.get(f"{base}/v1/users/demo", headers=auth()).status_code == 200     # on top of the server's
+    assert client.get(f"{base}/v1/users/demo/algorithms", headers=auth()).status_code == 200     # on top of the server's
     error_of(client.get("/v1/users/extra", headers=auth(ADMIN)), 404)
     client.post(f"{base}/_mock/reset", headers=JSON)          # reset returns to these fixtures
     assert client.get(f"{base}/v1/users/extra", headers=auth(ADMIN)).status_code == 200
@@ -152,7 +152,7 @@ def test_idle_sandboxes_expire_after_the_ttl(app, client):
     assert "expired" in err["message"] and "MOCKSERVER_SANDBOX_TTL" in err["message"]
     fresh = create(client)
     registry.get(fresh["id"]).last_used -= ttl - 60           # idle, but within the TTL
-    assert client.get(f"/sandboxes/{fresh['id']}/v1/users/demo", headers=auth()).status_code == 200
+    assert client.get(f"/sandboxes/{fresh['id']}/v1/users/demo/algorithms", headers=auth()).status_code == 200
     assert [s["id"] for s in client.get("/_mock/sandboxes").get_json()["sandboxes"]] == [fresh["id"]]
 
 
@@ -198,5 +198,5 @@ def test_a_mount_prefix_carries_into_sandbox_urls(client):
     response = client.post("/_mock/sandboxes", headers=JSON, base_url=mounted)
     box = response.get_json()
     assert box["base_url"] == f"http://localhost/c2/sandboxes/{box['id']}"
-    user = client.get(f"/sandboxes/{box['id']}/v1/users/demo", headers=auth(), base_url=mounted).get_json()
+    user = client.get(f"/sandboxes/{box['id']}/v1/users/demo", headers=auth(ADMIN), base_url=mounted).get_json()
     assert user["self_link"] == f"{box['base_url']}/v1/users/demo"

@@ -46,7 +46,7 @@ def auth(key):
 
 
 def test_fixtures_replace_the_sandbox_and_errors_say_so(replaced, extra_yaml):
-    assert replaced.get("/v1/users/extra", headers=auth("simExtraFixtureKey00000000")).status_code == 200
+    assert replaced.get("/v1/users/extra/algorithms", headers=auth("simExtraFixtureKey00000000")).status_code == 200
     err = error_of(replaced.get("/v1/users/demo", headers=auth(DEMO)), 401)
     assert extra_yaml in err["message"] and "replace the bundled sandbox" in err["message"]
     assert "--extra-fixtures" in err["message"]
@@ -56,8 +56,8 @@ def test_fixtures_replace_the_sandbox_and_errors_say_so(replaced, extra_yaml):
 
 
 def test_extra_fixtures_go_on_top_of_the_sandbox(extended):
-    assert extended.get("/v1/users/extra", headers=auth("simExtraFixtureKey00000000")).status_code == 200
-    assert extended.get("/v1/users/demo", headers=auth(DEMO)).status_code == 200
+    assert extended.get("/v1/users/extra/algorithms", headers=auth("simExtraFixtureKey00000000")).status_code == 200
+    assert extended.get("/v1/users/demo/algorithms", headers=auth(DEMO)).status_code == 200
     # the sandbox is there: no hint about a replaced sandbox in ordinary errors
     err = error_of(extended.get("/v1/users/demo", headers=auth("simNoSuchKey00000000000000")), 401)
     assert "sandbox" not in err["message"]
@@ -107,6 +107,6 @@ def test_dashboard_asset_requests_stay_out_of_the_journal(app, server):
     c.post("/_mock/reset", json={})
     assert c.get("/_mock/").status_code == 200
     error_of(c.get("/favicon.ico"), 404)                 # what a browser asks for by itself
-    assert c.get("/v1/users/demo", headers=auth(DEMO)).status_code == 200
+    assert c.get("/v1/users/demo/algorithms", headers=auth(DEMO)).status_code == 200
     paths = [e["path"] for e in c.get("/_mock/journal").get_json()["entries"]]
-    assert paths == ["/v1/users/demo"]
+    assert paths == ["/v1/users/demo/algorithms"]

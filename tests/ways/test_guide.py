@@ -61,8 +61,8 @@ def test_the_guides_fixture_loads_on_top_of_the_sandbox(tmp_path):
         c = app.test_client()
         key = re.search(r"key: (\w+)", fixture).group(1)
         assert key in GUIDE.split("```yaml\n# my.yaml")[1].split("## SDK authors")[0]   # the curl uses it
-        assert c.get("/v1/users/ci_user", headers={"Authorization": f"Simple {key}"}).status_code == 200
-        assert c.get("/v1/users/demo", headers={"Authorization": "Simple simDemoSandboxKey0000000000"}).status_code == 200
+        assert c.get("/v1/users/ci_user/algorithms", headers={"Authorization": f"Simple {key}"}).status_code == 200
+        assert c.get("/v1/users/demo/algorithms", headers={"Authorization": "Simple simDemoSandboxKey0000000000"}).status_code == 200
     finally:
         app.extensions["mockserver"].ctx.engine.shutdown()
 

@@ -209,7 +209,7 @@ def test_remote_handle(mockserver, tmp_path):
     extra.write_text("users:\\n  - username: zed\\n    email: zed@example.com\\n    fullname: Zed\\n"
                      "    keys:\\n      - key: simZedKey00000000000000000\\n")
     mockserver.load_fixtures(extra)
-    assert requests.get(mockserver.url + "/v1/users/zed",
+    assert requests.get(mockserver.url + "/v1/users/zed/algorithms",
                         headers={"Authorization": "Simple simZedKey00000000000000000"}).status_code == 200
     bad = tmp_path / "bad.yaml"
     bad.write_text("users: 3\\n")
