@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, Optional
 
-from .binding import TEMPLATE_TARGET, Binding
+from .binding import Binding
 from .errors import BindingError
 
 
@@ -61,7 +61,7 @@ class CodePolicy:
         return answers[binding]
 
     def _decide(self, binding: Binding) -> Optional[str]:
-        if binding.target == TEMPLATE_TARGET:
+        if binding.is_template:
             return None
         try:
             kind, location, _ = binding.parse()
