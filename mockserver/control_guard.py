@@ -117,19 +117,24 @@ def key_authorized(control_key: str | None, header: str | None, cookie: str | No
     return same_secret(header, control_key) or same_secret(cookie, session_token(control_key))
 
 
+def check_site(environ: Mapping, public_names: Iterable[str], what: str, cross_origin: str) -> None:
+    """Checks 1 and 2: a Host that cannot be a rebound name, and the mock's own origin (ApiError 403)."""
+    host = environ.get("HTTP_HOST")
+    if not host_allowed(host, public_names):
+        name, _ = split_host(host)
+        raise ApiError(REQUEST_INVALID, f"Host {name!r} may not reach {what}: use a loopback name or "
+                       "an IP address, or add the name with --public-name (MOCKSERVER_PUBLIC_NAMES)", 403)
+    if not origin_allowed(environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE"),
+                          environ.get("wsgi.url_scheme", "http"), host):
+        raise ApiError(NOT_AUTHORIZED, f"{what[0].upper()}{what[1:]} answers only its own origin: {cross_origin}", 403)
+
+
 def guard(environ: Mapping, *, control_key: str | None, public_names: Iterable[str],
           operation_id: str | None, public: bool, cookies: Mapping[str, str]) -> bool:
     """Refuse a /_mock request that may not reach the control plane (ApiError); else return
     whether the caller holds the control key (True when none is set)."""
-    host = environ.get("HTTP_HOST")
-    if not host_allowed(host, public_names):
-        name, _ = split_host(host)
-        raise ApiError(REQUEST_INVALID, f"Host {name!r} may not reach the control API: use a loopback name or "
-                       "an IP address, or add the name with --public-name (MOCKSERVER_PUBLIC_NAMES)", 403)
-    if not origin_allowed(environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE"),
-                          environ.get("wsgi.url_scheme", "http"), host):
-        raise ApiError(NOT_AUTHORIZED, "The control API answers only its own origin: cross-origin requests "
-                       "to /_mock are refused (the Algorithmia API under /v1 allows CORS)", 403)
+    check_site(environ, public_names, "the control API",
+               "cross-origin requests to /_mock are refused (the Algorithmia API under /v1 allows CORS)")
     method = environ.get("REQUEST_METHOD", "GET")
     if method in _STATE_CHANGING and operation_id is not None:
         allowed = FIXTURE_TYPES if operation_id == "applyFixtures" else JSON_TYPES

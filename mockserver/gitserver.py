@@ -69,7 +69,9 @@ class GitMiddleware:
     def handle(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
         server = server_of(environ, self.server)          # the request's sandbox (sandboxes.py)
         ctx = server.ctx
-        _check_site(environ, server)
+        # /git answers no other origin and no rebound Host, as the control plane: a push runs code.
+        control_guard.check_site(environ, server.settings.public_names, "/git", "git requests from another "
+                                 "origin are refused")
         match = _PATH.match(environ.get("PATH_INFO", ""))
         if not match:
             raise ApiError(None, "not a repository address: use /git/OWNER/ALGORITHM.git", 404)
@@ -118,17 +120,6 @@ class GitMiddleware:
     def _push_lock(self, full_name: str) -> threading.Lock:
         with self._locks_lock:
             return self._push_locks.setdefault(full_name, threading.Lock())
-
-
-def _check_site(environ: dict, server) -> None:
-    """/git answers no other origin and no rebound Host, as the control plane: a push runs code."""
-    host = environ.get("HTTP_HOST")
-    if not control_guard.host_allowed(host, server.settings.public_names):
-        raise ApiError(None, f"Host {control_guard.split_host(host)[0]!r} may not reach /git: use a loopback name "
-                       "or an IP address, or add the name with --public-name", 403)
-    if not control_guard.origin_allowed(environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE"),
-                                        environ.get("wsgi.url_scheme", "http"), host):
-        raise ApiError(None, "git requests from another origin are refused", 403)
 
 
 def _check_push_key(environ: dict, server) -> None:
