@@ -37,6 +37,6 @@ WORKDIR /home/mock
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_mock/health' % os.environ.get('MOCKSERVER_PORT', '8080'), timeout=2)"]
-# ONE process with threads (waitress, mockserver/serve.py): the state lives in memory,
+# ONE process with threads (waitress, mockserver/serving/serve.py): the state lives in memory,
 # a second process would serve a second, diverging state. Host and port come from the env.
 CMD ["mockserver"]

@@ -10,7 +10,7 @@ With ``BENCH_BASELINE=1`` they become part of what /_mock/reset returns to.
 import os
 
 from mockserver.domain.models import User
-from mockserver.wsgi import app
+from mockserver.serving.wsgi import app
 
 _n = int(os.environ.get("BENCH_USERS", "0"))
 if _n:

@@ -4,7 +4,7 @@
     python benchmarks/run.py [--duration 2] [--rounds 5] [--connections 16] [--soak] [--no-prism] [--only KEYS]
 
 Starts, as subprocesses on free loopback ports, under the project's one serving path
-(``python -m mockserver.serve``: waitress, one process, 16 threads):
+(``python -m mockserver.serving.serve``: waitress, one process, 16 threads):
 
 - ``mock``      the mock (default sandbox + benchmarks/fixtures.yaml + 100 synthetic users), log level info
 - ``mock-quiet`` the same with per-request logging off (``MOCKSERVER_LOG_LEVEL=warning``)
@@ -53,7 +53,7 @@ DEMO = "simDemoSandboxKey0000000000"
 KiB, MiB = 1024, 1024 * 1024
 PRISM_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / "prism"
 PRISM_PACKAGE = "@stoplight/prism-cli@5"
-SERVE = [sys.executable, "-m", "mockserver.serve"]
+SERVE = [sys.executable, "-m", "mockserver.serving.serve"]
 # Targets of issue 15, per pairing (mock vs Prism at default logging; both quiet).
 PAIRINGS = (("mock", "prism", "default logging: mock at info vs Prism default"),
             ("mock-quiet", "prism-quiet", "per-request logging off: mock at warning vs prism -v error"))
@@ -467,9 +467,9 @@ def inprocess_figures(n: int = 20000) -> dict:
     """Validation CPU per request (gate.check vs a no-op), and reset time, in this process."""
     from werkzeug.datastructures import Headers, MultiDict
 
-    from mockserver import gate
-    from mockserver.app import create_app
-    from mockserver.config import Settings
+    from mockserver.edge import gate
+    from mockserver.edge.app import create_app
+    from mockserver.settings import Settings
     from mockserver.fixtures import default_fixture
 
     app = create_app(Settings(profile_scale=0.0, log_level="warning",
@@ -614,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                                "settings": {"duration_s": seconds, "rounds": args.rounds,
                                             "connections": args.connections,
-                                            "server": "python -m mockserver.serve (waitress, 1 process, 16 threads)"},
+                                            "server": "python -m mockserver.serving.serve (waitress, 1 process, 16 threads)"},
                                "servers": {}, "scenarios": {}, "notes": []}
     notes = results["notes"]
     print(f"machine: {results['machine']}", flush=True)
@@ -851,7 +851,7 @@ def render(res: dict) -> str:
              f"Machine: {mc['nproc']} CPUs, {mc['cpu']}; Python {mc['python']}; {mc['platform']}  ",
              f"Load: {mc['load_generator']}, {res['settings']['connections']} connections, "
              f"{res['settings'].get('rounds', 1)} rounds of {res['settings']['duration_s']:.0f} s per route and server "
-             f"(servers alternating, median round shown); servers under `python -m mockserver.serve` "
+             f"(servers alternating, median round shown); servers under `python -m mockserver.serving.serve` "
              f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)", ""]
     lines += ["| route | mock req/s | p50 ms | p99 ms | errors | bare req/s | mock/bare | Prism req/s | mock/Prism |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mockserver.app import create_app  # noqa: E402
-from mockserver.config import Settings  # noqa: E402
-from mockserver.sandboxes import rss_bytes  # noqa: E402
+from mockserver.edge.app import create_app  # noqa: E402
+from mockserver.settings import Settings  # noqa: E402
+from mockserver.control.sandboxes import rss_bytes  # noqa: E402
 
 MB = 1024 * 1024
 DEMO = {"Authorization": "Simple simDemoSandboxKey0000000000"}

@@ -1,3 +1,3 @@
-from .cli import main
+from mockserver.serving.cli import main
 
 raise SystemExit(main())

@@ -13,13 +13,13 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .auth import Principal
-from .domain import keys, orgs, scms, users
-from .domain.context import Ctx
-from .domain.models import ApiKey
-from .errors import ApiError
-from .resources import resource_path
-from .runtime import Profile
+from mockserver.edge.auth import Principal
+from mockserver.domain import keys, orgs, scms, users
+from mockserver.domain.context import Ctx
+from mockserver.domain.models import ApiKey
+from mockserver.errors import ApiError
+from mockserver.resources import resource_path
+from mockserver.runtime import Profile
 
 _SCHEMA = yaml.safe_load((Path(__file__).parent / "fixture_schema.yaml").read_text())
 _VALIDATOR = Draft202012Validator(_SCHEMA)
@@ -181,7 +181,7 @@ def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
 
 
 def _algorithm(ctx: Ctx, item: dict, base: Path | None) -> None:
-    from .domain import versions
+    from mockserver.domain import versions
     versions.load_fixture(ctx, SYSTEM, item, None if base is None else str(base), FIXTURE_LINK_BASE)
 
 
@@ -203,7 +203,7 @@ def register_section(name: str, loader: Loader) -> None:
 
 
 def _register_data_sections() -> None:
-    from .domain import data_fixtures   # late: data rules import the store
+    from mockserver.domain import data_fixtures   # late: data rules import the store
     register_section("connectors", data_fixtures.load_connector_fixture)
     register_section("data", data_fixtures.load_data_fixture)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import INVALID_LIMIT, INVALID_MARKER, ApiError
+from mockserver.errors import INVALID_LIMIT, INVALID_MARKER, ApiError
 
 Key = Any
 Source = Callable[[Key | None, int], Sequence[tuple[Key, Any]]]

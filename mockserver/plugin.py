@@ -17,12 +17,12 @@ Options: ``--mockserver-fixtures PATH`` (repeatable; replaces the bundled sandbo
 ``--mockserver-extra-fixtures PATH`` (repeatable; on top of it), ``--mockserver-profile-scale``
 (default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
 real|frozen|step``. Fixtures: ``mockserver`` (per test), ``mockserver_session``
-(the session's :class:`~mockserver.live.LiveServer`, not reset).
+(the session's :class:`~mockserver.serving.live.LiveServer`, not reset).
 
 Remote mode: with ``--mockserver-url URL`` (env ``MOCKSERVER_URL``) no server is started;
 each session (each pytest-xdist worker) gets its own sandbox on that server instead
-(:mod:`mockserver.remote`), and ``mockserver_session`` is a
-:class:`~mockserver.remote.RemoteSandbox`.
+(:mod:`mockserver.serving.remote`), and ``mockserver_session`` is a
+:class:`~mockserver.serving.remote.RemoteSandbox`.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def pytest_addoption(parser):
 class MockHandle:
     """What the ``mockserver`` fixture yields."""
 
-    remote = False          # True for the remote mode's handle (mockserver.remote.RemoteHandle)
+    remote = False          # True for the remote mode's handle (mockserver.serving.remote.RemoteHandle)
 
     def __init__(self, live, journal_start: int):
         self._live = live
@@ -97,15 +97,15 @@ class MockHandle:
         (all versions, or one ``version``). A callable is registered in this process
         (``Binding.from_callable``): module-level functions still run in worker processes,
         lambdas and closures in-process. Returns the binding key; undone by the next reset."""
-        from .control import bind
-        from .runtime import Binding
+        from mockserver.control.api import bind
+        from mockserver.runtime import Binding
         if not isinstance(target, str):
             target = Binding.from_callable(target).target
         return bind(self.server, algorithm, target, version)
 
     def load_fixtures(self, path: str | os.PathLike) -> None:
         """Apply a fixture file on top of the state for this test (the next reset undoes it)."""
-        from .control import load_fixtures
+        from mockserver.control.api import load_fixtures
         load_fixtures(self.server, path)
         self.admin_key, self.api_key = _keys(self.server)
 
@@ -161,11 +161,11 @@ def _pick_keys(admin: str | None, records: list[dict[str, Any]]) -> tuple[str | 
 @pytest.fixture(scope="session")
 def mockserver_session(request):
     """The session's live mock server (one per test session, started on first use)."""
-    from .config import Settings
-    from .live import LiveServer
+    from mockserver.settings import Settings
+    from mockserver.serving.live import LiveServer
     opt = request.config.getoption
     if opt("--mockserver-url"):
-        from .remote import RemoteSandbox
+        from mockserver.serving.remote import RemoteSandbox
         sandbox = RemoteSandbox(opt("--mockserver-url"),
                                 opt("--mockserver-control-key") or os.environ.get("MOCKSERVER_CONTROL_KEY") or None,
                                 fixtures=list(opt("--mockserver-fixtures") or []),
@@ -190,7 +190,7 @@ def mockserver(mockserver_session) -> MockHandle:
     """A live mock, reset to its fixtures: ``url``, ``admin_key``, ``api_key``, ``client()``,
     ``bind()``, ``load_fixtures()``, ``journal()``, ``fault()``."""
     if not hasattr(mockserver_session, "mock"):          # remote mode: the session's sandbox
-        from .remote import RemoteHandle
+        from mockserver.serving.remote import RemoteHandle
         handle = RemoteHandle(mockserver_session, _pick_keys)
         handle.reset()
         return handle

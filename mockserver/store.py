@@ -15,11 +15,11 @@ from typing import Any, Iterator
 
 from sortedcontainers import SortedDict
 
-from . import codec
-from .domain.algorithm_models import Algorithm, ErrorEntry
-from .domain.data_models import DataStore
-from .domain.models import ApiKey, Organization, Scm, User, internal_scm
-from .domain.repository import Repository
+from mockserver import codec
+from mockserver.domain.algorithm_models import Algorithm, ErrorEntry
+from mockserver.domain.data_models import DataStore
+from mockserver.domain.models import ApiKey, Organization, Scm, User, internal_scm
+from mockserver.domain.repository import Repository
 
 
 @dataclass

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 from spec_check import SpecChecker
 
 ADMIN = "simAdminSandboxKey000000000"
@@ -106,7 +106,7 @@ def error_of(response, status=None, code=None):
 @pytest.fixture(scope="session")
 def live(tmp_path_factory):
     """One live server (own app) for end-to-end tests with real clients; reset per test via `live_server`."""
-    from mockserver.live import LiveServer
+    from mockserver.serving.live import LiveServer
     server = LiveServer(Settings(profile_scale=0.0, page_default=5,
                                  algorithm_dirs=[str(tmp_path_factory.getbasetemp())])).start()
     yield server

@@ -5,7 +5,7 @@ import functools
 
 from jsonschema.exceptions import best_match
 
-from mockserver.spec import materialise, validator_for
+from mockserver.edge.spec import materialise, validator_for
 
 
 class SpecChecker:

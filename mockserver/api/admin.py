@@ -1,9 +1,9 @@
 """Users, API keys, organizations, members and SCMs."""
 from __future__ import annotations
 
-from ..domain import keys, orgs, scms, users
-from . import Handlers
-from .common import base_url, caller, ctx, no_content, ok, page_args, paged
+from mockserver.domain import keys, orgs, scms, users
+from mockserver.api import Handlers
+from mockserver.api.common import base_url, caller, ctx, no_content, ok, page_args, paged
 
 ops = Handlers()
 

@@ -1,9 +1,9 @@
 """Algorithms, builds, versions and their error lists (the algorithm lifecycle)."""
 from __future__ import annotations
 
-from ..domain import algorithms, builds, secrets, versions
-from . import Handlers
-from .common import base_url, caller, ctx, no_content, ok, page_args, paged
+from mockserver.domain import algorithms, builds, secrets, versions
+from mockserver.api import Handlers
+from mockserver.api.common import base_url, caller, ctx, no_content, ok, page_args, paged
 
 ops = Handlers()
 

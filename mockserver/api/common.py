@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import g, request
 
-from .. import current
-from ..auth import Principal
-from ..errors import REQUEST_INVALID, ApiError
-from ..domain.context import Ctx
-from ..gate import Input
-from ..jsonio import empty_response, json_response
-from ..pagination import Page
+from mockserver.edge import current
+from mockserver.edge.auth import Principal
+from mockserver.errors import REQUEST_INVALID, ApiError
+from mockserver.domain.context import Ctx
+from mockserver.edge.gate import Input
+from mockserver.edge.jsonio import empty_response, json_response
+from mockserver.pagination import Page
 
 
 server = current.server      # the request's sandbox (the default one at the root)

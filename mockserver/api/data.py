@@ -10,11 +10,11 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Response, request
 
-from ..domain import data
-from ..errors import REQUEST_INVALID, ApiError
-from ..jsonio import empty_response, json_response
-from . import Handlers
-from .common import caller, ctx, page_args, read_body, server
+from mockserver.domain import data
+from mockserver.errors import REQUEST_INVALID, ApiError
+from mockserver.edge.jsonio import empty_response, json_response
+from mockserver.api import Handlers
+from mockserver.api.common import caller, ctx, page_args, read_body, server
 
 ops = Handlers()
 

@@ -5,11 +5,11 @@ import time
 
 from flask import Response, g, request
 
-from ..disconnect import watch
-from ..domain import invocation
-from ..jsonio import json_response
-from . import Handlers
-from .common import base_url, caller, read_body, server
+from mockserver.serving.disconnect import watch
+from mockserver.domain import invocation
+from mockserver.edge.jsonio import json_response
+from mockserver.api import Handlers
+from mockserver.api.common import base_url, caller, read_body, server
 
 ops = Handlers()
 

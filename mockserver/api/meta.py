@@ -4,9 +4,9 @@ from __future__ import annotations
 import yaml
 from flask import Response, request
 
-from ..domain import environments, orgs
-from . import Handlers
-from .common import ctx, ok, server
+from mockserver.domain import environments, orgs
+from mockserver.api import Handlers
+from mockserver.api.common import ctx, ok, server
 
 ops = Handlers()
 

@@ -17,17 +17,17 @@ from typing import Any, Iterable
 import semver
 from sortedcontainers import SortedDict
 
-from ..auth import Principal
-from ..errors import (ALGORITHM_EXISTS, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
+from mockserver.edge.auth import Principal
+from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
                       UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
-from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
-from ..store import State
-from . import orgs, scms
-from .algorithm_models import Algorithm, Build, ErrorEntry, Version
-from .context import Ctx
-from .environments import canonical_language
-from .gitbuilds import create_repository
-from .names import check_name
+from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
+from mockserver.store import State
+from mockserver.domain import orgs, scms
+from mockserver.domain.algorithm_models import Algorithm, Build, ErrorEntry, Version
+from mockserver.domain.context import Ctx
+from mockserver.domain.environments import canonical_language
+from mockserver.domain.gitbuilds import create_repository
+from mockserver.domain.names import check_name
 
 ENVIRONMENTS = ("cpu", "gpu")
 LICENSES = ("apl", "apache2", "gpl3", "mit")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
-from ..runtime import Binding
-from .context import Ctx
+from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from mockserver.runtime import Binding
+from mockserver.domain.context import Ctx
 
 
 def _key(owner: str, name: str, version: str | None) -> str:

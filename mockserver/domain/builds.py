@@ -13,16 +13,16 @@ import hashlib
 import time
 from typing import Any
 
-from ..auth import Principal
-from ..errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, ApiError
-from ..ids import iso
-from ..pagination import Page, paginate, sorted_source
-from ..runtime import Binding
-from ..store import State
-from .algorithm_models import Algorithm, Build
-from .algorithms import find_managed, render, render_build
-from .context import Ctx
-from .environments import LANGUAGES
+from mockserver.edge.auth import Principal
+from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, ApiError
+from mockserver.ids import iso
+from mockserver.pagination import Page, paginate, sorted_source
+from mockserver.runtime import Binding
+from mockserver.store import State
+from mockserver.domain.algorithm_models import Algorithm, Build
+from mockserver.domain.algorithms import find_managed, render, render_build
+from mockserver.domain.context import Ctx
+from mockserver.domain.environments import LANGUAGES
 
 # What each language's build step installs from (shown in the logs).
 _DEPENDENCIES = {
@@ -38,7 +38,7 @@ _DEPENDENCIES = {
 
 
 def _profile(ctx: Ctx, settings: dict[str, Any]):
-    from .invocation import profile_for
+    from mockserver.domain.invocation import profile_for
     try:
         return profile_for(ctx, settings)
     except ApiError:
@@ -74,7 +74,7 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url:
         target, base = _binding_of(state, algo)
         from_repository = algo.binding is None
     if from_repository:
-        from .gitbuilds import build_head
+        from mockserver.domain.gitbuilds import build_head
         build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
         with ctx.store.read() as state:
             return render(state, find_managed(ctx, state, who, owner, name), base_url, build)

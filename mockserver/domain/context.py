@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Settings
-from ..ids import Clock, Ids
-from ..store import Store
+from mockserver.settings import Settings
+from mockserver.ids import Clock, Ids
+from mockserver.store import Store
 
 
 @dataclass

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable, Iterator
 
-from ..auth import Principal
-from ..errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
-from ..pagination import Page, Source, paginate, sorted_source
-from ..store import State
-from .context import Ctx
-from .data_models import Connector, DataFile, DataStore, Folder
-from .orgs import acts_for
+from mockserver.edge.auth import Principal
+from mockserver.errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from mockserver.pagination import Page, Source, paginate, sorted_source
+from mockserver.store import State
+from mockserver.domain.context import Ctx
+from mockserver.domain.data_models import Connector, DataFile, DataStore, Folder
+from mockserver.domain.orgs import acts_for
 
 HOSTED = "data"
 CONNECTOR_TYPES = ("s3", "gs", "azureblob", "dropbox")

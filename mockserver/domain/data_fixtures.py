@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import REQUEST_INVALID, ApiError
-from .context import Ctx
-from .data import (ACL_MY_ALGOS, ACL_PUBLIC, BUCKETED, CONNECTOR_TYPES, DEFAULT_ACL, check_acl,
+from mockserver.errors import REQUEST_INVALID, ApiError
+from mockserver.domain.context import Ctx
+from mockserver.domain.data import (ACL_MY_ALGOS, ACL_PUBLIC, BUCKETED, CONNECTOR_TYPES, DEFAULT_ACL, check_acl,
                    check_name, home_folder, split_path)
-from .data_models import Connector, DataFile, Folder
+from mockserver.domain.data_models import Connector, DataFile, Folder
 
 def _fixture_bytes(item: dict[str, Any], base_dir: Path | None, limit: int) -> bytes:
     given = [k for k in ("text", "base64", "path", "json") if k in item]

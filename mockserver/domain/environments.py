@@ -5,8 +5,8 @@ import json
 import uuid
 from typing import Any
 
-from ..errors import UNKNOWN_LANGUAGE, ApiError
-from .context import Ctx
+from mockserver.errors import UNKNOWN_LANGUAGE, ApiError
+from mockserver.domain.context import Ctx
 
 # settings.language values the seeds list, with the names the platform displays.
 LANGUAGES = {

@@ -22,13 +22,13 @@ import threading
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from ..auth import Principal
-from ..errors import ALGORITHM_NOT_FOUND, ApiError
-from ..runtime import Binding
-from ..store import State
-from .algorithm_models import Algorithm, Build
-from .context import Ctx
-from .repository import (Repository, entrypoint, folder_files, initial, is_python, recommitted, template_files,
+from mockserver.edge.auth import Principal
+from mockserver.errors import ALGORITHM_NOT_FOUND, ApiError
+from mockserver.runtime import Binding
+from mockserver.store import State
+from mockserver.domain.algorithm_models import Algorithm, Build
+from mockserver.domain.context import Ctx
+from mockserver.domain.repository import (Repository, entrypoint, folder_files, initial, is_python, recommitted, template_files,
                          template_tree)
 
 CHECK_TIMEOUT_S = 60.0
@@ -82,8 +82,8 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
     """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
     (POST .../compile) a head that was built already gets a new commit with the same files
     first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
-    from .algorithms import find, find_managed
-    from .builds import new_build
+    from mockserver.domain.algorithms import find, find_managed
+    from mockserver.domain.builds import new_build
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
         repo = repository_of(ctx, state, algo)

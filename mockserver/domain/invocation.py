@@ -11,15 +11,15 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..auth import Principal
-from ..errors import ApiError
-from ..runtime import Binding, Invocation, Outcome, Profile, QueueFull
-from ..runtime.errors import BadInput, EngineClosed, KeyBusy
-from ..store import State
-from . import algorithms, gitbuilds, keys, orgs, secrets
-from .algorithm_models import Algorithm, Build
-from .context import Ctx
-from .versions import resolve_for_invocation
+from mockserver.edge.auth import Principal
+from mockserver.errors import ApiError
+from mockserver.runtime import Binding, Invocation, Outcome, Profile, QueueFull
+from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
+from mockserver.store import State
+from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
+from mockserver.domain.algorithm_models import Algorithm, Build
+from mockserver.domain.context import Ctx
+from mockserver.domain.versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
 MAX_TIMEOUT = 3000

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import Principal
-from ..errors import ApiError, REQUEST_INVALID, not_authorized
-from ..store import State
-from .context import Ctx
-from .models import KEY_TYPES, PERMISSION_NAMES, ApiKey, full_permissions
-from .users import find as find_user
+from mockserver.edge.auth import Principal
+from mockserver.errors import ApiError, REQUEST_INVALID, not_authorized
+from mockserver.store import State
+from mockserver.domain.context import Ctx
+from mockserver.domain.models import KEY_TYPES, PERMISSION_NAMES, ApiKey, full_permissions
+from mockserver.domain.users import find as find_user
 
 
 def mask(secret: str) -> str:

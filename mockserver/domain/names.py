@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ApiError
+from mockserver.errors import ApiError
 
 # Seed 001: "Only letters, numbers, and underscores are permitted, and must begin with a letter."
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

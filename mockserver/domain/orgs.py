@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import Principal
-from ..errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ApiError, not_authorized)
-from ..pagination import Page, paginate, sorted_dict_source, sorted_source
-from ..store import State
-from .context import Ctx
-from .models import Organization
-from .names import check_email, check_name
-from .users import find as find_user
+from mockserver.edge.auth import Principal
+from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ApiError, not_authorized)
+from mockserver.pagination import Page, paginate, sorted_dict_source, sorted_source
+from mockserver.store import State
+from mockserver.domain.context import Ctx
+from mockserver.domain.models import Organization
+from mockserver.domain.names import check_email, check_name
+from mockserver.domain.users import find as find_user
 
 # GET /v1/organization/types: ids are stable so fixtures and clients can name them.
 ORG_TYPES = ({"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000001", "name": "legacy"},

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import (SCM_DEFAULT, SCM_DISABLED, SCM_DUPLICATE, SCM_IN_USE, SCM_INVALID,
+from mockserver.errors import (SCM_DEFAULT, SCM_DISABLED, SCM_DUPLICATE, SCM_IN_USE, SCM_INVALID,
                       SCM_MALFORMED_UPDATE, SCM_NOT_FOUND, ApiError)
-from ..store import State
-from .context import Ctx
-from .models import Scm
+from mockserver.store import State
+from mockserver.domain.context import Ctx
+from mockserver.domain.models import Scm
 
 INTERNAL_ID = "internal"
 EXTERNAL_PROVIDERS = ("github", "gitlab", "bitbucket", "bitbucket-server")

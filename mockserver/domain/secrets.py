@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..auth import Principal
-from ..errors import INVALID_REQUEST, NOT_FOUND, ApiError
-from .algorithm_models import Algorithm, Secret
-from .algorithms import find_by_id
-from .context import Ctx
-from .environments import SECRET_PROVIDERS
+from mockserver.edge.auth import Principal
+from mockserver.errors import INVALID_REQUEST, NOT_FOUND, ApiError
+from mockserver.domain.algorithm_models import Algorithm, Secret
+from mockserver.domain.algorithms import find_by_id
+from mockserver.domain.context import Ctx
+from mockserver.domain.environments import SECRET_PROVIDERS
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _RESERVED_PREFIX = "ALGORITHMIA_"       # the variables the mock itself gives every call

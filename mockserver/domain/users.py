@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import Principal
-from ..errors import (EMAIL_CHANGE, EMAIL_TAKEN, LAST_OWNER, MALFORMED_USER, MISSING_FIELDS,
+from mockserver.edge.auth import Principal
+from mockserver.errors import (EMAIL_CHANGE, EMAIL_TAKEN, LAST_OWNER, MALFORMED_USER, MISSING_FIELDS,
                       USER_NOT_FOUND, USERNAME_MISMATCH, USERNAME_TAKEN, ApiError, not_authorized)
-from ..pagination import Page, paginate, sorted_dict_source
-from ..store import State
-from .context import Ctx
-from .models import User
-from .names import check_email, check_name
+from mockserver.pagination import Page, paginate, sorted_dict_source
+from mockserver.store import State
+from mockserver.domain.context import Ctx
+from mockserver.domain.models import User
+from mockserver.domain.names import check_email, check_name
 
 _REQUIRED = ("username", "email", "fullname")
 

@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .errors import BindingError
+from mockserver.runtime.errors import BindingError
 
 TEMPLATE_TARGET = "mockserver.runtime.template:apply"
 DEFAULT_FUNCTION = "apply"

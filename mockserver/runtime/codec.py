@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from .errors import ALGORITHM_ERROR, BadInput
+from mockserver.runtime.errors import ALGORITHM_ERROR, BadInput
 
 JSON_TYPES = ("application/json", "text/json")
 TEXT_TYPES = ("text/plain", "application/text")

@@ -34,14 +34,14 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .binding import Binding, load_binding
-from .codec import decode_input, decode_payload
-from .context import DEFAULT_STDOUT_CAP, InvocationContext
-from .errors import (BadInput, BindingError, EngineClosed, KeyBusy, QueueFull, SYSTEM_ERROR)
-from .inproc import InprocShared, InprocWorker
-from .policy import CodePolicy
-from .profiles import GPU_ENV_VARS, Profile
-from .worker import BindingChecker, ProcessWorker, WorkerDied, cancelled_error
+from mockserver.runtime.binding import Binding, load_binding
+from mockserver.runtime.codec import decode_input, decode_payload
+from mockserver.runtime.context import DEFAULT_STDOUT_CAP, InvocationContext
+from mockserver.runtime.errors import (BadInput, BindingError, EngineClosed, KeyBusy, QueueFull, SYSTEM_ERROR)
+from mockserver.runtime.inproc import InprocShared, InprocWorker
+from mockserver.runtime.policy import CodePolicy
+from mockserver.runtime.profiles import GPU_ENV_VARS, Profile
+from mockserver.runtime.worker import BindingChecker, ProcessWorker, WorkerDied, cancelled_error
 
 DEFAULT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 3000.0
@@ -120,7 +120,7 @@ class _Pool:
         self.mode = profile.mode if inprocess_ok else "process"
         self.blob: Optional[bytes] = None
         if binding.is_callable and self.mode == "process":
-            from .binding import callable_blob
+            from mockserver.runtime.binding import callable_blob
             self.blob = callable_blob(binding)
             if self.blob is None:          # not picklable by reference: run in a thread
                 self.mode = "inprocess"

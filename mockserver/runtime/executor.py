@@ -9,10 +9,10 @@ import time
 import traceback
 from typing import Any, Optional
 
-from . import binding as _binding
-from .codec import OutputError, encode_output
-from .codec import error_dict as _error_dict
-from .errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError)
+from mockserver.runtime import binding as _binding
+from mockserver.runtime.codec import OutputError, encode_output
+from mockserver.runtime.codec import error_dict as _error_dict
+from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError)
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 

@@ -28,11 +28,11 @@ import threading
 import time
 from typing import Any, Optional
 
-from . import context as _context
-from .context import Capture, InvocationContext
-from .errors import SYSTEM_ERROR
-from .executor import Loaded, execute, prepare
-from .worker import WorkerDied, cancelled_error
+from mockserver.runtime import context as _context
+from mockserver.runtime.context import Capture, InvocationContext
+from mockserver.runtime.errors import SYSTEM_ERROR
+from mockserver.runtime.executor import Loaded, execute, prepare
+from mockserver.runtime.worker import WorkerDied, cancelled_error
 
 
 class _Runner:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Iterable, Optional
 
-from .binding import Binding
-from .errors import BindingError
+from mockserver.runtime.binding import Binding
+from mockserver.runtime.errors import BindingError
 
 
 class CodePolicy:

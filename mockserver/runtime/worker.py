@@ -39,12 +39,12 @@ import threading
 import time
 from typing import Any, Optional
 
-from . import binding as _binding
-from . import procs
-from .context import InvocationContext, reset_current, set_current
-from .errors import BindingError, SYSTEM_ERROR
-from .executor import execute, prepare
-from .framing import FramedSocket, Timeout
+from mockserver.runtime import binding as _binding
+from mockserver.runtime import procs
+from mockserver.runtime.context import InvocationContext, reset_current, set_current
+from mockserver.runtime.errors import BindingError, SYSTEM_ERROR
+from mockserver.runtime.executor import execute, prepare
+from mockserver.runtime.framing import FramedSocket, Timeout
 
 PROTOCOL = 5
 _dumps = pickle.dumps

@@ -7,8 +7,8 @@ from Algorithmia.acl import Acl, AclType, ReadAcl
 from Algorithmia.errors import DataApiError
 
 from conftest import ALICE, BOB, DEMO
-from mockserver.config import Settings
-from mockserver.live import LiveServer
+from mockserver.settings import Settings
+from mockserver.serving.live import LiveServer
 
 PAGE = 4
 LIMIT = 64 * 1024

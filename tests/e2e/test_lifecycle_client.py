@@ -8,8 +8,8 @@ import requests
 from werkzeug.serving import make_server
 
 from conftest import DEMO
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "environment": "cpu"}

@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from conftest import ADMIN, DEMO
-from mockserver.config import Settings
-from mockserver.live import LiveServer
+from mockserver.settings import Settings
+from mockserver.serving.live import LiveServer
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "environment": "cpu"}

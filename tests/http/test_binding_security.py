@@ -10,8 +10,8 @@ import time
 import pytest
 
 from conftest import ADMIN, DEMO, Api, error_of
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "source_visibility": "closed"}

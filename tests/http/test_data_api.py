@@ -6,8 +6,8 @@ import json
 import pytest
 
 from conftest import ADMIN, ALICE, BOB, DEMO, Api, error_of
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 COLL = "/v1/data/demo/example_collection"
 

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from conftest import ADMIN, DEMO, error_of
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 JSON = {"Content-Type": "application/json"}
 

@@ -1,6 +1,6 @@
 import pytest
 
-from mockserver.auth import key_from_header
+from mockserver.edge.auth import key_from_header
 
 
 @pytest.mark.parametrize("header,key", [

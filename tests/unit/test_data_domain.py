@@ -6,8 +6,8 @@ import json
 import pytest
 
 from mockserver import codec
-from mockserver.auth import Principal
-from mockserver.config import Settings
+from mockserver.edge.auth import Principal
+from mockserver.settings import Settings
 from mockserver.domain import data
 from mockserver.domain.context import Ctx
 from mockserver.domain.data_models import DataStore

@@ -1,6 +1,6 @@
 import pytest
 
-from mockserver.config import Settings
+from mockserver.settings import Settings
 from mockserver.domain.context import Ctx
 from mockserver.fixtures import FixtureError, default_fixture, load_into
 from mockserver.ids import Clock, Ids

@@ -5,8 +5,8 @@ import logging
 import threading
 import time
 
-from mockserver.jsonio import dumps_bytes
-from mockserver.logs import BatchingStreamHandler
+from mockserver.edge.jsonio import dumps_bytes
+from mockserver.control.logs import BatchingStreamHandler
 
 
 def _logger(handler: logging.Handler) -> logging.Logger:

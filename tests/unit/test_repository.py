@@ -169,7 +169,7 @@ def test_a_requirement_installs_from_the_wheel_folder_next_to_the_entrypoint(tmp
 
 # -- fixtures: a source folder as the initial commit ---------------------------------------
 def load_fixture_text(tmp_path, text):
-    from mockserver.config import Settings
+    from mockserver.settings import Settings
     from mockserver.domain.context import Ctx
     from mockserver.fixtures import load_into
     from mockserver.ids import Clock, Ids

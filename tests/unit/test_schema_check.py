@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mockserver.schema_check import SchemaValidator, fast_schema
-from mockserver.spec import ApiSpec
+from mockserver.edge.schema_check import SchemaValidator, fast_schema
+from mockserver.edge.spec import ApiSpec
 
 _SPEC = ApiSpec.load()
 _SCHEMAS = {}

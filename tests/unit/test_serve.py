@@ -1,7 +1,7 @@
-"""The one serving path's own rules (mockserver/serve.py)."""
+"""The one serving path's own rules (mockserver/serving/serve.py)."""
 import pytest
 
-from mockserver import serve
+from mockserver.serving import serve
 
 
 def test_more_than_one_process_is_refused():

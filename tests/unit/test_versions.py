@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from mockserver.auth import Principal
-from mockserver.config import Settings
+from mockserver.edge.auth import Principal
+from mockserver.settings import Settings
 from mockserver.domain import algorithms, builds, orgs, users, versions
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey

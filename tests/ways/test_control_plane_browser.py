@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from mockserver.config import Settings
-from mockserver.live import LiveServer
+from mockserver.settings import Settings
+from mockserver.serving.live import LiveServer
 
 from browser import CHROMIUM, start_page
 from conftest import ADMIN, DEMO

@@ -5,8 +5,8 @@ intact, and that /v1 (the frontend sandbox) still works as before.
 """
 import pytest
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 from conftest import ADMIN, DEMO, error_of
 

@@ -1,8 +1,8 @@
 """CORS on every route; preflights answered before routing and auth."""
 import pytest
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 from conftest import DEMO
 

@@ -1,4 +1,4 @@
-"""A client that goes away sets its request's ``cancelled`` event (mockserver/disconnect.py), under
+"""A client that goes away sets its request's ``cancelled`` event (mockserver/serving/disconnect.py), under
 the same waitress server the mockserver command runs; invocations pass that event to the engine."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import socket
 import threading
 import time
 
-from mockserver.disconnect import watch
-from mockserver.serve import BackgroundServer
+from mockserver.serving.disconnect import watch
+from mockserver.serving.serve import BackgroundServer
 
 
 def waiting_app(results: list, done: threading.Event, wait_s: float = 10):

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.cli import bind_problem
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.serving.cli import bind_problem
+from mockserver.settings import Settings
 from mockserver.fixtures import default_fixture
 
 from conftest import ADMIN, DEMO, error_of

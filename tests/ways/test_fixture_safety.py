@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 from mockserver.fixtures import FixtureError, default_fixture
 
 from conftest import DEMO, error_of

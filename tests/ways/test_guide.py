@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT / "docs" / "ways-in.md").read_text()

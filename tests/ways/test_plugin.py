@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 from conftest import ADMIN, DEMO
 
@@ -197,7 +197,7 @@ def test_bound_module_function_runs_in_a_worker_process(mockserver):
 
 REMOTE_CHECKS = '''
 import pytest, requests
-from mockserver.remote import RemoteUnsupported
+from mockserver.serving.remote import RemoteUnsupported
 from mockserver.fixtures import FixtureError
 
 def test_remote_handle(mockserver, tmp_path):
@@ -234,7 +234,7 @@ def test_reset_between_tests(mockserver):
 
 def test_remote_mode_gives_each_xdist_worker_its_own_sandbox(tmp_path):
     """examples/ as two xdist workers against one running server, each in its own sandbox."""
-    from mockserver.live import LiveServer
+    from mockserver.serving.live import LiveServer
     server = LiveServer(Settings(profile_scale=0.0, control_key="ci-key", algorithm_modules=["json"])).start()
     registry = server.app.extensions["mockserver.sandboxes"]
     created, create = [], registry.create
@@ -258,7 +258,7 @@ def test_remote_mode_gives_each_xdist_worker_its_own_sandbox(tmp_path):
         assert server.mock.journal.entries() == []                       # the default sandbox saw nothing
         # without the key the shared server refuses to make a sandbox, and says why
         from mockserver.errors import ApiError
-        from mockserver.remote import RemoteSandbox
+        from mockserver.serving.remote import RemoteSandbox
         with pytest.raises(ApiError, match="X-Mock-Control-Key") as refused:
             RemoteSandbox(server.url, None)
         assert refused.value.status == 401

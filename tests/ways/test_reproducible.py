@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.config import Settings
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
 
 from conftest import ADMIN, DEMO
 

@@ -10,7 +10,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any
 
-from .ids import iso
+from mockserver.ids import iso
 
 _RAW_BODIES = ("request_body", "response_body")
 

@@ -1,8 +1,8 @@
 """The server (sandbox) a request is for.
 
 One Flask app serves the default sandbox at the root and any number of sandboxes under
-``/sandboxes/{id}`` (:mod:`mockserver.sandboxes`). The WSGI middleware puts the request's
-:class:`~mockserver.app.MockServer` in the environ, so everything that needs "the server"
+``/sandboxes/{id}`` (:mod:`mockserver.control.sandboxes`). The WSGI middleware puts the request's
+:class:`~mockserver.edge.app.MockServer` in the environ, so everything that needs "the server"
 reads it per request (one dict lookup) instead of capturing one at app creation.
 """
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""WSGI entry: ``python -m mockserver.serve mockserver.wsgi:app`` (what ``mockserver`` serves).
+"""WSGI entry: ``python -m mockserver.serving.serve mockserver.serving.wsgi:app`` (what ``mockserver`` serves).
 
 Settings come from MOCKSERVER_* environment variables (see config.Settings.from_env).
 """
 import sys
 
-from .app import create_app
-from .config import Settings
-from .fixtures import FixtureError
-from .logs import configure_logging
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
+from mockserver.fixtures import FixtureError
+from mockserver.control.logs import configure_logging
 
 _settings = Settings.from_env()
 configure_logging(_settings.log_level)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .domain.models import ApiKey
-from .errors import INVALID_API_KEY, NOT_AUTHORIZED, ApiError
-from .store import Store
+from mockserver.domain.models import ApiKey
+from mockserver.errors import INVALID_API_KEY, NOT_AUTHORIZED, ApiError
+from mockserver.store import Store
 
 _SCHEMES = ("simple", "bearer")
 

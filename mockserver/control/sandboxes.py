@@ -1,9 +1,9 @@
 """Isolated sandboxes in one server, each under its own ``/sandboxes/{id}`` prefix.
 
-A sandbox is a whole :class:`~mockserver.app.MockServer` (store, ids, clock, engine,
+A sandbox is a whole :class:`~mockserver.edge.app.MockServer` (store, ids, clock, engine,
 journal, faults, metrics) served by the one Flask app: :class:`SandboxMiddleware` moves
 ``/sandboxes/{id}`` into ``SCRIPT_NAME`` (so every absolute link the API renders carries
-it) and puts the sandbox's server in the environ (:mod:`mockserver.current`). The root
+it) and puts the sandbox's server in the environ (:mod:`mockserver.edge.current`). The root
 path is the default sandbox, the server the app was created with.
 
 Creating one is cheap because fixtures are loaded once per :class:`Template` (the loaded
@@ -27,16 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from .current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
-from .domain.context import Ctx
-from .errors import NOT_FOUND, REQUEST_INVALID, ApiError
-from .ids import Clock, Ids, iso
-from .jsonio import dumps_bytes
-from .store import Store
+from mockserver.edge.current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
+from mockserver.domain.context import Ctx
+from mockserver.errors import NOT_FOUND, REQUEST_INVALID, ApiError
+from mockserver.ids import Clock, Ids, iso
+from mockserver.edge.jsonio import dumps_bytes
+from mockserver.store import Store
 
 if TYPE_CHECKING:
-    from .app import MockServer
-    from .config import Settings
+    from mockserver.edge.app import MockServer
+    from mockserver.settings import Settings
 
 PREFIX = "/sandboxes/"
 _TEMPLATES_KEPT = 8          # templates for other (seed, clock) pairs than the server's own
@@ -118,8 +118,8 @@ class Sandboxes:
 
     def create(self, *, fixtures: str | None = None, seed: int | None = None, clock: str | None = None,
                profile_scale: float | None = None, name: str | None = None) -> Sandbox:
-        from .app import MockServer
-        from .fixtures import FixtureError, load_text
+        from mockserver.edge.app import MockServer
+        from mockserver.fixtures import FixtureError, load_text
         self.sweep()
         self._check_limits()
         settings = self.settings
@@ -242,7 +242,7 @@ class Sandboxes:
         with self._template_lock:
             template = self._templates.get(key)
             if template is None:
-                from .app import MockServer
+                from mockserver.edge.app import MockServer
                 loaded = MockServer(replace(self.settings, seed=seed, clock=clock, control_key=self.root.control_key),
                                     self.root.spec)
                 loaded.ctx.engine.shutdown()         # never serves: only its loaded state is kept

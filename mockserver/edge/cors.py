@@ -36,8 +36,8 @@ def preflight_hook(server):
     """A before_request hook: answers preflights of /v1 routes; refuses those of /_mock."""
     from flask import Response, request
 
-    from .control_guard import is_control_path
-    from .errors import NOT_AUTHORIZED, ApiError
+    from mockserver.control.guard import is_control_path
+    from mockserver.errors import NOT_AUTHORIZED, ApiError
 
     origins = parse_origins(server.settings.cors_origins)
 
@@ -64,7 +64,7 @@ def headers_hook(server):
     """An after_request hook: CORS headers on every answer outside /_mock."""
     from flask import request
 
-    from .control_guard import is_control_path
+    from mockserver.control.guard import is_control_path
 
     origins = parse_origins(server.settings.cors_origins)
 

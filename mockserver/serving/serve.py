@@ -8,7 +8,7 @@ so slow or hostile clients cannot starve the others (measured in README.md, "Spe
 ONE process: the state is in memory and process-local, so a second process would serve a
 second, diverging state. There is no setting for more; ``serve`` refuses ``workers != 1``.
 
-    python -m mockserver.serve benchmarks.bare_app:app     # any WSGI app, same settings
+    python -m mockserver.serving.serve benchmarks.bare_app:app     # any WSGI app, same settings
 
 Settings (environment): MOCKSERVER_HOST, MOCKSERVER_PORT, MOCKSERVER_THREADS (16),
 MOCKSERVER_IDLE_TIMEOUT (30 s: a connection that sends or accepts nothing for that long is
@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 
-from .config import MiB
+from mockserver.settings import MiB
 
 DEFAULT_THREADS = 16
 # The seeds' request size limit (Settings.max_request_bytes). waitress refuses a body past it
@@ -80,8 +80,8 @@ def json_error_channel():
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from .errors import INTERNAL, REQUEST_INVALID, ApiError
-    from .jsonio import dumps_bytes
+    from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
+    from mockserver.edge.jsonio import dumps_bytes
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
@@ -192,10 +192,10 @@ def _return_big_buffers_to_the_os() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or ":" not in argv[0]:
-        print("usage: python -m mockserver.serve MODULE:APP", file=sys.stderr)
+        print("usage: python -m mockserver.serving.serve MODULE:APP", file=sys.stderr)
         return 2
     module, _, name = argv[0].partition(":")
-    from .logs import configure_logging
+    from mockserver.control.logs import configure_logging
     configure_logging(os.environ.get("MOCKSERVER_LOG_LEVEL", "info"))
     serve(getattr(importlib.import_module(module), name))
     return 0

@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 from jsonschema.exceptions import best_match
 
-from .errors import INVALID_JSON, INVALID_LIMIT, ApiError
-from .spec import Operation, Param
+from mockserver.errors import INVALID_JSON, INVALID_LIMIT, ApiError
+from mockserver.edge.spec import Operation, Param
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}

@@ -16,8 +16,8 @@ import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
 
-from .resources import resource_path
-from .schema_check import SchemaValidator
+from mockserver.resources import resource_path
+from mockserver.edge.schema_check import SchemaValidator
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 

@@ -23,7 +23,7 @@ import hmac
 import ipaddress
 from typing import Iterable, Mapping
 
-from .errors import INVALID_API_KEY, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from mockserver.errors import INVALID_API_KEY, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 
 CONTROL_PREFIX = "/_mock"
 KEY_HEADER = "X-Mock-Control-Key"

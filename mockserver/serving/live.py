@@ -2,9 +2,9 @@
 waitress server as the ``mockserver`` command (serve.py), in this process."""
 from __future__ import annotations
 
-from .app import create_app
-from .config import Settings
-from .serve import BackgroundServer
+from mockserver.edge.app import create_app
+from mockserver.settings import Settings
+from mockserver.serving.serve import BackgroundServer
 
 
 class LiveServer:

@@ -14,26 +14,27 @@ from werkzeug.routing import BaseConverter
 from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
-from . import auth, control, control_guard, cors, current, faults, gate
-from .api import Handlers, admin, algorithms, data, invoke, meta
-from .config import Settings
-from .domain.context import Ctx
-from .faults import FaultSet
-from .domain.gitbuilds import checkout_root
-from .fixtures import default_fixture, load_into, replaces_sandbox
-from .gitserver import GitMiddleware
-from .logs import log_request
-from .metrics import Metrics
-from .errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, USER_NOT_FOUND, ApiError
-from .ids import Clock, Ids
-from .journal import Journal
-from .resources import resource_path
-from .runtime import DEFAULT_PROFILES, Engine
-from .runtime.policy import CodePolicy
-from .jsonio import json_response
-from .spec import ApiSpec
-from .sandboxes import SandboxMiddleware, Sandboxes, Template
-from .store import Store
+from mockserver.control import api as control, faults, guard as control_guard
+from mockserver.edge import auth, cors, current, gate
+from mockserver.api import Handlers, admin, algorithms, data, invoke, meta
+from mockserver.settings import Settings
+from mockserver.domain.context import Ctx
+from mockserver.control.faults import FaultSet
+from mockserver.domain.gitbuilds import checkout_root
+from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
+from mockserver.edge.git_http import GitMiddleware
+from mockserver.control.logs import log_request
+from mockserver.control.metrics import Metrics
+from mockserver.errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, USER_NOT_FOUND, ApiError
+from mockserver.ids import Clock, Ids
+from mockserver.control.journal import Journal
+from mockserver.resources import resource_path
+from mockserver.runtime import DEFAULT_PROFILES, Engine
+from mockserver.runtime.policy import CodePolicy
+from mockserver.edge.jsonio import json_response
+from mockserver.edge.spec import ApiSpec
+from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
+from mockserver.store import Store
 
 log = logging.getLogger("mockserver")
 

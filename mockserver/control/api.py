@@ -1,7 +1,7 @@
 """The control API under ``/_mock/`` (not part of Algorithmia): thin handlers by operationId.
 
 Routes, parameters and bodies come from ``openapi/control.yaml``, checked by the same
-gate as ``/v1``; the site and key checks in :mod:`mockserver.control_guard` run before
+gate as ``/v1``; the site and key checks in :mod:`mockserver.control.guard` run before
 any of these. The plain functions at the end (:func:`bind`, :func:`load_fixtures`) are
 the pytest plugin's in-process entries to the same domain calls.
 """
@@ -12,12 +12,13 @@ from pathlib import Path
 
 from flask import Response, current_app, g, request
 
-from . import control_guard, current
-from .api import Handlers
-from .domain import bindings
-from .errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
-from .fixtures import FixtureError, load_file, load_text
-from .jsonio import json_response
+from mockserver.control import guard as control_guard
+from mockserver.edge import current
+from mockserver.api import Handlers
+from mockserver.domain import bindings
+from mockserver.errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
+from mockserver.fixtures import FixtureError, load_file, load_text
+from mockserver.edge.jsonio import json_response
 
 ops = Handlers()
 
@@ -137,7 +138,7 @@ def delete_binding(inp):
 
 @ops("getDashboard")
 def dashboard(_inp):
-    from .dashboard import render, render_sign_in
+    from mockserver.control.dashboard import render, render_sign_in
     server = _server()
     if not g.get("control_authorized"):
         page = render_sign_in(server)
@@ -180,7 +181,7 @@ def _sandboxes():
 
 
 def _root_url() -> str:
-    from .api.common import base_url
+    from mockserver.api.common import base_url
     return base_url()
 
 

@@ -26,13 +26,13 @@ from typing import Any, Callable, Iterable
 from dulwich.server import DictBackend
 from dulwich.web import make_wsgi_chain
 
-from . import control_guard
-from .auth import Principal, key_from_header
-from .current import server_of
-from .domain import algorithms, gitbuilds, orgs
-from .domain.context import Ctx
-from .domain.repository import DEFAULT_BRANCH, Repository
-from .errors import ApiError
+from mockserver.control import guard as control_guard
+from mockserver.edge.auth import Principal, key_from_header
+from mockserver.edge.current import server_of
+from mockserver.domain import algorithms, gitbuilds, orgs
+from mockserver.domain.context import Ctx
+from mockserver.domain.repository import DEFAULT_BRANCH, Repository
+from mockserver.errors import ApiError
 
 log = logging.getLogger("mockserver.git")
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 
-from .jsonio import dumps_bytes
+from mockserver.edge.jsonio import dumps_bytes
 
 access_log = logging.getLogger("mockserver.access")
 

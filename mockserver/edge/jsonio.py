@@ -35,7 +35,7 @@ def request_json(object_message: str | None = None) -> Any:
     """
     from flask import request
 
-    from .errors import INVALID_JSON, REQUEST_INVALID, ApiError
+    from mockserver.errors import INVALID_JSON, REQUEST_INVALID, ApiError
     raw = request.get_data()
     try:
         data = json.loads(raw) if raw.strip() else None

@@ -1,0 +1,1 @@
+"""The HTTP edge: app factory, spec gate, auth, CORS, error rendering, git smart HTTP."""
