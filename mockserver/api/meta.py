@@ -4,7 +4,7 @@ from __future__ import annotations
 import yaml
 from flask import Response, request
 
-from mockserver.domain import environments, orgs
+from mockserver.domain import environments, orgs, templates
 from mockserver.api import Handlers
 from mockserver.api.common import ctx, ok, server
 
@@ -32,6 +32,13 @@ def edge_languages(inp):
 @ops("listLanguageEnvironments")
 def language_environments(inp):
     return ok(environments.environments(ctx(), inp.path["language"]))
+
+
+@ops("getEnvironmentTemplate")
+def environment_template(inp):
+    language = environments.environment_language(ctx(), inp.path["environment_id"])
+    return Response(templates.template_archive(language), content_type="application/gzip",
+                    headers={"Content-Disposition": f'attachment; filename="{templates.ARCHIVE_NAME}"'})
 
 
 @ops("getSecretProviders")

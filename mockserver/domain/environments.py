@@ -5,7 +5,7 @@ import json
 import uuid
 from typing import Any
 
-from mockserver.errors import UNKNOWN_LANGUAGE, ApiError
+from mockserver.errors import NOT_FOUND, UNKNOWN_LANGUAGE, ApiError
 from mockserver.domain.context import Ctx
 
 # settings.language values the seeds list, with the names the platform displays.
@@ -39,16 +39,35 @@ def languages() -> list[dict[str, Any]]:
     return [_language(name) for name in LANGUAGES]
 
 
+def environment_id(profile_name: str, language: str) -> str:
+    """A stable id per (profile, language): a profile may serve several languages, and the
+    template an environment hands out (``algo template``) is its language's."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"algorithmia-mock/environment/{profile_name}/{language}"))
+
+
+def _environments(ctx: Ctx, language: str | None = None):
+    """(id, profile, language) of every environment, optionally of one language."""
+    for profile in (ctx.profiles or {}).values():
+        for served in getattr(profile, "languages", ()):
+            if language is None or served == language:
+                yield environment_id(profile.name, served), profile, served
+
+
 def environments(ctx: Ctx, language: str) -> dict[str, Any]:
     language = canonical_language(language)
     found = []
-    for profile in (ctx.profiles or {}).values():
-        if language not in getattr(profile, "languages", ()):
-            continue
-        ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"algorithmia-mock/environment/{profile.name}"))
+    for ident, profile, _ in _environments(ctx, language):
         found.append({
             "id": ident, "environment_specification_id": ident, "display_name": profile.name,
             "description": getattr(profile, "description", "") or f"{profile.processor.upper()} environment",
             "machine_type": profile.processor.upper(), "language": _language(language),
         })
     return {"environments": found}
+
+
+def environment_language(ctx: Ctx, env_id: str) -> str:
+    """The language of the environment ``env_id`` (an id ``environments`` lists); 404 if none."""
+    for ident, _, language in _environments(ctx):
+        if ident == env_id:
+            return language
+    raise ApiError(NOT_FOUND, f"No such environment specification: {env_id!r}", 404)
