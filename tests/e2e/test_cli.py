@@ -165,6 +165,31 @@ def test_a_failing_algorithm_shows_its_owner_only_its_own_frames(cli):
         assert mock_file not in done.stderr + piped.stderr
 
 
+def test_a_chained_error_shows_only_the_algorithms_frames(cli, tmp_path):
+    """An algorithm bound at run time (a worker process) raising a chained exception: both
+    tracebacks hold its own frames only."""
+    chained = tmp_path / "chained_error.py"
+    chained.write_text("def lookup(key):\n    return {}[key]\n\n\n"
+                       "def apply(input):\n    try:\n        return lookup(input)\n"
+                       "    except KeyError as exc:\n        raise ValueError('no such key') from exc\n")
+    settings = {"language": "python3-1", "source_visibility": "closed", "license": "apl",
+                "network_access": "full", "pipeline_enabled": True, "environment": "cpu"}
+    made = http(cli, "POST", "/v1/algorithms/demo", json={"name": "Chained", "details": {"label": "Chained"},
+                                                           "settings": settings})
+    assert made.status_code == 200, made.text
+    bound = requests.put(f"{cli.url}/_mock/algorithms/demo/Chained/binding", json={"target": f"{chained}:apply"},
+                         timeout=30)
+    assert bound.status_code == 200, bound.text
+    sha = http(cli, "POST", "/v1/algorithms/demo/Chained/compile").json()["version_info"]["git_hash"]
+    done = cli.run("run", f"demo/Chained/{sha}", "-t", "x")
+    assert done.returncode == 1 and "KeyError" in done.stderr and "no such key" in done.stderr, done.stderr
+    assert "direct cause" in done.stderr
+    assert frames_of(done.stderr) == [("chained_error.py", "apply"), ("chained_error.py", "lookup"),
+                                      ("chained_error.py", "apply")], done.stderr
+    for mock_file in ("executor.py", "binding.py", "worker.py", "importlib"):
+        assert mock_file not in done.stderr[done.stderr.index("AlgorithmException:"):]
+
+
 def test_builds_languages_environment(cli):
     builds = json.loads(cli.out("builds", "demo", "Hello"))
     assert builds == http(cli, "GET", "/v1/algorithms/demo/Hello/builds").json()["results"]
