@@ -107,6 +107,8 @@ def test_data_commands_change_the_servers_data(cli, tmp_path):
     assert cli.out("rmdir", "-f", "data://.my/cli").strip() == ""
     assert http(cli, "GET", "/v1/data/demo/cli").status_code == 404
     assert ".my/cli/" not in cli.out("ls", "data://.my/").split()
+    missing = cli.run("ls", "data://nobody/")                            # ls raises instead of printing
+    assert missing.returncode == 1 and "DataApiError" in missing.stderr and "nobody" in missing.stderr
 
 
 def test_run_with_text_json_binary_and_files(cli, tmp_path):
