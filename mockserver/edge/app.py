@@ -25,7 +25,7 @@ from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import log_request
 from mockserver.control.metrics import Metrics
-from mockserver.errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, USER_NOT_FOUND, ApiError
+from mockserver.errors import INTERNAL, REQUEST_INVALID, USER_NOT_FOUND, ApiError
 from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
@@ -144,9 +144,12 @@ class AlgorithmIdConverter(BaseConverter):
 def _register_operations(app: Flask, spec: ApiSpec) -> None:
     app.url_map.converters["algorithm_id"] = AlgorithmIdConverter
     handlers = all_handlers()
+    missing = sorted(set(spec.operations) - set(handlers))
+    if missing:        # every operation of both specs is emulated: a gap is a programming error
+        raise ValueError(f"no handler for operations {', '.join(missing)}")
     # HEAD rules first: Flask adds HEAD to every GET rule, and the first match wins.
     for op in sorted(spec.operations.values(), key=lambda o: o.method != "HEAD"):
-        fn = handlers.get(op.id, _not_implemented)
+        fn = handlers[op.id]
         app.add_url_rule(op.flask_rule, endpoint=op.id, view_func=_view(fn), methods=[op.method],
                          strict_slashes=False, provide_automatic_options=False)
 
@@ -171,10 +174,6 @@ def _view(fn):
         return fn(g.input)
     view.__name__ = fn.__name__
     return view
-
-
-def _not_implemented(_input):
-    raise ApiError(NOT_IMPLEMENTED, f"Feature not implemented: {request.method} {request.path} is not emulated yet")
 
 
 # Operations after which some algorithms may be gone (with their per-algorithm metrics).
