@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from mockserver.control import guard as control_guard
 from mockserver.edge import current
@@ -21,6 +21,12 @@ from mockserver.fixtures import FixtureError, load_file, load_text
 from mockserver.edge.jsonio import json_response
 
 ops = Handlers()
+
+
+def blueprint() -> Blueprint:
+    """The blueprint that holds every route of ``/_mock`` (a new one per app: the app factory adds
+    a rule per operation of ``openapi/control.yaml``, with these handlers)."""
+    return Blueprint("control", __name__)
 
 
 _server = current.server      # the request's sandbox (the default one at the root)
