@@ -109,7 +109,7 @@ class MockFlask(Flask):
 
 
 def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.load()
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
