@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, request
 
 from mockserver.control import guard as control_guard
+from mockserver.control.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mockserver.edge import current
 from mockserver.api import Handlers
 from mockserver.domain import bindings
@@ -116,7 +117,7 @@ def remove_fault(inp):
 
 @ops("getMetrics")
 def metrics(_inp):
-    return Response(_server().metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(_server().metrics.render(), content_type=METRICS_CONTENT_TYPE)
 
 
 # ------------------------------------------------------------------ bindings
