@@ -123,13 +123,21 @@ class SettingError(ValueError):
 @dataclass(frozen=True)
 class Option:
     name: str                       # the Settings field
-    flag: str                       # the mockserver command's flag
-    env: str                        # the MOCKSERVER_* variable
     meaning: str
     parse: Callable[[str, str], Any] = _text
     many: str | None = None         # a list: "paths" (':'-separated in env) or "names" (comma-separated)
     metavar: str | None = None
     also_env: tuple[str, ...] = ()  # older names still read
+    flag_name: str | None = None    # the flag, when not --name-with-dashes
+    env_name: str | None = None     # the variable, when not MOCKSERVER_NAME
+
+    @property
+    def flag(self) -> str:
+        return self.flag_name or "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return self.env_name or "MOCKSERVER_" + self.name.upper()
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -139,70 +147,59 @@ class Option:
 _INT, _FLOAT = _number(int), _number(float)
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", "--host", "MOCKSERVER_HOST", "interface to listen on (the Docker image: 0.0.0.0); off "
-           "loopback the control API needs a control key", metavar="HOST"),
-    Option("port", "--port", "MOCKSERVER_PORT", "port to listen on", _INT, metavar="PORT"),
-    Option("fixtures", "--fixtures", "MOCKSERVER_FIXTURES", "fixture files applied in order; they "
-           "**replace** the bundled sandbox (default: the sandbox)", _paths, many="paths", metavar="PATH"),
-    Option("extra_fixtures", "--extra-fixtures", "MOCKSERVER_EXTRA_FIXTURES", "fixture files applied "
-           "**on top of** the sandbox (or of `--fixtures`)", _paths, many="paths", metavar="PATH"),
-    Option("admin_key", "--admin-key", "MOCKSERVER_ADMIN_KEY", "one more admin API key", metavar="KEY"),
-    Option("seed", "--seed", "MOCKSERVER_SEED", "deterministic ids, git hashes, build ids, request ids "
-           "and keys (see \"Reproducible runs\")", _INT, metavar="N"),
-    Option("clock", "--clock", "MOCKSERVER_CLOCK", "`real`, `frozen` (always the same instant), `step` "
-           "(+1 s per reading)", _choice("real", "frozen", "step")),
-    Option("profile_scale", "--profile-scale", "MOCKSERVER_PROFILE_SCALE", "multiply every simulated "
-           "delay (0 for fast tests; the pytest plugin's default is 0)", _FLOAT, metavar="F"),
-    Option("public_url", "--public-url", "MOCKSERVER_PUBLIC_URL", "base URL of absolute links "
-           "(`self_link`, `next_link`, resource URLs); default: from each request", metavar="URL"),
-    Option("page_max", "--page-max", "MOCKSERVER_PAGE_MAX", "largest `limit` a paginated list accepts",
-           _INT, metavar="N"),
-    Option("page_default", "--page-default", "MOCKSERVER_PAGE_DEFAULT", "page size of a paginated list "
-           "without `limit`", _INT, metavar="N"),
-    Option("max_request_bytes", "--max-request-bytes", "MOCKSERVER_MAX_REQUEST_BYTES", "largest request "
-           "body (the seeds: 10 MiB)", _INT, metavar="BYTES"),
-    Option("max_upload_bytes", "--max-upload-bytes", "MOCKSERVER_MAX_UPLOAD_BYTES", "largest data API "
-           "file upload", _INT, metavar="BYTES"),
-    Option("cors_origins", "--cors-origins", "MOCKSERVER_CORS_ORIGINS", "origins allowed by CORS on "
-           "`/v1` (comma-separated; `*`: all)", metavar="ORIGINS"),
-    Option("invocations_per_key", "--invocations-per-key", "MOCKSERVER_INVOCATIONS_PER_KEY", "concurrent "
-           "algorithm calls per API key (0: no cap); more get 429", _INT, metavar="N"),
-    Option("algorithm_dirs", "--algorithms-dir", "MOCKSERVER_ALGORITHMS_DIRS", "a folder whose `.py` "
-           "files bindings may name (repeatable); the bundled sandbox algorithms and the folders of "
-           "`--fixtures` files are always allowed", _paths, many="paths", metavar="DIR"),
-    Option("algorithm_modules", "--algorithm-module", "MOCKSERVER_ALGORITHM_MODULES", "a module prefix "
-           "bindings may name, e.g. `mypkg.algos` (repeatable)", _names, many="names", metavar="PREFIX"),
-    Option("wheelhouse", "--wheelhouse", "MOCKSERVER_WHEELHOUSE", "a folder of wheels that builds "
-           "install `requirements.txt` entries from, offline", metavar="DIR"),
-    Option("control_key", "--control-key", "MOCKSERVER_CONTROL_KEY", "key for `/_mock` "
-           "(`X-Mock-Control-Key`); required off loopback, generated when not given", metavar="KEY"),
-    Option("public_names", "--public-name", "MOCKSERVER_PUBLIC_NAMES", "a Host name, besides loopback "
-           "names and IP addresses, that may reach `/_mock` (repeatable)", _names, many="names",
-           metavar="NAME"),
-    Option("journal_size", "--journal-size", "MOCKSERVER_JOURNAL_SIZE", "requests the journal "
-           "(`/_mock/journal`) keeps", _INT, metavar="N"),
-    Option("journal_body_bytes", "--journal-body-bytes", "MOCKSERVER_JOURNAL_BODY_BYTES", "bytes of each "
-           "request and response body the journal keeps", _INT, metavar="BYTES"),
-    Option("sandbox_ttl", "--sandbox-ttl", "MOCKSERVER_SANDBOX_TTL", "idle seconds before a sandbox "
-           "expires (0: never)", _FLOAT, metavar="SECONDS"),
-    Option("sandbox_max", "--sandbox-max", "MOCKSERVER_SANDBOX_MAX", "sandboxes at most", _INT, metavar="N"),
-    Option("sandbox_memory_mb", "--sandbox-memory-mb", "MOCKSERVER_SANDBOX_MEMORY_MB", "process RSS above "
-           "which no sandbox is created (0: no budget)", _INT, metavar="MB"),
-    Option("threads", "--threads", "MOCKSERVER_THREADS", "threads that run requests", _INT, metavar="N"),
-    Option("workers", "--workers", "MOCKSERVER_WORKERS", "server processes: only 1 is accepted (the state "
-           "is in one process's memory)", _INT, metavar="N"),
-    Option("connection_limit", "--connection-limit", "MOCKSERVER_CONNECTION_LIMIT", "open connections; "
-           "past it new ones wait in the listen backlog", _INT, metavar="N"),
-    Option("idle_timeout", "--idle-timeout", "MOCKSERVER_IDLE_TIMEOUT", "seconds a connection may send or "
-           "accept nothing before it is closed (`MOCKSERVER_BODY_TIMEOUT` is read when it is unset)", _FLOAT,
-           metavar="SECONDS", also_env=("MOCKSERVER_BODY_TIMEOUT",)),
-    Option("request_deadline", "--request-deadline", "MOCKSERVER_REQUEST_DEADLINE", "seconds from a "
-           "request's first byte to its last (head and body); past it the connection is closed", _FLOAT,
-           metavar="SECONDS"),
-    Option("url_prefix", "--url-prefix", "MOCKSERVER_URL_PREFIX", "a mount prefix (behind a path router), "
-           "moved from the path into `SCRIPT_NAME` so every link carries it", metavar="PREFIX"),
-    Option("log_level", "--log-level", "MOCKSERVER_LOG_LEVEL", "`debug`, `info`, `warning`, `error`",
-           _choice("debug", "info", "warning", "error")),
+    Option("host", "interface to listen on (the Docker image: 0.0.0.0); off loopback the control API needs a "
+                   "control key", metavar="HOST"),
+    Option("port", "port to listen on", _INT, metavar="PORT"),
+    Option("fixtures", "fixture files applied in order; they **replace** the bundled sandbox (default: the "
+                       "sandbox)", _paths, many="paths", metavar="PATH"),
+    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`)",
+                             _paths, many="paths", metavar="PATH"),
+    Option("admin_key", "one more admin API key", metavar="KEY"),
+    Option("seed", "deterministic ids, git hashes, build ids, request ids and keys (see \"Reproducible runs\")",
+                   _INT, metavar="N"),
+    Option("clock", "`real`, `frozen` (always the same instant), `step` (+1 s per reading)",
+                    _choice("real", "frozen", "step")),
+    Option("profile_scale", "multiply every simulated delay (0 for fast tests; the pytest plugin's default is "
+                            "0)", _FLOAT, metavar="F"),
+    Option("public_url", "base URL of absolute links (`self_link`, `next_link`, resource URLs); default: from "
+                         "each request", metavar="URL"),
+    Option("page_max", "largest `limit` a paginated list accepts", _INT, metavar="N"),
+    Option("page_default", "page size of a paginated list without `limit`", _INT, metavar="N"),
+    Option("max_request_bytes", "largest request body (the seeds: 10 MiB)", _INT, metavar="BYTES"),
+    Option("max_upload_bytes", "largest data API file upload", _INT, metavar="BYTES"),
+    Option("cors_origins", "origins allowed by CORS on `/v1` (comma-separated; `*`: all)", metavar="ORIGINS"),
+    Option("invocations_per_key", "concurrent algorithm calls per API key (0: no cap); more get 429",
+                                  _INT, metavar="N"),
+    Option("algorithm_dirs", "a folder whose `.py` files bindings may name (repeatable); the bundled sandbox "
+                             "algorithms and the folders of `--fixtures` files are always allowed",
+                             _paths, many="paths", metavar="DIR", flag_name="--algorithms-dir", env_name="MOCKSERVER_ALGORITHMS_DIRS"),
+    Option("algorithm_modules", "a module prefix bindings may name, e.g. `mypkg.algos` (repeatable)",
+                                _names, many="names", metavar="PREFIX", flag_name="--algorithm-module"),
+    Option("wheelhouse", "a folder of wheels that builds install `requirements.txt` entries from, offline",
+                         metavar="DIR"),
+    Option("control_key", "key for `/_mock` (`X-Mock-Control-Key`); required off loopback, generated when not "
+                          "given", metavar="KEY"),
+    Option("public_names", "a Host name, besides loopback names and IP addresses, that may reach `/_mock` "
+                           "(repeatable)", _names, many="names", metavar="NAME", flag_name="--public-name"),
+    Option("journal_size", "requests the journal (`/_mock/journal`) keeps", _INT, metavar="N"),
+    Option("journal_body_bytes", "bytes of each request and response body the journal keeps",
+                                 _INT, metavar="BYTES"),
+    Option("sandbox_ttl", "idle seconds before a sandbox expires (0: never)", _FLOAT, metavar="SECONDS"),
+    Option("sandbox_max", "sandboxes at most", _INT, metavar="N"),
+    Option("sandbox_memory_mb", "process RSS above which no sandbox is created (0: no budget)",
+                                _INT, metavar="MB"),
+    Option("threads", "threads that run requests", _INT, metavar="N"),
+    Option("workers", "server processes: only 1 is accepted (the state is in one process's memory)",
+                      _INT, metavar="N"),
+    Option("connection_limit", "open connections; past it new ones wait in the listen backlog", _INT, metavar="N"),
+    Option("idle_timeout", "seconds a connection may send or accept nothing before it is closed "
+                           "(`MOCKSERVER_BODY_TIMEOUT` is read when it is unset)",
+                           _FLOAT, metavar="SECONDS", also_env=("MOCKSERVER_BODY_TIMEOUT",)),
+    Option("request_deadline", "seconds from a request's first byte to its last (head and body); past it the "
+                               "connection is closed", _FLOAT, metavar="SECONDS"),
+    Option("url_prefix", "a mount prefix (behind a path router), moved from the path into `SCRIPT_NAME` so "
+                         "every link carries it", metavar="PREFIX"),
+    Option("log_level", "`debug`, `info`, `warning`, `error`", _choice("debug", "info", "warning", "error")),
 )
 
 _FIELDS = {f.name: f for f in fields(Settings)}
