@@ -9,7 +9,7 @@ from mockserver.serving.serve import BackgroundServer
 
 class LiveServer:
     def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, app=None):
-        self.app = app or create_app(settings or Settings())
+        self.app = app or create_app(settings or Settings.load())
         self._http = BackgroundServer(self.app, host=host, port=port,
                                       settings=self.app.extensions["mockserver"].settings)
         self.host = host
