@@ -38,5 +38,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_mock/health' % os.environ.get('MOCKSERVER_PORT', '8080'), timeout=2)"]
 # ONE process with threads (waitress, mockserver/serving/serve.py): the state lives in memory,
-# a second process would serve a second, diverging state. Host and port come from the env.
+# a second process would serve a second, diverging state (MOCKSERVER_WORKERS other than 1 is
+# refused). Every setting is a MOCKSERVER_* variable read into the one Settings
+# (mockserver/settings.py, the README's settings table); host and port are set above.
 CMD ["mockserver"]

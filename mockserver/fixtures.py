@@ -17,7 +17,7 @@ from mockserver.edge.auth import Principal
 from mockserver.domain import keys, orgs, scms, users
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
-from mockserver.errors import ApiError
+from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.resources import resource_path
 from mockserver.runtime import Profile
 
@@ -152,7 +152,7 @@ def _user(ctx: Ctx, item: dict, _base: Path) -> None:
     with ctx.store.write() as state:
         for key in item.get("keys", []):
             if key["key"] in state.keys:
-                raise ApiError(6001, f"API key {key['key']!r} is defined twice")
+                raise ApiError(REQUEST_INVALID, f"API key {key['key']!r} is defined twice")
             keys.add(state, ctx, item["username"], label=key.get("label", ""),
                      key_type=key.get("type", "ManagementKey"), permissions=key.get("permissions"),
                      secret=key["key"])
@@ -171,7 +171,7 @@ def _profile(ctx: Ctx, item: dict, _base: Path) -> None:
     try:
         profile = Profile.from_dict(item)
     except (TypeError, ValueError) as exc:
-        raise ApiError(6001, str(exc)) from None
+        raise ApiError(REQUEST_INVALID, str(exc)) from None
     ctx.profiles = {**(ctx.profiles or {}), profile.name: profile}
 
 

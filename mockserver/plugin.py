@@ -6,7 +6,7 @@ Installed with the package; nothing to configure::
         client = mockserver.client()                 # official Algorithmia client
         assert client.username() == "demo"
 
-One server per test session (a werkzeug server in a background thread, on a
+One server per test session (the waitress server in a background thread, on a
 free port), reset to the loaded fixtures before each test that uses
 ``mockserver`` (well under a millisecond with the default fixtures). The server's
 control API needs the session's control key (``mockserver.control_key``, random
@@ -16,7 +16,9 @@ server in-process and need no key.
 Options: ``--mockserver-fixtures PATH`` (repeatable; replaces the bundled sandbox),
 ``--mockserver-extra-fixtures PATH`` (repeatable; on top of it), ``--mockserver-profile-scale``
 (default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
-real|frozen|step``. Fixtures: ``mockserver`` (per test), ``mockserver_session``
+real|frozen|step``. Every option falls back to its ``MOCKSERVER_*`` variable (as the
+``mockserver`` command's flags do), and every other ``MOCKSERVER_*`` setting applies too,
+except host and port: the session's server listens on loopback, on a free port. Fixtures: ``mockserver`` (per test), ``mockserver_session``
 (the session's :class:`~mockserver.serving.live.LiveServer`, not reset).
 
 Remote mode: with ``--mockserver-url URL`` (env ``MOCKSERVER_URL``) no server is started;
@@ -39,12 +41,14 @@ def pytest_addoption(parser):
                     help="fixture YAML file(s) that REPLACE the bundled sandbox (default: the sandbox)")
     group.addoption("--mockserver-extra-fixtures", action="append", metavar="PATH", default=None,
                     help="fixture YAML file(s) applied ON TOP of the sandbox (or of --mockserver-fixtures)")
-    group.addoption("--mockserver-profile-scale", type=float, default=0.0, metavar="F",
-                    help="multiply simulated delays (cold starts, overhead); default 0 = none")
+    group.addoption("--mockserver-profile-scale", type=float, default=None, metavar="F",
+                    help="multiply simulated delays (cold starts, overhead); default: env "
+                         "MOCKSERVER_PROFILE_SCALE, else 0 = none")
     group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
-                    help="make generated ids, keys and request ids deterministic")
-    group.addoption("--mockserver-clock", choices=("real", "frozen", "step"), default="real",
-                    help="timestamps: real, frozen or step (+1 s per reading)")
+                    help="make generated ids, keys and request ids deterministic (default: env MOCKSERVER_SEED)")
+    group.addoption("--mockserver-clock", choices=("real", "frozen", "step"), default=None,
+                    help="timestamps: real, frozen or step (+1 s per reading); default: env MOCKSERVER_CLOCK, "
+                         "else real")
     group.addoption("--mockserver-control-key", default=None, metavar="KEY",
                     help="control key of the session's server (default: a random one per session; "
                          "tests read it as mockserver.control_key); with --mockserver-url, the shared "
@@ -158,28 +162,35 @@ def _pick_keys(admin: str | None, records: list[dict[str, Any]]) -> tuple[str | 
     return admin, user_key
 
 
+def plugin_settings(config, env: "dict[str, str] | None" = None):
+    """The session server's Settings: the --mockserver-* options, then MOCKSERVER_* variables,
+    then the plugin's defaults (no simulated delays, a random control key). It always listens
+    on loopback, on a free port."""
+    from mockserver.settings import Settings
+    opt = config.getoption
+    flags = {"fixtures": opt("--mockserver-fixtures"), "extra_fixtures": opt("--mockserver-extra-fixtures"),
+             "profile_scale": opt("--mockserver-profile-scale"), "seed": opt("--mockserver-seed"),
+             "clock": opt("--mockserver-clock"), "control_key": opt("--mockserver-control-key"),
+             "host": "127.0.0.1", "port": 0}
+    return Settings.load(flags, env, profile_scale=0.0, control_key=secrets.token_urlsafe(24))
+
+
 @pytest.fixture(scope="session")
 def mockserver_session(request):
     """The session's live mock server (one per test session, started on first use)."""
-    from mockserver.settings import Settings
     from mockserver.serving.live import LiveServer
     opt = request.config.getoption
+    settings = plugin_settings(request.config)
     if opt("--mockserver-url"):
         from mockserver.serving.remote import RemoteSandbox
         sandbox = RemoteSandbox(opt("--mockserver-url"),
                                 opt("--mockserver-control-key") or os.environ.get("MOCKSERVER_CONTROL_KEY") or None,
-                                fixtures=list(opt("--mockserver-fixtures") or []),
-                                seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"),
-                                profile_scale=opt("--mockserver-profile-scale"),
+                                fixtures=settings.fixtures, seed=settings.seed, clock=settings.clock,
+                                profile_scale=settings.profile_scale,
                                 name="pytest " + os.environ.get("PYTEST_XDIST_WORKER", "session"))
         yield sandbox
         sandbox.stop()
         return
-    settings = Settings(fixtures=list(opt("--mockserver-fixtures") or []),
-                        extra_fixtures=list(opt("--mockserver-extra-fixtures") or []),
-                        profile_scale=opt("--mockserver-profile-scale"),
-                        seed=opt("--mockserver-seed"), clock=opt("--mockserver-clock"),
-                        control_key=opt("--mockserver-control-key") or secrets.token_urlsafe(24))
     live = LiveServer(settings).start()
     yield live
     live.stop()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from mockserver.control import guard as control_guard
+from mockserver.control.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mockserver.edge import current
 from mockserver.api import Handlers
 from mockserver.domain import bindings
@@ -21,6 +22,12 @@ from mockserver.fixtures import FixtureError, load_file, load_text
 from mockserver.edge.jsonio import json_response
 
 ops = Handlers()
+
+
+def blueprint() -> Blueprint:
+    """The blueprint that holds every route of ``/_mock`` (a new one per app: the app factory adds
+    a rule per operation of ``openapi/control.yaml``, with these handlers)."""
+    return Blueprint("control", __name__)
 
 
 _server = current.server      # the request's sandbox (the default one at the root)
@@ -110,7 +117,7 @@ def remove_fault(inp):
 
 @ops("getMetrics")
 def metrics(_inp):
-    return Response(_server().metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(_server().metrics.render(), content_type=METRICS_CONTENT_TYPE)
 
 
 # ------------------------------------------------------------------ bindings
@@ -220,24 +227,14 @@ def delete_sandbox(inp):
 
 # ------------------------------------------------------------------ in-process (pytest plugin)
 
-def binding_key(algorithm: str, version: str | None = None) -> tuple[str, str, str | None]:
-    """("owner", "name", version) from "owner/name" or "owner/name/version"."""
-    parts = algorithm.strip("/").split("/") if isinstance(algorithm, str) else []
-    if len(parts) == 3 and version is None:
-        parts, version = parts[:2], parts[2]
-    if len(parts) != 2 or not all(parts):
-        raise ApiError(REQUEST_INVALID, f"algorithm: expected 'owner/name', not {algorithm!r}")
-    return parts[0], parts[1], (str(version) if version else None)
-
-
 def bind(server, algorithm: str, target: str, version: str | None = None) -> str:
     """Bind ``target`` to an existing algorithm (all versions) or one version, for a test in this
     process: a callable registered by ``Binding.from_callable``, "pkg.mod:fn" or "path/file.py:fn"
     (relative to the working directory). Returns the binding key. Trusted: a test put it there,
     so no folder/prefix check, and ``mode: inprocess`` profiles may run it in this process."""
-    owner, name, version = binding_key(algorithm, version)
+    owner, name, version = bindings.parse_binding_key(algorithm, version)
     bindings.set_binding(server.ctx, owner, name, target, version, base_dir=os.getcwd(), trusted=True)
-    return "/".join([owner, name] + ([version] if version else []))
+    return bindings.binding_key(owner, name, version)
 
 
 def load_fixtures(server, path: str | os.PathLike) -> None:

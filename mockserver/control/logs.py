@@ -1,19 +1,22 @@
 """Log lines: one structured (JSON) access line per request, written in batches.
 
 A ``StreamHandler`` writes and flushes every record, a system call per request on the
-hot path; under gunicorn's threads each one also hands the GIL to another thread.
-``BatchingStreamHandler`` queues formatted lines and a background thread writes them
-every ``interval`` seconds (warnings and errors are written at once, and everything
-queued is written on exit). Records still go through :mod:`logging`, so pytest's
-caplog and embedding apps see them as usual.
+hot path; under the server's threads each one also hands the GIL to another thread.
+So :func:`configure_logging` uses the standard library's pair: a ``QueueHandler`` on
+the request's thread only queues the record, and a ``QueueListener`` thread hands the
+records to a :class:`LineWriter`, which collects lines and writes them in one call
+whenever the queue runs empty (warnings and errors at once; everything on exit).
+Records still go through :mod:`logging`, so pytest's caplog and embedding apps see
+them as usual.
 """
 from __future__ import annotations
 
+import atexit
 import logging
-import os
-import threading
+import queue
+import sys
 import time
-from collections import deque
+from logging.handlers import QueueHandler, QueueListener
 
 from mockserver.edge.jsonio import dumps_bytes
 
@@ -28,21 +31,21 @@ def log_request(method: str, path: str, status: int, duration_ms: float, request
                   "duration_ms": round(duration_ms, 3), "request_id": request_id}
         fields.update((k, v) for k, v in extra.items() if v is not None)
         line = dumps_bytes(fields).decode("utf-8")
+        # makeRecord + handle is what .info() does minus findCaller's stack walk.
+        record = access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None, "log_request")
         sink = _only_listener()
         if sink is not None:
-            sink.enqueue(line)        # nobody else listens: skip building a LogRecord
+            sink.enqueue(record)      # nobody else listens, and the line is final: skip prepare()'s copy
         else:
-            # makeRecord + handle is what .info() does minus findCaller's stack walk.
-            access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None,
-                                                    "log_request"))
+            access_log.handle(record)
 
 
-_installed: "BatchingStreamHandler | None" = None   # by configure_logging
+_installed: "QueueHandler | None" = None   # by configure_logging
 _mockserver_log = logging.getLogger("mockserver")
 _root_log = logging.getLogger()
 
 
-def _only_listener() -> "BatchingStreamHandler | None":
+def _only_listener() -> "QueueHandler | None":
     """The handler configure_logging installed, when it is the only place access lines go."""
     if (_installed is not None and not access_log.handlers and not access_log.filters
             and not _root_log.handlers and _mockserver_log.handlers == [_installed]):
@@ -50,17 +53,13 @@ def _only_listener() -> "BatchingStreamHandler | None":
     return None
 
 
-class BatchingStreamHandler(logging.StreamHandler):
-    """A stream handler that writes queued lines every ``interval`` seconds from its own thread."""
+class LineWriter(logging.StreamHandler):
+    """A stream handler that collects formatted lines and writes them on :meth:`flush`, in one
+    call (at once for warnings and errors)."""
 
-    def __init__(self, stream=None, interval: float = 0.1):
+    def __init__(self, stream=None):
         super().__init__(stream)
-        self.interval = interval
-        self._pending: deque[str] = deque()   # append / popleft are atomic: no lock per line
-        self._wake = threading.Event()
-        self._flushing = False
-        # The flusher thread does not survive gunicorn's fork: the child starts its own.
-        os.register_at_fork(after_in_child=self._forget_flusher)
+        self._lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -68,21 +67,14 @@ class BatchingStreamHandler(logging.StreamHandler):
         except Exception:   # noqa: BLE001 - logging's own contract: report, never raise
             self.handleError(record)
             return
-        self.enqueue(line)
+        with self.lock:
+            self._lines.append(line + self.terminator)
         if record.levelno >= logging.WARNING:
             self.flush()
 
-    def enqueue(self, line: str) -> None:
-        """Queue one line for the next write."""
-        self._pending.append(line + self.terminator)
-        if not self._flushing:
-            self._start_flusher()
-
     def flush(self) -> None:
         with self.lock:
-            lines, pending = [], self._pending
-            while pending:
-                lines.append(pending.popleft())
+            lines, self._lines = self._lines, []
             if not lines:
                 return
             try:
@@ -91,28 +83,38 @@ class BatchingStreamHandler(logging.StreamHandler):
             except (OSError, ValueError):   # stream closed at exit, or a broken pipe: drop
                 pass
 
-    def _start_flusher(self) -> None:
-        with self.lock:
-            if self._flushing:
-                return
-            self._flushing = True
-        threading.Thread(target=self._flush_forever, name="log-flusher", daemon=True).start()
 
-    def _forget_flusher(self) -> None:
-        self._flushing = False
+class BatchingListener(QueueListener):
+    """A ``QueueListener`` that flushes its handlers whenever the queue runs empty, so lines
+    that arrive together are written together."""
 
-    def _flush_forever(self) -> None:
-        while not self._wake.wait(self.interval):
-            self.flush()
+    def dequeue(self, block: bool):
+        try:
+            return self.queue.get_nowait()
+        except queue.Empty:
+            for handler in self.handlers:
+                handler.flush()
+        return self.queue.get(block)
 
-    def close(self) -> None:
-        self.flush()
-        self._wake.set()
-        super().close()
+    def stop(self) -> None:
+        """Handle every queued record, write it, and end the thread."""
+        super().stop()
+        for handler in self.handlers:
+            handler.flush()
+
+
+def batching_handler(stream=None) -> tuple[QueueHandler, BatchingListener]:
+    """A QueueHandler for the loggers and the started listener that writes its lines to ``stream``."""
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    writer = LineWriter(stream if stream is not None else sys.stderr)
+    writer.setFormatter(logging.Formatter("%(message)s"))
+    listener = BatchingListener(records, writer, respect_handler_level=True)
+    listener.start()
+    return QueueHandler(records), listener
 
 
 def configure_logging(level: str) -> None:
-    """Send mockserver's log lines to stderr at ``level`` (gunicorn / wsgi entry, CLI).
+    """Send mockserver's log lines to stderr at ``level`` (the CLI, the WSGI entry).
 
     Leaves an already configured root logger alone (pytest, embedding apps), but
     always applies the level to the ``mockserver`` loggers.
@@ -121,7 +123,7 @@ def configure_logging(level: str) -> None:
     logger = logging.getLogger("mockserver")
     logger.setLevel(level.upper())
     if not logging.getLogger().handlers and not logger.handlers:
-        handler = BatchingStreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler, listener = batching_handler()
+        atexit.register(listener.stop)
         logger.addHandler(handler)
         _installed = handler

@@ -18,7 +18,7 @@ import semver
 from sortedcontainers import SortedDict
 
 from mockserver.edge.auth import Principal
-from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
+from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
                       UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.store import State
@@ -78,7 +78,7 @@ def find_managed(ctx: Ctx, state: State, who: Principal, owner: str, name: str) 
 def find_by_id(state: State, who: Principal, algorithm_id: str) -> Algorithm:
     algo = state.algorithm_by_id(algorithm_id)
     if algo is None or not orgs.acts_for(state, who, algo.owner):
-        raise ApiError(1009, f"An algorithm with the requested ID does not exist: {algorithm_id}", 404)
+        raise ApiError(ALGORITHM_ID_NOT_FOUND, f"An algorithm with the requested ID does not exist: {algorithm_id}", 404)
     return algo
 
 

@@ -16,8 +16,19 @@ from mockserver.runtime import Binding
 from mockserver.domain.context import Ctx
 
 
-def _key(owner: str, name: str, version: str | None) -> str:
+def binding_key(owner: str, name: str, version: str | None = None) -> str:
+    """The key of a binding in ``State.bindings``: "owner/name" (all versions) or "owner/name/version"."""
     return f"{owner}/{name}/{version}" if version else f"{owner}/{name}"
+
+
+def parse_binding_key(algorithm: str, version: str | None = None) -> tuple[str, str, str | None]:
+    """("owner", "name", version) from "owner/name" or "owner/name/version" (the inverse of binding_key)."""
+    parts = algorithm.strip("/").split("/") if isinstance(algorithm, str) else []
+    if len(parts) == 3 and version is None:
+        parts, version = parts[:2], parts[2]
+    if len(parts) != 2 or not all(parts):
+        raise ApiError(REQUEST_INVALID, f"algorithm: expected 'owner/name', not {algorithm!r}")
+    return parts[0], parts[1], (str(version) if version else None)
 
 
 def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | None = None,
@@ -40,14 +51,14 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
         resolved = target if base_dir is None else _absolute(binding)
         if trusted and ctx.engine is not None:
             ctx.engine.trust(resolved)
-        state.bindings[_key(owner, name, version)] = resolved
+        state.bindings[binding_key(owner, name, version)] = resolved
     return {"algorithm": f"{owner}/{name}", "version": version, "target": resolved}
 
 
 def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -> None:
     with ctx.store.write() as state:
-        if state.bindings.pop(_key(owner, name, version), None) is None:
-            raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {_key(owner, name, version)}", 404)
+        if state.bindings.pop(binding_key(owner, name, version), None) is None:
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {binding_key(owner, name, version)}", 404)
 
 
 def list_bindings(ctx: Ctx) -> dict[str, str]:

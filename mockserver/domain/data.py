@@ -27,6 +27,7 @@ import heapq
 import json
 import mimetypes
 from dataclasses import dataclass
+from enum import Enum
 from itertools import islice
 from typing import Any, Callable, Iterator
 
@@ -137,6 +138,17 @@ def check_acl(acl: Any) -> list[str]:
 
 
 # -- locations ------------------------------------------------------------------
+class LocKind(str, Enum):
+    """What a resolved data path names."""
+    ROOT = "root"                   # the connector's root (data://: all homes)
+    HOME = "home"                   # a user's or organization's home
+    COLLECTION = "collection"       # data://owner/collection
+    FOLDER = "folder"               # a folder of another connector
+    FILE = "file"
+    MISSING = "missing"             # nothing there (yet)
+    NESTED = "nested"               # deeper than data:// allows (owner/collection/file)
+
+
 @dataclass
 class Loc:
     """A resolved path: what is there (``node``, None when nothing), and the rules that apply."""
@@ -144,7 +156,7 @@ class Loc:
     segments: list[str]             # resolved (".my" replaced by the caller)
     node: Folder | DataFile | None
     parent: Folder | None           # the folder that holds / would hold ``node``
-    kind: str                       # root | home | collection | folder | file | missing
+    kind: LocKind
     writable: bool
     hosted: bool
     collection: Folder | None = None
@@ -171,7 +183,7 @@ def home_folder(store: DataStore, owner: str, create: bool) -> Folder | None:
 
 def _resolve_hosted(state: State, who: Principal, connector: str, segments: list[str]) -> Loc:
     if not segments:
-        return Loc(connector, [], None, None, "root", False, True)
+        return Loc(connector, [], None, None, LocKind.ROOT, False, True)
     owner = segments[0]
     if owner == ".my":
         if not who.username:
@@ -184,19 +196,19 @@ def _resolve_hosted(state: State, who: Principal, connector: str, segments: list
     writable = acts_for(state, who, owner)
     home = state.data.homes.get(owner) or Folder()      # a home with no collection yet: empty
     if len(segments) == 1:
-        return Loc(connector, segments, home, None, "home", writable, True)
+        return Loc(connector, segments, home, None, LocKind.HOME, writable, True)
     collection = home.entries.get(segments[1])
     if collection is not None and not can_read(state, who, owner, collection):
         collection = None                       # invisible: exactly as if it did not exist
     if len(segments) == 2:
-        return Loc(connector, segments, collection, home, "collection" if collection else "missing",
+        return Loc(connector, segments, collection, home, LocKind.COLLECTION if collection else LocKind.MISSING,
                    writable, True, collection)
     if len(segments) > 3:
-        return Loc(connector, segments, None, None, "nested", writable, True, collection)
+        return Loc(connector, segments, None, None, LocKind.NESTED, writable, True, collection)
     if collection is None:
-        return Loc(connector, segments, None, None, "missing", writable, True, None)
+        return Loc(connector, segments, None, None, LocKind.MISSING, writable, True, None)
     node = collection.entries.get(segments[2])
-    return Loc(connector, segments, node, collection, "file" if node is not None else "missing",
+    return Loc(connector, segments, node, collection, LocKind.FILE if node is not None else LocKind.MISSING,
                writable, True, collection)
 
 
@@ -233,11 +245,11 @@ def _resolve_connector(state: State, who: Principal, connector_id: str, segments
             break
         parent, folder = folder, folder.entries.get(seg)
     if not segments:
-        kind = "root"
+        kind = LocKind.ROOT
     elif folder is None:
-        kind = "missing"
+        kind = LocKind.MISSING
     else:
-        kind = FILE if isinstance(folder, DataFile) else "folder"
+        kind = LocKind.FILE if isinstance(folder, DataFile) else LocKind.FOLDER
     return Loc(connector_id, segments, folder, parent, kind, True, False)
 
 
@@ -351,21 +363,21 @@ def get(ctx: Ctx, who: Principal, connector: str, path: str | None, *, acl: bool
     page = page or {}
     with ctx.store.read() as state:
         loc = resolve(state, who, connector, path)
-        if loc.kind == "root" and loc.hosted:
+        if loc.kind == LocKind.ROOT and loc.hosted:
             return _root_listing(state, who, connector, page)
-        if loc.kind == "nested":
+        if loc.kind == LocKind.NESTED:
             raise _not_found(loc.uri, "data:// collections hold files only, no sub-directories")
         if loc.node is None:
             raise _not_found(loc.uri)
         if isinstance(loc.node, DataFile):
             return FileView(loc.name, loc.node.data, loc.node.last_modified)
         visible = None
-        if loc.kind == "home" and not loc.writable:
+        if loc.kind == LocKind.HOME and not loc.writable:
             owner = loc.segments[0]
             visible = lambda node: isinstance(node, Folder) and can_read(state, who, owner, node)  # noqa: E731
         listing = paginate(folder_source(loc.node, visible), list_id=loc.list_id,
                            render=lambda row: _render_entry(*row), **page)
-        return _listing(listing, loc.node.acl if acl and loc.kind == "collection" else None)
+        return _listing(listing, loc.node.acl if acl and loc.kind == LocKind.COLLECTION else None)
 
 
 @dataclass
@@ -381,7 +393,7 @@ def head(ctx: Ctx, who: Principal, connector: str, path: str | None) -> Head:
     """Exactly what exists: files, directories and user/org homes (404 otherwise)."""
     with ctx.store.read() as state:
         loc = resolve(state, who, connector, path)
-        if loc.kind in ("root", "home"):
+        if loc.kind in (LocKind.ROOT, LocKind.HOME):
             return Head(DIRECTORY)
         if loc.node is None:
             raise _not_found(loc.uri)
@@ -401,9 +413,9 @@ def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: byt
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
         if loc.hosted:
-            if loc.kind in ("root", "home") or len(loc.segments) == 2:
+            if loc.kind in (LocKind.ROOT, LocKind.HOME) or len(loc.segments) == 2:
                 raise _bad_path(f"{loc.uri} is a directory path; upload to data://owner/collection/file")
-            if loc.kind == "nested":
+            if loc.kind == LocKind.NESTED:
                 raise _bad_path(f"{loc.uri}: data:// collections hold files only, no sub-directories")
             if loc.collection is None:
                 raise _not_found(f"data://{'/'.join(loc.segments[:2])}",
@@ -485,10 +497,10 @@ def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None,
         child = [*loc.segments, name]
         uri = f"{connector}://{'/'.join(child)}"
         if loc.hosted:
-            if loc.kind == "root":
+            if loc.kind == LocKind.ROOT:
                 raise _bad_path("collections are created in a home: POST /v1/data/{owner} (or .my)")
-            if loc.kind != "home":
-                if loc.kind == "collection" or (loc.kind == "missing" and len(loc.segments) == 2):
+            if loc.kind != LocKind.HOME:
+                if loc.kind == LocKind.COLLECTION or (loc.kind == LocKind.MISSING and len(loc.segments) == 2):
                     raise _bad_path(f"{uri}: data:// collections hold files only, no sub-directories "
                                     "(create a collection under data://{owner} instead)")
                 raise _bad_path(f"{loc.uri} is not a directory")
@@ -500,7 +512,7 @@ def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None,
             return {"result": uri}
         if acl is not None and acl != []:
             raise _bad_path("acl applies to hosted data collections only (connector 'data')")
-        if loc.node is None and loc.kind != "root":
+        if loc.node is None and loc.kind != LocKind.ROOT:
             raise _not_found(loc.uri)
         if isinstance(loc.node, DataFile):
             raise _conflict(f"{loc.uri} is a file, not a directory")
@@ -518,9 +530,9 @@ def update_acl(ctx: Ctx, who: Principal, connector: str, path: str | None, body:
         loc = resolve(state, who, connector, path)
         if not loc.hosted:
             raise _bad_path("ACLs apply to hosted data collections only (connector 'data')")
-        if loc.kind in ("missing", "nested") or loc.node is None and loc.kind != "root":
+        if loc.kind in (LocKind.MISSING, LocKind.NESTED) or loc.node is None and loc.kind != LocKind.ROOT:
             raise _not_found(loc.uri)
-        if loc.kind != "collection":
+        if loc.kind != LocKind.COLLECTION:
             raise _bad_path(f"{loc.uri} is not a collection; ACLs are set on data://owner/collection")
         _require_write(loc)
         loc.node.acl = acl
@@ -530,7 +542,7 @@ def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bo
     """A file (deleted 1) or a directory: empty, or any with ``force`` (files + folders, itself included)."""
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
-        if loc.kind in ("root", "home"):
+        if loc.kind in (LocKind.ROOT, LocKind.HOME):
             raise _bad_path(f"{loc.uri or connector + '://'} cannot be deleted (delete its "
                             f"{'collections' if loc.hosted else 'directories'} instead)")
         if loc.node is None or loc.parent is None:

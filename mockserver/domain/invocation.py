@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.edge.auth import Principal
-from mockserver.errors import ApiError
+from mockserver.errors import INTERNAL, INVALID_JSON, UNSUPPORTED_MACHINE, ApiError
 from mockserver.runtime import Binding, Invocation, Outcome, Profile, QueueFull
 from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
 from mockserver.store import State
 from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
+from mockserver.domain.bindings import binding_key
 from mockserver.domain.versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
-MAX_TIMEOUT = 3000
 # What settings.environment selects when no profile names the language.
 ENVIRONMENT_PROFILES = {"cpu": "python3-cpu", "gpu": "python3-gpu"}
 
@@ -33,7 +33,6 @@ class Call:
     algorithm: str                 # "owner/name"
     version: str | None            # semantic version or git hash called
     invocation: Invocation
-    may_see_stdout: bool
     may_see_source: bool
     caller: str | None
     # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
@@ -72,7 +71,7 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
                      body=body, content_type=content_type, timeout_s=float(timeout),
                      want_stdout=stdout and is_owner, env=env, caller=who.key.api_key)
     return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
-                invocation=inv, may_see_stdout=is_owner,
+                invocation=inv,
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
                 caller=who.username,
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
@@ -89,9 +88,9 @@ def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None
         raise ApiError(None, f"Too many concurrent calls to {call.algorithm}: {exc.message}", 429,
                        shape="invocation", error_type="SystemError") from None
     except BadInput as exc:
-        raise ApiError(2013, f"Invalid input for {call.algorithm}: {exc.message}", 400) from None
+        raise ApiError(INVALID_JSON, f"Invalid input for {call.algorithm}: {exc.message}", 400) from None
     except EngineClosed:
-        raise ApiError(5001, "The invocation engine is shutting down", 503) from None
+        raise ApiError(INTERNAL, "The invocation engine is shutting down", 503) from None
     if outcome.error is not None and not (cancelled is not None and cancelled.is_set()):
         _record_error(ctx, call, outcome.error, request_id)
     return outcome
@@ -141,14 +140,14 @@ def profile_for(ctx: Ctx, settings: dict[str, Any]) -> Profile:
             return profile
     fallback = profiles.get(ENVIRONMENT_PROFILES.get(processor, "python3-cpu"))
     if fallback is None:
-        raise ApiError(4004, f"The requested machine type is not supported: no {processor} environment profile is loaded", 400)
+        raise ApiError(UNSUPPORTED_MACHINE, f"The requested machine type is not supported: no {processor} environment profile is loaded", 400)
     return fallback
 
 
 def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding | None:
     """Run-time bindings (control API, plugin) win over what the build was compiled with."""
-    for key in (f"{algo.full_name}/{semver}" if semver else None, f"{algo.full_name}/{build.commit_sha}",
-                algo.full_name):
+    for key in (binding_key(algo.owner, algo.name, semver) if semver else None,
+                binding_key(algo.owner, algo.name, build.commit_sha), binding_key(algo.owner, algo.name)):
         if key and key in state.bindings:
             return Binding(state.bindings[key])
     if build.binding:

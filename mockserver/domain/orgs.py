@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.edge.auth import Principal
-from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ApiError, not_authorized)
+from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ORG_USER_RESERVATION_FAILED,
+                               USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source, sorted_source
 from mockserver.store import State
 from mockserver.domain.context import Ctx
@@ -81,7 +82,7 @@ def create(ctx: Ctx, who: Principal, body: dict[str, Any], base_url: str) -> dic
         if name in state.orgs:
             raise ApiError(ORG_EXISTS, f"An organization already exists with this name: {name}")
         if name in state.users:
-            raise ApiError(3104, f"Failed to reserve an organization user while adding an organization: {name} is a username", 409)
+            raise ApiError(ORG_USER_RESERVATION_FAILED, f"Failed to reserve an organization user while adding an organization: {name} is a username", 409)
         org = Organization(org_name=name, org_label=body["org_label"], org_contact_name=body["org_contact_name"],
                            org_email=body["org_email"], org_url=body.get("org_url"), id=ctx.ids.uuid(),
                            type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq())
@@ -152,7 +153,7 @@ def member(ctx: Ctx, who: Principal, org_name: str, username: str, base_url: str
         if not (who.is_admin or who.username in org.members):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
         if username not in org.members:
-            raise ApiError(3000, f"The requested user was not found in organization {org_name}: {username}")
+            raise ApiError(USER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
         return render_member(org, username, base_url)
 
 
@@ -177,7 +178,7 @@ def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> Non
         if not (_can_manage(state, who, org) or who.username == username):
             raise not_authorized("Only an owner of the organization or an admin may remove members")
         if username not in org.members:
-            raise ApiError(3000, f"The requested user was not found in organization {org_name}: {username}")
+            raise ApiError(USER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
         if org.owners() == [username]:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
         del org.members[username]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.errors import (SCM_DEFAULT, SCM_DISABLED, SCM_DUPLICATE, SCM_IN_USE, SCM_INVALID,
-                      SCM_MALFORMED_UPDATE, SCM_NOT_FOUND, ApiError)
+                      SCM_DELETE_FAILED, SCM_MALFORMED_UPDATE, SCM_NOT_FOUND, SCM_UPDATE_FAILED, ApiError)
 from mockserver.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import Scm
@@ -91,7 +91,7 @@ def update(ctx: Ctx, scm_id: str, body: dict[str, Any]) -> dict[str, Any]:
     with ctx.store.write() as state:
         scm = find(state, scm_id)
         if scm.id == INTERNAL_ID and any(k in body for k in ("provider", "oauth", "urls")):
-            raise ApiError(4045, "Unable to modify the referenced SCM configuration: the internal SCM has no provider, OAuth or URLs to change")
+            raise ApiError(SCM_UPDATE_FAILED, "Unable to modify the referenced SCM configuration: the internal SCM has no provider, OAuth or URLs to change")
         if body.get("provider") not in (None, scm.provider):
             raise ApiError(SCM_MALFORMED_UPDATE, "Malformed update SCM payload: the provider of an SCM cannot change")
         if body.get("enabled") is False and scm.default:
@@ -121,7 +121,7 @@ def delete(ctx: Ctx, scm_id: str) -> None:
         if scm.default:
             raise ApiError(SCM_DEFAULT, "Unable to perform specified action on the default SCM: it cannot be deleted")
         if scm.id == INTERNAL_ID:
-            raise ApiError(4040, "Unable to delete SCM configuration: the internal SCM always exists")
+            raise ApiError(SCM_DELETE_FAILED, "Unable to delete SCM configuration: the internal SCM always exists")
         users = [a.full_name for a in state.algorithms.values() if a.scm_id == scm_id]
         if users:
             raise ApiError(SCM_IN_USE, f"Unable to delete SCM configuration in use by {', '.join(users[:5])}; disable it instead")

@@ -14,7 +14,7 @@ import semver
 
 from mockserver.edge.auth import Principal
 from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST, NOT_AUTHORIZED,
-                      VERSION_ALREADY_PUBLISHED, ApiError)
+                      REQUEST_INVALID, VERSION_ALREADY_PUBLISHED, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build, Version
@@ -252,10 +252,6 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
 
 
 # -- fixtures ---------------------------------------------------------------------------
-_FIXTURE_KEYS = {"owner", "name", "details", "settings", "binding", "source", "version_info", "versions", "compiled",
-                 "repository"}
-_FIXTURE_VERSION_KEYS = {"version_type", "semantic_version", "callability", "release_notes", "sample_input",
-                         "sample_output", "binding"}
 FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "apl", "network_access": "full",
                     "pipeline_enabled": True, "source_visibility": "closed"}
 
@@ -268,14 +264,10 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
     ``compiled: true`` adds one more, unpublished, build. Bindings are
     "pkg.mod:apply" or a file path relative to the fixture file. ``repository``: a folder
     (inside the fixture file's folder) that becomes the initial commit of the algorithm's
-    git repository; its builds are builds of that commit, and it takes no bindings."""
+    git repository; its builds are builds of that commit, and it takes no bindings. Its keys
+    and their types were checked against ``fixture_schema.yaml`` (``$defs/algorithm``)."""
     from mockserver.domain.algorithms import add
     from mockserver.domain.gitbuilds import create_repository
-    if not isinstance(item, dict) or not {"owner", "name"} <= set(item):
-        raise ApiError(6001, "an algorithm needs at least owner and name")
-    unknown = sorted(set(item) - _FIXTURE_KEYS)
-    if unknown:
-        raise ApiError(6001, f"unknown algorithm field(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIXTURE_KEYS))}")
     owner, name = item["owner"], item["name"]
     folder = _repository_folder(item, base_dir)
     body = {"name": name, "details": item.get("details") or {"label": name},
@@ -288,9 +280,6 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
         if folder:
             create_repository(ctx, state, algo, source_dir=folder)
     for index, spec in enumerate(item.get("versions") or []):
-        unknown = sorted(set(spec) - _FIXTURE_VERSION_KEYS) if isinstance(spec, dict) else ["(not a mapping)"]
-        if unknown:
-            raise ApiError(6001, f"versions/{index}: unknown field(s): {', '.join(unknown)}")
         _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
                        base_dir=base_dir, from_repository=bool(folder))
         info = {k: spec[k] for k in ("version_type", "semantic_version", "release_notes", "sample_input",
@@ -324,17 +313,17 @@ def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None
     if given is None:
         return None
     if item.get("binding") or any(isinstance(v, dict) and v.get("binding") for v in item.get("versions") or []):
-        raise ApiError(6001, "an algorithm with a repository takes no binding: its code is the repository's")
+        raise ApiError(REQUEST_INVALID, "an algorithm with a repository takes no binding: its code is the repository's")
     if base_dir is None:
-        raise ApiError(6001, "repository: a fixture document sent over HTTP cannot name a folder")
+        raise ApiError(REQUEST_INVALID, "repository: a fixture document sent over HTTP cannot name a folder")
     if not isinstance(given, str) or not given:
-        raise ApiError(6001, "repository must be a folder path relative to the fixture file")
+        raise ApiError(REQUEST_INVALID, "repository must be a folder path relative to the fixture file")
     root = os.path.realpath(base_dir)
     folder = os.path.realpath(os.path.join(root, given))
     if os.path.commonpath([root, folder]) != root:
-        raise ApiError(6001, f"repository {given!r} is outside the fixture file's folder")
+        raise ApiError(REQUEST_INVALID, f"repository {given!r} is outside the fixture file's folder")
     if not os.path.isdir(folder):
-        raise ApiError(6001, f"repository {given!r} is not a folder")
+        raise ApiError(REQUEST_INVALID, f"repository {given!r} is not a folder")
     return folder
 
 
@@ -345,7 +334,7 @@ def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | Non
         from mockserver.domain.gitbuilds import build_head
         build = build_head(ctx, None, *state_owner, "loading the fixtures")
         if build.final_status == "failed" or build.status == "failed":
-            raise ApiError(6001, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
+            raise ApiError(REQUEST_INVALID, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
         return
     problem = check_binding(ctx, binding, base_dir, refuse=True)
     with ctx.store.write() as state:
@@ -357,4 +346,4 @@ def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | Non
         finally:
             algo.binding, algo.binding_base = default
     if build.final_status == "failed" or build.status == "failed":
-        raise ApiError(6001, f"the build of {algo.full_name} failed: {problem}")
+        raise ApiError(REQUEST_INVALID, f"the build of {algo.full_name} failed: {problem}")

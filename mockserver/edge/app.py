@@ -25,14 +25,14 @@ from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import log_request
 from mockserver.control.metrics import Metrics
-from mockserver.errors import INTERNAL, NOT_IMPLEMENTED, REQUEST_INVALID, USER_NOT_FOUND, ApiError
+from mockserver.errors import INTERNAL, REQUEST_INVALID, USER_NOT_FOUND, ApiError
 from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
 from mockserver.runtime.policy import CodePolicy
 from mockserver.edge.jsonio import json_response
-from mockserver.edge.spec import ApiSpec
+from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
 from mockserver.store import Store
 
@@ -109,7 +109,7 @@ class MockFlask(Flask):
 
 
 def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.load()
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
@@ -117,15 +117,18 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app.extensions["mockserver"] = server
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
-    _register_operations(app, server.spec)
-    # Every hook, in the order it runs. Before: a CORS preflight of /v1 is answered (and one of
-    # /_mock refused) before anything else; the control plane's site and key checks; injected
-    # faults (never on /_mock); then auth and the spec gate. After: CORS headers on /v1 only,
-    # then the journal, metrics and the access line.
-    before, after = _request_hooks(app, server)
-    app.before_request_funcs[None] = [cors.preflight_hook(server), _control_guard_hook(server),
-                                      faults.injection_hook(server), before]
-    app.after_request_funcs[None] = [after, cors.headers_hook(server)]   # Flask runs these in reverse
+    endpoints = _register_operations(app, server.spec)
+    # Every request hook, here and nowhere else. They are app-wide (not hooks of the control
+    # blueprint) because the control guard must also cover /_mock paths no route matches, and
+    # must run before the spec gate. Before a view, in this order:
+    app.before_request(cors.preflight_hook(server))        # a CORS preflight of /v1 answered, of /_mock refused
+    app.before_request(_control_guard_hook(server, endpoints))   # /_mock: Host, Origin, Content-Type, control key
+    app.before_request(faults.injection_hook(server))      # injected faults (never on /_mock)
+    app.before_request(_check_request(server, endpoints))  # auth and the spec gate
+    # After a view: Flask runs after_request hooks in reverse order of registration, so CORS
+    # headers (/v1 only) are added first and the journal, metrics and access line see the result.
+    app.after_request(_record(server, endpoints))
+    app.after_request(cors.headers_hook(server))
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(server)
     # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
@@ -141,14 +144,24 @@ class AlgorithmIdConverter(BaseConverter):
     weight = 50       # tried before the plain {username} segment (default weight 100)
 
 
-def _register_operations(app: Flask, spec: ApiSpec) -> None:
+def _register_operations(app: Flask, spec: ApiSpec) -> dict[str, Operation]:
+    """A route per operation of both specs: /v1 on the app, all of /_mock on the control
+    blueprint (endpoints ``control.<operationId>``). Returns the operation of each endpoint."""
     app.url_map.converters["algorithm_id"] = AlgorithmIdConverter
     handlers = all_handlers()
+    missing = sorted(set(spec.operations) - set(handlers))
+    if missing:        # every operation of both specs is emulated: a gap is a programming error
+        raise ValueError(f"no handler for operations {', '.join(missing)}")
+    blueprint = control.blueprint()
+    endpoints: dict[str, Operation] = {}
     # HEAD rules first: Flask adds HEAD to every GET rule, and the first match wins.
     for op in sorted(spec.operations.values(), key=lambda o: o.method != "HEAD"):
-        fn = handlers.get(op.id, _not_implemented)
-        app.add_url_rule(op.flask_rule, endpoint=op.id, view_func=_view(fn), methods=[op.method],
-                         strict_slashes=False, provide_automatic_options=False)
+        target = blueprint if control_guard.is_control_path(op.path) else app
+        target.add_url_rule(op.flask_rule, endpoint=op.id, view_func=_view(handlers[op.id]), methods=[op.method],
+                            strict_slashes=False, provide_automatic_options=False)
+        endpoints[f"{blueprint.name}.{op.id}" if target is blueprint else op.id] = op
+    app.register_blueprint(blueprint)
+    return endpoints
 
 
 # One module per resource of /v1, and the control API: each registers its handlers by operationId.
@@ -173,22 +186,17 @@ def _view(fn):
     return view
 
 
-def _not_implemented(_input):
-    raise ApiError(NOT_IMPLEMENTED, f"Feature not implemented: {request.method} {request.path} is not emulated yet")
-
-
 # Operations after which some algorithms may be gone (with their per-algorithm metrics).
 _DELETES_ALGORITHMS = frozenset({"deleteAlgorithm", "deleteUser", "deleteOrganization", "importState"})
 
 
-def _control_guard_hook(server: MockServer):
-    operations = server.spec.operations
+def _control_guard_hook(server: MockServer, endpoints: dict[str, Operation]):
     settings = server.settings
 
     def control_guard_check():
         if not control_guard.is_control_path(request.path):
             return None
-        op = operations.get(request.endpoint or "")
+        op = endpoints.get(request.endpoint or "")
         g.control_authorized = control_guard.guard(
             request.environ, control_key=server.control_key, public_names=settings.public_names,
             operation_id=op.id if op else None, public=bool(op and op.access == "control-public"),
@@ -197,13 +205,13 @@ def _control_guard_hook(server: MockServer):
     return control_guard_check
 
 
-def _request_hooks(app: Flask, server: MockServer):
-    operations = server.spec.operations
+# _check_request and _record run on every request: each resolves the request/g proxies once
+# (a proxy lookup is a context-variable read) and keeps to what it must do.
+# The request's sandbox is in the environ (SandboxMiddleware); the root's is the default.
+
+def _check_request(server: MockServer, endpoints: dict[str, Operation]):
     key = current.SERVER_KEY
 
-    # Both hooks run on every request: each resolves the request/g proxies once
-    # (a proxy lookup is a context-variable read) and keeps to what it must do.
-    # The request's sandbox is in the environ (SandboxMiddleware); the root's is the default.
     def check_request():
         req, gg = request._get_current_object(), g._get_current_object()
         gg.started = time.perf_counter()
@@ -211,7 +219,7 @@ def _request_hooks(app: Flask, server: MockServer):
         # Control-plane and dashboard requests draw their ids from their own stream: they
         # never shift the ids of the API calls (reproducible under --seed).
         gg.request_id = mock.ctx.ids.request_id(is_mock_own_path(req.path))
-        op = operations.get(req.endpoint or "")
+        op = endpoints.get(req.endpoint or "")
         if op is None:
             return None
         gg.operation = op
@@ -221,6 +229,12 @@ def _request_hooks(app: Flask, server: MockServer):
             auth.enforce(op.access, op.permission, principal)
         gg.input = gate.check(op, req.view_args or {}, req.args, headers, lambda: req.get_data(cache=True))
         return None
+    return check_request
+
+
+def _record(server: MockServer, endpoints: dict[str, Operation]):
+    """The journal entry, metrics and access line of every answered request."""
+    key = current.SERVER_KEY
 
     def record(response):
         req, gg = request._get_current_object(), g._get_current_object()
@@ -239,29 +253,29 @@ def _request_hooks(app: Flask, server: MockServer):
         # BadRequestKeyError, a few µs on every request.
         response.headers["X-Request-Id"] = request_id
         environ = req.environ
-        path, method, endpoint = req.path, environ["REQUEST_METHOD"], req.endpoint
+        path, method = req.path, environ["REQUEST_METHOD"]
+        op = endpoints.get(req.endpoint or "")
+        operation = op.id if op is not None else "unmatched"
         if not is_mock_own_path(path):
             query = environ.get("QUERY_STRING")
             journal.record({
                 "request_id": request_id or None, "method": method,
                 "path": req.full_path.rstrip("?") if query else path, "status": status,
-                "duration_ms": round(duration * 1000, 3), "operation": endpoint,
+                "duration_ms": round(duration * 1000, 3), "operation": op.id if op is not None else None,
                 "time": time.time(),   # wall clock: never advance the API's clock
                 "request_body": _body_for_journal(req, req.content_length, journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault,
             })
-        operation = endpoint if endpoint in operations else "unmatched"
         metrics.observe_request(operation, method, status, duration)
         if fault:
             metrics.observe_fault()
-        if endpoint in _DELETES_ALGORITHMS and status < 300:
+        if operation in _DELETES_ALGORITHMS and status < 300:
             with mock.ctx.store.read() as state:
                 metrics.forget_algorithms(keep=set(state.algorithms))
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
         return response
-
-    return check_request, record
+    return record
 
 
 def _register_error_handlers(app: Flask, server: MockServer) -> None:

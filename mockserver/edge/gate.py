@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from jsonschema.exceptions import best_match
 
-from mockserver.errors import INVALID_JSON, INVALID_LIMIT, ApiError
+from mockserver.errors import INVALID_JSON, INVALID_LIMIT, REQUEST_INVALID, ApiError
 from mockserver.edge.spec import Operation, Param
 
 _TRUE = {"true", "1", "yes"}
@@ -101,7 +101,7 @@ def _cast(param: Param, raw: Any) -> Any:
 def _param_error(param: Param, message: str) -> ApiError:
     if param.name == "limit":
         return ApiError(INVALID_LIMIT, f"Limit must be between 1 and the system-configured page size limit: {message}")
-    return ApiError(6001, f"The request is invalid: {message}")
+    return ApiError(REQUEST_INVALID, f"The request is invalid: {message}")
 
 
 def _body(op: Operation, data: bytes) -> Any:

@@ -16,6 +16,7 @@ import yaml
 from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
 
+from mockserver.errors import REQUEST_INVALID
 from mockserver.resources import resource_path
 from mockserver.edge.schema_check import SchemaValidator
 
@@ -133,7 +134,7 @@ def _operation(template: str, method: str, node: SchemaPath, shared: list[Schema
         id=raw["operationId"], method=method.upper(), path=template,
         flask_rule=flask_rule(template, converters),
         access=raw.get("x-mock-access", "user"), permission=raw.get("x-mock-permission"),
-        invalid_code=int(errors.get("invalid", 6001)), missing_code=int(errors.get("missing", 6001)),
+        invalid_code=int(errors.get("invalid", REQUEST_INVALID)), missing_code=int(errors.get("missing", REQUEST_INVALID)),
         raw_body=bool(raw.get("x-mock-raw-body")), node=node, params=list(params.values()), body=body,
         success_status=success)
 

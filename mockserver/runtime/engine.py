@@ -37,7 +37,8 @@ from typing import Any, Mapping, Optional
 from mockserver.runtime.binding import Binding, load_binding
 from mockserver.runtime.codec import decode_input, decode_payload
 from mockserver.runtime.context import DEFAULT_STDOUT_CAP, InvocationContext
-from mockserver.runtime.errors import (BadInput, BindingError, EngineClosed, KeyBusy, QueueFull, SYSTEM_ERROR)
+from mockserver.runtime.errors import (LOADING_ERROR, BadInput, BindingError, EngineClosed, KeyBusy, QueueFull,
+                                       StopReason, aborted_error, call_error)
 from mockserver.runtime.inproc import InprocShared, InprocWorker
 from mockserver.runtime.policy import CodePolicy
 from mockserver.runtime.profiles import GPU_ENV_VARS, Profile
@@ -94,7 +95,7 @@ class _Waiter:
         self._signal.acquire()
         self.worker = None
         self.done = False
-        self.error: Optional[str] = None     # "retry" | "reset" | "shutdown"
+        self.error: Optional[StopReason] = None
 
     def wait(self, timeout: float) -> None:
         self._signal.acquire(timeout=min(timeout, threading.TIMEOUT_MAX))
@@ -135,10 +136,6 @@ def _clamp_timeout(t) -> float:
     if t != t or t <= 0:
         return DEFAULT_TIMEOUT_S
     return min(t, MAX_TIMEOUT_S)
-
-
-def _err(message: str, error_type: str = SYSTEM_ERROR) -> dict:
-    return {"message": message, "error_type": error_type, "stacktrace": ""}
 
 
 def _atexit_shutdown(ref) -> None:
@@ -191,8 +188,7 @@ class Engine:
         value = decode_input(inv.body, inv.content_type)
         denied = self.binding_denial(inv.binding)
         if denied:
-            err = {"message": f"This algorithm's binding is not allowed: {denied}",
-                   "error_type": "LoadingError", "stacktrace": ""}
+            err = call_error(f"This algorithm's binding is not allowed: {denied}", LOADING_ERROR)
             return Outcome(None, "void", 0.0, "" if inv.want_stdout else None, err, False)
         caller = inv.caller if self.invocations_per_key else None
         if caller is not None:
@@ -320,7 +316,7 @@ class Engine:
     def reset(self) -> None:
         """Stop every worker (in-flight calls fail with a SystemError, queued
         calls are cancelled). The engine stays usable."""
-        self._stop_all("reset")
+        self._stop_all(StopReason.RESET)
 
     def shutdown(self) -> None:
         """Stop everything; further invoke() raises EngineClosed. Idempotent."""
@@ -328,7 +324,7 @@ class Engine:
             if self._closed:
                 return
             self._closed = True
-        self._stop_all("shutdown")
+        self._stop_all(StopReason.SHUTDOWN)
         self._wake.set()
         reaper = self._reaper
         if reaper is not None and reaper is not threading.current_thread():
@@ -384,7 +380,7 @@ class Engine:
                 pool = self._pools.get(key)
                 if pool is None or pool.sig != (inv.binding, inv.profile):
                     if pool is not None:   # binding/profile changed under this key
-                        to_stop = self._retire_locked(pool, "retry")
+                        to_stop = self._retire_locked(pool, StopReason.RETRY)
                     pool = self._pools[key] = _Pool(key, inv.binding, inv.profile,
                                                     self.inprocess_allowed(inv.binding))
                 pool.calls += 1
@@ -424,12 +420,12 @@ class Engine:
                     if cancelled is not None and cancelled.is_set():
                         raise _Aborted(cancelled_error())
                     pool.timeouts += 1
-                    raise _Aborted(_err(f"Algorithm timed out after {timeout:g} seconds "
+                    raise _Aborted(call_error(f"Algorithm timed out after {timeout:g} seconds "
                                         "(waiting for a free worker)"))
-            if waiter.error == "retry":
+            if waiter.error == StopReason.RETRY:
                 continue
             if waiter.error is not None:
-                raise _Aborted(_err(_abort_message(waiter.error)))
+                raise _Aborted(aborted_error(waiter.error))
             return pool, waiter.worker
 
     def _pop_idle_locked(self, pool: _Pool):
@@ -457,7 +453,7 @@ class Engine:
                 pool.cold_starts += 1
         else:
             if not self._reserve_process(timeout):
-                raise WorkerDied(_err(f"No capacity to start a worker for {pool.key} "
+                raise WorkerDied(call_error(f"No capacity to start a worker for {pool.key} "
                                       f"(max_workers={self.max_workers} reached)"))
             worker = ProcessWorker(self._worker_spec(pool), self._process_env(pool.profile.env, pool.profile),
                                    os.getcwd())
@@ -588,7 +584,7 @@ class Engine:
                         self._wake.set()
         self._stop_workers(to_stop)
 
-    def _retire_locked(self, pool: _Pool, waiter_error: str) -> list:
+    def _retire_locked(self, pool: _Pool, waiter_error: StopReason) -> list:
         pool.retired = True
         if self._pools.get(pool.key) is pool:
             del self._pools[pool.key]
@@ -607,7 +603,7 @@ class Engine:
             pool.shared = None
         return victims
 
-    def _stop_all(self, reason: str) -> None:
+    def _stop_all(self, reason: StopReason) -> None:
         self._checker.stop()
         idle, active = [], []
         with self._lock:
@@ -677,12 +673,6 @@ class Engine:
             self._stop_workers(to_stop)
             wait = None if next_due is None else max(0.0, next_due - time.monotonic()) + 0.001
             self._wake.wait(wait)
-
-
-def _abort_message(reason: str) -> str:
-    if reason == "shutdown":
-        return "Algorithm call aborted: the server is shutting down"
-    return "Algorithm call aborted: the server state was reset"
 
 
 def _unregister_module(shared: InprocShared) -> None:

@@ -13,6 +13,8 @@ Each carries a human-readable ``.message``.
 """
 from __future__ import annotations
 
+from enum import Enum
+
 # error_type values, as the real platform names them (Algorithmia docs,
 # "Algorithm Error Codes" and the admin "Errors" page; "LoadingError" is what
 # the ADK reports when load() raised).
@@ -20,6 +22,27 @@ ALGORITHM_ERROR = "AlgorithmError"
 SYSTEM_ERROR = "SystemError"
 OUT_OF_MEMORY_ERROR = "OutOfMemoryError"
 LOADING_ERROR = "LoadingError"
+
+
+def call_error(message: str, error_type: str = SYSTEM_ERROR) -> dict:
+    """An ``Outcome.error``: ``{"message", "error_type", "stacktrace"}`` without a stacktrace."""
+    return {"message": message, "error_type": error_type, "stacktrace": ""}
+
+
+class StopReason(str, Enum):
+    """Why the engine stops a worker (``kill_reason``) or hands a queued call back (``_Waiter.error``)."""
+    RETRY = "retry"              # the pool was replaced: the queued call tries again
+    RESET = "reset"              # Engine.reset(): the server state was reset
+    SHUTDOWN = "shutdown"        # Engine.shutdown()
+    CANCELLED = "cancelled"      # the client went away
+    TIMEOUT = "timeout"          # the call ran out of time
+    STOPPED = "stopped"          # retired (idle, broken, or replaced)
+
+
+def aborted_error(reason: StopReason) -> dict:
+    """The error of a call aborted because the engine was reset or shut down."""
+    why = "the server is shutting down" if reason == StopReason.SHUTDOWN else "the server state was reset"
+    return call_error(f"Algorithm call aborted: {why}")
 
 
 class RuntimeFailure(Exception):

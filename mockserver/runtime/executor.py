@@ -12,7 +12,7 @@ from typing import Any, Optional
 from mockserver.runtime import binding as _binding
 from mockserver.runtime.codec import OutputError, encode_output
 from mockserver.runtime.codec import error_dict as _error_dict
-from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError)
+from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError, call_error)
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -114,7 +114,7 @@ def execute(loaded: Loaded, value: Any) -> tuple[bool, str, Any, float, bool]:
         err = error_dict(exc, ALGORITHM_ERROR, f"Algorithm called sys.exit({exc.code!r})")
         return False, "void", err, time.perf_counter() - t0, True
     except OutputError as exc:
-        err = {"message": str(exc), "error_type": ALGORITHM_ERROR, "stacktrace": ""}
+        err = call_error(str(exc), ALGORITHM_ERROR)
         return False, "void", err, time.perf_counter() - t0, False
     except BaseException as exc:
         return False, "void", error_dict(exc), time.perf_counter() - t0, False

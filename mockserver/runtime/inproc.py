@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 from mockserver.runtime import context as _context
 from mockserver.runtime.context import Capture, InvocationContext
-from mockserver.runtime.errors import SYSTEM_ERROR
+from mockserver.runtime.errors import StopReason, call_error
 from mockserver.runtime.executor import Loaded, execute, prepare
 from mockserver.runtime.worker import WorkerDied, cancelled_error
 
@@ -110,8 +110,8 @@ class InprocShared:
             _context.ensure_stdout_proxy()
             done, loaded = _run_in_thread(do_load, timeout, "algo-load")
             if not done:
-                raise WorkerDied({"message": f"Algorithm timed out after {timeout:g} seconds (while starting)",
-                                  "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True)
+                raise WorkerDied(call_error(f"Algorithm timed out after {timeout:g} seconds (while starting)"),
+                                 timed_out=True)
             self.loaded = loaded
             return loaded
 
@@ -125,7 +125,7 @@ class InprocWorker:
         self.shared = shared
         self.key = key
         self.stdout_cap = stdout_cap
-        self.kill_reason: Optional[str] = None
+        self.kill_reason: Optional[StopReason] = None
         self.last_used = time.monotonic()
         self.calls = 0
         self.pid = None
@@ -140,7 +140,7 @@ class InprocWorker:
     def alive(self, probe: bool = True) -> bool:
         return self.kill_reason is None and not self.shared.discarded
 
-    def kill(self, reason: str = "stopped") -> None:
+    def kill(self, reason: StopReason = StopReason.STOPPED) -> None:
         if self.kill_reason is None:
             self.kill_reason = reason
 
@@ -150,7 +150,7 @@ class InprocWorker:
             runner.stop()
 
     def stop(self) -> None:
-        self.kill("stopped")
+        self.kill(StopReason.STOPPED)
         self.close()
 
     def call(self, value: Any, want_stdout: bool, env: dict, timeout: float,
@@ -174,14 +174,13 @@ class InprocWorker:
             self._runner = _Runner(f"algo-call:{self.key}")
         done, res = self._runner.run(run, timeout, cancelled)
         if not done and cancelled is not None and cancelled.is_set():
-            self.kill("cancelled")
+            self.kill(StopReason.CANCELLED)
             self.close()                   # the abandoned call's result is dropped
             raise WorkerDied(cancelled_error())
         if not done:
-            self.kill("timeout")
+            self.kill(StopReason.TIMEOUT)
             self.close()                   # the runner exits when the abandoned call returns
-            raise WorkerDied({"message": f"Algorithm timed out after {timeout:g} seconds",
-                              "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True)
+            raise WorkerDied(call_error(f"Algorithm timed out after {timeout:g} seconds"), timed_out=True)
         ok, ctype, payload, run_time, restart = res
         self.calls += 1
         return ok, ctype, payload, run_time, restart, (sink.getvalue() if want_stdout else None)

@@ -67,10 +67,6 @@ class Profile:
             for f in fields(self)
         ))
 
-    @property
-    def is_gpu(self) -> bool:
-        return self.processor == "gpu"
-
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Profile":
         """Build from a fixture mapping. Unknown keys are an error (named)."""

@@ -42,7 +42,7 @@ from typing import Any, Optional
 from mockserver.runtime import binding as _binding
 from mockserver.runtime import procs
 from mockserver.runtime.context import InvocationContext, reset_current, set_current
-from mockserver.runtime.errors import BindingError, SYSTEM_ERROR
+from mockserver.runtime.errors import BindingError, StopReason, aborted_error, call_error
 from mockserver.runtime.executor import execute, prepare
 from mockserver.runtime.framing import FramedSocket, Timeout
 
@@ -307,8 +307,7 @@ def child_main(fd: int) -> None:
         try:
             reply = _dumps((ok, ctype, payload, run_time, restart, out), PROTOCOL)
         except Exception as exc:  # e.g. MemoryError while pickling a huge result
-            reply = _dumps((False, "void", {"message": f"Failed to return the algorithm result: {exc!r}",
-                                             "error_type": SYSTEM_ERROR, "stacktrace": ""},
+            reply = _dumps((False, "void", call_error(f"Failed to return the algorithm result: {exc!r}"),
                             run_time, True, out), PROTOCOL)
         payload = None
         try:
@@ -354,7 +353,7 @@ class ProcessWorker:
         self.proc = None                  # subprocess.Popen
         self.conn: Optional[FramedSocket] = None
         self.pid: Optional[int] = None
-        self.kill_reason: Optional[str] = None
+        self.kill_reason: Optional[StopReason] = None
         self.last_used = time.monotonic()
         self.calls = 0
         self._env_sent: Optional[dict] = None
@@ -401,7 +400,7 @@ class ProcessWorker:
             return False
         return not probe or self.proc.poll() is None
 
-    def kill(self, reason: str = "stopped") -> None:
+    def kill(self, reason: StopReason = StopReason.STOPPED) -> None:
         """Kill the process and everything it started, now (any thread). Does not wait."""
         if self.kill_reason is None:
             self.kill_reason = reason
@@ -415,7 +414,7 @@ class ProcessWorker:
         proc, conn = self.proc, self.conn
         if proc is not None:
             if proc.poll() is None:
-                self.kill(self.kill_reason or "stopped")
+                self.kill(self.kill_reason or StopReason.STOPPED)
             try:
                 proc.wait(5)
             except Exception:             # subprocess.TimeoutExpired
@@ -424,7 +423,7 @@ class ProcessWorker:
             conn.close()
 
     def stop(self) -> None:
-        self.kill("stopped")
+        self.kill(StopReason.STOPPED)
         self.close()
 
     # -- calls
@@ -461,12 +460,12 @@ class ProcessWorker:
                     return _loads(conn.recv(min(CANCEL_POLL_S, remaining)))
                 except Timeout:
                     if cancelled.is_set():
-                        self.kill("cancelled")
+                        self.kill(StopReason.CANCELLED)
                         raise WorkerDied(cancelled_error()) from None
         except Timeout:
-            self.kill("timeout")
-            raise WorkerDied({"message": f"Algorithm timed out after {_fmt(timeout)} seconds{suffix}",
-                              "error_type": SYSTEM_ERROR, "stacktrace": ""}, timed_out=True) from None
+            self.kill(StopReason.TIMEOUT)
+            raise WorkerDied(call_error(f"Algorithm timed out after {_fmt(timeout)} seconds{suffix}"),
+                             timed_out=True) from None
         except (EOFError, OSError, pickle.UnpicklingError):
             return None
 
@@ -478,22 +477,18 @@ class ProcessWorker:
                 code = proc.wait(2)
             except Exception:             # subprocess.TimeoutExpired
                 code = None
-        if self.kill_reason == "reset":
-            msg = "Algorithm call aborted: the server state was reset"
-        elif self.kill_reason == "shutdown":
-            msg = "Algorithm call aborted: the server is shutting down"
-        elif self.kill_reason == "cancelled":
+        if self.kill_reason in (StopReason.RESET, StopReason.SHUTDOWN):
+            return aborted_error(self.kill_reason)
+        if self.kill_reason == StopReason.CANCELLED:
             return cancelled_error()
-        else:
-            msg = f"Algorithm process {_describe_exit(code)}" + (f" {when}" if when else "")
-            if code == -signal.SIGKILL and self.kill_reason is None:
-                msg += " (possibly out of memory)"
-        return {"message": msg, "error_type": SYSTEM_ERROR, "stacktrace": ""}
+        msg = f"Algorithm process {_describe_exit(code)}" + (f" {when}" if when else "")
+        if code == -signal.SIGKILL and self.kill_reason is None:
+            msg += " (possibly out of memory)"
+        return call_error(msg)
 
 
 def cancelled_error() -> dict:
-    return {"message": "Algorithm call cancelled: the client went away", "error_type": SYSTEM_ERROR,
-            "stacktrace": ""}
+    return call_error("Algorithm call cancelled: the client went away")
 
 
 class BindingChecker:
@@ -553,7 +548,7 @@ class BindingChecker:
         """Kill the checker now, even mid-check (that check then reports the kill)."""
         worker = self._current
         if worker is not None:
-            worker.kill("stopped")
+            worker.kill(StopReason.STOPPED)
         if self._lock.acquire(blocking=False):
             try:
                 self.stop_locked()

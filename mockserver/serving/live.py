@@ -9,8 +9,9 @@ from mockserver.serving.serve import BackgroundServer
 
 class LiveServer:
     def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, app=None):
-        self.app = app or create_app(settings or Settings())
-        self._http = BackgroundServer(self.app, host=host, port=port)
+        self.app = app or create_app(settings or Settings.load())
+        self._http = BackgroundServer(self.app, host=host, port=port,
+                                      settings=self.app.extensions["mockserver"].settings)
         self.host = host
         self.port = self._http.port
         self.url = f"http://{host}:{self.port}"

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import yaml
 
+from mockserver.domain.bindings import binding_key, parse_binding_key
 from mockserver.errors import ApiError
 
 
@@ -126,16 +127,15 @@ class RemoteHandle:
         return Algorithmia.client(api_key or self.api_key, self.url)
 
     def bind(self, algorithm: str, target: "Callable | str", version: str | None = None) -> str:
-        from mockserver.control.api import binding_key
         if not isinstance(target, str):
             raise RemoteUnsupported(
                 "mockserver.bind() of a Python callable needs the in-process server: the mock at "
                 f"{self._sandbox.server_url} cannot run code from this test process. Bind a 'package.module:function' "
                 "target the server can import instead, or run without --mockserver-url")
-        owner, name, version = binding_key(algorithm, version)
+        owner, name, version = parse_binding_key(algorithm, version)
         path = f"algorithms/{owner}/{name}" + (f"/versions/{version}" if version else "") + "/binding"
         self._sandbox.control("PUT", path, {"target": target})
-        return "/".join([owner, name] + ([version] if version else []))
+        return binding_key(owner, name, version)
 
     def load_fixtures(self, path: str | os.PathLike) -> None:
         from mockserver.fixtures import FixtureError

@@ -10,41 +10,39 @@ second, diverging state. There is no setting for more; ``serve`` refuses ``worke
 
     python -m mockserver.serving.serve benchmarks.bare_app:app     # any WSGI app, same settings
 
-Settings (environment): MOCKSERVER_HOST, MOCKSERVER_PORT, MOCKSERVER_THREADS (16),
-MOCKSERVER_IDLE_TIMEOUT (30 s: a connection that sends or accepts nothing for that long is
-closed), MOCKSERVER_REQUEST_DEADLINE (60 s from a request's first byte to its last),
-MOCKSERVER_CONNECTION_LIMIT (1000 open connections), MOCKSERVER_LOG_LEVEL.
+Settings (``mockserver.settings.Settings``, from flags or MOCKSERVER_* variables): host, port,
+threads (16), workers (only 1), idle_timeout (30 s: a connection that sends or accepts nothing
+for that long is closed), request_deadline (60 s from a request's first byte to its last),
+connection_limit (1000 open connections), url_prefix, max_request_bytes / max_upload_bytes.
 """
 from __future__ import annotations
 
 import gc
 import importlib
 import logging
-import os
 import signal
 import sys
 import time
 
-from mockserver.settings import MiB
-
-DEFAULT_THREADS = 16
-# The seeds' request size limit (Settings.max_request_bytes). waitress refuses a body past it
-# before the app runs: a declared Content-Length at once, unread; a chunked body as soon as it
-# passes the limit (a 413 error object from JsonErrorTask, connection closed).
-MAX_BODY_BYTES = 10 * MiB
+from mockserver.settings import Settings
 
 
-def options(host: str | None = None, port: int | None = None, threads: int | None = None) -> dict:
-    """waitress's adjustments for the mock (documented options only)."""
-    env = os.environ
+def options(settings: Settings | None = None, *, host: str | None = None, port: int | None = None,
+            threads: int | None = None) -> dict:
+    """waitress's adjustments for the mock (documented options only): from ``settings`` (default:
+    the environment's), ``host``/``port``/``threads`` winning when given."""
+    s = settings or Settings.load()
     return {
-        "host": host or env.get("MOCKSERVER_HOST", "127.0.0.1"),
-        "port": int(port if port is not None else env.get("MOCKSERVER_PORT", "8080")),
-        "threads": int(threads or env.get("MOCKSERVER_THREADS", DEFAULT_THREADS)),
-        "connection_limit": int(env.get("MOCKSERVER_CONNECTION_LIMIT", "1000")),
-        "channel_timeout": int(float(env.get("MOCKSERVER_IDLE_TIMEOUT", env.get("MOCKSERVER_BODY_TIMEOUT", "30")))),
+        "host": host or s.host,
+        "port": s.port if port is None else int(port),
+        "threads": threads or s.threads,
+        "connection_limit": s.connection_limit,
+        "channel_timeout": int(s.idle_timeout),
         "cleanup_interval": 2,               # how often idle connections are looked for
-        "max_request_body_size": MAX_BODY_BYTES,
+        # The request size limit (the seeds: 10 MiB). waitress refuses a body past it before the
+        # app runs: a declared Content-Length at once, unread; a chunked body as soon as it passes
+        # the limit (a 413 error object from JsonErrorTask, connection closed).
+        "max_request_body_size": max(s.max_request_bytes, s.max_upload_bytes),
         # Keep one request read ahead, so waitress watches the connection while the app runs and
         # environ["waitress.client_disconnected"] tells an invocation that its client went away.
         "channel_request_lookahead": 1,
@@ -52,28 +50,27 @@ def options(host: str | None = None, port: int | None = None, threads: int | Non
         "expose_tracebacks": False,
         # A mount prefix (behind a path router): stripped from PATH_INFO into SCRIPT_NAME, so
         # every link the mock renders carries it.
-        "url_prefix": env.get("MOCKSERVER_URL_PREFIX", ""),
+        "url_prefix": s.url_prefix,
     }
 
 
-def request_deadline_s() -> float:
-    return float(os.environ.get("MOCKSERVER_REQUEST_DEADLINE", "60"))
-
-
-def create(app, *, workers: int = 1, socket_map: dict | None = None, **kw):
+def create(app, *, settings: Settings | None = None, workers: int | None = None, socket_map: dict | None = None,
+           **kw):
     """A waitress server for ``app``, bound but not yet serving (``.run()`` serves;
-    ``.effective_port`` is the bound port, useful with port 0)."""
-    if workers != 1:
+    ``.effective_port`` is the bound port, useful with port 0). ``settings``: the server's
+    (the app's own, for the mock); default, the environment's."""
+    settings = settings or Settings.load()
+    if (settings.workers if workers is None else workers) != 1:
         raise ValueError("the mock serves from ONE process: its state is in that process's memory")
     from waitress import create_server
     _quiet_queue_warnings()
     _return_big_buffers_to_the_os()
-    server = create_server(app, map=socket_map, **options(**kw))
-    server.channel_class = json_error_channel()    # a public class attribute of waitress's server
+    server = create_server(app, map=socket_map, **options(settings, **kw))
+    server.channel_class = json_error_channel(settings.request_deadline)    # a public class attribute
     return server
 
 
-def json_error_channel():
+def json_error_channel(deadline: float):
     """waitress's connection class, with its own early errors (bad request line or chunking,
     headers too large, body over the limit) answered as Algorithmia error objects instead of
     text. They always close the connection, and say so."""
@@ -94,8 +91,6 @@ def json_error_channel():
             self.set_close_on_finish()
             self.content_length = len(body)
             self.write(body)
-
-    deadline = request_deadline_s()
 
     class JsonErrorChannel(HTTPChannel):
         """Also an overall deadline for a request's head and body: a client that keeps
@@ -143,10 +138,12 @@ class BackgroundServer:
 
     TURN_S = 0.1
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int | None = None):
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int | None = None,
+                 settings: Settings | None = None):
         import threading
         self.socket_map: dict = {}
-        self.server = create(app, host=host, port=port, threads=threads, socket_map=self.socket_map)
+        self.server = create(app, settings=settings, host=host, port=port, threads=threads,
+                             socket_map=self.socket_map)
         self.port = self.server.effective_port
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.loop, name="mockserver-http", daemon=True)
@@ -196,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module, _, name = argv[0].partition(":")
     from mockserver.control.logs import configure_logging
-    configure_logging(os.environ.get("MOCKSERVER_LOG_LEVEL", "info"))
-    serve(getattr(importlib.import_module(module), name))
+    settings = Settings.load()
+    configure_logging(settings.log_level)
+    serve(getattr(importlib.import_module(module), name), settings=settings)
     return 0
 
 

@@ -1,6 +1,6 @@
 """WSGI entry: ``python -m mockserver.serving.serve mockserver.serving.wsgi:app`` (what ``mockserver`` serves).
 
-Settings come from MOCKSERVER_* environment variables (see config.Settings.from_env).
+Settings come from MOCKSERVER_* environment variables (``mockserver.settings.Settings.load``).
 """
 import sys
 
@@ -9,7 +9,7 @@ from mockserver.settings import Settings
 from mockserver.fixtures import FixtureError
 from mockserver.control.logs import configure_logging
 
-_settings = Settings.from_env()
+_settings = Settings.load()
 configure_logging(_settings.log_level)
 try:
     app = create_app(_settings)

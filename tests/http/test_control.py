@@ -46,3 +46,19 @@ def test_state_import_garbage_is_refused_and_state_kept(api, admin):
     error_of(api.put("/_mock/state", [1, 2]), 400)
     error_of(api.put("/_mock/state", {"users": {"x": {"nonsense": 1}}}), 400)
     assert api.get("/_mock/state").get_json() == before
+
+
+def test_every_control_route_is_in_the_control_blueprint(app):
+    rules = list(app.url_map.iter_rules())
+    control = [r for r in rules if r.rule.startswith("/_mock")]
+    assert control and all(r.endpoint.startswith("control.") for r in control)
+    assert all(r.rule.startswith("/_mock") for r in rules if r.endpoint.startswith("control."))
+    assert set(app.blueprints) == {"control"}
+
+
+def test_request_hooks_run_in_the_documented_order(app):
+    before = [f.__name__ for f in app.before_request_funcs[None]]
+    assert before == ["preflight", "control_guard_check", "inject", "check_request"]
+    # Flask runs after_request hooks last-registered first: CORS headers, then the record.
+    assert [f.__name__ for f in app.after_request_funcs[None]] == ["record", "add_headers"]
+    assert not any(app.before_request_funcs.get("control", [])), "control hooks are app-wide, in one place"

@@ -66,3 +66,15 @@ def test_admin_key_setting_adds_admin(tmp_path):
     load_into(c, [str(default_fixture())], admin_key="simExtraAdmin123")
     with c.store.read() as state:
         assert state.keys["simExtraAdmin123"].is_admin
+
+
+@pytest.mark.parametrize("item, where, named", [
+    ("{owner: demo, name: A, colour: red}", "algorithms/0", "colour"),
+    ("{owner: demo}", "algorithms/0", "name"),
+    ("{owner: demo, name: A, versions: [{version_type: minor, flavour: x}]}", "algorithms/0/versions/0", "flavour"),
+    ("{owner: demo, name: A, versions: [minor]}", "algorithms/0/versions/0", "object"),
+])
+def test_algorithm_keys_are_checked_by_the_schema(tmp_path, item, where, named):
+    with pytest.raises(FixtureError) as err:
+        load_text(tmp_path, f"algorithms:\n  - {item}\n")
+    assert err.value.where == where and named in err.value.reason

@@ -1,4 +1,4 @@
-"""The access log's batching handler and the JSON encoder behind every response."""
+"""The access log's batching (QueueHandler/QueueListener) and the JSON encoder behind every response."""
 import io
 import json
 import logging
@@ -6,7 +6,7 @@ import threading
 import time
 
 from mockserver.edge.jsonio import dumps_bytes
-from mockserver.control.logs import BatchingStreamHandler
+from mockserver.control.logs import LineWriter, batching_handler
 
 
 def _logger(handler: logging.Handler) -> logging.Logger:
@@ -17,34 +17,34 @@ def _logger(handler: logging.Handler) -> logging.Logger:
     return logger
 
 
-def test_info_lines_wait_for_the_flusher_and_warnings_are_written_at_once():
+def test_info_lines_wait_for_a_flush_and_warnings_are_written_at_once():
     stream = io.StringIO()
-    handler = BatchingStreamHandler(stream, interval=3600)   # the flusher never fires in this test
-    logger = _logger(handler)
+    writer = LineWriter(stream)
+    logger = _logger(writer)
     logger.info("first")
     assert stream.getvalue() == ""
-    logger.warning("second")          # a warning writes itself and everything queued before it
+    logger.warning("second")          # a warning writes itself and everything collected before it
     assert stream.getvalue() == "first\nsecond\n"
     logger.info("third")
-    handler.close()                   # exit writes what is still queued
-    assert stream.getvalue().endswith("third\n")
+    writer.flush()
+    assert stream.getvalue() == "first\nsecond\nthird\n"
 
 
-def test_the_flusher_thread_writes_queued_lines():
+def test_the_listener_writes_lines_when_its_queue_runs_empty():
     stream = io.StringIO()
-    handler = BatchingStreamHandler(stream, interval=0.01)
+    handler, listener = batching_handler(stream)
     _logger(handler).info("hello")
     deadline = time.monotonic() + 2
     while not stream.getvalue() and time.monotonic() < deadline:
         time.sleep(0.005)
     written = stream.getvalue()
-    handler.close()
+    listener.stop()
     assert written == "hello\n"
 
 
-def test_no_line_is_lost_or_torn_when_threads_log_while_it_flushes():
+def test_no_line_is_lost_or_torn_when_threads_log_while_it_writes():
     stream = io.StringIO()
-    handler = BatchingStreamHandler(stream, interval=0.001)
+    handler, listener = batching_handler(stream)
     logger = _logger(handler)
 
     def spam(n: int) -> None:
@@ -56,7 +56,7 @@ def test_no_line_is_lost_or_torn_when_threads_log_while_it_flushes():
         t.start()
     for t in threads:
         t.join()
-    handler.close()
+    listener.stop()                   # writes everything still queued
     lines = stream.getvalue().splitlines()
     assert sorted(lines) == sorted(f"t{n}-{i}" for n in range(8) for i in range(2000))
 
