@@ -13,8 +13,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from mockserver.edge.auth import Principal
-from mockserver.domain import keys, orgs, scms, users
+from mockserver.domain.principal import Principal
+from mockserver.domain import data_fixtures, keys, orgs, scms, users, versions
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
 from mockserver.errors import ApiError
@@ -181,7 +181,6 @@ def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
 
 
 def _algorithm(ctx: Ctx, item: dict, base: Path | None) -> None:
-    from mockserver.domain import versions
     versions.load_fixture(ctx, SYSTEM, item, None if base is None else str(base), FIXTURE_LINK_BASE)
 
 
@@ -203,7 +202,6 @@ def register_section(name: str, loader: Loader) -> None:
 
 
 def _register_data_sections() -> None:
-    from mockserver.domain import data_fixtures   # late: data rules import the store
     register_section("connectors", data_fixtures.load_connector_fixture)
     register_section("data", data_fixtures.load_data_fixture)
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, request
 
 from mockserver.edge import current
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.domain.context import Ctx
 from mockserver.edge.gate import Input

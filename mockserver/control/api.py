@@ -15,6 +15,8 @@ from flask import Response, current_app, g, request
 from mockserver.control import guard as control_guard
 from mockserver.edge import current
 from mockserver.api import Handlers
+from mockserver.api.common import base_url
+from mockserver.control.dashboard import render, render_sign_in
 from mockserver.domain import bindings
 from mockserver.errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
 from mockserver.fixtures import FixtureError, load_file, load_text
@@ -138,7 +140,6 @@ def delete_binding(inp):
 
 @ops("getDashboard")
 def dashboard(_inp):
-    from mockserver.control.dashboard import render, render_sign_in
     server = _server()
     if not g.get("control_authorized"):
         page = render_sign_in(server)
@@ -181,7 +182,6 @@ def _sandboxes():
 
 
 def _root_url() -> str:
-    from mockserver.api.common import base_url
     return base_url()
 
 

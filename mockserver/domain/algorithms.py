@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import semver
 from sortedcontainers import SortedDict
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
                       UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
@@ -243,7 +243,7 @@ def require_settings(given: Any) -> dict[str, Any]:
     return given
 
 
-def _details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+def merge_details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
     out = dict(current)
     for field in _DETAILS:
         if given and field in given:
@@ -290,7 +290,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
     if not isinstance(body, dict):
         raise ApiError(INVALID_REQUEST, "The request body must be a JSON object")
     name = check_name(body.get("name"), "algorithm name", INVALID_REQUEST)
-    details = _details({}, body.get("details") or {})
+    details = merge_details({}, body.get("details") or {})
     settings = check_settings({**require_settings(body.get("settings")), "algorithm_callability": "private"})
     if not state.owner_exists(owner):
         raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
@@ -339,7 +339,7 @@ def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any]
                        f"the path {owner}/{name}")
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        details = _details(algo.details, body.get("details"))
+        details = merge_details(algo.details, body.get("details"))
         given = {k: v for k, v in require_settings(body.get("settings")).items()
                  if k != "algorithm_callability" and v is not None}   # callability changes by publishing
         settings = check_settings({**algo.settings, **given})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import ApiError, REQUEST_INVALID, not_authorized
 from mockserver.store import State
 from mockserver.domain.context import Ctx

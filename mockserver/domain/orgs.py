@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source, sorted_source
 from mockserver.store import State

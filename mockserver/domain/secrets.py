@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_REQUEST, NOT_FOUND, ApiError
 from mockserver.domain.algorithm_models import Algorithm, Secret
 from mockserver.domain.algorithms import find_by_id

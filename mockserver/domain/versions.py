@@ -7,21 +7,25 @@ versions (and a build is published at most once: the losers get 1007).
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 import semver
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST, NOT_AUTHORIZED,
                       VERSION_ALREADY_PUBLISHED, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
+from mockserver.runtime import Binding
 from mockserver.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build, Version
-from mockserver.domain.algorithms import (BUILD_SETTINGS, _details, check_settings, find_managed,
+from mockserver.domain.algorithms import (BUILD_SETTINGS, add, merge_details, check_settings, find_managed,
                          find_visible, latest_build, latest_version, not_found, record_error, render,
                          settle, version_key, version_of_build)
+from mockserver.domain.builds import build_head, check_binding, new_build
 from mockserver.domain.context import Ctx
+from mockserver.domain.gitbuilds import create_repository
 from mockserver.domain.orgs import acts_for
 
 VERSION_TYPES = ("major", "minor", "patch")
@@ -120,7 +124,7 @@ def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any
         general = {k: v for k, v in {**algo.settings, **settings_in}.items() if k not in BUILD_SETTINGS}
         settings = check_settings({**general, **{k: build.settings[k] for k in BUILD_SETTINGS if k in build.settings},
                                    "algorithm_callability": callability})
-        details = _details(algo.details, body.get("details"))
+        details = merge_details(algo.details, body.get("details"))
         last = latest_version(algo)
         breaking = _breaking(last, settings)
         if info.get("semantic_version"):
@@ -269,8 +273,6 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
     "pkg.mod:apply" or a file path relative to the fixture file. ``repository``: a folder
     (inside the fixture file's folder) that becomes the initial commit of the algorithm's
     git repository; its builds are builds of that commit, and it takes no bindings."""
-    from mockserver.domain.algorithms import add
-    from mockserver.domain.gitbuilds import create_repository
     if not isinstance(item, dict) or not {"owner", "name"} <= set(item):
         raise ApiError(6001, "an algorithm needs at least owner and name")
     unknown = sorted(set(item) - _FIXTURE_KEYS)
@@ -309,7 +311,6 @@ def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
     """403 if the item or one of its versions binds code outside the allowed folders/modules."""
     if ctx.engine is None:
         return
-    from mockserver.runtime import Binding
     versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
     for target in {item.get("binding"), *(v.get("binding") for v in versions)} - {None}:
         denial = ctx.engine.binding_denial(Binding(str(target), base_dir=base_dir))
@@ -319,7 +320,6 @@ def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
 
 def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None:
     """The fixture's source folder, confined to the fixture file's folder."""
-    import os
     given = item.get("repository")
     if given is None:
         return None
@@ -340,9 +340,7 @@ def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None
 
 def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str,
                    from_repository: bool = False) -> None:
-    from mockserver.domain.builds import check_binding, new_build
     if from_repository:
-        from mockserver.domain.gitbuilds import build_head
         build = build_head(ctx, None, *state_owner, "loading the fixtures")
         if build.final_status == "failed" or build.status == "failed":
             raise ApiError(6001, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")

@@ -8,6 +8,9 @@ import sys
 
 from mockserver.settings import Settings
 from mockserver.control.logs import configure_logging
+from mockserver.edge.app import create_app
+from mockserver.fixtures import FixtureError
+from mockserver.serving.serve import serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
     configure_logging(settings.log_level)
-    from mockserver.edge.app import create_app
-    from mockserver.fixtures import FixtureError
     try:
         app = create_app(settings)
     except FixtureError as exc:
@@ -111,7 +112,6 @@ def _banner(app, args) -> None:
 
 
 def _serve(app, args) -> None:
-    from mockserver.serving.serve import serve
     serve(app, host=args.host, port=args.port, threads=args.threads)
     engine = app.extensions["mockserver"].ctx.engine
     if engine is not None:

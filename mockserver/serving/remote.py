@@ -16,7 +16,9 @@ from typing import Any, Callable
 
 import yaml
 
+from mockserver.control.api import binding_key
 from mockserver.errors import ApiError
+from mockserver.fixtures import FixtureError
 
 
 class RemoteUnsupported(RuntimeError):
@@ -126,7 +128,6 @@ class RemoteHandle:
         return Algorithmia.client(api_key or self.api_key, self.url)
 
     def bind(self, algorithm: str, target: "Callable | str", version: str | None = None) -> str:
-        from mockserver.control.api import binding_key
         if not isinstance(target, str):
             raise RemoteUnsupported(
                 "mockserver.bind() of a Python callable needs the in-process server: the mock at "
@@ -138,7 +139,6 @@ class RemoteHandle:
         return "/".join([owner, name] + ([version] if version else []))
 
     def load_fixtures(self, path: str | os.PathLike) -> None:
-        from mockserver.fixtures import FixtureError
         try:
             self._sandbox.control("POST", "fixtures", raw=Path(path).read_bytes(), content_type="application/x-yaml")
         except ApiError as exc:

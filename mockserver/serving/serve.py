@@ -25,6 +25,9 @@ import signal
 import sys
 import time
 
+from mockserver.control.logs import configure_logging
+from mockserver.edge.jsonio import dumps_bytes
+from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
 from mockserver.settings import MiB
 
 DEFAULT_THREADS = 16
@@ -80,8 +83,6 @@ def json_error_channel():
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
-    from mockserver.edge.jsonio import dumps_bytes
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
@@ -195,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m mockserver.serving.serve MODULE:APP", file=sys.stderr)
         return 2
     module, _, name = argv[0].partition(":")
-    from mockserver.control.logs import configure_logging
     configure_logging(os.environ.get("MOCKSERVER_LOG_LEVEL", "info"))
     serve(getattr(importlib.import_module(module), name))
     return 0

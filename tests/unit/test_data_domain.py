@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mockserver import codec
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.settings import Settings
 from mockserver.domain import data
 from mockserver.domain.context import Ctx

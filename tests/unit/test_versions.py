@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.settings import Settings
 from mockserver.domain import algorithms, builds, orgs, users, versions
 from mockserver.domain.context import Ctx
