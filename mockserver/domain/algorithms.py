@@ -397,8 +397,7 @@ def record_error(state: State, ctx: Ctx, algorithm: Algorithm, caller: str | Non
                        version=version, message=str(message)[:2000], error_type=error_type or "AlgorithmError",
                        created_at=ctx.clock.iso(), request_id=request_id, seq=state.next_seq(),
                        algorithm_id=algorithm.id)
-    state.errors.append(entry)
-    del state.errors[:-1000]          # keep the newest 1000
+    state.record_error(entry, keep=1000)
     return entry
 
 

@@ -96,7 +96,7 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
         head = repo.head()
         if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
             repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))
-            state.repos[algo.full_name] = repo
+            state.put_repo(algo.full_name, repo)
         algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
     commit = repo.head()
     if commit is None:

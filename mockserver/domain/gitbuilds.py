@@ -66,7 +66,7 @@ def create_repository(ctx: Ctx, state: State, algo: Algorithm, source_dir: str |
         files = template_files(algo.name, algo.settings.get("language"))
         message = f"Initial commit of {algo.full_name} from the {algo.settings.get('language') or 'python3-1'} template"
     repo = initial(files, message, int(ctx.clock.now().timestamp()))
-    state.repos[algo.full_name] = repo
+    state.put_repo(algo.full_name, repo)
     return repo
 
 

@@ -85,9 +85,9 @@ def create(ctx: Ctx, who: Principal, body: dict[str, Any], base_url: str) -> dic
         org = Organization(org_name=name, org_label=body["org_label"], org_contact_name=body["org_contact_name"],
                            org_email=body["org_email"], org_url=body.get("org_url"), id=ctx.ids.uuid(),
                            type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq())
+        state.put_org(org)
         if who.username and who.username in state.users:
-            org.members[who.username] = "owner"
-        state.orgs[name] = org
+            state.put_member(name, who.username, "owner")
         return render(org, base_url)
 
 
@@ -96,8 +96,7 @@ def listing(ctx: Ctx, who: Principal, base_url: str, **page: Any) -> Page:
         if who.is_admin:
             source = sorted_dict_source(state.orgs)
         else:   # a user's own organizations: few, filtered then sorted
-            source = sorted_source((o for o in state.orgs.values() if who.username in o.members),
-                                   key=lambda o: o.org_name)
+            source = sorted_source(state.orgs_of(who.username or ""), key=lambda o: o.org_name)
         return paginate(source, list_id="orgs", render=lambda o: render(o, base_url), **page)
 
 
@@ -132,8 +131,7 @@ def update(ctx: Ctx, who: Principal, org_name: str, body: dict[str, Any], base_u
 def delete(ctx: Ctx, org_name: str) -> None:
     with ctx.store.write() as state:
         find(state, org_name)
-        del state.orgs[org_name]
-        state.drop_owned_by(org_name)
+        state.drop_org(org_name)           # with memberships, algorithms and data
 
 
 def members(ctx: Ctx, who: Principal, org_name: str, base_url: str, **page: Any) -> Page:
@@ -168,7 +166,7 @@ def put_member(ctx: Ctx, who: Principal, org_name: str, username: str, role: str
         new_role = role or org.members.get(username, "member")
         if org.members.get(username) == "owner" and new_role != "owner" and org.owners() == [username]:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
-        org.members[username] = new_role
+        state.put_member(org_name, username, new_role)
 
 
 def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> None:
@@ -180,4 +178,4 @@ def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> Non
             raise ApiError(3000, f"The requested user was not found in organization {org_name}: {username}")
         if org.owners() == [username]:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
-        del org.members[username]
+        state.drop_member(org_name, username)

@@ -82,7 +82,7 @@ def create(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
         scm = Scm(id=scm_id, provider=body["provider"], enabled=bool(body.get("enabled", True)), default=False,
                   oauth_client_id=oauth["client_id"], oauth_client_secret=oauth["client_secret"],
                   urls={k: urls[k] for k in _URL_KEYS}, seq=state.next_seq())
-        state.scms[scm_id] = scm
+        state.put_scm(scm)
         return render(scm)
 
 
@@ -125,7 +125,7 @@ def delete(ctx: Ctx, scm_id: str) -> None:
         users = [a.full_name for a in state.algorithms.values() if a.scm_id == scm_id]
         if users:
             raise ApiError(SCM_IN_USE, f"Unable to delete SCM configuration in use by {', '.join(users[:5])}; disable it instead")
-        del state.scms[scm_id]
+        state.drop_scm(scm_id)
 
 
 def usable(state: State, scm_id: str | None) -> Scm:

@@ -52,8 +52,7 @@ def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
                     id=ctx.ids.uuid(), company_name=body.get("company_name"),
                     company_role=body.get("company_role"), created_at=ctx.clock.iso(),
                     seq=state.next_seq())
-        state.users[username] = user
-        state.emails[user.email.casefold()] = username
+        state.put_user(user)
         return render(user, base_url)
 
 
@@ -88,12 +87,7 @@ def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict
 def delete(ctx: Ctx, username: str) -> None:
     with ctx.store.write() as state:
         find(state, username)
-        sole_owner_of = [o.org_name for o in state.orgs.values() if o.owners() == [username]]
+        sole_owner_of = [o.org_name for o in state.orgs_of(username) if o.owners() == [username]]
         if sole_owner_of:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {', '.join(sole_owner_of)}")
-        state.emails.pop(state.users.pop(username).email.casefold(), None)
-        for key in state.keys_of(username):
-            state.drop_key(key.api_key)
-        for org in state.orgs.values():
-            org.members.pop(username, None)
-        state.drop_owned_by(username)
+        state.drop_user(username)          # with keys, memberships, algorithms and data

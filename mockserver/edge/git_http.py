@@ -109,7 +109,7 @@ class GitMiddleware:
                 algo = state.algorithms.get(f"{owner}/{name}")
                 if algo is None or algo.id != algo_id:
                     return answer       # deleted meanwhile: the push goes nowhere
-                state.repos[algo.full_name] = after
+                state.put_repo(algo.full_name, after)
                 algo.binding = algo.binding_base = None      # the repository now says what runs
             if after.refs.get(DEFAULT_BRANCH) not in (None, before.refs.get(DEFAULT_BRANCH)):
                 try:
