@@ -148,7 +148,7 @@ def _scm(ctx: Ctx, item: dict, _base: Path) -> None:
 
 
 def _user(ctx: Ctx, item: dict, _base: Path) -> None:
-    users.create(ctx, {k: v for k, v in item.items() if k != "keys"}, FIXTURE_LINK_BASE)
+    users.create(ctx, {k: v for k, v in item.items() if k != "keys"})
     with ctx.store.write() as state:
         for key in item.get("keys", []):
             if key["key"] in state.keys:
@@ -161,7 +161,7 @@ def _user(ctx: Ctx, item: dict, _base: Path) -> None:
 def _org(ctx: Ctx, item: dict, _base: Path) -> None:
     body = {k: v for k, v in item.items() if k not in ("members", "type")}
     body["type_id"] = item.get("type")
-    orgs.create(ctx, SYSTEM, body, FIXTURE_LINK_BASE)
+    orgs.create(ctx, SYSTEM, body)
     members = item.get("members", [])
     for member in sorted(members, key=lambda m: m.get("role") != "owner"):   # owners first
         orgs.put_member(ctx, SYSTEM, item["org_name"], member["username"], member.get("role", "member"))

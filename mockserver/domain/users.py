@@ -1,6 +1,7 @@
 """Users: create, list, get, update, delete (seed 001 "Users")."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from mockserver.domain.principal import Principal
@@ -13,13 +14,6 @@ from mockserver.domain.models import User
 from mockserver.domain.names import check_email, check_name
 
 _REQUIRED = ("username", "email", "fullname")
-
-
-def render(user: User, base_url: str) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "email": user.email,
-            "fullname": user.fullname, "company_name": user.company_name,
-            "company_role": user.company_role, "resource_type": "user",
-            "self_link": f"{base_url}/v1/users/{user.username}"}
 
 
 def find(state: State, username: str) -> User:
@@ -39,7 +33,7 @@ def _email_owner(state: State, email: str) -> str | None:
     return state.emails.get(email.casefold())
 
 
-def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def create(ctx: Ctx, body: dict[str, Any]) -> User:
     _required(body)
     username = check_name(body["username"], "username", MALFORMED_USER)
     check_email(body["email"], MALFORMED_USER)
@@ -53,23 +47,24 @@ def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
                     company_role=body.get("company_role"), created_at=ctx.clock.iso(),
                     seq=state.next_seq())
         state.put_user(user)
-        return render(user, base_url)
+        return copy.copy(user)
 
 
-def get(ctx: Ctx, who: Principal, username: str, base_url: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, username: str) -> User:
     if not who.is_admin and who.username != username:
         raise not_authorized("Caller is not authorized to read another user")
     with ctx.store.read() as state:
-        return render(find(state, username), base_url)
+        return copy.copy(find(state, username))
 
 
-def listing(ctx: Ctx, base_url: str, **page: Any) -> Page:
+def listing(ctx: Ctx, **page: Any) -> Page:
+    """A page of users (copies), by username."""
     with ctx.store.read() as state:
         return paginate(sorted_dict_source(state.users), list_id="users",
-                        render=lambda u: render(u, base_url), **page)
+                        render=copy.copy, **page)
 
 
-def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def update(ctx: Ctx, username: str, body: dict[str, Any]) -> User:
     _required(body)
     if body["username"] != username:
         raise ApiError(USERNAME_MISMATCH, f"The username in the request body ({body['username']}) does not match the username in the request path ({username})")
@@ -81,7 +76,7 @@ def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict
         for field in ("company_name", "company_role"):
             if field in body:
                 setattr(user, field, body[field])
-        return render(user, base_url)
+        return copy.copy(user)
 
 
 def delete(ctx: Ctx, username: str) -> None:

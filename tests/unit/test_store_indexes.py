@@ -49,7 +49,7 @@ def _operations(ctx: Ctx, rnd: random.Random):
     def create_user():
         name = rnd.choice(USERS)
         email = f"{rnd.choice(USERS)}@example.com"       # sometimes taken: refused
-        users.create(ctx, {"username": name, "email": email, "fullname": name}, BASE)
+        users.create(ctx, {"username": name, "email": email, "fullname": name})
 
     def delete_user():
         users.delete(ctx, rnd.choice(USERS))
@@ -58,7 +58,7 @@ def _operations(ctx: Ctx, rnd: random.Random):
         creator = rnd.choice([ADMIN, _as_user(rnd.choice(USERS))])
         name = rnd.choice(ORGS + USERS[:1])                # an org named like a user: refused
         orgs.create(ctx, creator, {"org_name": name, "org_label": name, "org_contact_name": "C",
-                                   "org_email": f"{name}@example.com"}, BASE)
+                                   "org_email": f"{name}@example.com"})
 
     def delete_org():
         orgs.delete(ctx, rnd.choice(ORGS))
@@ -119,7 +119,7 @@ def test_live_indexes_equal_rebuilt_ones_after_random_operations(seed):
 
 def test_a_stale_index_is_noticed():
     ctx = Ctx(store=Store(), ids=Ids(1), clock=Clock("step"), settings=Settings())
-    users.create(ctx, {"username": "ann", "email": "ann@example.com", "fullname": "Ann"}, BASE)
+    users.create(ctx, {"username": "ann", "email": "ann@example.com", "fullname": "Ann"})
     with ctx.store.read() as state:
         live = _indexes(state)
         state.emails.clear()                       # what a write around the store would leave

@@ -33,9 +33,9 @@ def ctx():
     c = Ctx(store=Store(), ids=Ids(7), clock=Clock("step"), settings=Settings(profile_scale=1.0),
             profiles={"python3-cpu": Profile(name="python3-cpu"), "python3-gpu": Profile(name="python3-gpu", processor="gpu")})
     for name in ("demo", "eve"):
-        users.create(c, {"username": name, "email": f"{name}@example.com", "fullname": name}, BASE)
+        users.create(c, {"username": name, "email": f"{name}@example.com", "fullname": name})
     orgs.create(c, DEMO, {"org_name": "acme", "org_label": "Acme", "org_contact_name": "D",
-                          "org_email": "ops@acme.com"}, BASE)
+                          "org_email": "ops@acme.com"})
     return c
 
 
