@@ -24,7 +24,6 @@ from mockserver.runtime import Profile
 _SCHEMA = yaml.safe_load((Path(__file__).parent / "fixture_schema.yaml").read_text())
 _VALIDATOR = Draft202012Validator(_SCHEMA)
 SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="PlatformAdminKey"))
-FIXTURE_LINK_BASE = "http://localhost"   # links are rendered per request; this one is discarded
 
 
 class FixtureError(Exception):
@@ -140,7 +139,7 @@ def _items(section: Any) -> list:
 
 
 def _scm(ctx: Ctx, item: dict, _base: Path) -> None:
-    scm_id = scms.create(ctx, {k: v for k, v in item.items() if k not in ("default", "oauth_status")})["id"]
+    scm_id = scms.create(ctx, {k: v for k, v in item.items() if k not in ("default", "oauth_status")}).id
     with ctx.store.write() as state:
         state.scms[scm_id].oauth_status = item.get("oauth_status", "unauthorized")
     if item.get("default"):
@@ -181,7 +180,7 @@ def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
 
 
 def _algorithm(ctx: Ctx, item: dict, base: Path | None) -> None:
-    versions.load_fixture(ctx, SYSTEM, item, None if base is None else str(base), FIXTURE_LINK_BASE)
+    versions.load_fixture(ctx, SYSTEM, item, None if base is None else str(base))
 
 
 Loader = Callable[[Ctx, Any, "Path | None"], None]

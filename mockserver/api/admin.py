@@ -100,27 +100,27 @@ def remove_member(inp):
 # -- SCMs ---------------------------------------------------------------------
 @ops("listScms")
 def list_scms(inp):
-    return ok(scms.listing(ctx()))
+    return ok({"results": [render.scm(s) for s in scms.listing(ctx())]})
 
 
 @ops("getScm")
 def get_scm(inp):
-    return ok(scms.get(ctx(), inp.path["scm_id"]))
+    return ok(render.scm(scms.get(ctx(), inp.path["scm_id"])))
 
 
 @ops("getScmOAuthStatus")
 def scm_oauth_status(inp):
-    return ok(scms.oauth_status(ctx(), inp.path["scm_id"]))
+    return ok(render.scm_oauth_status(scms.oauth_status(ctx(), inp.path["scm_id"])))
 
 
 @ops("createScm")
 def create_scm(inp):
-    return ok(scms.create(ctx(), inp.body))
+    return ok(render.scm(scms.create(ctx(), inp.body)))
 
 
 @ops("updateScm")
 def update_scm(inp):
-    return ok(scms.update(ctx(), inp.path["scm_id"], inp.body or {}))
+    return ok(render.scm(scms.update(ctx(), inp.path["scm_id"], inp.body or {})))
 
 
 @ops("setDefaultScm")

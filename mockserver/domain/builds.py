@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import time
+import copy
 from typing import Any
 
 from mockserver.domain.principal import Principal
@@ -19,8 +20,8 @@ from mockserver.ids import iso
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
 from mockserver.store import State
-from mockserver.domain.algorithm_models import Algorithm, Build
-from mockserver.domain.algorithms import find, find_managed, render, render_build
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
+from mockserver.domain.algorithms import find, find_managed, view
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import LANGUAGES, profile_for
 from mockserver.domain.gitbuilds import repository_of, verify
@@ -68,7 +69,7 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
     return ctx.engine.check_binding(binding)
 
 
-def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:
+def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
     """Builds the repository's head; algorithms a fixture binds to a callable build that."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
@@ -77,12 +78,12 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url:
     if from_repository:
         build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
         with ctx.store.read() as state:
-            return render(state, find_managed(ctx, state, who, owner, name), base_url, build)
+            return view(state, find_managed(ctx, state, who, owner, name), build)
     problem = check_binding(ctx, target, base)      # imports code: outside the lock
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
         build = new_build(ctx, state, algo, problem)
-        return render(state, algo, base_url, build)
+        return view(state, algo, build)
 
 
 def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, *,
@@ -218,24 +219,25 @@ def find_build(algo: Algorithm, build_id: str) -> Build:
 
 
 def listing(ctx: Ctx, who: Principal, owner: str, name: str, **page: Any) -> Page:
+    """A page of Builds (copies), newest first."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         return paginate(sorted_source(algo.builds.values(), key=lambda b: -b.seq), list_id=f"builds:{algo.id}",
-                        render=render_build, **page)
+                        render=copy.copy, **page)
 
 
-def get(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> Build:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        return render_build(find_build(algo, build_id))
+        return copy.copy(find_build(algo, build_id))
 
 
-def logs(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> dict[str, Any]:
+def logs(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> str:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         build = find_build(algo, build_id)
         if build.status == "in-progress":
             raise ApiError(ALGORITHM_NOT_FOUND, f"The logs of build {build_id} are not available until it finishes "
                            "(status in-progress)", 404)
-        return {"logs": build.logs}
+        return build.logs
 

@@ -19,9 +19,9 @@ from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, I
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
 from mockserver.store import State
-from mockserver.domain.algorithm_models import Algorithm, Build, Version
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, Version
 from mockserver.domain.algorithms import (BUILD_SETTINGS, add, merge_details, check_settings, find_managed,
-                         find_visible, latest_build, latest_version, not_found, record_error, render,
+                         find_visible, latest_build, latest_version, not_found, record_error, view,
                          settle, version_key, version_of_build)
 from mockserver.domain.builds import build_head, check_binding, new_build
 from mockserver.domain.context import Ctx
@@ -105,8 +105,7 @@ def _target(algo: Algorithm, info: dict[str, Any]) -> Build:
     return build
 
 
-def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None,
-            base_url: str) -> dict[str, Any]:
+def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None) -> AlgorithmView:
     body = body or {}
     settings_in = {k: v for k, v in (body.get("settings") or {}).items() if v is not None}
     info = body.get("version_info") or {}
@@ -148,10 +147,10 @@ def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any
         algo.details = details
         algo.settings = {**algo.settings, **{k: v for k, v in settings.items() if k not in BUILD_SETTINGS}}
         algo.version_info = {}
-        return render(state, algo, base_url, build, version, as_version=True)
+        return view(state, algo, build, version, as_version=True)
 
 
-def listing(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str, *, callable: bool | None = None,
+def listing(ctx: Ctx, who: Principal, owner: str, name: str, *, callable: bool | None = None,
             published: bool | None = None, **page: Any) -> Page:
     """Newest first. ``callable``: true = public versions, false = private ones (unpublished
     builds count as private: only the owner can call them, by hash). ``published``:
@@ -173,10 +172,10 @@ def listing(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str, *, c
                 continue
             rows.append((build, version))
         return paginate(sorted_source(rows, key=lambda row: -row[0].seq), list_id=f"versions:{algo.id}",
-                        render=lambda row: render(state, algo, base_url, row[0], row[1], as_version=True), **page)
+                        render=lambda row: view(state, algo, row[0], row[1], as_version=True), **page)
 
 
-def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str, base_url: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str) -> AlgorithmView:
     """A version by git hash (published or not) or by semantic version."""
     with ctx.store.read() as state:
         algo = find_visible(ctx, state, who, owner, name)
@@ -184,7 +183,7 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str, base_url: str
         version = version_of_build(algo, build) if build else None
         if build is None or not (acts_for(state, who, owner) or (version and version.callability == "public")):
             raise ApiError(ALGORITHM_NAME_NOT_FOUND, f"No such version of {algo.full_name}: {ref}", 404)
-        return render(state, algo, base_url, build, version, as_version=True)
+        return view(state, algo, build, version, as_version=True)
 
 
 # -- invocation ---------------------------------------------------------------------
@@ -264,7 +263,7 @@ FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "a
                     "pipeline_enabled": True, "source_visibility": "closed"}
 
 
-def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, base_url: str) -> None:
+def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str) -> None:
     """One item of the fixtures' ``algorithms`` section, applied through the API's rules:
     ``{owner, name, details?, settings?, binding?, source?, version_info?, compiled?,
     versions?: [{version_type | semantic_version, callability, release_notes, sample_input,
@@ -299,7 +298,7 @@ def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, 
                                       "sample_output") if spec.get(k) is not None}
         settings = {"algorithm_callability": spec.get("callability", "public")}
         try:
-            publish(ctx, who, owner, name, {"settings": settings, "version_info": info}, base_url)
+            publish(ctx, who, owner, name, {"settings": settings, "version_info": info})
         except ApiError as exc:
             raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
     if item.get("compiled"):

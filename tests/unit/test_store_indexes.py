@@ -18,7 +18,6 @@ from mockserver.ids import Clock, Ids
 from mockserver.settings import Settings
 from mockserver.store import State, Store
 
-BASE = "http://mock"
 ADMIN = Principal(ApiKey(api_key="admin", id="admin", owner=None, key_type="PlatformAdminKey"))
 USERS = [f"user{i}" for i in range(7)]
 ORGS = [f"org{i}" for i in range(4)]
@@ -83,7 +82,7 @@ def _operations(ctx: Ctx, rnd: random.Random):
     def create_algorithm():
         owner = rnd.choice(USERS + ORGS)
         algorithms.create(ctx, ADMIN, owner, {"name": rnd.choice(ALGOS), "details": {"label": "x"},
-                                              "settings": dict(SETTINGS)}, BASE)
+                                              "settings": dict(SETTINGS)})
 
     def delete_algorithm():
         algorithms.delete(ctx, ADMIN, rnd.choice(USERS + ORGS), rnd.choice(ALGOS))
