@@ -7,25 +7,21 @@ versions (and a build is published at most once: the losers get 1007).
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import semver
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST, NOT_AUTHORIZED,
+from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST,
                       VERSION_ALREADY_PUBLISHED, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
-from mockserver.runtime import Binding
 from mockserver.store import State
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, Version
-from mockserver.domain.algorithms import (BUILD_SETTINGS, add, merge_details, check_settings, find_managed,
+from mockserver.domain.algorithms import (BUILD_SETTINGS, merge_details, check_settings, find_managed,
                          find_visible, latest_build, latest_version, not_found, record_error, view,
                          settle, version_key, version_of_build)
-from mockserver.domain.builds import build_head, check_binding, new_build
 from mockserver.domain.context import Ctx
-from mockserver.domain.gitbuilds import create_repository
 from mockserver.domain.orgs import acts_for
 
 VERSION_TYPES = ("major", "minor", "patch")
@@ -250,108 +246,3 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     if version is None or not allowed(version):
         raise _no_version(algo, spec)
     return result(version)
-
-
-
-
-# -- fixtures ---------------------------------------------------------------------------
-_FIXTURE_KEYS = {"owner", "name", "details", "settings", "binding", "source", "version_info", "versions", "compiled",
-                 "repository"}
-_FIXTURE_VERSION_KEYS = {"version_type", "semantic_version", "callability", "release_notes", "sample_input",
-                         "sample_output", "binding"}
-FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "apl", "network_access": "full",
-                    "pipeline_enabled": True, "source_visibility": "closed"}
-
-
-def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str) -> None:
-    """One item of the fixtures' ``algorithms`` section, applied through the API's rules:
-    ``{owner, name, details?, settings?, binding?, source?, version_info?, compiled?,
-    versions?: [{version_type | semantic_version, callability, release_notes, sample_input,
-    sample_output, binding}]}``. Each version is a compile followed by a publish;
-    ``compiled: true`` adds one more, unpublished, build. Bindings are
-    "pkg.mod:apply" or a file path relative to the fixture file. ``repository``: a folder
-    (inside the fixture file's folder) that becomes the initial commit of the algorithm's
-    git repository; its builds are builds of that commit, and it takes no bindings."""
-    if not isinstance(item, dict) or not {"owner", "name"} <= set(item):
-        raise ApiError(6001, "an algorithm needs at least owner and name")
-    unknown = sorted(set(item) - _FIXTURE_KEYS)
-    if unknown:
-        raise ApiError(6001, f"unknown algorithm field(s): {', '.join(unknown)}; known: {', '.join(sorted(_FIXTURE_KEYS))}")
-    owner, name = item["owner"], item["name"]
-    folder = _repository_folder(item, base_dir)
-    body = {"name": name, "details": item.get("details") or {"label": name},
-            "settings": {**FIXTURE_SETTINGS, **(item.get("settings") or {})},
-            "source": item.get("source"), "version_info": item.get("version_info")}
-    _refuse_disallowed_code(ctx, item, base_dir)          # before anything changes
-    with ctx.store.write() as state:
-        algo = add(ctx, state, who, owner, body)
-        algo.binding, algo.binding_base = item.get("binding"), base_dir if item.get("binding") else None
-        if folder:
-            create_repository(ctx, state, algo, source_dir=folder)
-    for index, spec in enumerate(item.get("versions") or []):
-        unknown = sorted(set(spec) - _FIXTURE_VERSION_KEYS) if isinstance(spec, dict) else ["(not a mapping)"]
-        if unknown:
-            raise ApiError(6001, f"versions/{index}: unknown field(s): {', '.join(unknown)}")
-        _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
-                       base_dir=base_dir, from_repository=bool(folder))
-        info = {k: spec[k] for k in ("version_type", "semantic_version", "release_notes", "sample_input",
-                                      "sample_output") if spec.get(k) is not None}
-        settings = {"algorithm_callability": spec.get("callability", "public")}
-        try:
-            publish(ctx, who, owner, name, {"settings": settings, "version_info": info})
-        except ApiError as exc:
-            raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
-    if item.get("compiled"):
-        _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir,
-                       from_repository=bool(folder))
-
-
-def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
-    """403 if the item or one of its versions binds code outside the allowed folders/modules."""
-    if ctx.engine is None:
-        return
-    versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
-    for target in {item.get("binding"), *(v.get("binding") for v in versions)} - {None}:
-        denial = ctx.engine.binding_denial(Binding(str(target), base_dir=base_dir))
-        if denial:
-            raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
-
-
-def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None:
-    """The fixture's source folder, confined to the fixture file's folder."""
-    given = item.get("repository")
-    if given is None:
-        return None
-    if item.get("binding") or any(isinstance(v, dict) and v.get("binding") for v in item.get("versions") or []):
-        raise ApiError(6001, "an algorithm with a repository takes no binding: its code is the repository's")
-    if base_dir is None:
-        raise ApiError(6001, "repository: a fixture document sent over HTTP cannot name a folder")
-    if not isinstance(given, str) or not given:
-        raise ApiError(6001, "repository must be a folder path relative to the fixture file")
-    root = os.path.realpath(base_dir)
-    folder = os.path.realpath(os.path.join(root, given))
-    if os.path.commonpath([root, folder]) != root:
-        raise ApiError(6001, f"repository {given!r} is outside the fixture file's folder")
-    if not os.path.isdir(folder):
-        raise ApiError(6001, f"repository {given!r} is not a folder")
-    return folder
-
-
-def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str,
-                   from_repository: bool = False) -> None:
-    if from_repository:
-        build = build_head(ctx, None, *state_owner, "loading the fixtures")
-        if build.final_status == "failed" or build.status == "failed":
-            raise ApiError(6001, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
-        return
-    problem = check_binding(ctx, binding, base_dir, refuse=True)
-    with ctx.store.write() as state:
-        algo = state.algorithms[f"{state_owner[0]}/{state_owner[1]}"]
-        default = (algo.binding, algo.binding_base)
-        algo.binding, algo.binding_base = (binding, base_dir if binding else None)
-        try:
-            build = new_build(ctx, state, algo, problem)
-        finally:
-            algo.binding, algo.binding_base = default
-    if build.final_status == "failed" or build.status == "failed":
-        raise ApiError(6001, f"the build of {algo.full_name} failed: {problem}")

@@ -106,7 +106,7 @@ def test_breaking_changes_need_minor(ctx):
         publish(ctx, "patch", "public")
     assert exc.value.code == 2015 and "algorithm_callability" in exc.value.message and "0.1.0" in exc.value.message
     assert publish(ctx, "minor", "public")["version_info"]["semantic_version"] == "0.2.0"
-    algorithms.update(ctx, DEMO, "demo", "Hello", {"settings": {**versions.FIXTURE_SETTINGS, "environment": "gpu"}})
+    algorithms.update(ctx, DEMO, "demo", "Hello", {"settings": {**SETTINGS, "environment": "gpu"}})
     compile_(ctx)
     with pytest.raises(ApiError) as exc:
         publish(ctx, "patch", "public")
