@@ -47,17 +47,20 @@ def scm_status(inp):
 # -- secrets (values are write-only) ------------------------------------------------
 @ops("getAlgorithmSecrets")
 def get_secrets(inp):
-    return ok(secrets.listing(ctx(), caller(), inp.path["algorithm_id"]))
+    algorithm_id = inp.path["algorithm_id"]
+    return ok({"results": [render.secret(algorithm_id, s) for s in secrets.listing(ctx(), caller(), algorithm_id)]})
 
 
 @ops("createAlgorithmSecret")
 def create_secret(inp):
-    return ok(secrets.create(ctx(), caller(), inp.path["algorithm_id"], inp.body))
+    algorithm_id = inp.path["algorithm_id"]
+    return ok(render.secret(algorithm_id, secrets.create(ctx(), caller(), algorithm_id, inp.body)))
 
 
 @ops("updateAlgorithmSecret")
 def update_secret(inp):
-    return ok(secrets.update(ctx(), caller(), inp.path["algorithm_id"], inp.path["secret_id"], inp.body))
+    algorithm_id = inp.path["algorithm_id"]
+    return ok(render.secret(algorithm_id, secrets.update(ctx(), caller(), algorithm_id, inp.path["secret_id"], inp.body)))
 
 
 @ops("deleteAlgorithmSecret")
@@ -108,19 +111,19 @@ def get_version(inp):
 # -- errors (bare arrays, newest first) -------------------------------------------------
 @ops("listAlgorithmErrors")
 def algorithm_errors(inp):
-    return ok(algorithms.errors_of_algorithm(ctx(), caller(), *_algo(inp), inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_algorithm(ctx(), caller(), *_algo(inp), inp.query.get("limit"))])
 
 
 @ops("listAlgorithmErrorsById")
 def algorithm_errors_by_id(inp):
-    return ok(algorithms.errors_of_algorithm_id(ctx(), caller(), inp.path["algorithm_id"], inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_algorithm_id(ctx(), caller(), inp.path["algorithm_id"], inp.query.get("limit"))])
 
 
 @ops("listUserErrors")
 def user_errors(inp):
-    return ok(algorithms.errors_of_user(ctx(), caller(), inp.path["username"], inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_user(ctx(), caller(), inp.path["username"], inp.query.get("limit"))])
 
 
 @ops("listOrganizationErrors")
 def org_errors(inp):
-    return ok(algorithms.errors_of_org(ctx(), caller(), inp.path["org_name"], inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_org(ctx(), caller(), inp.path["org_name"], inp.query.get("limit"))])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ScmConnection
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Secret
 from mockserver.domain.algorithms import VERSION_INFO_FIELDS
 from mockserver.domain.models import PERMISSION_NAMES, ApiKey, Membership, Organization, Scm, User, full_permissions
 from mockserver.domain.orgs import DEFAULT_TYPE
@@ -142,3 +142,20 @@ def scm_connection(c: ScmConnection, base_url: str) -> dict[str, Any]:
         out["repository_webhook_secret"] = c.webhook_secret
         out["repository_webhook_url"] = f"{algo_url(base_url, c.algo)}/scm/webhook"
     return out
+
+
+def error_entry(e: ErrorEntry) -> dict[str, Any]:
+    """One failed invocation of an algorithm error list."""
+    out = {"id": e.id, "algorithm": e.algorithm, "owner": e.owner, "caller": e.caller,
+           "version": e.version, "request_id": e.request_id, "error_type": e.error_type,
+           "message": e.message, "created_at": e.created_at}
+    if e.algorithm_id:
+        out["algorithm_id"] = e.algorithm_id
+    return out
+
+
+def secret(algorithm_id: str, s: Secret) -> dict[str, Any]:
+    """An algorithm's secret: never its value."""
+    return {"id": s.id, "short_name": s.short_name, "description": s.description,
+            "owner_type": "algorithm", "owner_id": algorithm_id, "provider_id": s.provider_id,
+            "default_secret_value_id": s.value_id}

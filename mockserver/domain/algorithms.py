@@ -341,38 +341,29 @@ def record_error(state: State, ctx: Ctx, algorithm: Algorithm, caller: str | Non
     return entry
 
 
-def render_error(entry: ErrorEntry) -> dict[str, Any]:
-    out = {"id": entry.id, "algorithm": entry.algorithm, "owner": entry.owner, "caller": entry.caller,
-           "version": entry.version, "request_id": entry.request_id, "error_type": entry.error_type,
-           "message": entry.message, "created_at": entry.created_at}
-    if entry.algorithm_id:
-        out["algorithm_id"] = entry.algorithm_id
-    return out
-
-
 def _error_of(entry: ErrorEntry, algo: Algorithm) -> bool:
     return entry.is_of((algo.id,), (algo.full_name,))
 
 
-def _newest(ctx: Ctx, entries: Iterable[ErrorEntry], limit: Any) -> list[dict[str, Any]]:
+def _newest(ctx: Ctx, entries: Iterable[ErrorEntry], limit: Any) -> list[ErrorEntry]:
     size = check_limit(limit, ctx.settings.page_max or MAX_LIMIT, ctx.settings.page_default or DEFAULT_LIMIT)
     ordered = sorted(entries, key=lambda e: e.seq, reverse=True)[:size]
-    return [render_error(e) for e in ordered]
+    return ordered                    # entries are never changed once recorded
 
 
-def errors_of_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         return _newest(ctx, (e for e in state.errors if _error_of(e, algo)), limit)
 
 
-def errors_of_algorithm_id(ctx: Ctx, who: Principal, algorithm_id: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_algorithm_id(ctx: Ctx, who: Principal, algorithm_id: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         algo = find_by_id(state, who, algorithm_id)
         return _newest(ctx, (e for e in state.errors if _error_of(e, algo)), limit)
 
 
-def errors_of_user(ctx: Ctx, who: Principal, username: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_user(ctx: Ctx, who: Principal, username: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         if username not in state.users:
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {username}")
@@ -381,7 +372,7 @@ def errors_of_user(ctx: Ctx, who: Principal, username: str, limit: Any = None) -
         return _newest(ctx, (e for e in state.errors if e.owner == username), limit)
 
 
-def errors_of_org(ctx: Ctx, who: Principal, org_name: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_org(ctx: Ctx, who: Principal, org_name: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         if org_name not in state.orgs or not (who.is_admin or orgs.is_member(state, org_name, who.username)):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")

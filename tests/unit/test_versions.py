@@ -277,8 +277,8 @@ def test_record_error_feeds_the_error_lists(ctx):
         versions.record_error(state, ctx, algo, "eve", "0.1.0", "bang", "AlgorithmError", "req-2")
         algo_id = algo.id
     listed = algorithms.errors_of_algorithm(ctx, DEMO, "demo", "Hello")
-    assert [e["message"] for e in listed] == ["bang", "boom"]
-    assert algorithms.errors_of_algorithm_id(ctx, DEMO, algo_id, 1)[0]["request_id"] == "req-2"
+    assert [e.message for e in listed] == ["bang", "boom"]
+    assert algorithms.errors_of_algorithm_id(ctx, DEMO, algo_id, 1)[0].request_id == "req-2"
     assert len(algorithms.errors_of_user(ctx, DEMO, "demo")) == 2
     assert algorithms.errors_of_org(ctx, DEMO, "acme") == []
     assert code_of(algorithms.errors_of_user, ctx, EVE, "demo") == 2001
