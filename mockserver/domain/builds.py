@@ -23,7 +23,8 @@ from mockserver.store import State
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
 from mockserver.domain.algorithms import find, find_managed, view
 from mockserver.domain.context import Ctx
-from mockserver.domain.environments import LANGUAGES, profile_for
+from mockserver.domain.environments import LANGUAGES
+from mockserver.domain.profiles import profile_for
 from mockserver.domain.gitbuilds import repository_of, verify
 from mockserver.domain.repository import recommitted
 

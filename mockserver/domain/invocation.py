@@ -19,7 +19,7 @@ from mockserver.store import State
 from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
-from mockserver.domain.environments import profile_for
+from mockserver.domain.profiles import profile_for
 from mockserver.domain.versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
