@@ -19,9 +19,8 @@ if _n:
     with _ctx.store.write() as state:
         for i in range(_n):
             name = f"benchuser{i:06d}"
-            state.users[name] = User(username=name, email=f"{name}@bench.example", fullname=f"Bench User {i}",
-                                     id=_ctx.ids.uuid(), company_name=None, company_role=None,
-                                     created_at=_ctx.clock.iso(), seq=state.next_seq())
-            state.emails[f"{name}@bench.example"] = name
+            state.put_user(User(username=name, email=f"{name}@bench.example", fullname=f"Bench User {i}",
+                                id=_ctx.ids.uuid(), company_name=None, company_role=None,
+                                created_at=_ctx.clock.iso(), seq=state.next_seq()))
     if os.environ.get("BENCH_BASELINE") == "1":
         _ctx.store.mark_baseline()

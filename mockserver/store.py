@@ -2,6 +2,9 @@
 
 ``Store.state`` is the only mutable global of a server. Domain functions run
 ``with store.write() as state:`` (or ``read()``) so every mutation is atomic.
+``State``'s maps are written only through its ``put_*``/``drop_*`` methods, which keep
+the derived indexes and the cascades of a delete right; ``rebuild_indexes()`` recomputes
+the indexes from the primary maps.
 ``snapshot()``/``restore()`` implement reset; ``export()``/``load()`` the
 JSON state API.
 """
@@ -49,6 +52,8 @@ class State:
     algorithms_by_owner: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
     algorithm_ids: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     keys_by_owner: dict[str, dict[str, ApiKey]] = field(default_factory=dict, metadata={"derived": True})
+    # username -> {org_name: organization} sorted by name: the organizations a user belongs to.
+    orgs_by_member: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
 
     def __post_init__(self) -> None:
         # codec.from_json (state import) builds plain dicts
@@ -56,6 +61,11 @@ class State:
             self.users = SortedDict(self.users)
         if not isinstance(self.orgs, SortedDict):
             self.orgs = SortedDict(self.orgs)
+        self.rebuild_indexes()
+
+    def rebuild_indexes(self) -> None:
+        """Recompute every derived index from the primary maps (after a state import; the
+        put_/drop_ methods below keep them current one change at a time)."""
         self.emails = {u.email.casefold(): u.username for u in self.users.values()}
         self.algorithm_names = {name.casefold(): name for name in self.algorithms}
         self.algorithms_by_owner = {}
@@ -69,11 +79,86 @@ class State:
         self.keys_by_owner = {}
         for key in sorted(self.keys.values(), key=lambda k: k.seq):
             self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
+        self.orgs_by_member = {}
+        for org in self.orgs.values():
+            for username in org.members:
+                self.orgs_by_member.setdefault(username, SortedDict())[org.org_name] = org
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""
         self.seq += 1
         return self.seq
+
+    # -- the one write API: every change to a map above goes through these methods -------
+
+    def put_user(self, user: User) -> None:
+        """Add a user (its username and email are checked free by the caller)."""
+        self.users[user.username] = user
+        self.emails[user.email.casefold()] = user.username
+
+    def drop_user(self, username: str) -> None:
+        """Forget a user with their keys, their memberships and what they own."""
+        user = self.users.pop(username)
+        self.emails.pop(user.email.casefold(), None)
+        for key in self.keys_of(username):
+            self.drop_key(key.api_key)
+        for org in list(self.orgs_of(username)):
+            self.drop_member(org.org_name, username)
+        self._drop_owned_by(username)
+
+    def put_org(self, org: Organization) -> None:
+        """Add an organization with the members it was made with."""
+        self.orgs[org.org_name] = org
+        for username in org.members:
+            self.orgs_by_member.setdefault(username, SortedDict())[org.org_name] = org
+
+    def drop_org(self, org_name: str) -> None:
+        """Forget an organization, its memberships and what it owns."""
+        org = self.orgs[org_name]
+        for username in list(org.members):
+            self.drop_member(org_name, username)
+        del self.orgs[org_name]
+        self._drop_owned_by(org_name)
+
+    def put_member(self, org_name: str, username: str, role: str) -> None:
+        """Add ``username`` to an organization, or change their role there."""
+        org = self.orgs[org_name]
+        org.members[username] = role
+        self.orgs_by_member.setdefault(username, SortedDict())[org_name] = org
+
+    def drop_member(self, org_name: str, username: str) -> None:
+        self.orgs[org_name].members.pop(username, None)
+        of_member = self.orgs_by_member.get(username)
+        if of_member is not None:
+            of_member.pop(org_name, None)
+            if not of_member:
+                del self.orgs_by_member[username]
+
+    def orgs_of(self, username: str) -> list[Organization]:
+        """The organizations ``username`` belongs to, by name."""
+        return list(self.orgs_by_member.get(username, {}).values())
+
+    def put_scm(self, scm: Scm) -> None:
+        self.scms[scm.id] = scm
+
+    def drop_scm(self, scm_id: str) -> None:
+        del self.scms[scm_id]
+
+    def put_binding(self, target: str, binding: str) -> None:
+        """A run-time binding of "owner/name" or "owner/name/version"."""
+        self.bindings[target] = binding
+
+    def drop_binding(self, target: str) -> bool:
+        """False when there was none."""
+        return self.bindings.pop(target, None) is not None
+
+    def put_repo(self, full_name: str, repo: Repository) -> None:
+        self.repos[full_name] = repo
+
+    def record_error(self, entry: ErrorEntry, keep: int) -> None:
+        """Log a failed invocation, keeping the newest ``keep`` entries."""
+        self.errors.append(entry)
+        del self.errors[:-keep]
 
     def put_key(self, key: ApiKey) -> None:
         self.keys[key.api_key] = key
@@ -108,7 +193,7 @@ class State:
         """Forget an algorithm and what hangs on it (its name is free again)."""
         self._drop_algorithms([self.algorithms[full_name]])
 
-    def drop_owned_by(self, owner: str) -> None:
+    def _drop_owned_by(self, owner: str) -> None:
         """Drop what a deleted user or organization owned: its algorithms and its data."""
         self._drop_algorithms(list(self.algorithms_by_owner.get(owner, {}).values()))
         self.data.drop_owner(owner)

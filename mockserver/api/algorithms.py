@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from mockserver.domain import algorithms, builds, secrets, versions
-from mockserver.api import Handlers
+from mockserver.api import Handlers, render
 from mockserver.api.common import base_url, caller, ctx, no_content, ok, page_args, paged
 
 ops = Handlers()
@@ -15,17 +15,17 @@ def _algo(inp):
 # -- algorithms -------------------------------------------------------------------
 @ops("createAlgorithm")
 def create_algorithm(inp):
-    return ok(algorithms.create(ctx(), caller(), inp.path["username"], inp.body or {}, base_url()))
+    return ok(render.algorithm(algorithms.create(ctx(), caller(), inp.path["username"], inp.body or {}), base_url()))
 
 
 @ops("getAlgorithm")
 def get_algorithm(inp):
-    return ok(algorithms.get(ctx(), caller(), *_algo(inp), base_url()))
+    return ok(render.algorithm(algorithms.get(ctx(), caller(), *_algo(inp)), base_url()))
 
 
 @ops("updateAlgorithm")
 def update_algorithm(inp):
-    return ok(algorithms.update(ctx(), caller(), *_algo(inp), inp.body or {}, base_url()))
+    return ok(render.algorithm(algorithms.update(ctx(), caller(), *_algo(inp), inp.body or {}), base_url()))
 
 
 @ops("deleteAlgorithm")
@@ -36,28 +36,31 @@ def delete_algorithm(inp):
 
 @ops("listUserAlgorithms")
 def list_user_algorithms(inp):
-    return paged(algorithms.listing(ctx(), caller(), inp.path["username"], base_url(), **page_args()))
+    return paged(algorithms.listing(ctx(), caller(), inp.path["username"], **page_args()), render.algorithm)
 
 
 @ops("getAlgorithmScmStatus")
 def scm_status(inp):
-    return ok(algorithms.scm_status(ctx(), caller(), *_algo(inp), base_url()))
+    return ok(render.scm_connection(algorithms.scm_status(ctx(), caller(), *_algo(inp)), base_url()))
 
 
 # -- secrets (values are write-only) ------------------------------------------------
 @ops("getAlgorithmSecrets")
 def get_secrets(inp):
-    return ok(secrets.listing(ctx(), caller(), inp.path["algorithm_id"]))
+    algorithm_id = inp.path["algorithm_id"]
+    return ok({"results": [render.secret(algorithm_id, s) for s in secrets.listing(ctx(), caller(), algorithm_id)]})
 
 
 @ops("createAlgorithmSecret")
 def create_secret(inp):
-    return ok(secrets.create(ctx(), caller(), inp.path["algorithm_id"], inp.body))
+    algorithm_id = inp.path["algorithm_id"]
+    return ok(render.secret(algorithm_id, secrets.create(ctx(), caller(), algorithm_id, inp.body)))
 
 
 @ops("updateAlgorithmSecret")
 def update_secret(inp):
-    return ok(secrets.update(ctx(), caller(), inp.path["algorithm_id"], inp.path["secret_id"], inp.body))
+    algorithm_id = inp.path["algorithm_id"]
+    return ok(render.secret(algorithm_id, secrets.update(ctx(), caller(), algorithm_id, inp.path["secret_id"], inp.body)))
 
 
 @ops("deleteAlgorithmSecret")
@@ -69,58 +72,58 @@ def delete_secret(inp):
 # -- builds -------------------------------------------------------------------------
 @ops("compileAlgorithm")
 def compile_algorithm(inp):
-    return ok(builds.compile_algorithm(ctx(), caller(), *_algo(inp), base_url()))
+    return ok(render.algorithm(builds.compile_algorithm(ctx(), caller(), *_algo(inp)), base_url()))
 
 
 @ops("listAlgorithmBuilds")
 def list_builds(inp):
-    return paged(builds.listing(ctx(), caller(), *_algo(inp), **page_args()))
+    return paged(builds.listing(ctx(), caller(), *_algo(inp), **page_args()), lambda b, _base: render.build(b))
 
 
 @ops("getAlgorithmBuild")
 def get_build(inp):
-    return ok(builds.get(ctx(), caller(), *_algo(inp), inp.path["build_id"]))
+    return ok(render.build(builds.get(ctx(), caller(), *_algo(inp), inp.path["build_id"])))
 
 
 @ops("getAlgorithmBuildLogs")
 def get_build_logs(inp):
-    return ok(builds.logs(ctx(), caller(), *_algo(inp), inp.path["build_id"]))
+    return ok({"logs": builds.logs(ctx(), caller(), *_algo(inp), inp.path["build_id"])})
 
 
 # -- versions -------------------------------------------------------------------------
 @ops("publishAlgorithm", "publishAlgorithmAlias")
 def publish(inp):
-    return ok(versions.publish(ctx(), caller(), *_algo(inp), inp.body or {}, base_url()))
+    return ok(render.algorithm(versions.publish(ctx(), caller(), *_algo(inp), inp.body or {}), base_url()))
 
 
 @ops("listAlgorithmVersions")
 def list_versions(inp):
     q = inp.query
-    return paged(versions.listing(ctx(), caller(), *_algo(inp), base_url(), callable=q.get("callable"),
-                                  published=q.get("published"), **page_args()))
+    return paged(versions.listing(ctx(), caller(), *_algo(inp), callable=q.get("callable"),
+                                  published=q.get("published"), **page_args()), render.algorithm)
 
 
 @ops("getAlgorithmVersion")
 def get_version(inp):
-    return ok(versions.get(ctx(), caller(), *_algo(inp), inp.path["version"], base_url()))
+    return ok(render.algorithm(versions.get(ctx(), caller(), *_algo(inp), inp.path["version"]), base_url()))
 
 
 # -- errors (bare arrays, newest first) -------------------------------------------------
 @ops("listAlgorithmErrors")
 def algorithm_errors(inp):
-    return ok(algorithms.errors_of_algorithm(ctx(), caller(), *_algo(inp), inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_algorithm(ctx(), caller(), *_algo(inp), inp.query.get("limit"))])
 
 
 @ops("listAlgorithmErrorsById")
 def algorithm_errors_by_id(inp):
-    return ok(algorithms.errors_of_algorithm_id(ctx(), caller(), inp.path["algorithm_id"], inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_algorithm_id(ctx(), caller(), inp.path["algorithm_id"], inp.query.get("limit"))])
 
 
 @ops("listUserErrors")
 def user_errors(inp):
-    return ok(algorithms.errors_of_user(ctx(), caller(), inp.path["username"], inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_user(ctx(), caller(), inp.path["username"], inp.query.get("limit"))])
 
 
 @ops("listOrganizationErrors")
 def org_errors(inp):
-    return ok(algorithms.errors_of_org(ctx(), caller(), inp.path["org_name"], inp.query.get("limit")))
+    return ok([render.error_entry(e) for e in algorithms.errors_of_org(ctx(), caller(), inp.path["org_name"], inp.query.get("limit"))])

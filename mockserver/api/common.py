@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from flask import g, request
 
 from mockserver.edge import current
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.domain.context import Ctx
 from mockserver.edge.gate import Input
@@ -55,7 +55,11 @@ def ok(obj: Any, status: int = 200):
     return json_response(obj, status)
 
 
-def paged(page: Page):
+def paged(page: Page, render: Callable[[Any, str], Any] | None = None):
+    """A page's envelope; ``render(item, base_url)`` turns the domain's items into wire form."""
+    if render is not None:
+        url = base_url()
+        page = Page([render(item, url) for item in page.results], page.marker)
     return json_response(page.envelope(request_url()))
 
 

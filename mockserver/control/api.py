@@ -16,6 +16,8 @@ from mockserver.control import guard as control_guard
 from mockserver.control.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mockserver.edge import current
 from mockserver.api import Handlers
+from mockserver.api.common import base_url
+from mockserver.control.dashboard import render, render_sign_in
 from mockserver.domain import bindings
 from mockserver.errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
 from mockserver.fixtures import FixtureError, load_file, load_text
@@ -145,7 +147,6 @@ def delete_binding(inp):
 
 @ops("getDashboard")
 def dashboard(_inp):
-    from mockserver.control.dashboard import render, render_sign_in
     server = _server()
     if not g.get("control_authorized"):
         page = render_sign_in(server)
@@ -188,7 +189,6 @@ def _sandboxes():
 
 
 def _root_url() -> str:
-    from mockserver.api.common import base_url
     return base_url()
 
 

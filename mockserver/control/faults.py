@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.edge.current import SERVER_KEY
 from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
 
 
@@ -179,7 +180,6 @@ def injection_hook(server):
     """The before_request hook (after the control guard, before the spec gate)."""
     from flask import Response, g, request
 
-    from mockserver.edge.current import SERVER_KEY
 
     def inject():
         mock = request.environ.get(SERVER_KEY) or server     # the request's sandbox

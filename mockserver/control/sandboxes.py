@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 from mockserver.edge.current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
 from mockserver.domain.context import Ctx
 from mockserver.errors import NOT_FOUND, REQUEST_INVALID, ApiError
+from mockserver.fixtures import FixtureError, load_text
 from mockserver.ids import Clock, Ids, iso
 from mockserver.edge.jsonio import dumps_bytes
 from mockserver.store import Store
@@ -116,10 +117,12 @@ class Sandboxes:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def _new_server(self, settings: "Settings", template: "Template | None" = None) -> "MockServer":
+        """A server of the root's own class (the app factory's MockServer) sharing its spec."""
+        return type(self.root)(settings, self.root.spec, template)
+
     def create(self, *, fixtures: str | None = None, seed: int | None = None, clock: str | None = None,
                profile_scale: float | None = None, name: str | None = None) -> Sandbox:
-        from mockserver.edge.app import MockServer
-        from mockserver.fixtures import FixtureError, load_text
         self.sweep()
         self._check_limits()
         settings = self.settings
@@ -127,7 +130,7 @@ class Sandboxes:
         clock = clock or settings.clock
         settings = replace(settings, seed=seed, clock=clock, control_key=self.root.control_key,
                            profile_scale=settings.profile_scale if profile_scale is None else profile_scale)
-        server = MockServer(settings, self.root.spec, self._template(seed, clock))
+        server = self._new_server(settings, self._template(seed, clock))
         if fixtures:
             try:
                 load_text(server.ctx, fixtures.encode("utf-8"), "(fixtures)", base_dir=None)
@@ -242,9 +245,8 @@ class Sandboxes:
         with self._template_lock:
             template = self._templates.get(key)
             if template is None:
-                from mockserver.edge.app import MockServer
-                loaded = MockServer(replace(self.settings, seed=seed, clock=clock, control_key=self.root.control_key),
-                                    self.root.spec)
+                loaded = self._new_server(replace(self.settings, seed=seed, clock=clock,
+                                                  control_key=self.root.control_key))
                 loaded.ctx.engine.shutdown()         # never serves: only its loaded state is kept
                 template = self._templates[key] = Template.of(loaded)
                 while len(self._templates) > _TEMPLATES_KEPT:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Container
 
+from mockserver.domain.models import Scm
+
 
 @dataclass
 class Build:
@@ -98,3 +100,24 @@ class ErrorEntry:
         """Whether it was logged for one of these algorithms: by id when the entry has one,
         else by "owner/name"."""
         return self.algorithm_id in algorithm_ids if self.algorithm_id else self.algorithm in full_names
+
+
+@dataclass(frozen=True)
+class AlgorithmView:
+    """What answers about an algorithm carry, copied under the store's lock: the algorithm
+    with its SCM, and the build (and published version) shown. With ``as_version`` it is
+    the version object of ``build`` (settings and details as published)."""
+    algo: Algorithm
+    scm: Scm
+    build: Build | None = None
+    version: Version | None = None
+    as_version: bool = False
+
+
+@dataclass(frozen=True)
+class ScmConnection:
+    """An algorithm's SCM status; deploy key and webhook only for an external SCM."""
+    algo: Algorithm
+    status: str
+    deploy_key: str | None = None
+    webhook_secret: str | None = None

@@ -10,20 +10,23 @@ Access rules:
 """
 from __future__ import annotations
 
+import base64
+import copy
 import functools
+import hashlib
 import time
 from typing import Any, Iterable
 
 import semver
 from sortedcontainers import SortedDict
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
                       UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.store import State
 from mockserver.domain import orgs, scms
-from mockserver.domain.algorithm_models import Algorithm, Build, ErrorEntry, Version
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import canonical_language
 from mockserver.domain.gitbuilds import create_repository
@@ -35,12 +38,9 @@ VISIBILITIES = ("open", "closed")
 NETWORK_ACCESS = ("full", "isolated")
 CALLABILITIES = ("public", "private")
 _DETAILS = ("label", "summary", "tagline")
-_VERSION_INFO = ("sample_input", "sample_output", "release_notes")
+VERSION_INFO_FIELDS = ("sample_input", "sample_output", "release_notes")
 # Settings a build is compiled with: changing them needs a new build.
 BUILD_SETTINGS = ("language", "environment", "package_set", "algorithm_environment")
-_SETTINGS_ORDER = ("algorithm_callability", "source_visibility", "language", "environment", "package_set",
-                   "algorithm_environment", "license", "royalty_microcredits", "network_access",
-                   "pipeline_enabled", "insights_enabled")
 
 
 # -- access -------------------------------------------------------------------
@@ -115,79 +115,24 @@ def version_of_build(algo: Algorithm, build: Build) -> Version | None:
     return next((v for v in algo.versions if v.build_id == build.build_id), None)
 
 
-# -- rendering ------------------------------------------------------------------
-def algo_url(base_url: str, algo: Algorithm) -> str:
-    return f"{base_url}/v1/algorithms/{algo.owner}/{algo.name}"
-
-
-def render_build(build: Build) -> dict[str, Any]:
-    out: dict[str, Any] = {"build_id": build.build_id, "commit_sha": build.commit_sha,
-                           "finished_at": build.finished_at, "resource_type": "algorithm_build",
-                           "started_at": build.started_at, "status": build.status}
-    if build.semantic_version:
-        out["version_info"] = {"semantic_version": build.semantic_version}
-    return out
-
-
-def _ordered_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    out = {k: settings[k] for k in _SETTINGS_ORDER if settings.get(k) is not None}
-    out.update({k: v for k, v in settings.items() if k not in out and v is not None})
-    return out
-
-
-def _source(state: State, algo: Algorithm) -> dict[str, Any]:
+# -- views: what answers carry, copied under the lock (api/render.py renders them) --------
+def view(state: State, algo: Algorithm, build: Build | None = None, version: Version | None = None, *,
+         as_version: bool = False) -> AlgorithmView:
+    """The algorithm (with ``build``: and that build, as the version ``version`` if published);
+    with ``as_version`` the version object of ``build``."""
     scm = state.scms.get(algo.scm_id) or state.scms[scms.INTERNAL_ID]
-    return {**algo.source, "scm": scms.render(scm)}
+    return AlgorithmView(algo=copy.copy(algo), scm=copy.copy(scm), build=copy.copy(build),
+                         version=copy.copy(version), as_version=as_version)
 
 
-def _compilation(build: Build) -> dict[str, Any]:
-    if build.status == "in-progress":
-        return {"successful": False, "output": "Building algorithm... (the build is in progress)"}
-    return {"successful": build.status == "succeeded", "output": build.logs or "Building algorithm..."}
-
-
-def render(state: State, algo: Algorithm, base_url: str, build: Build | None = None,
-           version: Version | None = None, *, as_version: bool = False) -> dict[str, Any]:
-    """The algorithm object; with ``as_version`` the version object of ``build``
-    (settings and details as published, unpublished builds are private)."""
-    if as_version:
-        settings = dict(version.settings) if version else {**(build.settings if build else algo.settings),
-                                                           "algorithm_callability": "private"}
-        details = dict(version.details) if version and version.details else dict(algo.details)
-    else:
-        settings, details = dict(algo.settings), dict(algo.details)
-    out: dict[str, Any] = {"id": algo.id, "name": algo.name, "details": details,
-                           "settings": _ordered_settings(settings), "source": _source(state, algo),
-                           "resource_type": "algorithm"}
-    insights = bool(settings.get("insights_enabled", False))
-    if build is not None:
-        info: dict[str, Any] = {"git_hash": build.commit_sha}
-        if version is not None:
-            info["semantic_version"] = version.semantic_version
-            for field in _VERSION_INFO:
-                if getattr(version, field) is not None:
-                    info[field] = getattr(version, field)
-        elif not as_version:
-            info.update({k: v for k, v in algo.version_info.items() if v is not None})
-        info["insights_enabled"] = insights
-        out["version_info"] = info
-        out["build"] = render_build(build)
-        out["compilation"] = _compilation(build)
-        out["self_link"] = f"{algo_url(base_url, algo)}/versions/{build.commit_sha}"
-    elif algo.version_info:
-        out["version_info"] = {**{k: v for k, v in algo.version_info.items() if v is not None},
-                               "insights_enabled": insights}
-    return out
-
-
-def render_current(state: State, who: Principal, algo: Algorithm, base_url: str) -> dict[str, Any]:
+def view_current(state: State, who: Principal, algo: Algorithm) -> AlgorithmView:
     """What GET answers: managers see the latest build; others the latest public version."""
     if orgs.acts_for(state, who, algo.owner):
         build = latest_build(algo)
-        return render(state, algo, base_url, build, version_of_build(algo, build) if build else None)
+        return view(state, algo, build, version_of_build(algo, build) if build else None)
     version = latest_version(algo, public_only=True)
     build = algo.builds.get(version.build_id) if version else None
-    return render(state, algo, base_url, build, version if build else None)
+    return view(state, algo, build, version if build else None)
 
 
 # -- settings -----------------------------------------------------------------
@@ -243,7 +188,7 @@ def require_settings(given: Any) -> dict[str, Any]:
     return given
 
 
-def _details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+def merge_details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
     out = dict(current)
     for field in _DETAILS:
         if given and field in given:
@@ -261,7 +206,7 @@ def _details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str,
 
 def _version_info(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
     out = dict(current)
-    for field in _VERSION_INFO:
+    for field in VERSION_INFO_FIELDS:
         if given and field in given:
             if given[field] is None:
                 out.pop(field, None)
@@ -279,10 +224,10 @@ def _scm_id(source: dict[str, Any] | None) -> str | None:
 
 
 # -- commands -----------------------------------------------------------------
-def create(ctx: Ctx, who: Principal, owner: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def create(ctx: Ctx, who: Principal, owner: str, body: dict[str, Any]) -> AlgorithmView:
     with ctx.store.write() as state:
         algo = add(ctx, state, who, owner, body)
-        return render(state, algo, base_url)
+        return view(state, algo)
 
 
 def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]) -> Algorithm:
@@ -290,7 +235,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
     if not isinstance(body, dict):
         raise ApiError(INVALID_REQUEST, "The request body must be a JSON object")
     name = check_name(body.get("name"), "algorithm name", INVALID_REQUEST)
-    details = _details({}, body.get("details") or {})
+    details = merge_details({}, body.get("details") or {})
     settings = check_settings({**require_settings(body.get("settings")), "algorithm_callability": "private"})
     if not state.owner_exists(owner):
         raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
@@ -319,7 +264,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
     return algo
 
 
-def get(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
     with ctx.store.read() as state:
         try:
             algo = find_visible(ctx, state, who, owner, name)
@@ -328,24 +273,23 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[
                 raise
             # The real service's exact body, which an official client's test compares as a string.
             raise ApiError(ALGORITHM_NOT_FOUND, "No such algorithm", 404, shape="bare") from None
-        return render_current(state, who, algo, base_url)
+        return view_current(state, who, algo)
 
 
-def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None,
-           base_url: str) -> dict[str, Any]:
+def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None) -> AlgorithmView:
     body = body or {}
     if body.get("name") not in (None, name):
         raise ApiError(INVALID_REQUEST, f"Algorithms cannot be renamed: the body names {body['name']!r}, "
                        f"the path {owner}/{name}")
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        details = _details(algo.details, body.get("details"))
+        details = merge_details(algo.details, body.get("details"))
         given = {k: v for k, v in require_settings(body.get("settings")).items()
                  if k != "algorithm_callability" and v is not None}   # callability changes by publishing
         settings = check_settings({**algo.settings, **given})
         algo.details, algo.settings = details, settings
         algo.version_info = _version_info(algo.version_info, body.get("version_info"))
-        return render_current(state, who, algo, base_url)
+        return view_current(state, who, algo)
 
 
 def delete(ctx: Ctx, who: Principal, owner: str, name: str) -> None:
@@ -354,37 +298,33 @@ def delete(ctx: Ctx, who: Principal, owner: str, name: str) -> None:
         state.drop_algorithm(algo.full_name)          # with builds, versions, bindings, errors, key
 
 
-def listing(ctx: Ctx, who: Principal, owner: str, base_url: str, **page: Any) -> Page:
+def listing(ctx: Ctx, who: Principal, owner: str, **page: Any) -> Page:
+    """A page of AlgorithmViews, by name."""
     with ctx.store.read() as state:
         if not state.owner_exists(owner):
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
         manager = orgs.acts_for(state, who, owner)
 
-        def render(algo: Algorithm) -> dict[str, Any]:
+        def current(algo: Algorithm) -> AlgorithmView:
             settle(algo)
-            return render_current(state, who, algo, base_url)
+            return view_current(state, who, algo)
 
         source = sorted_dict_source(state.algorithms_by_owner.get(owner, SortedDict()),
                                     include=None if manager else is_public)
-        return paginate(source, list_id=f"algorithms:{owner}", render=render, **page)
+        return paginate(source, list_id=f"algorithms:{owner}", render=current, **page)
 
 
-def scm_status(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:
+def scm_status(ctx: Ctx, who: Principal, owner: str, name: str) -> ScmConnection:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         scm = state.scms.get(algo.scm_id)
-        out: dict[str, Any] = {"scm_connection_status": "active" if scm is None or scm.enabled
-                               else "provider_internal_error"}
-        if algo.scm_id != scms.INTERNAL_ID:
-            out["repository_public_deploy_key"] = _deploy_key(algo)
-            out["repository_webhook_secret"] = algo.webhook_secret
-            out["repository_webhook_url"] = f"{algo_url(base_url, algo)}/scm/webhook"
-        return out
+        status = "active" if scm is None or scm.enabled else "provider_internal_error"
+        if algo.scm_id == scms.INTERNAL_ID:
+            return ScmConnection(copy.copy(algo), status)
+        return ScmConnection(copy.copy(algo), status, _deploy_key(algo), algo.webhook_secret)
 
 
 def _deploy_key(algo: Algorithm) -> str:
-    import base64
-    import hashlib
     blob = b"\x00\x00\x00\x07ssh-rsa" + hashlib.sha512(algo.id.encode()).digest() * 4
     return f"ssh-rsa {base64.b64encode(blob).decode()} algorithmia-deploy-key@{algo.owner}/{algo.name}"
 
@@ -397,43 +337,33 @@ def record_error(state: State, ctx: Ctx, algorithm: Algorithm, caller: str | Non
                        version=version, message=str(message)[:2000], error_type=error_type or "AlgorithmError",
                        created_at=ctx.clock.iso(), request_id=request_id, seq=state.next_seq(),
                        algorithm_id=algorithm.id)
-    state.errors.append(entry)
-    del state.errors[:-1000]          # keep the newest 1000
+    state.record_error(entry, keep=1000)
     return entry
-
-
-def render_error(entry: ErrorEntry) -> dict[str, Any]:
-    out = {"id": entry.id, "algorithm": entry.algorithm, "owner": entry.owner, "caller": entry.caller,
-           "version": entry.version, "request_id": entry.request_id, "error_type": entry.error_type,
-           "message": entry.message, "created_at": entry.created_at}
-    if entry.algorithm_id:
-        out["algorithm_id"] = entry.algorithm_id
-    return out
 
 
 def _error_of(entry: ErrorEntry, algo: Algorithm) -> bool:
     return entry.is_of((algo.id,), (algo.full_name,))
 
 
-def _newest(ctx: Ctx, entries: Iterable[ErrorEntry], limit: Any) -> list[dict[str, Any]]:
+def _newest(ctx: Ctx, entries: Iterable[ErrorEntry], limit: Any) -> list[ErrorEntry]:
     size = check_limit(limit, ctx.settings.page_max or MAX_LIMIT, ctx.settings.page_default or DEFAULT_LIMIT)
     ordered = sorted(entries, key=lambda e: e.seq, reverse=True)[:size]
-    return [render_error(e) for e in ordered]
+    return ordered                    # entries are never changed once recorded
 
 
-def errors_of_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         return _newest(ctx, (e for e in state.errors if _error_of(e, algo)), limit)
 
 
-def errors_of_algorithm_id(ctx: Ctx, who: Principal, algorithm_id: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_algorithm_id(ctx: Ctx, who: Principal, algorithm_id: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         algo = find_by_id(state, who, algorithm_id)
         return _newest(ctx, (e for e in state.errors if _error_of(e, algo)), limit)
 
 
-def errors_of_user(ctx: Ctx, who: Principal, username: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_user(ctx: Ctx, who: Principal, username: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         if username not in state.users:
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {username}")
@@ -442,7 +372,7 @@ def errors_of_user(ctx: Ctx, who: Principal, username: str, limit: Any = None) -
         return _newest(ctx, (e for e in state.errors if e.owner == username), limit)
 
 
-def errors_of_org(ctx: Ctx, who: Principal, org_name: str, limit: Any = None) -> list[dict[str, Any]]:
+def errors_of_org(ctx: Ctx, who: Principal, org_name: str, limit: Any = None) -> list[ErrorEntry]:
     with ctx.store.read() as state:
         if org_name not in state.orgs or not (who.is_admin or orgs.is_member(state, org_name, who.username)):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")

@@ -51,13 +51,13 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
         resolved = target if base_dir is None else _absolute(binding)
         if trusted and ctx.engine is not None:
             ctx.engine.trust(resolved)
-        state.bindings[binding_key(owner, name, version)] = resolved
+        state.put_binding(binding_key(owner, name, version), resolved)
     return {"algorithm": f"{owner}/{name}", "version": version, "target": resolved}
 
 
 def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -> None:
     with ctx.store.write() as state:
-        if state.bindings.pop(binding_key(owner, name, version), None) is None:
+        if not state.drop_binding(binding_key(owner, name, version)):
             raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {binding_key(owner, name, version)}", 404)
 
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 import datetime
 import hashlib
 import time
+import copy
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, ApiError
 from mockserver.ids import iso
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
 from mockserver.store import State
-from mockserver.domain.algorithm_models import Algorithm, Build
-from mockserver.domain.algorithms import find_managed, render, render_build
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
+from mockserver.domain.algorithms import find, find_managed, view
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import LANGUAGES
+from mockserver.domain.profiles import profile_for
+from mockserver.domain.gitbuilds import repository_of, verify
+from mockserver.domain.repository import recommitted
 
 # What each language's build step installs from (shown in the logs).
 _DEPENDENCIES = {
@@ -38,7 +42,6 @@ _DEPENDENCIES = {
 
 
 def _profile(ctx: Ctx, settings: dict[str, Any]):
-    from mockserver.domain.invocation import profile_for
     try:
         return profile_for(ctx, settings)
     except ApiError:
@@ -67,22 +70,54 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
     return ctx.engine.check_binding(binding)
 
 
-def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str) -> dict[str, Any]:
+def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
     """Builds the repository's head; algorithms a fixture binds to a callable build that."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         target, base = _binding_of(state, algo)
         from_repository = algo.binding is None
     if from_repository:
-        from mockserver.domain.gitbuilds import build_head
         build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
         with ctx.store.read() as state:
-            return render(state, find_managed(ctx, state, who, owner, name), base_url, build)
+            return view(state, find_managed(ctx, state, who, owner, name), build)
     problem = check_binding(ctx, target, base)      # imports code: outside the lock
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
         build = new_build(ctx, state, algo, problem)
-        return render(state, algo, base_url, build)
+        return view(state, algo, build)
+
+
+def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, *,
+               recompile: bool = False) -> Build:
+    """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
+    (POST .../compile) a head that was built already gets a new commit with the same files
+    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
+    with ctx.store.write() as state:
+        algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
+        repo = repository_of(ctx, state, algo)
+        head = repo.head()
+        if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
+            repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))
+            state.put_repo(algo.full_name, repo)
+        algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
+    commit = repo.head()
+    if commit is None:
+        raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
+    entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
+    steps.insert(0, f"Triggered by {trigger}")
+    if override:
+        denial = ctx.engine.binding_denial(Binding(override)) if ctx.engine else None
+        if denial:          # e.g. planted through a state import: refused here as when it is called
+            problem = problem or f"the run-time binding {override} is not allowed: {denial}"
+            steps.append(f"ERROR: {problem}")
+        else:
+            steps.append(f"NOTE: a run-time binding (control API) is set for {owner}/{name}: calls run {override} "
+                         "instead of this commit's code until it is cleared")
+    with ctx.store.write() as state:
+        algo = state.algorithms.get(f"{owner}/{name}")
+        if algo is None or algo.id != algo_id:
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
+        return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry)
 
 
 def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None, *, commit_sha: str | None = None,
@@ -185,24 +220,25 @@ def find_build(algo: Algorithm, build_id: str) -> Build:
 
 
 def listing(ctx: Ctx, who: Principal, owner: str, name: str, **page: Any) -> Page:
+    """A page of Builds (copies), newest first."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         return paginate(sorted_source(algo.builds.values(), key=lambda b: -b.seq), list_id=f"builds:{algo.id}",
-                        render=render_build, **page)
+                        render=copy.copy, **page)
 
 
-def get(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> Build:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        return render_build(find_build(algo, build_id))
+        return copy.copy(find_build(algo, build_id))
 
 
-def logs(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> dict[str, Any]:
+def logs(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> str:
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         build = find_build(algo, build_id)
         if build.status == "in-progress":
             raise ApiError(ALGORITHM_NOT_FOUND, f"The logs of build {build_id} are not available until it finishes "
                            "(status in-progress)", 404)
-        return {"logs": build.logs}
+        return build.logs
 

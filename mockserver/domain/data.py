@@ -31,7 +31,7 @@ from enum import Enum
 from itertools import islice
 from typing import Any, Callable, Iterator
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from mockserver.pagination import Page, Source, paginate, sorted_source
 from mockserver.store import State

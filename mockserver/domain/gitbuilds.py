@@ -22,13 +22,12 @@ import threading
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mockserver.edge.auth import Principal
-from mockserver.errors import ALGORITHM_NOT_FOUND, ApiError
+from mockserver.errors import ApiError
 from mockserver.runtime import Binding
 from mockserver.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
-from mockserver.domain.repository import (Repository, entrypoint, folder_files, initial, is_python, recommitted, template_files,
+from mockserver.domain.repository import (Repository, entrypoint, folder_files, initial, is_python, template_files,
                          template_tree)
 
 CHECK_TIMEOUT_S = 60.0
@@ -67,49 +66,13 @@ def create_repository(ctx: Ctx, state: State, algo: Algorithm, source_dir: str |
         files = template_files(algo.name, algo.settings.get("language"))
         message = f"Initial commit of {algo.full_name} from the {algo.settings.get('language') or 'python3-1'} template"
     repo = initial(files, message, int(ctx.clock.now().timestamp()))
-    state.repos[algo.full_name] = repo
+    state.put_repo(algo.full_name, repo)
     return repo
 
 
 def repository_of(ctx: Ctx, state: State, algo: Algorithm) -> Repository:
     """The algorithm's repository (made from the template if the state predates repositories)."""
     return state.repos.get(algo.full_name) or create_repository(ctx, state, algo)
-
-
-# -- building ------------------------------------------------------------------------
-def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, *,
-               recompile: bool = False) -> Build:
-    """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
-    (POST .../compile) a head that was built already gets a new commit with the same files
-    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
-    from mockserver.domain.algorithms import find, find_managed
-    from mockserver.domain.builds import new_build
-    with ctx.store.write() as state:
-        algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
-        repo = repository_of(ctx, state, algo)
-        head = repo.head()
-        if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
-            repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))
-            state.repos[algo.full_name] = repo
-        algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
-    commit = repo.head()
-    if commit is None:
-        raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
-    entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
-    steps.insert(0, f"Triggered by {trigger}")
-    if override:
-        denial = ctx.engine.binding_denial(Binding(override)) if ctx.engine else None
-        if denial:          # e.g. planted through a state import: refused here as when it is called
-            problem = problem or f"the run-time binding {override} is not allowed: {denial}"
-            steps.append(f"ERROR: {problem}")
-        else:
-            steps.append(f"NOTE: a run-time binding (control API) is set for {owner}/{name}: calls run {override} "
-                         "instead of this commit's code until it is cleared")
-    with ctx.store.write() as state:
-        algo = state.algorithms.get(f"{owner}/{name}")
-        if algo is None or algo.id != algo_id:
-            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
-        return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry)
 
 
 def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None

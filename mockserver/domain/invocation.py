@@ -11,20 +11,19 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.edge.auth import Principal
-from mockserver.errors import INTERNAL, INVALID_JSON, UNSUPPORTED_MACHINE, ApiError
-from mockserver.runtime import Binding, Invocation, Outcome, Profile, QueueFull
+from mockserver.domain.principal import Principal
+from mockserver.errors import INTERNAL, INVALID_JSON, ApiError
+from mockserver.runtime import Binding, Invocation, Outcome, QueueFull
 from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
 from mockserver.store import State
 from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
 from mockserver.domain.bindings import binding_key
+from mockserver.domain.profiles import profile_for
 from mockserver.domain.versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
-# What settings.environment selects when no profile names the language.
-ENVIRONMENT_PROFILES = {"cpu": "python3-cpu", "gpu": "python3-gpu"}
 
 
 @dataclass
@@ -125,23 +124,6 @@ def run_in_background(ctx: Ctx, call: Call, request_id: str) -> Answer:
             pass   # nobody is waiting for the answer; failures of the call itself are recorded
     threading.Thread(target=work, name=f"void-{request_id}", daemon=True).start()
     return Answer(200, {"async": True, "request_id": request_id})
-
-
-def profile_for(ctx: Ctx, settings: dict[str, Any]) -> Profile:
-    """The environment profile an algorithm runs in: by name, else by language and processor."""
-    profiles = ctx.profiles or {}
-    named = settings.get("environment_profile") or settings.get("profile")
-    if named in profiles:
-        return profiles[named]
-    processor = settings.get("environment") or "cpu"
-    language = settings.get("language") or "python3-1"
-    for profile in profiles.values():
-        if profile.processor == processor and language in profile.languages:
-            return profile
-    fallback = profiles.get(ENVIRONMENT_PROFILES.get(processor, "python3-cpu"))
-    if fallback is None:
-        raise ApiError(UNSUPPORTED_MACHINE, f"The requested machine type is not supported: no {processor} environment profile is loaded", 400)
-    return fallback
 
 
 def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding | None:

@@ -1,29 +1,15 @@
 """API keys: the credentials principals are resolved from."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import ApiError, REQUEST_INVALID, not_authorized
 from mockserver.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import KEY_TYPES, PERMISSION_NAMES, ApiKey, full_permissions
 from mockserver.domain.users import find as find_user
-
-
-def mask(secret: str) -> str:
-    return secret[:3] + "*" * max(len(secret) - 7, 4) + secret[-4:]
-
-
-def render(key: ApiKey, *, reveal: bool) -> dict[str, Any]:
-    perms = {**full_permissions(), **key.permissions}
-    return {"username": key.owner or "", "owner_name": key.owner or "",
-            "key_label": key.key_label, "created_at": key.created_at,
-            "api_key_mask": mask(key.api_key),
-            "api_key": key.api_key if reveal else mask(key.api_key),
-            "key_type": key.key_type,
-            "permissions": {**{n: bool(perms.get(n)) for n in PERMISSION_NAMES},
-                            "algo_acl": list(perms.get("algo_acl") or [])}}
 
 
 def permissions_from(body: dict[str, Any] | None, key_type: str) -> dict[str, Any]:
@@ -46,7 +32,7 @@ def add(state: State, ctx: Ctx, owner: str | None, *, label: str = "", key_type:
     return key
 
 
-def create(ctx: Ctx, who: Principal, username: str, body: dict[str, Any]) -> dict[str, Any]:
+def create(ctx: Ctx, who: Principal, username: str, body: dict[str, Any]) -> ApiKey:
     key_type = body.get("key_type") or "ManagementKey"
     if not who.is_admin and (who.username != username or key_type == "PlatformAdminKey"):
         raise not_authorized("Caller is not authorized to create this key")
@@ -54,14 +40,14 @@ def create(ctx: Ctx, who: Principal, username: str, body: dict[str, Any]) -> dic
         find_user(state, username)
         key = add(state, ctx, username, label=body.get("key_label") or "", key_type=key_type,
                   permissions=body.get("permissions"))
-        return render(key, reveal=True)
+        return copy.deepcopy(key)
 
 
-def listing(ctx: Ctx, who: Principal, username: str) -> list[dict[str, Any]]:
+def listing(ctx: Ctx, who: Principal, username: str) -> list[ApiKey]:
     """A bare array, oldest first: the generated client reads ``list[ApiKey]``."""
     if not who.is_admin and who.username != username:
         raise not_authorized("Caller is not authorized to list another user's keys")
     with ctx.store.read() as state:
         find_user(state, username)
         mine = sorted((k for k in state.keys_of(username) if k.algorithm is None), key=lambda k: k.seq)
-        return [render(k, reveal=False) for k in mine]
+        return [copy.deepcopy(k) for k in mine]

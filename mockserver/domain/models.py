@@ -86,3 +86,11 @@ class Scm:
 def internal_scm() -> Scm:
     """The platform's own SCM: always present, the default until another is made so."""
     return Scm(id="internal", provider="internal", enabled=True, default=True)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One member of an organization, as the member routes answer it."""
+    org_name: str
+    username: str
+    role: str

@@ -1,15 +1,16 @@
 """Organizations and their members (seed 001 "Organizations", "Organization Members")."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ORG_USER_RESERVATION_FAILED,
                                USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source, sorted_source
 from mockserver.store import State
 from mockserver.domain.context import Ctx
-from mockserver.domain.models import Organization
+from mockserver.domain.models import Membership, Organization
 from mockserver.domain.names import check_email, check_name
 from mockserver.domain.users import find as find_user
 
@@ -25,17 +26,9 @@ _EDITABLE = ("org_label", "org_contact_name", "org_email", "org_url")
 ROLES = ("owner", "member")
 
 
-def render(org: Organization, base_url: str) -> dict[str, Any]:
-    return {"org_name": org.org_name, "org_label": org.org_label,
-            "org_contact_name": org.org_contact_name, "org_email": org.org_email,
-            "org_url": org.org_url, "type_id": org.type_id or DEFAULT_TYPE,
-            "resource_type": "organization", "self_link": f"{base_url}/v1/organizations/{org.org_name}",
-            "owner_ids": org.owners()}
-
-
-def render_member(org: Organization, username: str, base_url: str) -> dict[str, Any]:
-    return {"username": username, "role": org.members[username],
-            "user_link": f"{base_url}/v1/users/{username}", "resource_type": "organization_member"}
+def _copy(org: Organization) -> Organization:
+    """What a caller may keep after the lock is released."""
+    return dataclasses.replace(org, members=dict(org.members))
 
 
 def find(state: State, org_name: str) -> Organization:
@@ -72,7 +65,7 @@ def _can_manage(state: State, who: Principal, org: Organization) -> bool:
     return who.is_admin or org.members.get(who.username or "") == "owner"
 
 
-def create(ctx: Ctx, who: Principal, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def create(ctx: Ctx, who: Principal, body: dict[str, Any]) -> Organization:
     missing = [f for f in _REQUIRED if not (isinstance(body.get(f), str) and body[f].strip())]
     if missing:
         raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: missing {', '.join(missing)}")
@@ -86,31 +79,30 @@ def create(ctx: Ctx, who: Principal, body: dict[str, Any], base_url: str) -> dic
         org = Organization(org_name=name, org_label=body["org_label"], org_contact_name=body["org_contact_name"],
                            org_email=body["org_email"], org_url=body.get("org_url"), id=ctx.ids.uuid(),
                            type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq())
+        state.put_org(org)
         if who.username and who.username in state.users:
-            org.members[who.username] = "owner"
-        state.orgs[name] = org
-        return render(org, base_url)
+            state.put_member(name, who.username, "owner")
+        return _copy(org)
 
 
-def listing(ctx: Ctx, who: Principal, base_url: str, **page: Any) -> Page:
+def listing(ctx: Ctx, who: Principal, **page: Any) -> Page:
     with ctx.store.read() as state:
         if who.is_admin:
             source = sorted_dict_source(state.orgs)
         else:   # a user's own organizations: few, filtered then sorted
-            source = sorted_source((o for o in state.orgs.values() if who.username in o.members),
-                                   key=lambda o: o.org_name)
-        return paginate(source, list_id="orgs", render=lambda o: render(o, base_url), **page)
+            source = sorted_source(state.orgs_of(who.username or ""), key=lambda o: o.org_name)
+        return paginate(source, list_id="orgs", render=_copy, **page)
 
 
-def get(ctx: Ctx, who: Principal, org_name: str, base_url: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, org_name: str) -> Organization:
     with ctx.store.read() as state:
         org = find(state, org_name)
         if not (who.is_admin or who.username in org.members):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
-        return render(org, base_url)
+        return _copy(org)
 
 
-def update(ctx: Ctx, who: Principal, org_name: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def update(ctx: Ctx, who: Principal, org_name: str, body: dict[str, Any]) -> Organization:
     if body.get("org_name") not in (None, org_name):
         raise ApiError(MALFORMED_ORG, f"Malformed organization JSON in request: org_name {body['org_name']!r} does not match the path ({org_name}); organizations cannot be renamed")
     with ctx.store.write() as state:
@@ -127,34 +119,34 @@ def update(ctx: Ctx, who: Principal, org_name: str, body: dict[str, Any], base_u
         for field, value in changes.items():
             setattr(org, field, value)
         org.type_id = type_id
-        return render(org, base_url)
+        return _copy(org)
 
 
 def delete(ctx: Ctx, org_name: str) -> None:
     with ctx.store.write() as state:
         find(state, org_name)
-        del state.orgs[org_name]
-        state.drop_owned_by(org_name)
+        state.drop_org(org_name)           # with memberships, algorithms and data
 
 
-def members(ctx: Ctx, who: Principal, org_name: str, base_url: str, **page: Any) -> Page:
+def members(ctx: Ctx, who: Principal, org_name: str, **page: Any) -> Page:
+    """A page of Memberships, in the order members joined."""
     with ctx.store.read() as state:
         org = find(state, org_name)
         if not (who.is_admin or who.username in org.members):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
         order = {u: i for i, u in enumerate(org.members)}
         return paginate(sorted_source(list(org.members), key=lambda u: order[u]), list_id=f"members:{org_name}",
-                        render=lambda u: render_member(org, u, base_url), **page)
+                        render=lambda u: Membership(org_name, u, org.members[u]), **page)
 
 
-def member(ctx: Ctx, who: Principal, org_name: str, username: str, base_url: str) -> dict[str, Any]:
+def member(ctx: Ctx, who: Principal, org_name: str, username: str) -> Membership:
     with ctx.store.read() as state:
         org = find(state, org_name)
         if not (who.is_admin or who.username in org.members):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
         if username not in org.members:
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
-        return render_member(org, username, base_url)
+        return Membership(org_name, username, org.members[username])
 
 
 def put_member(ctx: Ctx, who: Principal, org_name: str, username: str, role: str | None) -> None:
@@ -169,7 +161,7 @@ def put_member(ctx: Ctx, who: Principal, org_name: str, username: str, role: str
         new_role = role or org.members.get(username, "member")
         if org.members.get(username) == "owner" and new_role != "owner" and org.owners() == [username]:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
-        org.members[username] = new_role
+        state.put_member(org_name, username, new_role)
 
 
 def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> None:
@@ -181,4 +173,4 @@ def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> Non
             raise ApiError(USER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
         if org.owners() == [username]:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
-        del org.members[username]
+        state.drop_member(org_name, username)

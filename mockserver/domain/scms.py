@@ -1,6 +1,7 @@
 """Source code managers (seed 001 "SCMs"). The internal SCM always exists."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from mockserver.errors import (SCM_DEFAULT, SCM_DISABLED, SCM_DUPLICATE, SCM_IN_USE, SCM_INVALID,
@@ -11,20 +12,7 @@ from mockserver.domain.models import Scm
 
 INTERNAL_ID = "internal"
 EXTERNAL_PROVIDERS = ("github", "gitlab", "bitbucket", "bitbucket-server")
-_NAMES = {"internal": "Internal", "github": "GitHub", "gitlab": "GitLab",
-          "bitbucket": "Bitbucket", "bitbucket-server": "Bitbucket Server"}
 _URL_KEYS = ("api", "ssh", "web")
-
-
-def render(scm: Scm) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": scm.id, "name": _NAMES.get(scm.provider, scm.provider),
-                           "provider": scm.provider, "default": scm.default, "enabled": scm.enabled}
-    if scm.oauth_client_id:
-        out["oauth"] = {"client_id": scm.oauth_client_id}
-        out["scm"] = {"client_id": scm.oauth_client_id}
-    if scm.urls:
-        out["urls"] = dict(scm.urls)
-    return out
 
 
 def find(state: State, scm_id: str) -> Scm:
@@ -34,21 +22,21 @@ def find(state: State, scm_id: str) -> Scm:
     return scm
 
 
-def listing(ctx: Ctx) -> dict[str, Any]:
+def listing(ctx: Ctx) -> list[Scm]:
+    """Every SCM (copies), the internal one first."""
     with ctx.store.read() as state:
         ordered = sorted(state.scms.values(), key=lambda s: (s.id != INTERNAL_ID, s.seq))
-        return {"results": [render(s) for s in ordered]}
+        return [copy.copy(s) for s in ordered]
 
 
-def get(ctx: Ctx, scm_id: str) -> dict[str, Any]:
+def get(ctx: Ctx, scm_id: str) -> Scm:
     with ctx.store.read() as state:
-        return render(find(state, scm_id))
+        return copy.copy(find(state, scm_id))
 
 
-def oauth_status(ctx: Ctx, scm_id: str) -> dict[str, Any]:
-    with ctx.store.read() as state:
-        scm = find(state, scm_id)
-        return {"authorization_status": scm.oauth_status, "scm_username": None, "scm_organizations": []}
+def oauth_status(ctx: Ctx, scm_id: str) -> Scm:
+    """The SCM whose OAuth status is asked (render.scm_oauth_status)."""
+    return get(ctx, scm_id)
 
 
 def _check_external(body: dict[str, Any], code: int) -> None:
@@ -63,7 +51,7 @@ def _check_external(body: dict[str, Any], code: int) -> None:
                 raise ApiError(code, f"The provided SCM configuration is invalid: urls.{key} must be a URL, not {value!r}")
 
 
-def create(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
+def create(ctx: Ctx, body: dict[str, Any]) -> Scm:
     _check_external(body, SCM_INVALID)
     oauth = body.get("oauth") or {}
     urls = body.get("urls") or {}
@@ -82,11 +70,11 @@ def create(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
         scm = Scm(id=scm_id, provider=body["provider"], enabled=bool(body.get("enabled", True)), default=False,
                   oauth_client_id=oauth["client_id"], oauth_client_secret=oauth["client_secret"],
                   urls={k: urls[k] for k in _URL_KEYS}, seq=state.next_seq())
-        state.scms[scm_id] = scm
-        return render(scm)
+        state.put_scm(scm)
+        return copy.copy(scm)
 
 
-def update(ctx: Ctx, scm_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(ctx: Ctx, scm_id: str, body: dict[str, Any]) -> Scm:
     _check_external(body, SCM_MALFORMED_UPDATE)
     with ctx.store.write() as state:
         scm = find(state, scm_id)
@@ -103,7 +91,7 @@ def update(ctx: Ctx, scm_id: str, body: dict[str, Any]) -> dict[str, Any]:
             scm.oauth_client_secret = body["oauth"].get("client_secret", scm.oauth_client_secret)
         if "urls" in body and body["urls"]:
             scm.urls = {**scm.urls, **{k: v for k, v in body["urls"].items() if k in _URL_KEYS}}
-        return render(scm)
+        return copy.copy(scm)
 
 
 def set_default(ctx: Ctx, scm_id: str) -> None:
@@ -125,7 +113,7 @@ def delete(ctx: Ctx, scm_id: str) -> None:
         users = [a.full_name for a in state.algorithms.values() if a.scm_id == scm_id]
         if users:
             raise ApiError(SCM_IN_USE, f"Unable to delete SCM configuration in use by {', '.join(users[:5])}; disable it instead")
-        del state.scms[scm_id]
+        state.drop_scm(scm_id)
 
 
 def usable(state: State, scm_id: str | None) -> Scm:

@@ -6,10 +6,11 @@ one. At run time each secret is the environment variable ``secret_key`` of the c
 """
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_REQUEST, NOT_FOUND, ApiError
 from mockserver.domain.algorithm_models import Algorithm, Secret
 from mockserver.domain.algorithms import find_by_id
@@ -22,24 +23,18 @@ _PROVIDERS = {p["id"] for p in SECRET_PROVIDERS}
 MAX_VALUE_BYTES = 64 * 1024
 
 
-def render(algo: Algorithm, secret: Secret) -> dict[str, Any]:
-    return {"id": secret.id, "short_name": secret.short_name, "description": secret.description,
-            "owner_type": "algorithm", "owner_id": algo.id, "provider_id": secret.provider_id,
-            "default_secret_value_id": secret.value_id}
-
-
 def environment(algo: Algorithm) -> dict[str, str]:
     """The variables an algorithm's call gets from its secrets."""
     return {s.secret_key: s.secret_value for s in algo.secrets.values()}
 
 
-def listing(ctx: Ctx, who: Principal, algorithm_id: str) -> dict[str, Any]:
+def listing(ctx: Ctx, who: Principal, algorithm_id: str) -> list[Secret]:
     with ctx.store.read() as state:
         algo = find_by_id(state, who, algorithm_id)
-        return {"results": [render(algo, s) for s in algo.secrets.values()]}
+        return [copy.copy(s) for s in algo.secrets.values()]
 
 
-def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) -> Secret:
     with ctx.store.write() as state:
         algo = find_by_id(state, who, algorithm_id)
         if body.get("owner_type", "algorithm") != "algorithm" or body.get("owner_id", algo.id) != algo.id:
@@ -53,10 +48,10 @@ def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) ->
                         value_id=ctx.ids.uuid(), provider_id=provider, description=body.get("description") or "",
                         created_at=ctx.clock.iso())
         algo.secrets[secret.id] = secret
-        return render(algo, secret)
+        return copy.copy(secret)
 
 
-def update(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str, body: dict[str, Any]) -> Secret:
     with ctx.store.write() as state:
         algo = find_by_id(state, who, algorithm_id)
         secret = _find(algo, secret_id)
@@ -70,7 +65,7 @@ def update(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str, body: di
             secret.description = body["description"]
         if value is not None:
             secret.secret_value, secret.value_id = value, ctx.ids.uuid()
-        return render(algo, secret)
+        return copy.copy(secret)
 
 
 def delete(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str) -> None:

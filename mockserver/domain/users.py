@@ -1,9 +1,10 @@
 """Users: create, list, get, update, delete (seed 001 "Users")."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.errors import (EMAIL_CHANGE, EMAIL_TAKEN, LAST_OWNER, MALFORMED_USER, MISSING_FIELDS,
                       USER_NOT_FOUND, USERNAME_MISMATCH, USERNAME_TAKEN, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source
@@ -13,13 +14,6 @@ from mockserver.domain.models import User
 from mockserver.domain.names import check_email, check_name
 
 _REQUIRED = ("username", "email", "fullname")
-
-
-def render(user: User, base_url: str) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "email": user.email,
-            "fullname": user.fullname, "company_name": user.company_name,
-            "company_role": user.company_role, "resource_type": "user",
-            "self_link": f"{base_url}/v1/users/{user.username}"}
 
 
 def find(state: State, username: str) -> User:
@@ -39,7 +33,7 @@ def _email_owner(state: State, email: str) -> str | None:
     return state.emails.get(email.casefold())
 
 
-def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def create(ctx: Ctx, body: dict[str, Any]) -> User:
     _required(body)
     username = check_name(body["username"], "username", MALFORMED_USER)
     check_email(body["email"], MALFORMED_USER)
@@ -52,25 +46,25 @@ def create(ctx: Ctx, body: dict[str, Any], base_url: str) -> dict[str, Any]:
                     id=ctx.ids.uuid(), company_name=body.get("company_name"),
                     company_role=body.get("company_role"), created_at=ctx.clock.iso(),
                     seq=state.next_seq())
-        state.users[username] = user
-        state.emails[user.email.casefold()] = username
-        return render(user, base_url)
+        state.put_user(user)
+        return copy.copy(user)
 
 
-def get(ctx: Ctx, who: Principal, username: str, base_url: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, username: str) -> User:
     if not who.is_admin and who.username != username:
         raise not_authorized("Caller is not authorized to read another user")
     with ctx.store.read() as state:
-        return render(find(state, username), base_url)
+        return copy.copy(find(state, username))
 
 
-def listing(ctx: Ctx, base_url: str, **page: Any) -> Page:
+def listing(ctx: Ctx, **page: Any) -> Page:
+    """A page of users (copies), by username."""
     with ctx.store.read() as state:
         return paginate(sorted_dict_source(state.users), list_id="users",
-                        render=lambda u: render(u, base_url), **page)
+                        render=copy.copy, **page)
 
 
-def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+def update(ctx: Ctx, username: str, body: dict[str, Any]) -> User:
     _required(body)
     if body["username"] != username:
         raise ApiError(USERNAME_MISMATCH, f"The username in the request body ({body['username']}) does not match the username in the request path ({username})")
@@ -82,18 +76,13 @@ def update(ctx: Ctx, username: str, body: dict[str, Any], base_url: str) -> dict
         for field in ("company_name", "company_role"):
             if field in body:
                 setattr(user, field, body[field])
-        return render(user, base_url)
+        return copy.copy(user)
 
 
 def delete(ctx: Ctx, username: str) -> None:
     with ctx.store.write() as state:
         find(state, username)
-        sole_owner_of = [o.org_name for o in state.orgs.values() if o.owners() == [username]]
+        sole_owner_of = [o.org_name for o in state.orgs_of(username) if o.owners() == [username]]
         if sole_owner_of:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {', '.join(sole_owner_of)}")
-        state.emails.pop(state.users.pop(username).email.casefold(), None)
-        for key in state.keys_of(username):
-            state.drop_key(key.api_key)
-        for org in state.orgs.values():
-            org.members.pop(username, None)
-        state.drop_owned_by(username)
+        state.drop_user(username)          # with keys, memberships, algorithms and data

@@ -12,14 +12,14 @@ from typing import Any
 
 import semver
 
-from mockserver.edge.auth import Principal
-from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST, NOT_AUTHORIZED,
-                      REQUEST_INVALID, VERSION_ALREADY_PUBLISHED, ApiError)
+from mockserver.domain.principal import Principal
+from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST,
+                      VERSION_ALREADY_PUBLISHED, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.store import State
-from mockserver.domain.algorithm_models import Algorithm, Build, Version
-from mockserver.domain.algorithms import (BUILD_SETTINGS, _details, check_settings, find_managed,
-                         find_visible, latest_build, latest_version, not_found, record_error, render,
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, Version
+from mockserver.domain.algorithms import (BUILD_SETTINGS, merge_details, check_settings, find_managed,
+                         find_visible, latest_build, latest_version, not_found, record_error, view,
                          settle, version_key, version_of_build)
 from mockserver.domain.context import Ctx
 from mockserver.domain.orgs import acts_for
@@ -101,8 +101,7 @@ def _target(algo: Algorithm, info: dict[str, Any]) -> Build:
     return build
 
 
-def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None,
-            base_url: str) -> dict[str, Any]:
+def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None) -> AlgorithmView:
     body = body or {}
     settings_in = {k: v for k, v in (body.get("settings") or {}).items() if v is not None}
     info = body.get("version_info") or {}
@@ -120,7 +119,7 @@ def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any
         general = {k: v for k, v in {**algo.settings, **settings_in}.items() if k not in BUILD_SETTINGS}
         settings = check_settings({**general, **{k: build.settings[k] for k in BUILD_SETTINGS if k in build.settings},
                                    "algorithm_callability": callability})
-        details = _details(algo.details, body.get("details"))
+        details = merge_details(algo.details, body.get("details"))
         last = latest_version(algo)
         breaking = _breaking(last, settings)
         if info.get("semantic_version"):
@@ -144,10 +143,10 @@ def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any
         algo.details = details
         algo.settings = {**algo.settings, **{k: v for k, v in settings.items() if k not in BUILD_SETTINGS}}
         algo.version_info = {}
-        return render(state, algo, base_url, build, version, as_version=True)
+        return view(state, algo, build, version, as_version=True)
 
 
-def listing(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str, *, callable: bool | None = None,
+def listing(ctx: Ctx, who: Principal, owner: str, name: str, *, callable: bool | None = None,
             published: bool | None = None, **page: Any) -> Page:
     """Newest first. ``callable``: true = public versions, false = private ones (unpublished
     builds count as private: only the owner can call them, by hash). ``published``:
@@ -169,10 +168,10 @@ def listing(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str, *, c
                 continue
             rows.append((build, version))
         return paginate(sorted_source(rows, key=lambda row: -row[0].seq), list_id=f"versions:{algo.id}",
-                        render=lambda row: render(state, algo, base_url, row[0], row[1], as_version=True), **page)
+                        render=lambda row: view(state, algo, row[0], row[1], as_version=True), **page)
 
 
-def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str, base_url: str) -> dict[str, Any]:
+def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str) -> AlgorithmView:
     """A version by git hash (published or not) or by semantic version."""
     with ctx.store.read() as state:
         algo = find_visible(ctx, state, who, owner, name)
@@ -180,7 +179,7 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str, base_url: str
         version = version_of_build(algo, build) if build else None
         if build is None or not (acts_for(state, who, owner) or (version and version.callability == "public")):
             raise ApiError(ALGORITHM_NAME_NOT_FOUND, f"No such version of {algo.full_name}: {ref}", 404)
-        return render(state, algo, base_url, build, version, as_version=True)
+        return view(state, algo, build, version, as_version=True)
 
 
 # -- invocation ---------------------------------------------------------------------
@@ -247,103 +246,3 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     if version is None or not allowed(version):
         raise _no_version(algo, spec)
     return result(version)
-
-
-
-
-# -- fixtures ---------------------------------------------------------------------------
-FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "apl", "network_access": "full",
-                    "pipeline_enabled": True, "source_visibility": "closed"}
-
-
-def load_fixture(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str, base_url: str) -> None:
-    """One item of the fixtures' ``algorithms`` section, applied through the API's rules:
-    ``{owner, name, details?, settings?, binding?, source?, version_info?, compiled?,
-    versions?: [{version_type | semantic_version, callability, release_notes, sample_input,
-    sample_output, binding}]}``. Each version is a compile followed by a publish;
-    ``compiled: true`` adds one more, unpublished, build. Bindings are
-    "pkg.mod:apply" or a file path relative to the fixture file. ``repository``: a folder
-    (inside the fixture file's folder) that becomes the initial commit of the algorithm's
-    git repository; its builds are builds of that commit, and it takes no bindings. Its keys
-    and their types were checked against ``fixture_schema.yaml`` (``$defs/algorithm``)."""
-    from mockserver.domain.algorithms import add
-    from mockserver.domain.gitbuilds import create_repository
-    owner, name = item["owner"], item["name"]
-    folder = _repository_folder(item, base_dir)
-    body = {"name": name, "details": item.get("details") or {"label": name},
-            "settings": {**FIXTURE_SETTINGS, **(item.get("settings") or {})},
-            "source": item.get("source"), "version_info": item.get("version_info")}
-    _refuse_disallowed_code(ctx, item, base_dir)          # before anything changes
-    with ctx.store.write() as state:
-        algo = add(ctx, state, who, owner, body)
-        algo.binding, algo.binding_base = item.get("binding"), base_dir if item.get("binding") else None
-        if folder:
-            create_repository(ctx, state, algo, source_dir=folder)
-    for index, spec in enumerate(item.get("versions") or []):
-        _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
-                       base_dir=base_dir, from_repository=bool(folder))
-        info = {k: spec[k] for k in ("version_type", "semantic_version", "release_notes", "sample_input",
-                                      "sample_output") if spec.get(k) is not None}
-        settings = {"algorithm_callability": spec.get("callability", "public")}
-        try:
-            publish(ctx, who, owner, name, {"settings": settings, "version_info": info}, base_url)
-        except ApiError as exc:
-            raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
-    if item.get("compiled"):
-        _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir,
-                       from_repository=bool(folder))
-
-
-def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
-    """403 if the item or one of its versions binds code outside the allowed folders/modules."""
-    if ctx.engine is None:
-        return
-    from mockserver.runtime import Binding
-    versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
-    for target in {item.get("binding"), *(v.get("binding") for v in versions)} - {None}:
-        denial = ctx.engine.binding_denial(Binding(str(target), base_dir=base_dir))
-        if denial:
-            raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
-
-
-def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None:
-    """The fixture's source folder, confined to the fixture file's folder."""
-    import os
-    given = item.get("repository")
-    if given is None:
-        return None
-    if item.get("binding") or any(isinstance(v, dict) and v.get("binding") for v in item.get("versions") or []):
-        raise ApiError(REQUEST_INVALID, "an algorithm with a repository takes no binding: its code is the repository's")
-    if base_dir is None:
-        raise ApiError(REQUEST_INVALID, "repository: a fixture document sent over HTTP cannot name a folder")
-    if not isinstance(given, str) or not given:
-        raise ApiError(REQUEST_INVALID, "repository must be a folder path relative to the fixture file")
-    root = os.path.realpath(base_dir)
-    folder = os.path.realpath(os.path.join(root, given))
-    if os.path.commonpath([root, folder]) != root:
-        raise ApiError(REQUEST_INVALID, f"repository {given!r} is outside the fixture file's folder")
-    if not os.path.isdir(folder):
-        raise ApiError(REQUEST_INVALID, f"repository {given!r} is not a folder")
-    return folder
-
-
-def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str,
-                   from_repository: bool = False) -> None:
-    from mockserver.domain.builds import check_binding, new_build
-    if from_repository:
-        from mockserver.domain.gitbuilds import build_head
-        build = build_head(ctx, None, *state_owner, "loading the fixtures")
-        if build.final_status == "failed" or build.status == "failed":
-            raise ApiError(REQUEST_INVALID, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
-        return
-    problem = check_binding(ctx, binding, base_dir, refuse=True)
-    with ctx.store.write() as state:
-        algo = state.algorithms[f"{state_owner[0]}/{state_owner[1]}"]
-        default = (algo.binding, algo.binding_base)
-        algo.binding, algo.binding_base = (binding, base_dir if binding else None)
-        try:
-            build = new_build(ctx, state, algo, problem)
-        finally:
-            algo.binding, algo.binding_base = default
-    if build.final_status == "failed" or build.status == "failed":
-        raise ApiError(REQUEST_INVALID, f"the build of {algo.full_name} failed: {problem}")

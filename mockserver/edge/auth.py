@@ -5,33 +5,11 @@ client) and ``Bearer KEY`` (the Python client with a bearer token).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mockserver.domain.models import ApiKey
+from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_API_KEY, NOT_AUTHORIZED, ApiError
 from mockserver.store import Store
 
 _SCHEMES = ("simple", "bearer")
-
-
-@dataclass(frozen=True)
-class Principal:
-    key: ApiKey
-
-    @property
-    def username(self) -> str | None:
-        return self.key.owner
-
-    @property
-    def is_admin(self) -> bool:
-        return self.key.is_admin
-
-    def allows(self, permission: str) -> bool:
-        return self.key.allows(permission)
-
-    def require(self, permission: str) -> None:
-        if not self.allows(permission):
-            raise ApiError(NOT_AUTHORIZED, f"Caller is not authorized to perform the operation: the API key lacks {permission}", 403)
 
 
 def key_from_header(header: str | None) -> str | None:

@@ -14,6 +14,9 @@ Both hooks are registered by the app factory.
 """
 from __future__ import annotations
 
+from mockserver.control.guard import is_control_path
+from mockserver.errors import NOT_AUTHORIZED, ApiError
+
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type, Accept, X-Requested-With, Content-Encoding"
 EXPOSE_HEADERS = "X-Request-Id, X-Data-Type, X-Error-Message, Content-Length, Content-Type, Allow"
@@ -35,9 +38,6 @@ def allowed_origin(origins: list[str], origin: str | None) -> str | None:
 def preflight_hook(server):
     """A before_request hook: answers preflights of /v1 routes; refuses those of /_mock."""
     from flask import Response, request
-
-    from mockserver.control.guard import is_control_path
-    from mockserver.errors import NOT_AUTHORIZED, ApiError
 
     origins = parse_origins(server.settings.cors_origins)
 
@@ -63,8 +63,6 @@ def preflight_hook(server):
 def headers_hook(server):
     """An after_request hook: CORS headers on every answer outside /_mock."""
     from flask import request
-
-    from mockserver.control.guard import is_control_path
 
     origins = parse_origins(server.settings.cors_origins)
 

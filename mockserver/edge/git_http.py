@@ -27,9 +27,10 @@ from dulwich.server import DictBackend
 from dulwich.web import make_wsgi_chain
 
 from mockserver.control import guard as control_guard
-from mockserver.edge.auth import Principal, key_from_header
+from mockserver.domain.principal import Principal
+from mockserver.edge.auth import key_from_header
 from mockserver.edge.current import server_of
-from mockserver.domain import algorithms, gitbuilds, orgs
+from mockserver.domain import algorithms, builds, gitbuilds, orgs
 from mockserver.domain.context import Ctx
 from mockserver.domain.repository import DEFAULT_BRANCH, Repository
 from mockserver.errors import ApiError
@@ -108,11 +109,11 @@ class GitMiddleware:
                 algo = state.algorithms.get(f"{owner}/{name}")
                 if algo is None or algo.id != algo_id:
                     return answer       # deleted meanwhile: the push goes nowhere
-                state.repos[algo.full_name] = after
+                state.put_repo(algo.full_name, after)
                 algo.binding = algo.binding_base = None      # the repository now says what runs
             if after.refs.get(DEFAULT_BRANCH) not in (None, before.refs.get(DEFAULT_BRANCH)):
                 try:
-                    gitbuilds.build_head(ctx, None, owner, name, "git push")
+                    builds.build_head(ctx, None, owner, name, "git push")
                 except ApiError as err:     # e.g. deleted meanwhile: the push itself went through
                     log.warning("no build after the push to %s/%s: %s", owner, name, err.message)
             return answer

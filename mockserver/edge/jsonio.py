@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from flask import Response
 
+from mockserver.errors import INVALID_JSON, REQUEST_INVALID, ApiError
+
 
 def dumps_bytes(obj: Any) -> bytes:
     """Compact UTF-8 JSON. orjson is ~15x faster than the stdlib on the per-request path;
@@ -35,7 +37,6 @@ def request_json(object_message: str | None = None) -> Any:
     """
     from flask import request
 
-    from mockserver.errors import INVALID_JSON, REQUEST_INVALID, ApiError
     raw = request.get_data()
     try:
         data = json.loads(raw) if raw.strip() else None

@@ -34,7 +34,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from mockserver.runtime.binding import Binding, load_binding
+from mockserver.runtime.binding import Binding, callable_blob, load_binding
 from mockserver.runtime.codec import decode_input, decode_payload
 from mockserver.runtime.context import DEFAULT_STDOUT_CAP, InvocationContext
 from mockserver.runtime.errors import (LOADING_ERROR, BadInput, BindingError, EngineClosed, KeyBusy, QueueFull,
@@ -121,7 +121,6 @@ class _Pool:
         self.mode = profile.mode if inprocess_ok else "process"
         self.blob: Optional[bytes] = None
         if binding.is_callable and self.mode == "process":
-            from mockserver.runtime.binding import callable_blob
             self.blob = callable_blob(binding)
             if self.blob is None:          # not picklable by reference: run in a thread
                 self.mode = "inprocess"

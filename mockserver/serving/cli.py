@@ -7,6 +7,9 @@ import sys
 
 from mockserver.settings import Settings, SettingError, add_arguments
 from mockserver.control.logs import configure_logging
+from mockserver.edge.app import create_app
+from mockserver.fixtures import FixtureError
+from mockserver.serving.serve import serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,8 +36,6 @@ def main(argv: list[str] | None = None) -> int:
               "process: its state is in that process's memory (use --threads for concurrency)", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    from mockserver.edge.app import create_app
-    from mockserver.fixtures import FixtureError
     try:
         app = create_app(settings)
     except FixtureError as exc:
@@ -89,7 +90,6 @@ def _banner(app, settings: Settings) -> None:
 
 
 def _serve(app, settings: Settings) -> None:
-    from mockserver.serving.serve import serve
     serve(app, settings=settings)
     engine = app.extensions["mockserver"].ctx.engine
     if engine is not None:

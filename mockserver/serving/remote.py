@@ -18,6 +18,7 @@ import yaml
 
 from mockserver.domain.bindings import binding_key, parse_binding_key
 from mockserver.errors import ApiError
+from mockserver.fixtures import FixtureError
 
 
 class RemoteUnsupported(RuntimeError):
@@ -138,7 +139,6 @@ class RemoteHandle:
         return binding_key(owner, name, version)
 
     def load_fixtures(self, path: str | os.PathLike) -> None:
-        from mockserver.fixtures import FixtureError
         try:
             self._sandbox.control("POST", "fixtures", raw=Path(path).read_bytes(), content_type="application/x-yaml")
         except ApiError as exc:

@@ -24,6 +24,9 @@ import signal
 import sys
 import time
 
+from mockserver.control.logs import configure_logging
+from mockserver.edge.jsonio import dumps_bytes
+from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
 from mockserver.settings import Settings
 
 
@@ -77,8 +80,6 @@ def json_error_channel(deadline: float):
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
-    from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
-    from mockserver.edge.jsonio import dumps_bytes
 
     class JsonErrorTask(ErrorTask):
         def execute(self):
@@ -192,7 +193,6 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m mockserver.serving.serve MODULE:APP", file=sys.stderr)
         return 2
     module, _, name = argv[0].partition(":")
-    from mockserver.control.logs import configure_logging
     settings = Settings.load()
     configure_logging(settings.log_level)
     serve(getattr(importlib.import_module(module), name), settings=settings)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mockserver import codec
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
 from mockserver.settings import Settings
 from mockserver.domain import data
 from mockserver.domain.context import Ctx
@@ -242,8 +242,8 @@ def test_root_lists_caller_first_then_orgs(ctx):
 def test_admin_root_pages_through_every_user_and_org_in_name_order(ctx):
     state = ctx.store.state
     for i in range(120):   # interleave with the fixture names: users and orgs share one order
-        state.users[f"u{i:03d}"] = dataclasses.replace(state.users["demo"], username=f"u{i:03d}")
-        state.orgs[f"o{i:03d}"] = dataclasses.replace(state.orgs["acme"], org_name=f"o{i:03d}")
+        state.put_user(dataclasses.replace(state.users["demo"], username=f"u{i:03d}", email=f"u{i:03d}@example.com"))
+        state.put_org(dataclasses.replace(state.orgs["acme"], org_name=f"o{i:03d}", members=dict(state.orgs["acme"].members)))
     admin, names, marker = who(ctx, ADMIN), [], None
     while True:
         page = data.get(ctx, admin, "data", None, page={**PAGE, "limit": 7, "marker": marker})

@@ -11,14 +11,14 @@ def _user(name):
 def test_a_forked_store_starts_at_the_baseline_and_changes_alone():
     store = Store()
     with store.write() as state:
-        state.users["fixture"] = _user("fixture")
+        state.put_user(_user("fixture"))
     store.mark_baseline()
     with store.write() as state:
-        state.users["later"] = _user("later")          # after the baseline: not in forks
+        state.put_user(_user("later"))          # after the baseline: not in forks
     one, two = store.fork(), store.fork()
     with one.write() as state:
         assert list(state.users) == ["fixture"]
-        state.users["only-one"] = _user("only-one")
+        state.put_user(_user("only-one"))
         state.users["fixture"].fullname = "changed in one"
     with two.read() as state:
         assert list(state.users) == ["fixture"] and state.users["fixture"].fullname == "fixture"

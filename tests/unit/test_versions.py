@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from mockserver.edge.auth import Principal
+from mockserver.domain.principal import Principal
+from mockserver.api import render
 from mockserver.settings import Settings
 from mockserver.domain import algorithms, builds, orgs, users, versions
 from mockserver.domain.context import Ctx
@@ -33,24 +34,24 @@ def ctx():
     c = Ctx(store=Store(), ids=Ids(7), clock=Clock("step"), settings=Settings(profile_scale=1.0),
             profiles={"python3-cpu": Profile(name="python3-cpu"), "python3-gpu": Profile(name="python3-gpu", processor="gpu")})
     for name in ("demo", "eve"):
-        users.create(c, {"username": name, "email": f"{name}@example.com", "fullname": name}, BASE)
+        users.create(c, {"username": name, "email": f"{name}@example.com", "fullname": name})
     orgs.create(c, DEMO, {"org_name": "acme", "org_label": "Acme", "org_contact_name": "D",
-                          "org_email": "ops@acme.com"}, BASE)
+                          "org_email": "ops@acme.com"})
     return c
 
 
 def make(ctx, name="Hello", owner="demo", **settings):
-    return algorithms.create(ctx, DEMO, owner, {"name": name, "details": {"label": name},
-                                                "settings": {**SETTINGS, **settings}}, BASE)
+    return render.algorithm(algorithms.create(ctx, DEMO, owner, {"name": name, "details": {"label": name},
+                                                                 "settings": {**SETTINGS, **settings}}), BASE)
 
 
 def compile_(ctx, name="Hello", owner="demo"):
-    return builds.compile_algorithm(ctx, DEMO, owner, name, BASE)
+    return render.algorithm(builds.compile_algorithm(ctx, DEMO, owner, name), BASE)
 
 
 def publish(ctx, kind="minor", callability="public", name="Hello", **info):
     body = {"settings": {"algorithm_callability": callability}, "version_info": {"version_type": kind, **info}}
-    return versions.publish(ctx, DEMO, "demo", name, body, BASE)
+    return render.algorithm(versions.publish(ctx, DEMO, "demo", name, body), BASE)
 
 
 def code_of(fn, *args, **kw):
@@ -77,7 +78,7 @@ def test_minor_patch_major_and_revision(ctx):
     compile_(ctx)
     assert publish(ctx, "major")["version_info"]["semantic_version"] == "1.0.0"
     compile_(ctx)
-    out = versions.publish(ctx, DEMO, "demo", "Hello", {}, BASE)          # {} publishes a minor version
+    out = render.algorithm(versions.publish(ctx, DEMO, "demo", "Hello", {}), BASE)   # {} publishes a minor version
     assert out["version_info"]["semantic_version"] == "1.1.0"
     assert out["settings"]["algorithm_callability"] == "public"           # kept from the last version
 
@@ -105,7 +106,7 @@ def test_breaking_changes_need_minor(ctx):
         publish(ctx, "patch", "public")
     assert exc.value.code == 2015 and "algorithm_callability" in exc.value.message and "0.1.0" in exc.value.message
     assert publish(ctx, "minor", "public")["version_info"]["semantic_version"] == "0.2.0"
-    algorithms.update(ctx, DEMO, "demo", "Hello", {"settings": {**versions.FIXTURE_SETTINGS, "environment": "gpu"}}, BASE)
+    algorithms.update(ctx, DEMO, "demo", "Hello", {"settings": {**SETTINGS, "environment": "gpu"}})
     compile_(ctx)
     with pytest.raises(ApiError) as exc:
         publish(ctx, "patch", "public")
@@ -176,8 +177,8 @@ def test_build_delay_from_profile(ctx):
     assert code_of(publish, ctx) == 2012
     time.sleep(0.35)
     got = builds.get(ctx, DEMO, "demo", "Hello", build_id)
-    assert got["status"] == "succeeded" and got["finished_at"] > got["started_at"]
-    assert "Beginning container customization" in builds.logs(ctx, DEMO, "demo", "Hello", build_id)["logs"]
+    assert got.status == "succeeded" and got.finished_at > got.started_at
+    assert "Beginning container customization" in builds.logs(ctx, DEMO, "demo", "Hello", build_id)
     assert publish(ctx)["version_info"]["semantic_version"] == "0.1.0"
 
 
@@ -190,7 +191,7 @@ def test_missing_profiles_mean_no_delay(ctx):
 def test_logs_mention_language_and_environment(ctx):
     make(ctx, environment="gpu")
     build_id = compile_(ctx)["build"]["build_id"]
-    logs = builds.logs(ctx, DEMO, "demo", "Hello", build_id)["logs"]
+    logs = builds.logs(ctx, DEMO, "demo", "Hello", build_id)
     assert "python3-1" in logs and "gpu" in logs and len(logs.splitlines()) > 10
 
 
@@ -259,8 +260,8 @@ def test_resolution_of_hidden_and_unpublished_algorithms(ctx):
 
 def test_org_members_resolve_private_versions(ctx):
     make(ctx, owner="acme")
-    builds.compile_algorithm(ctx, DEMO, "acme", "Hello", BASE)
-    versions.publish(ctx, DEMO, "acme", "Hello", {"settings": {"algorithm_callability": "private"}}, BASE)
+    builds.compile_algorithm(ctx, DEMO, "acme", "Hello")
+    versions.publish(ctx, DEMO, "acme", "Hello", {"settings": {"algorithm_callability": "private"}})
     with ctx.store.read() as state:
         _, _, version = versions.resolve_for_invocation(state, DEMO, "acme", "Hello", "latestPrivate")
         assert version.semantic_version == "0.1.0"
@@ -276,8 +277,8 @@ def test_record_error_feeds_the_error_lists(ctx):
         versions.record_error(state, ctx, algo, "eve", "0.1.0", "bang", "AlgorithmError", "req-2")
         algo_id = algo.id
     listed = algorithms.errors_of_algorithm(ctx, DEMO, "demo", "Hello")
-    assert [e["message"] for e in listed] == ["bang", "boom"]
-    assert algorithms.errors_of_algorithm_id(ctx, DEMO, algo_id, 1)[0]["request_id"] == "req-2"
+    assert [e.message for e in listed] == ["bang", "boom"]
+    assert algorithms.errors_of_algorithm_id(ctx, DEMO, algo_id, 1)[0].request_id == "req-2"
     assert len(algorithms.errors_of_user(ctx, DEMO, "demo")) == 2
     assert algorithms.errors_of_org(ctx, DEMO, "acme") == []
     assert code_of(algorithms.errors_of_user, ctx, EVE, "demo") == 2001

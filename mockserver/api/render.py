@@ -1,0 +1,161 @@
+"""The wire form of what the domain returns: field selection and links.
+
+The domain answers with its objects (copies taken under the store's lock); handlers
+render them here, with links built on the request's base URL (``common.base_url()``).
+Field order is the wire order.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Secret
+from mockserver.domain.algorithms import VERSION_INFO_FIELDS
+from mockserver.domain.models import PERMISSION_NAMES, ApiKey, Membership, Organization, Scm, User, full_permissions
+from mockserver.domain.orgs import DEFAULT_TYPE
+
+
+def user(u: User, base_url: str) -> dict[str, Any]:
+    return {"id": u.id, "username": u.username, "email": u.email,
+            "fullname": u.fullname, "company_name": u.company_name,
+            "company_role": u.company_role, "resource_type": "user",
+            "self_link": f"{base_url}/v1/users/{u.username}"}
+
+
+def org(o: Organization, base_url: str) -> dict[str, Any]:
+    return {"org_name": o.org_name, "org_label": o.org_label,
+            "org_contact_name": o.org_contact_name, "org_email": o.org_email,
+            "org_url": o.org_url, "type_id": o.type_id or DEFAULT_TYPE,
+            "resource_type": "organization", "self_link": f"{base_url}/v1/organizations/{o.org_name}",
+            "owner_ids": o.owners()}
+
+
+def member(m: Membership, base_url: str) -> dict[str, Any]:
+    return {"username": m.username, "role": m.role,
+            "user_link": f"{base_url}/v1/users/{m.username}", "resource_type": "organization_member"}
+
+
+def mask(secret: str) -> str:
+    return secret[:3] + "*" * max(len(secret) - 7, 4) + secret[-4:]
+
+
+def key(k: ApiKey, *, reveal: bool) -> dict[str, Any]:
+    """An API key; its secret in full only in the answer that created it."""
+    perms = {**full_permissions(), **k.permissions}
+    return {"username": k.owner or "", "owner_name": k.owner or "",
+            "key_label": k.key_label, "created_at": k.created_at,
+            "api_key_mask": mask(k.api_key),
+            "api_key": k.api_key if reveal else mask(k.api_key),
+            "key_type": k.key_type,
+            "permissions": {**{n: bool(perms.get(n)) for n in PERMISSION_NAMES},
+                            "algo_acl": list(perms.get("algo_acl") or [])}}
+
+
+# -- SCMs ---------------------------------------------------------------------------
+_SCM_NAMES = {"internal": "Internal", "github": "GitHub", "gitlab": "GitLab",
+              "bitbucket": "Bitbucket", "bitbucket-server": "Bitbucket Server"}
+
+
+def scm(s: Scm) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": s.id, "name": _SCM_NAMES.get(s.provider, s.provider),
+                           "provider": s.provider, "default": s.default, "enabled": s.enabled}
+    if s.oauth_client_id:
+        out["oauth"] = {"client_id": s.oauth_client_id}
+        out["scm"] = {"client_id": s.oauth_client_id}
+    if s.urls:
+        out["urls"] = dict(s.urls)
+    return out
+
+
+def scm_oauth_status(s: Scm) -> dict[str, Any]:
+    return {"authorization_status": s.oauth_status, "scm_username": None, "scm_organizations": []}
+
+
+# -- algorithms, builds, versions ------------------------------------------------------
+SETTINGS_ORDER = ("algorithm_callability", "source_visibility", "language", "environment", "package_set",
+                  "algorithm_environment", "license", "royalty_microcredits", "network_access",
+                  "pipeline_enabled", "insights_enabled")
+
+
+def algo_url(base_url: str, a: Algorithm) -> str:
+    return f"{base_url}/v1/algorithms/{a.owner}/{a.name}"
+
+
+def build(b: Build) -> dict[str, Any]:
+    out: dict[str, Any] = {"build_id": b.build_id, "commit_sha": b.commit_sha,
+                           "finished_at": b.finished_at, "resource_type": "algorithm_build",
+                           "started_at": b.started_at, "status": b.status}
+    if b.semantic_version:
+        out["version_info"] = {"semantic_version": b.semantic_version}
+    return out
+
+
+def _ordered_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    out = {k: settings[k] for k in SETTINGS_ORDER if settings.get(k) is not None}
+    out.update({k: v for k, v in settings.items() if k not in out and v is not None})
+    return out
+
+
+def _compilation(b: Build) -> dict[str, Any]:
+    if b.status == "in-progress":
+        return {"successful": False, "output": "Building algorithm... (the build is in progress)"}
+    return {"successful": b.status == "succeeded", "output": b.logs or "Building algorithm..."}
+
+
+def algorithm(view: AlgorithmView, base_url: str) -> dict[str, Any]:
+    """The algorithm object, or (``view.as_version``) the version object of its build
+    (settings and details as published, unpublished builds are private)."""
+    a, b, version = view.algo, view.build, view.version
+    if view.as_version:
+        settings = dict(version.settings) if version else {**(b.settings if b else a.settings),
+                                                           "algorithm_callability": "private"}
+        details = dict(version.details) if version and version.details else dict(a.details)
+    else:
+        settings, details = dict(a.settings), dict(a.details)
+    out: dict[str, Any] = {"id": a.id, "name": a.name, "details": details,
+                           "settings": _ordered_settings(settings), "source": {**a.source, "scm": scm(view.scm)},
+                           "resource_type": "algorithm"}
+    insights = bool(settings.get("insights_enabled", False))
+    if b is not None:
+        info: dict[str, Any] = {"git_hash": b.commit_sha}
+        if version is not None:
+            info["semantic_version"] = version.semantic_version
+            for field in VERSION_INFO_FIELDS:
+                if getattr(version, field) is not None:
+                    info[field] = getattr(version, field)
+        elif not view.as_version:
+            info.update({k: v for k, v in a.version_info.items() if v is not None})
+        info["insights_enabled"] = insights
+        out["version_info"] = info
+        out["build"] = build(b)
+        out["compilation"] = _compilation(b)
+        out["self_link"] = f"{algo_url(base_url, a)}/versions/{b.commit_sha}"
+    elif a.version_info:
+        out["version_info"] = {**{k: v for k, v in a.version_info.items() if v is not None},
+                               "insights_enabled": insights}
+    return out
+
+
+def scm_connection(c: ScmConnection, base_url: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"scm_connection_status": c.status}
+    if c.deploy_key is not None:
+        out["repository_public_deploy_key"] = c.deploy_key
+        out["repository_webhook_secret"] = c.webhook_secret
+        out["repository_webhook_url"] = f"{algo_url(base_url, c.algo)}/scm/webhook"
+    return out
+
+
+def error_entry(e: ErrorEntry) -> dict[str, Any]:
+    """One failed invocation of an algorithm error list."""
+    out = {"id": e.id, "algorithm": e.algorithm, "owner": e.owner, "caller": e.caller,
+           "version": e.version, "request_id": e.request_id, "error_type": e.error_type,
+           "message": e.message, "created_at": e.created_at}
+    if e.algorithm_id:
+        out["algorithm_id"] = e.algorithm_id
+    return out
+
+
+def secret(algorithm_id: str, s: Secret) -> dict[str, Any]:
+    """An algorithm's secret: never its value."""
+    return {"id": s.id, "short_name": s.short_name, "description": s.description,
+            "owner_type": "algorithm", "owner_id": algorithm_id, "provider_id": s.provider_id,
+            "default_secret_value_id": s.value_id}
