@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from processes import served
-from conftest import ADMIN, ALICE, DEMO, error_of
+from support.api import ADMIN, DEMO, error_of
+from support.processes import served
 
 THREADS = 8
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",

@@ -6,7 +6,7 @@ import requests
 from Algorithmia.acl import Acl, AclType, ReadAcl
 from Algorithmia.errors import DataApiError
 
-from conftest import ALICE, BOB, DEMO
+from support.api import ALICE, BOB, DEMO
 from mockserver.settings import Settings
 from mockserver.serving.live import LiveServer
 

@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from conftest import DEMO
+from support.api import ALICE, DEMO
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "environment": "cpu"}
@@ -76,7 +76,6 @@ def test_an_algorithm_acts_for_its_caller_plus_the_owner_grant(client, live_serv
     import Algorithmia
     from Algorithmia.acl import ReadAcl
     from Algorithmia.errors import AlgorithmException
-    from conftest import ALICE
     from mockserver.resources import resource_path
     algo = client.algo("demo/DataReader")
     algo.create(details={"label": "DataReader"}, settings=SETTINGS)

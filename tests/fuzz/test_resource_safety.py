@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from processes import served
-from conftest import ADMIN, DEMO, error_of
+from support.api import ADMIN, DEMO, error_of
+from support.processes import served
 
 MiB = 1024 * 1024
 LIMIT = 10 * MiB

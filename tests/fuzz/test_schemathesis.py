@@ -23,7 +23,7 @@ from hypothesis import strategies as st  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance, response_schema_conformance, status_code_conformance)
 
-from conftest import ADMIN, DEMO  # noqa: E402
+from support.api import ADMIN, DEMO  # noqa: E402
 from mockserver.edge.app import create_app  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.fixtures import default_fixture  # noqa: E402

@@ -1,6 +1,6 @@
 """The control API: health, reset, journal, state export/import."""
 
-from conftest import error_of
+from support.api import error_of
 
 NEW = {"username": "carol", "email": "carol@example.com", "fullname": "Carol"}
 

@@ -1,7 +1,7 @@
 """Garbage to every admin endpoint: only 4xx Algorithmia error objects, state intact."""
 import pytest
 
-from conftest import error_of
+from support.api import error_of
 
 ADMIN_ROUTES = [
     ("POST", "/v1/users"), ("PUT", "/v1/users/demo"), ("POST", "/v1/organizations"),

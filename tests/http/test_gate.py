@@ -1,7 +1,7 @@
 """The spec gate and the wire rules every endpoint shares."""
 import pytest
 
-from conftest import DEMO, error_of
+from support.api import DEMO, error_of
 
 
 def test_unknown_route_json_404(api):

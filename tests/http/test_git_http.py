@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from conftest import ALICE, BOB, DEMO, error_of
+from support.api import ALICE, BOB, DEMO, error_of
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "environment": "cpu"}

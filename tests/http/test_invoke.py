@@ -3,7 +3,7 @@ import base64
 import json
 
 
-from conftest import BOB, DEMO, error_of
+from support.api import BOB, DEMO, Api, error_of
 from mockserver.resources import resource_path
 
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
@@ -227,7 +227,6 @@ def test_queue_full_is_an_error_object(tmp_path):
 
     from mockserver.edge.app import create_app
     from mockserver.settings import Settings
-    from conftest import Api
     fixture = tmp_path / "tight.yaml"
     fixture.write_text("profiles:\n  - {name: python3-cpu, processor: cpu, warm_slots: 1, queue_limit: 0}\n")
     from mockserver.resources import resource_path as rp

@@ -1,4 +1,4 @@
-from conftest import ALICE, BOB, error_of
+from support.api import ALICE, BOB, error_of
 
 ORG = {"org_name": "globex", "org_label": "Globex", "org_contact_name": "Hank",
        "org_email": "Hank@Globex.com", "org_url": "https://globex.example",

@@ -4,7 +4,7 @@ import time
 import pytest
 import requests
 
-from conftest import DEMO, error_of
+from support.api import DEMO, error_of
 
 
 def add(client, **fault):

@@ -13,9 +13,9 @@ import time
 import pytest
 import requests
 
-from conftest import DEMO
+from support.api import DEMO
 
-from processes import served
+from support.processes import served
 
 AUTH = f"Authorization: Simple {DEMO}\r\n".encode()
 SAMPLE_S = 5.0

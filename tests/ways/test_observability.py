@@ -3,7 +3,7 @@ import json
 import logging
 import re
 
-from conftest import DEMO
+from support.api import DEMO
 
 H = {"Authorization": f"Simple {DEMO}"}
 

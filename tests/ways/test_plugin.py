@@ -13,7 +13,7 @@ import requests
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 
-from conftest import ADMIN, DEMO
+from support.api import ADMIN, DEMO
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import pytest
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 
-from conftest import ADMIN, DEMO
+from support.api import ADMIN, DEMO
 
 ALGO_SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl",
                  "network_access": "full", "pipeline_enabled": True, "environment": "cpu"}
