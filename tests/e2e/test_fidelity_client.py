@@ -45,7 +45,7 @@ def test_invalid_utf8_in_a_data_path_is_refused(client, live_server):
             assert r.status_code == 400, (bad, method, r.status_code)
             if method != "HEAD":
                 assert "UTF-8" in r.json()["error"]["message"]
-    assert client.dir("data://.my/utf8").list() is not None and list(client.dir("data://.my/utf8").files()) == []
+    assert list(client.dir("data://.my/utf8").list()) == [] and list(client.dir("data://.my/utf8").files()) == []
     good = requests.put(f"{base}/%C3%A9t%C3%A9", data=b"summer", headers=auth)          # été
     assert good.status_code == 200
     assert client.file("data://.my/utf8/été").getBytes() == b"summer"

@@ -132,7 +132,8 @@ def test_oversized_uploads_do_not_grow_memory(data_server):
     ("Transfer-Encoding: chunked", b'400\r\n{"usernam'),            # a 1 KiB chunk begun, never ended
 ])
 def test_slow_loris_partial_body_times_out(served_url, framing, partial):
-    """A body starts, then nothing more arrives: the server gives up on its own (bounded)."""
+    """A body starts, then nothing more arrives: the server closes the connection without an
+    answer after the idle timeout (bounded)."""
     url, port, _ = served_url
     head = (f"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Simple {ADMIN}\r\n"
             f"Content-Type: application/json\r\n{framing}\r\n\r\n")
@@ -146,11 +147,12 @@ def test_slow_loris_partial_body_times_out(served_url, framing, partial):
         started = time.monotonic()
         for s in stalled:
             try:
-                data = s.recv(65536)              # the server answers (408/400) or closes: never hangs
+                data = s.recv(65536)              # closed without an answer (README), never hangs
             except socket.timeout:
                 pytest.fail("the server kept a stalled body open past the timeout")
-            if data:
-                assert status_of(data) in (400, 408), data[:200]
+            except ConnectionResetError:
+                data = b""
+            assert data == b"", data[:200]
         assert time.monotonic() - started < BODY_TIMEOUT + 15
         assert requests.get(f"{url}/_mock/health", timeout=10).status_code == 200
     finally:
@@ -176,7 +178,7 @@ def test_slow_loris_partial_headers_are_dropped(served_url):
                 pytest.fail("the server kept a stalled header block open past the timeout")
             except ConnectionResetError:
                 data = b""
-            assert not data or status_of(data) in (400, 408), data[:200]
+            assert data == b"", data[:200]            # closed without an answer (README)
         assert time.monotonic() - started < BODY_TIMEOUT + 15
         assert requests.get(f"{url}/_mock/health", timeout=10).status_code == 200
     finally:
@@ -217,7 +219,7 @@ def test_stream_of_big_uploads_then_deleted_keeps_memory_bounded(data_server):
         r = requests.put(f"{url}/v1/data/.my/safety/blob{i}.bin", data=blob, headers=hdrs, timeout=60)
         assert r.status_code == 200, r.text[:300]
         r = requests.delete(f"{url}/v1/data/.my/safety/blob{i}.bin", headers=hdrs, timeout=30)
-        assert r.status_code in (200, 204), r.text[:300]
+        assert r.status_code == 200 and r.json() == {"result": {"deleted": 1}}, r.text[:300]
 
     for i in range(5):
         cycle(i)                       # warm-up: allocator high-water mark

@@ -25,7 +25,9 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
         wait_healthy(url, proc)
         auth = {"Authorization": f"Simple {DEMO}"}
         r = requests.get(f"{url}/v1/users/demo/algorithms", headers=auth)
-        assert r.status_code == 200 and r.json()["results"] is not None
+        assert r.status_code == 200
+        assert [a["name"] for a in r.json()["results"]] == [          # the bundled fixtures' demo algorithms
+            "Counter", "EnvReport", "Failing", "GreetingPipeline", "Hello", "JsonTransform", "Sandbox", "SlowTask"]
         # state is shared between requests: ONE worker process
         requests.post(f"{url}/v1/users/demo/keys", json={"key_label": "k", "key_type": "ManagementKey"},
                       headers=auth).raise_for_status()
