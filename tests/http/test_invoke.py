@@ -118,9 +118,9 @@ def test_stdout_only_for_owner(api):
     make(api, "Greet", algo_file("greeter"))
     publish(api, "Greet", "minor", "public")
     mine = call(api, "/v1/algo/demo/Greet", "x", stdout="true").get_json()
-    assert "stdout" in mine["metadata"]
+    assert (mine["result"], mine["metadata"]["stdout"]) == ("Hello x", "")      # greeter prints nothing
     theirs = call(api.as_(BOB), "/v1/algo/demo/Greet", "x", stdout="true").get_json()
-    assert "stdout" not in theirs["metadata"]
+    assert theirs["result"] == "Hello x" and "stdout" not in theirs["metadata"]
 
 
 def test_errors_and_stacktrace_visibility(api):
