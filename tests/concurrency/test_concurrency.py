@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from processes import served
-from conftest import ADMIN, ALICE, DEMO, error_of
+from support.api import ADMIN, DEMO, error_of
+from support.processes import served
 
 THREADS = 8
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
@@ -70,7 +70,9 @@ def test_concurrent_user_creation_no_duplicates(app, server):
     no_5xx(responses)
     wins = [json.loads(r.data)["username"] for r in responses if r.status_code == 200]
     assert sorted(wins) == names                                         # one per name, none lost
-    assert {r.get_json()["error"]["code"] for r in responses if r.status_code != 200} <= {3003}
+    for r in responses:
+        if r.status_code != 200:
+            error_of(r, 409, 3003)                                       # the username is taken
     listed = [u["username"] for u in all_pages(app.test_client(), "/v1/users")]
     assert len(listed) == len(set(listed))                               # no duplicates in the listing
     assert set(names) <= set(listed)

@@ -4,8 +4,8 @@ from pathlib import Path
 import Algorithmia
 import pytest
 
-from conftest import ADMIN, ALICE, DEMO
-from conftest import run_generated
+from support.api import ADMIN, ALICE, DEMO
+from support.clients import run_generated
 
 HERE = Path(__file__).parent
 

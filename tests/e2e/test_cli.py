@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import DEMO
+from support.api import DEMO
 
 ALGO = Path(sys.executable).with_name("algo")       # the console script installed next to this Python
 AUTH = {"Authorization": f"Simple {DEMO}"}

@@ -1,12 +1,13 @@
 """The official Python client (algorithmia 2.0.5) against a live server: the Data API."""
 import json
+from datetime import datetime
 
 import pytest
 import requests
 from Algorithmia.acl import Acl, AclType, ReadAcl
 from Algorithmia.errors import DataApiError
 
-from conftest import ALICE, BOB, DEMO
+from support.api import ALICE, BOB, DEMO
 from mockserver.settings import Settings
 from mockserver.serving.live import LiveServer
 
@@ -83,7 +84,9 @@ def test_listing_across_pages(url):
         c.file(f"data://.my/paged/{name}").put(name)
     listed = [f.getName() for f in c.dir("data://.my/paged").files()]
     assert listed == sorted(names)
-    assert all(f.last_modified is not None for f in c.dir("data://.my/paged").files())
+    stamps = [f.last_modified for f in c.dir("data://.my/paged").files()]
+    # parsed by the client from the mock's timestamp; written in name order, so never decreasing
+    assert all(isinstance(s, datetime) for s in stamps) and stamps == sorted(stamps), stamps
     assert len(list(c.dir("data://.my/paged").list())) == len(names)
     assert list(c.dir("data://.my/paged").dirs()) == []
     home = [d.getName() for d in c.dir("data://.my").dirs()]

@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from conftest import DEMO
+from support.api import ALICE, DEMO
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "environment": "cpu"}
@@ -45,7 +45,7 @@ def test_invalid_utf8_in_a_data_path_is_refused(client, live_server):
             assert r.status_code == 400, (bad, method, r.status_code)
             if method != "HEAD":
                 assert "UTF-8" in r.json()["error"]["message"]
-    assert client.dir("data://.my/utf8").list() is not None and list(client.dir("data://.my/utf8").files()) == []
+    assert list(client.dir("data://.my/utf8").list()) == [] and list(client.dir("data://.my/utf8").files()) == []
     good = requests.put(f"{base}/%C3%A9t%C3%A9", data=b"summer", headers=auth)          # été
     assert good.status_code == 200
     assert client.file("data://.my/utf8/été").getBytes() == b"summer"
@@ -76,7 +76,6 @@ def test_an_algorithm_acts_for_its_caller_plus_the_owner_grant(client, live_serv
     import Algorithmia
     from Algorithmia.acl import ReadAcl
     from Algorithmia.errors import AlgorithmException
-    from conftest import ALICE
     from mockserver.resources import resource_path
     algo = client.algo("demo/DataReader")
     algo.create(details={"label": "DataReader"}, settings=SETTINGS)

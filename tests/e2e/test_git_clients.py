@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ALICE, DEMO
+from support.api import ALICE, DEMO
 from mockserver.domain import gitbuilds
 from mockserver.errors import INVALID_BUILD_STATUS
 

@@ -4,7 +4,7 @@ import requests
 from Algorithmia.algorithm import OutputType
 from Algorithmia.errors import AlgorithmException
 
-from conftest import DEMO
+from support.api import DEMO
 from mockserver.resources import resource_path
 
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",

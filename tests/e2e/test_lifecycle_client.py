@@ -7,7 +7,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from conftest import DEMO
+from support.api import DEMO
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 

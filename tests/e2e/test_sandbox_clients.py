@@ -6,7 +6,7 @@ import Algorithmia.errors
 import pytest
 import requests
 
-from conftest import ADMIN, DEMO
+from support.api import ADMIN, DEMO
 from mockserver.settings import Settings
 from mockserver.serving.live import LiveServer
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from conftest import ALICE, BOB, error_of
+from support.api import ALICE, BOB, error_of
 
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "source_visibility": "closed"}

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, DEMO, Api, error_of
+from support.api import ADMIN, DEMO, Api, error_of
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 

@@ -1,6 +1,7 @@
 """The control API: health, reset, journal, state export/import."""
+import time
 
-from conftest import error_of
+from support.api import error_of
 
 NEW = {"username": "carol", "email": "carol@example.com", "fullname": "Carol"}
 
@@ -21,12 +22,19 @@ def test_reset_restores_loaded_fixtures_exactly(api, admin):
 
 def test_journal_records_requests(api, admin):
     api.post("/_mock/reset")
-    admin.get("/v1/users/demo")
-    admin.get("/v1/users/nobody")
+    observed_ms, request_ids = [], []
+    for path in ("/v1/users/demo", "/v1/users/nobody"):
+        started = time.perf_counter()
+        r = admin.get(path)
+        observed_ms.append((time.perf_counter() - started) * 1000)
+        request_ids.append(r.headers["X-Request-Id"])
     entries = api.get("/_mock/journal").get_json()["entries"]
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
         ("GET", "/v1/users/demo", 200), ("GET", "/v1/users/nobody", 404)]
-    assert all(e["duration_ms"] >= 0 and e["request_id"] for e in entries)
+    assert [e["request_id"] for e in entries] == request_ids
+    # the server's own measure of each request: positive, in ms, within what the caller saw
+    for entry, observed in zip(entries, observed_ms):
+        assert 0 < entry["duration_ms"] <= observed, (entry["duration_ms"], observed)
 
 
 def test_state_export_import_round_trip(api, admin):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ADMIN, ALICE, BOB, DEMO, Api, error_of
+from support.api import ADMIN, ALICE, BOB, DEMO, Api, error_of
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 

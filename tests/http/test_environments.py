@@ -2,7 +2,7 @@
 import io
 import tarfile
 
-from conftest import error_of
+from support.api import error_of
 from mockserver.domain.repository import template_files
 
 BASE = "/v1/algorithm-environments/edge"

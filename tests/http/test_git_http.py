@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from conftest import ALICE, BOB, DEMO, error_of
+from support.api import ALICE, BOB, DEMO, error_of
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "environment": "cpu"}
@@ -79,19 +79,19 @@ def test_a_key_without_management_rights_cannot_push(api, repo):
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize("method,path,query", [
-    ("GET", "/git/demo/Repo.git/info/refs", None),                       # the dumb protocol
-    ("GET", "/git/demo/Repo.git/HEAD", None),
-    ("GET", "/git/demo/Repo.git/info/refs", {"service": "git-upload-archive"}),
-    ("GET", "/git/demo", None),
-    ("GET", "/git/demo/Missing.git/info/refs", {"service": "git-upload-pack"}),
-    ("POST", "/git/demo/Repo.git/git-upload-pack", None),                # no body, wrong content type
-    ("POST", "/git/demo/Repo.git/git-receive-pack", None),
-    ("PUT", "/git/demo/Repo.git/git-receive-pack", None),
+@pytest.mark.parametrize("method,path,query,status,says", [
+    ("GET", "/git/demo/Repo.git/info/refs", None, 403, b"unknown git service"),          # the dumb protocol
+    ("GET", "/git/demo/Repo.git/HEAD", None, 404, b"only git's smart HTTP protocol"),
+    ("GET", "/git/demo/Repo.git/info/refs", {"service": "git-upload-archive"}, 403, b"unknown git service"),
+    ("GET", "/git/demo", None, 404, b"not a repository address"),
+    ("GET", "/git/demo/Missing.git/info/refs", {"service": "git-upload-pack"}, 404, b"repository not found"),
+    ("POST", "/git/demo/Repo.git/git-upload-pack", None, 403, b"Invalid Content-Type"),   # no body, wrong type
+    ("POST", "/git/demo/Repo.git/git-receive-pack", None, 403, b"Invalid Content-Type"),
+    ("PUT", "/git/demo/Repo.git/git-receive-pack", None, 404, b"only git's smart HTTP protocol"),
 ])
-def test_odd_requests_get_a_plain_answer_never_a_500(repo, method, path, query):
+def test_odd_requests_get_a_plain_answer_never_a_500(repo, method, path, query, status, says):
     r = repo.open(path, method=method, query_string=query, headers=basic(DEMO))
-    assert 400 <= r.status_code < 500, (r.status_code, r.data)
+    assert r.status_code == status and r.data.startswith(says), (r.status_code, r.data)
     assert b"Traceback" not in r.data
 
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import ADMIN, DEMO, error_of
+from support.api import ADMIN, DEMO, error_of
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 

@@ -1,4 +1,4 @@
-from conftest import error_of
+from support.api import error_of
 
 GITLAB = {"id": "gitlab1", "provider": "gitlab", "enabled": True,
           "oauth": {"client_id": "abc", "client_secret": "s3cret"},

@@ -1,4 +1,4 @@
-from conftest import BOB, error_of
+from support.api import BOB, error_of
 
 NEW = {"username": "carol", "email": "Carol@Example.com", "fullname": "Carol C",
        "company_name": "C Inc", "company_role": "CTO"}

@@ -9,8 +9,8 @@ import requests
 from mockserver.settings import Settings
 from mockserver.serving.live import LiveServer
 
-from browser import CHROMIUM, start_page
-from conftest import ADMIN, DEMO
+from support.browser import CHROMIUM, start_page
+from support.api import ADMIN, DEMO
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium): "
                                                          "this test needs a real browser")

@@ -8,7 +8,7 @@ import pytest
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 
-from conftest import ADMIN, DEMO, error_of
+from support.api import ADMIN, DEMO, error_of
 
 KEY = "test-control-key-0123456789"
 JSON = {"Content-Type": "application/json"}

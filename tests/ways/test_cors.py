@@ -4,7 +4,7 @@ import pytest
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 
-from conftest import DEMO
+from support.api import DEMO
 
 
 @pytest.fixture(scope="module")

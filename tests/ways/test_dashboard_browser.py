@@ -10,8 +10,8 @@ import requests
 from mockserver.settings import Settings
 from mockserver.serving.live import LiveServer
 
-from browser import CHROMIUM, start_page
-from conftest import ADMIN, DEMO
+from support.browser import CHROMIUM, start_page
+from support.api import ADMIN, DEMO
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt-get install chromium): "

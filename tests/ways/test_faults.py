@@ -4,7 +4,7 @@ import time
 import pytest
 import requests
 
-from conftest import DEMO, error_of
+from support.api import DEMO, error_of
 
 
 def add(client, **fault):
@@ -135,18 +135,10 @@ def test_drop_really_drops_under_werkzeug(live_server):
     assert entry["fault"] == "fault-1"
 
 
-def _compile_emulated(url: str) -> bool:
-    r = requests.post(f"{url}/v1/algorithms/demo/NoSuchAlgo/compile", json={},
-                      headers={"Authorization": f"Simple {DEMO}"})
-    return r.status_code != 501
-
-
 def test_official_client_retries_compile_once(live_server):
     """algo.compile() retries once on a non-2xx answer (Algorithmia/algorithm.py: retry=True)."""
     import Algorithmia
     url = live_server.url
-    if not _compile_emulated(url):
-        pytest.skip("POST /v1/algorithms/{owner}/{algo}/compile answers 501 (lifecycle not emulated yet)")
     client = Algorithmia.client(DEMO, url)
     algo = client.algo("demo/RetryMe")
     algo.create(details={"label": "RetryMe"},

@@ -10,8 +10,8 @@ from mockserver.serving.cli import bind_problem
 from mockserver.settings import Settings
 from mockserver.fixtures import default_fixture
 
-from conftest import ADMIN, DEMO, error_of
-from processes import ROOT
+from support.api import ADMIN, DEMO, error_of
+from support.processes import ROOT
 
 EXTRA = ("admin_keys:\n  - key: simExtraAdminKey0000000000\n"
          "users:\n  - username: extra\n    email: extra@example.com\n    fullname: Extra\n"

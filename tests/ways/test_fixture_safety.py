@@ -9,7 +9,7 @@ from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 from mockserver.fixtures import FixtureError, default_fixture
 
-from conftest import DEMO, error_of
+from support.api import DEMO, error_of
 
 YAML = {"Content-Type": "application/x-yaml"}
 AUTH = {"Authorization": f"Simple {DEMO}"}

@@ -8,9 +8,9 @@ import socket
 import pytest
 import requests
 
-from conftest import DEMO
+from support.api import DEMO
 
-from processes import served
+from support.processes import served
 
 AUTH = f"Authorization: Simple {DEMO}\r\n".encode()
 LIMIT = 10 * 1024 * 1024

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from test_serve_command import free_port, stop, wait_healthy
+from support.processes import free_port, stop_and_collect, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -61,7 +61,7 @@ def test_dockerfile_cmd_and_healthcheck_work_from_the_installed_wheel(venv, tmp_
         assert probe.returncode == 0
         assert requests.get(f"http://127.0.0.1:{port}/v1/openapispec").status_code == 200   # bundled spec
     finally:
-        code, took, _out, err = stop(proc)
+        code, took, _out, err = stop_and_collect(proc)
     assert code == 0, err
     # the health check fails when nothing listens
     assert subprocess.run([str(venv / "bin" / "python"), *health[1:]], env=env, timeout=30,
@@ -74,7 +74,7 @@ def test_mockserver_command(venv, tmp_path):
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
     finally:
-        code, _took, out, err = stop(proc)
+        code, _took, out, err = stop_and_collect(proc)
     assert code == 0 and "/_mock/" in out
 
 

@@ -2,10 +2,11 @@
 import json
 import logging
 import re
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import DEMO
+from support.api import DEMO
 
 H = {"Authorization": f"Simple {DEMO}"}
 
@@ -23,12 +24,15 @@ def _value(text, series):
 
 def test_one_json_log_line_per_request(app, server, caplog):
     caplog.set_level(logging.INFO, logger="mockserver.access")
+    started = time.perf_counter()
     r = app.test_client().get("/v1/users/demo/algorithms", headers=H)
+    observed_ms = (time.perf_counter() - started) * 1000
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "mockserver.access"]
     assert len(lines) == 1
     entry = json.loads(lines[0])
     assert entry["method"] == "GET" and entry["path"] == "/v1/users/demo/algorithms" and entry["status"] == 200
-    assert entry["request_id"] == r.headers["X-Request-Id"] and entry["duration_ms"] >= 0
+    assert entry["request_id"] == r.headers["X-Request-Id"]
+    assert 0 < entry["duration_ms"] <= observed_ms, (entry["duration_ms"], observed_ms)   # ms, within the call
     assert entry["operation"] == "listUserAlgorithms"
 
 

@@ -3,7 +3,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import requests
 from mockserver.edge.app import create_app
 from mockserver.settings import Settings
 
-from conftest import ADMIN, DEMO
+from support.api import ADMIN, DEMO
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,23 +25,20 @@ pytestmark = pytest.mark.skipif(not _installed(), reason="algorithmia-mock is no
                                                        "the pytest11 entry point is missing")
 
 
-def test_reset_is_well_under_10ms_with_default_fixtures():
+def test_reset_throws_away_what_tests_wrote_every_time():
+    """The reset the plugin runs before each test; its speed (median < 5 ms) is in benchmarks/timings.py."""
     app = create_app(Settings(profile_scale=0.0))
     server = app.extensions["mockserver"]
     c = app.test_client()
-    for i in range(20):                                       # some state to throw away
-        c.post("/v1/users", json={"username": f"u{i}", "email": f"u{i}@example.com", "fullname": "U"},
-               headers={"Authorization": f"Simple {ADMIN}"})
-    runs = []
-    for _ in range(200):
-        started = time.perf_counter()
+    baseline = c.get("/_mock/state").get_json()
+    for round_ in range(3):
+        for i in range(20):                                   # some state to throw away
+            r = c.post("/v1/users", json={"username": f"u{i}", "email": f"u{i}@example.com", "fullname": "U"},
+                       headers={"Authorization": f"Simple {ADMIN}"})
+            assert r.status_code == 200, r.data
+        assert c.get("/_mock/state").get_json() != baseline
         server.reset()
-        runs.append(time.perf_counter() - started)
-    runs.sort()
-    median, p90 = runs[len(runs) // 2], runs[int(len(runs) * 0.9)]
-    print(f"reset: median {median * 1000:.3f} ms, p90 {p90 * 1000:.3f} ms")
-    # measured ~0.5-1 ms (a deepcopy of the baseline state); generous bounds for busy CI machines
-    assert median < 0.005 and p90 < 0.010
+        assert c.get("/_mock/state").get_json() == baseline, round_
     server.ctx.engine.shutdown()
 
 
@@ -108,15 +104,13 @@ def test_bind_callable_and_call_it(mockserver):
                             "settings": {"language": "python3-1", "source_visibility": "closed", "license": "apl",
                                          "network_access": "full", "pipeline_enabled": True, "environment": "cpu"}},
                       headers={"Authorization": f"Simple {DEMO}"})
-    if r.status_code == 501:
-        pytest.skip("algorithm create not emulated yet")
+    assert r.status_code == 200, r.text
     key = mockserver.bind("demo/Shout", lambda text: text.upper() + "!")
     assert key == "demo/Shout"
     assert mockserver.server.ctx.store.state.bindings["demo/Shout"].startswith("callable:")
     compiled = requests.post(f"{mockserver.url}/v1/algorithms/demo/Shout/compile",
                              headers={"Authorization": f"Simple {DEMO}"})
-    if compiled.status_code == 501:
-        pytest.skip("compile not emulated yet: the binding is stored, calling it needs a build")
+    assert compiled.status_code == 200, compiled.text
     git_hash = compiled.json()["version_info"]["git_hash"]
     result = mockserver.client().algo(f"demo/Shout/{git_hash}").pipe("hey").result
     assert result == "HEY!"

@@ -1,16 +1,14 @@
 """The Docker command (``mockserver``), run outside Docker; and the CLI's flags."""
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
-from conftest import DEMO
+from support.api import DEMO
 
-from processes import SERVE, ROOT, free_port, wait_healthy
+from support.processes import ROOT, SERVE, free_port, stop_and_collect, wait_healthy
 
 
 def start(args, env_extra=None, port=None):
@@ -21,24 +19,15 @@ def start(args, env_extra=None, port=None):
     return proc, f"http://127.0.0.1:{port}"
 
 
-def stop(proc, timeout=10):
-    proc.send_signal(signal.SIGTERM)
-    started = time.monotonic()
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise AssertionError("did not stop within the timeout after SIGTERM")
-    return code, time.monotonic() - started, proc.stdout.read(), proc.stderr.read()
-
-
 def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
     proc, url = start(SERVE, {"MOCKSERVER_SEED": "3", "MOCKSERVER_LOG_LEVEL": "info"})
     try:
         wait_healthy(url, proc)
         auth = {"Authorization": f"Simple {DEMO}"}
         r = requests.get(f"{url}/v1/users/demo/algorithms", headers=auth)
-        assert r.status_code == 200 and r.json()["results"] is not None
+        assert r.status_code == 200
+        assert [a["name"] for a in r.json()["results"]] == [          # the bundled fixtures' demo algorithms
+            "Counter", "EnvReport", "Failing", "GreetingPipeline", "Hello", "JsonTransform", "Sandbox", "SlowTask"]
         # state is shared between requests: ONE worker process
         requests.post(f"{url}/v1/users/demo/keys", json={"key_label": "k", "key_type": "ManagementKey"},
                       headers=auth).raise_for_status()
@@ -51,7 +40,7 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
         assert requests.get(f"{url}/v1/scms", headers=auth, timeout=5).status_code == 200
         assert "mockserver_requests_total" in requests.get(f"{url}/_mock/metrics").text
     finally:
-        code, took, _out, err = stop(proc)
+        code, took, _out, err = stop_and_collect(proc)
     assert code == 0, err
     assert took < 5, f"SIGTERM took {took:.1f}s"
     assert "ready (1 process" in err
@@ -77,7 +66,7 @@ def test_cli_serves_on_given_port():
         assert requests.get(f"{url}/v1/scms", headers={"Authorization": f"Simple {DEMO}"}).status_code == 200
         assert requests.get(f"{url}/_mock/").headers["Content-Type"].startswith("text/html")
     finally:
-        code, took, out, err = stop(proc)
+        code, took, out, err = stop_and_collect(proc)
     assert code == 0 and took < 5
     assert f"http://127.0.0.1:{port}/v1" in out and DEMO in out
     assert '"event":"request"' not in err            # --log-level warning: no request lines

@@ -68,9 +68,12 @@ def jbody(value) -> bytes:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_template_binding(engine, mode):
+    started = time.monotonic()
     out = run(engine, Binding.template(), b"Neo", "text/plain", mode=mode)
+    observed = time.monotonic() - started
     assert (out.result, out.content_type, out.error) == ("hello Neo", "text", None)
-    assert out.cold is True and out.duration >= 0
+    # scale 0: the duration is apply()'s real run time, in seconds, within the whole call
+    assert out.cold is True and 0 < out.duration <= observed, (out.duration, observed)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -298,13 +301,13 @@ def test_warm_slots_run_concurrently(engine):
     prof = Profile("two-slots", warm_slots=2, queue_limit=4)
     key = "slots/2"
     results: list = []
-    t0 = time.monotonic()
     threads = [_call_in_thread(engine, results, "slow.py", b"1.0", base=FIXTURES, profile=prof, key=key)
                for _ in range(2)]
     for t in threads:
         t.join(5)
-    assert time.monotonic() - t0 < 1.95      # serially it would take >= 2 s (each call also starts a process)
-    assert all(r.error is None and r.cold for r in results)
+    # both calls started a worker of their own (neither queued behind the other); the wall-clock
+    # check that they overlapped is in benchmarks/timings.py
+    assert len(results) == 2 and all(r.error is None and r.cold for r in results)
     assert engine.stats()["pools"][key]["warm"] == 2
 
 
@@ -320,8 +323,10 @@ def test_cold_and_warm_duration(mode):
         assert time.monotonic() - t0 >= 0.17
         warm = run(eng, "greeter.py", b'"a"', base=FIXTURES, profile=prof, key="d")
         assert cold.cold and not warm.cold
-        assert 0.17 <= cold.duration < 0.3
-        assert 0.02 <= warm.duration < 0.1
+        # the simulated delays are in the durations (cold start + overhead; overhead only when warm);
+        # upper bounds are speed, checked by benchmarks/timings.py
+        assert cold.duration >= 0.17 and warm.duration >= 0.02
+        assert cold.duration > warm.duration
     finally:
         eng.shutdown()
 

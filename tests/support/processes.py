@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Iterator
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The Dockerfile's CMD (``mockserver``); bind host and port come from the environment.
 SERVE = ["-m", "mockserver"]
 
@@ -61,3 +62,15 @@ def served(**env_extra: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
         yield url, port, proc
     finally:
         stop(proc)
+
+
+def stop_and_collect(proc: subprocess.Popen, timeout: float = 10) -> tuple[int, float, str, str]:
+    """SIGTERM, then (exit code, seconds to exit, stdout, stderr); fails if it does not exit in time."""
+    proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("did not stop within the timeout after SIGTERM")
+    return code, time.monotonic() - started, proc.stdout.read(), proc.stderr.read()
