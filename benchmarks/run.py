@@ -597,7 +597,8 @@ def machine() -> dict:
     if wrk:
         wrk_version = (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or [""])[0]
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform(),
-            "load_generator": wrk_version or "python threaded", "server": _server_build()}
+            "load_generator": wrk_version or "python threaded", "server": _server_build(),
+            "load_average_at_start": os.getloadavg()}
 
 
 def _server_build() -> str:
@@ -754,6 +755,8 @@ def main(argv: list[str] | None = None) -> int:
         for s in servers.values():
             s.stop()
 
+    # Other jobs on the machine move every figure: say how busy it was (1, 5, 15 min averages).
+    results["machine"]["load_average_at_end"] = os.getloadavg()
     if not args.no_write:      # the raw figures first: a bug in the report must not lose a run
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -872,7 +875,12 @@ def render(res: dict) -> str:
              f"Load: {mc['load_generator']}, {res['settings']['connections']} connections, "
              f"{res['settings'].get('rounds', 1)} rounds of {res['settings']['duration_s']:.0f} s per route and server "
              f"(servers alternating, median round shown); servers under `python -m mockserver.serving.serve` "
-             f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)", ""]
+             f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)  "]
+    if mc.get("load_average_at_start") and mc.get("load_average_at_end"):
+        lines.append("Machine load (load average over 1/5/15 min, on %d CPUs): %s at the start, %s at the end"
+                     % (mc["nproc"], " / ".join(f"{x:.1f}" for x in mc["load_average_at_start"]),
+                        " / ".join(f"{x:.1f}" for x in mc["load_average_at_end"])))
+    lines.append("")
     lines += ["| route | mock req/s | p50 ms | p99 ms | errors | bare req/s | mock/bare | Prism req/s | mock/Prism |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, e in res["scenarios"].items():
