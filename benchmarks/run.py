@@ -641,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         # start-up time: the plain Docker command (default fixtures), median of 3
         startups = []
         for _ in range(3):
-            s = start_server("startup", SERVE + ["mockserver.wsgi:app"], {"MOCKSERVER_LOG_LEVEL": "info"},
+            s = start_server("startup", SERVE + ["mockserver.serving.wsgi:app"], {"MOCKSERVER_LOG_LEVEL": "info"},
                              "/_mock/health")
             startups.append(s.startup_s)
             s.stop()
