@@ -1,5 +1,5 @@
 """Baseline: a bare Flask app returning fixed bytes, served under the mock's own gunicorn
-settings (``gunicorn -c python:mockserver.gunicorn_conf benchmarks.bare_app:app``).
+settings (``python -m mockserver.serving.serve benchmarks.bare_app:app``).
 
 Every method on every path answers the same small JSON object (request bodies are read
 and dropped, as a real handler would), so it is the ceiling for "Flask + gunicorn gthread"

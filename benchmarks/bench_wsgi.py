@@ -1,6 +1,6 @@
-"""The mock under gunicorn, plus synthetic users for the scale benchmarks.
+"""The mock under the project's one serving path, plus synthetic users for the scale benchmarks.
 
-``gunicorn -c python:mockserver.gunicorn_conf benchmarks.bench_wsgi:app`` with
+``python -m mockserver.serving.serve benchmarks.bench_wsgi:app`` with
 ``BENCH_USERS=N``: after the normal app factory (fixtures from MOCKSERVER_FIXTURES),
 N users ``benchuser000000..`` are inserted straight into the store, with the
 e-mail index kept as create() keeps it (the same ``User`` records, without paying

@@ -93,22 +93,14 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def rss_mib(self) -> float | None:
-        """RSS of the whole process tree (server, worker processes, Node's children)."""
-        try:
-            import psutil
-        except ImportError:
-            return _rss_from_proc(self.proc.pid)
-        try:
-            root = psutil.Process(self.proc.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.Error:
+    def memory_mib(self) -> dict | None:
+        """Memory of the whole process tree (server, worker processes, Node's children):
+        ``{"rss", "pss", "processes": [{"pid", "rss", "pss", "cmd"}, ...]}`` in MiB. RSS counts a
+        page shared by two processes (shared libraries) in both; PSS splits it between them."""
+        procs = [m for m in map(process_memory, process_tree(self.proc.pid)) if m]
+        if not procs:
             return None
-        total = 0
-        for p in procs:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total / MiB
+        return {"rss": sum(m["rss"] for m in procs), "pss": sum(m["pss"] for m in procs), "processes": procs}
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -124,14 +116,34 @@ class Server:
             self.log.close()
 
 
-def _rss_from_proc(pid: int) -> float | None:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (from each process's parent in /proc/<pid>/stat)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    tree = [pid]
+    for p in tree:
+        tree.extend(children.get(p, []))
+    return tree
+
+
+def process_memory(pid: int) -> dict | None:
+    """RSS and PSS of one process in MiB (/proc/<pid>/smaps_rollup), None once it is gone."""
+    fields = {}
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                fields[parts[0].rstrip(":")] = int(parts[1]) / 1024
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return None
-    return None
+    return {"pid": pid, "rss": fields.get("Rss", 0.0), "pss": fields.get("Pss", 0.0), "cmd": cmd[:120]}
 
 
 def start_server(name: str, argv: list[str], env_extra: dict[str, str], health: str,
@@ -165,7 +177,11 @@ def mock_env(users: int, baseline: bool) -> dict[str, str]:
     from mockserver.fixtures import default_fixture
     return {"MOCKSERVER_FIXTURES": os.pathsep.join([str(default_fixture()), str(ROOT / "benchmarks" / "fixtures.yaml")]),
             "BENCH_USERS": str(users), "BENCH_BASELINE": "1" if baseline else "0",
-            "MOCKSERVER_LOG_LEVEL": "info"}
+            "MOCKSERVER_LOG_LEVEL": "info",
+            # The load is one client key on 16 connections: with the default cap of 8 concurrent
+            # calls per key, part of every invocation round would be 429s, counted as errors and
+            # as throughput. Measure the invocations, not the cap (Prism has none).
+            "MOCKSERVER_INVOCATIONS_PER_KEY": "0"}
 
 
 def prism_command() -> tuple[list[str] | None, str]:
@@ -585,7 +601,8 @@ def machine() -> dict:
     if wrk:
         wrk_version = (subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines() or [""])[0]
     return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform(),
-            "load_generator": wrk_version or "python threaded", "server": _server_build()}
+            "load_generator": wrk_version or "python threaded", "server": _server_build(),
+            "load_average_at_start": os.getloadavg()}
 
 
 def _server_build() -> str:
@@ -628,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         # start-up time: the plain Docker command (default fixtures), median of 3
         startups = []
         for _ in range(3):
-            s = start_server("startup", SERVE + ["mockserver.wsgi:app"], {"MOCKSERVER_LOG_LEVEL": "info"},
+            s = start_server("startup", SERVE + ["mockserver.serving.wsgi:app"], {"MOCKSERVER_LOG_LEVEL": "info"},
                              "/_mock/health")
             startups.append(s.startup_s)
             s.stop()
@@ -724,9 +741,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {sc.key:18s} {label:6s} {r.rps:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms"
                       f"  errors {errors}  rounds {[round(x.rps) for x in runs]}  ({ready[role]})", flush=True)
 
-        # RSS of each server's whole process tree, after the load (issue 15: mock <= Prism)
-        results["rss_mib"] = {name: s.rss_mib() for name, s in servers.items()}
-        print(f"RSS after the benchmark (MiB, process trees): {results['rss_mib']}", flush=True)
+        # Memory of each server's whole process tree, after the load (issue 15: RSS, mock <= Prism)
+        results["memory"] = {name: s.memory_mib() for name, s in servers.items()}
+        results["rss_mib"] = {name: m and m["rss"] for name, m in results["memory"].items()}
+        results["pss_mib"] = {name: m and m["pss"] for name, m in results["memory"].items()}
+        for name, m in results["memory"].items():
+            if m:
+                print(f"memory after the benchmark, {name}: RSS {m['rss']:.0f} MiB, PSS {m['pss']:.0f} MiB, "
+                      f"{len(m['processes'])} processes "
+                      f"{[(round(p['rss']), round(p['pss'])) for p in m['processes']]}", flush=True)
 
         if args.soak:
             print(f"soak: {args.soak_seconds:.0f} s, 8 threads ...", flush=True)
@@ -736,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
         for s in servers.values():
             s.stop()
 
+    # Other jobs on the machine move every figure: say how busy it was (1, 5, 15 min averages).
+    results["machine"]["load_average_at_end"] = os.getloadavg()
     if not args.no_write:      # the raw figures first: a bug in the report must not lose a run
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -840,8 +865,10 @@ def pairing_targets(res: dict) -> list[dict]:
         add("GET p99", f"{mp / pp:.2f}x ({mp:.1f} vs {pp:.1f} ms)" if mp and pp else "n/a", "<= 1.50x",
             (mp / pp <= 1.5) if mp and pp else None)
         mr, pr = rss.get(mock), rss.get(prism)
+        ms, ps = (res.get("pss_mib") or {}).get(mock), (res.get("pss_mib") or {}).get(prism)
         add("RSS of the process tree after the benchmark", f"{mr:.0f} vs {pr:.0f} MiB" if mr and pr else "n/a",
-            "<= Prism's", (mr <= pr) if mr and pr else None)
+            "<= Prism's", (mr <= pr) if mr and pr else None,
+            f"PSS {ms:.0f} vs {ps:.0f} MiB, for information" if ms and ps else "")
     return out
 
 
@@ -852,7 +879,12 @@ def render(res: dict) -> str:
              f"Load: {mc['load_generator']}, {res['settings']['connections']} connections, "
              f"{res['settings'].get('rounds', 1)} rounds of {res['settings']['duration_s']:.0f} s per route and server "
              f"(servers alternating, median round shown); servers under `python -m mockserver.serving.serve` "
-             f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)", ""]
+             f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)  "]
+    if mc.get("load_average_at_start") and mc.get("load_average_at_end"):
+        lines.append("Machine load (load average over 1/5/15 min, on %d CPUs): %s at the start, %s at the end"
+                     % (mc["nproc"], " / ".join(f"{x:.1f}" for x in mc["load_average_at_start"]),
+                        " / ".join(f"{x:.1f}" for x in mc["load_average_at_end"])))
+    lines.append("")
     lines += ["| route | mock req/s | p50 ms | p99 ms | errors | bare req/s | mock/bare | Prism req/s | mock/Prism |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, e in res["scenarios"].items():
@@ -870,7 +902,6 @@ def render(res: dict) -> str:
             prism_ratio = f"{m.get('read_per_s', 0) / p['read_per_s']:.0f}x by bytes/s"
         lines.append(f"| {title} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {m['errors']} | {fmt(b)} | "
                      f"{ratio(b)} | {prism_cell} | {prism_ratio} |")
-    rss = res.get("rss_mib") or {}
     srv = res.get("servers", {})
     lines += ["", "| figure | value |", "|---|---:|",
               f"| start-up to first healthy response (mock, median of 3) | {res['startup_s']:.3f} s |"]
@@ -885,9 +916,11 @@ def render(res: dict) -> str:
               f"| listing page p50 (sequential), 100,000 users | {ll['100000']['p50_ms']:.2f} ms |"]
     for n, ms in (res["inprocess"].get("algorithm_listing_ms") or {}).items():
         lines.append(f"| algorithm listing page p50 (in-process), owner with {int(n):,} algorithms | {ms:.2f} ms |")
-    for name, v in rss.items():
-        if v is not None:
-            lines.append(f"| RSS of the process tree after the benchmark, {name} | {v:.0f} MiB |")
+    for name, m in (res.get("memory") or {}).items():
+        if m:
+            parts = " + ".join(f"{p['rss']:.0f}" for p in m["processes"])
+            lines.append(f"| memory of the process tree after the benchmark, {name}: RSS (per process) / PSS "
+                         f"| {m['rss']:.0f} MiB ({parts}) / {m['pss']:.0f} MiB |")
     for op, us in res["inprocess"]["validation_us"].items():
         lines.append(f"| validation CPU per request, {op} | {us:.0f} us |")
     if res.get("soak"):

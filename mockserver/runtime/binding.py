@@ -22,21 +22,24 @@ import importlib.util
 import itertools
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable, Optional
+import types
+from typing import Any, Callable, NamedTuple, Optional
 
 from mockserver.runtime.errors import BindingError
 
 TEMPLATE_TARGET = "mockserver.runtime.template:apply"
 DEFAULT_FUNCTION = "apply"
 CALLABLE_PREFIX = "callable:"
+_CO_VARARGS = 0x04          # inspect.CO_VARARGS: the code takes *args
 
 # name -> namespace with ``apply`` (and optional ``load``), see Binding.from_callable
 _CALLABLES: dict[str, Any] = {}
 
 
-@dataclass(frozen=True)
-class Binding:
+# Binding, Resolved and InvocationContext are not dataclasses: the dataclasses module imports
+# inspect (with ast, dis and tokenize), about 2.5 MiB in each worker process.
+class Binding(NamedTuple):
+    """Immutable and hashable: ``Binding(target, base_dir=None)``."""
     target: str
     base_dir: Optional[str] = None
 
@@ -61,7 +64,6 @@ class Binding:
             raise TypeError("load must be callable or None")
         if name is None:
             name = f"{getattr(apply, '__module__', '?')}.{getattr(apply, '__qualname__', 'apply')}#{next(_counter)}"
-        import types
         _CALLABLES[name] = types.SimpleNamespace(apply=apply, load=load, __name__=name)
         return Binding(CALLABLE_PREFIX + name)
 
@@ -204,14 +206,15 @@ def import_module_for(binding: Binding, *, module_name: Optional[str] = None,
     return module, func
 
 
-@dataclass
 class Resolved:
     """A loaded binding: the module, its apply and optional load function."""
-    module: Any
-    apply: Callable
-    load: Optional[Callable]
-    apply_takes_state: bool
-    load_takes_arg: bool
+
+    __slots__ = ("module", "apply", "load", "apply_takes_state", "load_takes_arg")
+
+    def __init__(self, module: Any, apply: Callable, load: Optional[Callable], apply_takes_state: bool,
+                 load_takes_arg: bool):
+        self.module, self.apply, self.load = module, apply, load
+        self.apply_takes_state, self.load_takes_arg = apply_takes_state, load_takes_arg
 
     def call_apply(self, value: Any, state: Any) -> Any:
         if self.apply_takes_state:
@@ -227,6 +230,13 @@ class Resolved:
 def _positional_params(fn: Callable) -> tuple[int, int]:
     """(count of positional params, count of *required* positional params);
     ``*args`` counts as unlimited."""
+    if type(fn) is types.FunctionType and not hasattr(fn, "__wrapped__") and not hasattr(fn, "__signature__"):
+        # A plain function (the usual apply/load): its code object says the same as
+        # inspect.signature, without importing inspect into every worker process.
+        code = fn.__code__
+        if code.co_flags & _CO_VARARGS:
+            return 99, code.co_argcount - len(fn.__defaults__ or ())
+        return code.co_argcount, code.co_argcount - len(fn.__defaults__ or ())
     try:
         import inspect          # here: a worker process's cold start need not import it
         sig = inspect.signature(fn)

@@ -28,19 +28,18 @@ import io
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from types import MappingProxyType
+from typing import Mapping, NamedTuple, Optional
 
 DEFAULT_STDOUT_CAP = 1 << 20   # characters kept per call
 
 
-@dataclass(frozen=True)
-class InvocationContext:
+class InvocationContext(NamedTuple):      # immutable; not a dataclass (see runtime/binding.py)
     key: str                        # worker pool key, e.g. "demo/Hello/<hash>"
     profile: str                    # profile name, e.g. "python3-gpu"
     processor: str                  # "cpu" | "gpu"
     mode: str                       # "process" | "inprocess"
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
 
     def getenv(self, name: str, default: Optional[str] = None) -> Optional[str]:
         return self.env.get(name, default)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from typing import Any, Optional
 
 from mockserver.runtime import binding as _binding
@@ -26,6 +25,7 @@ def _is_algorithm_frame(frame: traceback.FrameSummary) -> bool:
 
 def algorithm_trace(exc: BaseException) -> str:
     """The formatted traceback of ``exc`` (with its chain) without the mock's own frames."""
+    import traceback            # here: a worker process's cold start need not import it
     te = traceback.TracebackException.from_exception(exc)
     seen, todo = set(), [te]
     while todo:

@@ -117,7 +117,10 @@ def serve(app, **kw) -> None:
     """Serve until SIGINT/SIGTERM (waitress exits on both)."""
     server = create(app, **kw)
     # Everything built at start-up (the resolved spec, validators, fixtures) lives as long as
-    # the process: keep the cyclic GC from walking it again in every full collection.
+    # the process: keep the cyclic GC from walking it again in every full collection. What
+    # start-up built and dropped goes first, and the heap pages it freed back to the OS.
+    gc.collect()
+    _return_freed_heap_to_the_os()
     gc.freeze()
     logging.getLogger("mockserver").info("algorithmia-mock ready (1 process, %s threads)",
                                          server.adj.threads)
@@ -184,6 +187,16 @@ def _return_big_buffers_to_the_os() -> None:
         # anyway, and every extra arena keeps its own freed memory resident.
         libc.mallopt(M_ARENA_MAX, 2)
     except (OSError, AttributeError):   # not glibc: nothing to tune
+        pass
+
+
+def _return_freed_heap_to_the_os() -> None:
+    """glibc's malloc_trim(3): give back the free pages inside the heap (start-up's parsing of
+    the spec and fixtures leaves a few MiB of them), not only those at its top."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to trim
         pass
 
 
