@@ -5,7 +5,7 @@ import yaml
 from flask import Response, request
 
 from mockserver.domain import environments, orgs, templates
-from mockserver.api import Handlers
+from mockserver.api import Handlers, render
 from mockserver.api.common import ctx, ok, server
 
 ops = Handlers()
@@ -26,12 +26,13 @@ def organization_types(inp):
 
 @ops("listEdgeLanguages")
 def edge_languages(inp):
-    return ok(environments.languages())
+    return ok([render.language(lang) for lang in environments.languages()])
 
 
 @ops("listLanguageEnvironments")
 def language_environments(inp):
-    return ok(environments.environments(ctx(), inp.path["language"]))
+    found = environments.environments(ctx(), inp.path["language"])
+    return ok({"environments": [render.environment(e) for e in found]})
 
 
 @ops("getEnvironmentTemplate")
@@ -43,4 +44,4 @@ def environment_template(inp):
 
 @ops("getSecretProviders")
 def secret_providers(inp):
-    return ok(environments.SECRET_PROVIDERS)
+    return ok([render.secret_provider(p) for p in environments.SECRET_PROVIDERS])

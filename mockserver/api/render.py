@@ -6,10 +6,13 @@ Field order is the wire order.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Any
 
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Secret
 from mockserver.domain.algorithms import VERSION_INFO_FIELDS
+from mockserver.domain.environments import Environment, Language, SecretProvider
 from mockserver.domain.models import PERMISSION_NAMES, ApiKey, Membership, Organization, Scm, User, full_permissions
 from mockserver.domain.orgs import DEFAULT_TYPE
 
@@ -159,3 +162,18 @@ def secret(algorithm_id: str, s: Secret) -> dict[str, Any]:
     return {"id": s.id, "short_name": s.short_name, "description": s.description,
             "owner_type": "algorithm", "owner_id": algorithm_id, "provider_id": s.provider_id,
             "default_secret_value_id": s.value_id}
+
+
+# -- languages, environments -----------------------------------------------------------
+def language(lang: Language) -> dict[str, Any]:
+    return {"name": lang.name, "display_name": lang.display_name,
+            "configuration": json.dumps({"language": lang.name})}
+
+
+def environment(e: Environment) -> dict[str, Any]:
+    return {"id": e.id, "environment_specification_id": e.id, "display_name": e.display_name,
+            "description": e.description, "machine_type": e.machine_type, "language": language(e.language)}
+
+
+def secret_provider(p: SecretProvider) -> dict[str, Any]:
+    return asdict(p)

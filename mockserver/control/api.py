@@ -132,8 +132,8 @@ def list_bindings(_inp):
 @ops("putBinding", "putVersionBinding")
 def put_binding(inp):
     p = inp.path
-    return json_response(bindings.set_binding(_server().ctx, p["owner"], p["algoname"], inp.body["target"],
-                                              p.get("version")))
+    target = bindings.set_binding(_server().ctx, p["owner"], p["algoname"], inp.body["target"], p.get("version"))
+    return json_response({"algorithm": f"{p['owner']}/{p['algoname']}", "version": p.get("version"), "target": target})
 
 
 @ops("deleteBinding", "deleteVersionBinding")

@@ -9,7 +9,6 @@ throw-away worker process, never in the server.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from mockserver.runtime import Binding
@@ -32,8 +31,9 @@ def parse_binding_key(algorithm: str, version: str | None = None) -> tuple[str, 
 
 
 def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | None = None,
-                base_dir: str | None = None, *, trusted: bool = False) -> dict[str, Any]:
-    """``trusted``: the pytest plugin binds code of its own process (no folder/prefix check)."""
+                base_dir: str | None = None, *, trusted: bool = False) -> str:
+    """Bind and return the stored target (made absolute against ``base_dir``).
+    ``trusted``: the pytest plugin binds code of its own process (no folder/prefix check)."""
     if not isinstance(target, str) or not target.strip():
         raise ApiError(REQUEST_INVALID, "target must name a callable: 'package.module:apply' or 'path/algo.py:apply'")
     binding = Binding(target, base_dir=base_dir)
@@ -52,7 +52,7 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
         if trusted and ctx.engine is not None:
             ctx.engine.trust(resolved)
         state.put_binding(binding_key(owner, name, version), resolved)
-    return {"algorithm": f"{owner}/{name}", "version": version, "target": resolved}
+    return resolved
 
 
 def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -> None:

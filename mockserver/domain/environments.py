@@ -1,9 +1,8 @@
 """Languages and the simulated environments (CPU/GPU profiles) that run them."""
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
 from mockserver.errors import NOT_FOUND, UNKNOWN_LANGUAGE, ApiError
 from mockserver.domain.context import Ctx
@@ -15,12 +14,41 @@ LANGUAGES = {
 }
 # Seed typo ("python2-lackpack") accepted as an alias of python2-langpack.
 ALIASES = {"python2-lackpack": "python2-langpack"}
-SECRET_PROVIDERS = [{
-    "id": "00000000-0000-4000-8000-000000000001", "name": "Algorithmia Secret Store",
-    "description": "The mock's in-memory secret store", "module_name": "algorithmia.secrets",
-    "factory_class_name": "InMemorySecretStoreFactory", "interface_version": "1.0",
-    "is_enabled": True, "is_default": True,
-}]
+
+
+@dataclass(frozen=True)
+class SecretProvider:
+    id: str
+    name: str
+    description: str
+    module_name: str
+    factory_class_name: str
+    interface_version: str
+    is_enabled: bool
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Environment:
+    id: str
+    display_name: str
+    description: str
+    machine_type: str
+    language: Language
+
+
+SECRET_PROVIDERS = (SecretProvider(
+    id="00000000-0000-4000-8000-000000000001", name="Algorithmia Secret Store",
+    description="The mock's in-memory secret store", module_name="algorithmia.secrets",
+    factory_class_name="InMemorySecretStoreFactory", interface_version="1.0",
+    is_enabled=True, is_default=True,
+),)
 
 
 def canonical_language(name: str) -> str:
@@ -30,12 +58,11 @@ def canonical_language(name: str) -> str:
     return name
 
 
-def _language(name: str) -> dict[str, Any]:
-    return {"name": name, "display_name": LANGUAGES.get(name, name),
-            "configuration": json.dumps({"language": name})}
+def _language(name: str) -> Language:
+    return Language(name, LANGUAGES.get(name, name))
 
 
-def languages() -> list[dict[str, Any]]:
+def languages() -> list[Language]:
     return [_language(name) for name in LANGUAGES]
 
 
@@ -53,16 +80,12 @@ def _environments(ctx: Ctx, language: str | None = None):
                 yield environment_id(profile.name, served), profile, served
 
 
-def environments(ctx: Ctx, language: str) -> dict[str, Any]:
+def environments(ctx: Ctx, language: str) -> list[Environment]:
     language = canonical_language(language)
-    found = []
-    for ident, profile, _ in _environments(ctx, language):
-        found.append({
-            "id": ident, "environment_specification_id": ident, "display_name": profile.name,
-            "description": getattr(profile, "description", "") or f"{profile.processor.upper()} environment",
-            "machine_type": profile.processor.upper(), "language": _language(language),
-        })
-    return {"environments": found}
+    return [Environment(id=ident, display_name=profile.name,
+                        description=getattr(profile, "description", "") or f"{profile.processor.upper()} environment",
+                        machine_type=profile.processor.upper(), language=_language(language))
+            for ident, profile, _ in _environments(ctx, language)]
 
 
 def environment_language(ctx: Ctx, env_id: str) -> str:

@@ -19,7 +19,7 @@ from mockserver.domain.environments import SECRET_PROVIDERS
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _RESERVED_PREFIX = "ALGORITHMIA_"       # the variables the mock itself gives every call
-_PROVIDERS = {p["id"] for p in SECRET_PROVIDERS}
+_PROVIDERS = {p.id for p in SECRET_PROVIDERS}
 MAX_VALUE_BYTES = 64 * 1024
 
 
@@ -39,7 +39,7 @@ def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) ->
         algo = find_by_id(state, who, algorithm_id)
         if body.get("owner_type", "algorithm") != "algorithm" or body.get("owner_id", algo.id) != algo.id:
             raise ApiError(INVALID_REQUEST, f"owner_type must be 'algorithm' and owner_id this algorithm's id ({algo.id})")
-        provider = body.get("provider_id") or SECRET_PROVIDERS[0]["id"]
+        provider = body.get("provider_id") or SECRET_PROVIDERS[0].id
         if provider not in _PROVIDERS:
             raise ApiError(INVALID_REQUEST, f"Unknown provider_id {provider!r}; see GET /v1/secret-provider", 400)
         short_name, key, value = body["short_name"], body["secret_key"], body["secret_value"]
