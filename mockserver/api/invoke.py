@@ -1,7 +1,10 @@
 """POST /v1/algo/{owner}/{algoname}[/{version}]: call an algorithm."""
 from __future__ import annotations
 
+import base64
+import json
 import time
+from typing import Any
 
 from flask import Response, g, request
 
@@ -10,6 +13,7 @@ from mockserver.domain import invocation
 from mockserver.edge.jsonio import json_response
 from mockserver.api import Handlers
 from mockserver.api.common import base_url, caller, read_body, server
+from mockserver.runtime import Outcome
 
 ops = Handlers()
 
@@ -23,15 +27,50 @@ def invoke(inp):
                               request.environ.get("CONTENT_TYPE"), timeout=q.get("timeout"),
                               stdout=bool(q.get("stdout")), base_url=base_url())
     if q.get("output") == "void":
-        return _send(invocation.run_in_background(context, call, request_id))
+        invocation.run_in_background(context, call, request_id)
+        return json_response({"async": True, "request_id": request_id})
     started = time.perf_counter()
     with watch.watching(request.environ) as cancelled:      # a client that goes away cancels its call
         outcome = invocation.run(context, call, request_id, cancelled=cancelled)
     mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
-    return _send(invocation.answer(call, outcome, request_id, q.get("output")))
+    return _answer(call, outcome, request_id, q.get("output"))
 
 
-def _send(answer: invocation.Answer) -> Response:
-    if answer.raw is None:
-        return json_response(answer.body, answer.status)
-    return Response(answer.raw, status=answer.status, content_type=answer.media_type)
+def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: str | None) -> Response:
+    """The invocation's wire answer (seed 004): the result envelope, or the raw result for output=raw."""
+    if outcome.error is not None:
+        error = {"message": outcome.error.get("message", "algorithm error"),
+                 "error_type": outcome.error.get("error_type", "AlgorithmError")}
+        trace = outcome.error.get("stacktrace")
+        if trace and call.may_see_source:
+            error["stacktrace"] = trace       # the docs' name
+            error["stack_trace"] = trace      # the Python client's name
+        body = {"error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
+        # output=raw signals failure with HTTP 400 (seed 004); otherwise 200 + error.
+        return json_response(body, 400 if output == "raw" else 200)
+    if output == "raw":
+        return _raw(outcome)
+    result = outcome.result
+    if outcome.content_type == "binary":
+        result = base64.b64encode(bytes(result)).decode("ascii")
+    return json_response({"result": result, "metadata": _metadata(call, outcome, outcome.content_type),
+                          "request_id": request_id})
+
+
+def _metadata(call: invocation.Call, outcome: Outcome, content_type: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"content_type": content_type,
+                            "duration": round(invocation.reported_duration(call, outcome), 6)}
+    if outcome.stdout is not None:
+        meta["stdout"] = outcome.stdout
+    return meta
+
+
+def _raw(outcome: Outcome) -> Response:
+    if outcome.content_type == "binary":
+        return Response(bytes(outcome.result), content_type="application/octet-stream")
+    if outcome.content_type == "text":
+        return Response(str(outcome.result).encode("utf-8"), content_type="text/plain; charset=utf-8")
+    if outcome.content_type == "void":
+        return Response(b"", content_type="text/plain; charset=utf-8")
+    return Response(json.dumps(outcome.result, separators=(",", ":")).encode("utf-8"),
+                    content_type="application/json")

@@ -5,11 +5,8 @@ outside it, so a slow algorithm never blocks the rest of the API.
 """
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import INTERNAL, INVALID_JSON, ApiError
@@ -37,15 +34,6 @@ class Call:
     # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
     # simulated time: the code's real run time would differ from run to run.
     simulated_scale: float | None = None
-
-
-@dataclass
-class Answer:
-    """What the HTTP layer sends: a JSON body, or raw bytes with a media type."""
-    status: int
-    body: Any = None               # JSON-able, when raw is None
-    raw: bytes | None = None
-    media_type: str = "application/json"
 
 
 def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str | None,
@@ -95,35 +83,14 @@ def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None
     return outcome
 
 
-def answer(call: Call, outcome: Outcome, request_id: str, output: str | None) -> Answer:
-    if outcome.error is not None:
-        error = {"message": outcome.error.get("message", "algorithm error"),
-                 "error_type": outcome.error.get("error_type", "AlgorithmError")}
-        trace = outcome.error.get("stacktrace")
-        if trace and call.may_see_source:
-            error["stacktrace"] = trace       # the docs' name
-            error["stack_trace"] = trace      # the Python client's name
-        body = {"error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
-        # output=raw signals failure with HTTP 400 (seed 004); otherwise 200 + error.
-        return Answer(400 if output == "raw" else 200, body)
-    if output == "raw":
-        return _raw(outcome)
-    result = outcome.result
-    if outcome.content_type == "binary":
-        result = base64.b64encode(bytes(result)).decode("ascii")
-    body = {"result": result, "metadata": _metadata(call, outcome, outcome.content_type), "request_id": request_id}
-    return Answer(200, body)
-
-
-def run_in_background(ctx: Ctx, call: Call, request_id: str) -> Answer:
-    """output=void: acknowledge at once, run the call on its own thread."""
+def run_in_background(ctx: Ctx, call: Call, request_id: str) -> None:
+    """output=void: run the call on its own thread (the caller acknowledges at once)."""
     def work() -> None:
         try:
             run(ctx, call, request_id)
         except ApiError:
             pass   # nobody is waiting for the answer; failures of the call itself are recorded
     threading.Thread(target=work, name=f"void-{request_id}", daemon=True).start()
-    return Answer(200, {"async": True, "request_id": request_id})
 
 
 def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding | None:
@@ -167,14 +134,7 @@ def _record_error(ctx: Ctx, call: Call, error: dict, request_id: str) -> None:
                                 error.get("error_type", "AlgorithmError"), request_id)
 
 
-def _metadata(call: Call, outcome: Outcome, content_type: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"content_type": content_type, "duration": round(_duration(call, outcome), 6)}
-    if outcome.stdout is not None:
-        meta["stdout"] = outcome.stdout
-    return meta
-
-
-def _duration(call: Call, outcome: Outcome) -> float:
+def reported_duration(call: Call, outcome: Outcome) -> float:
     """The measured duration; under a fixed clock its simulated part only (cold start and
     per-call overhead times the profile scale, plus the timeout for a call that timed out)."""
     scale = call.simulated_scale
@@ -186,13 +146,3 @@ def _duration(call: Call, outcome: Outcome) -> float:
     if outcome.error is not None and outcome.duration >= simulated + timeout:
         simulated += timeout
     return simulated
-
-
-def _raw(outcome: Outcome) -> Answer:
-    if outcome.content_type == "binary":
-        return Answer(200, raw=bytes(outcome.result), media_type="application/octet-stream")
-    if outcome.content_type == "text":
-        return Answer(200, raw=str(outcome.result).encode("utf-8"), media_type="text/plain; charset=utf-8")
-    if outcome.content_type == "void":
-        return Answer(200, raw=b"", media_type="text/plain; charset=utf-8")
-    return Answer(200, raw=json.dumps(outcome.result, separators=(",", ":")).encode("utf-8"))
