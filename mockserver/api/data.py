@@ -13,7 +13,7 @@ from flask import Response, request
 from mockserver.domain import data
 from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.edge.jsonio import empty_response, json_response
-from mockserver.api import Handlers
+from mockserver.api import Handlers, render
 from mockserver.api.common import caller, ctx, page_args, read_body, server
 
 ops = Handlers()
@@ -63,7 +63,7 @@ def get_path(inp):
         if _http_date(found.last_modified):
             response.headers["Last-Modified"] = _http_date(found.last_modified)
         return response
-    return json_response(found, headers={"X-Data-Type": data.DIRECTORY})
+    return json_response(render.data_listing(found), headers={"X-Data-Type": data.DIRECTORY})
 
 
 @ops("headDataRoot", "headDataPath", "headConnectorRoot", "headConnectorPath")
@@ -90,14 +90,14 @@ def upload(inp):
     connector, path = _where(inp)
     data.split_path(path)                          # a bad path is refused before the body is read
     body = read_body(server().settings.max_upload_bytes)
-    return json_response(data.upload(ctx(), caller(), connector, path, body))
+    return json_response({"result": data.upload(ctx(), caller(), connector, path, body)})
 
 
 @ops("createDataDirectory", "createConnectorDirectory", "createConnectorRootDirectory")
 def create_directory(inp):
     connector, path = _where(inp)
     body = read_body(_MAX_DIRECTORY_BODY)
-    return json_response(data.create_directory(ctx(), caller(), connector, path, body))
+    return json_response({"result": data.create_directory(ctx(), caller(), connector, path, body)})
 
 
 @ops("updateDataAcl", "updateConnectorAcl")
@@ -110,7 +110,8 @@ def update_acl(inp):
 @ops("deleteDataPath", "deleteConnectorPath")
 def delete_path(inp):
     connector, path = _where(inp)
-    return json_response(data.delete(ctx(), caller(), connector, path, force=bool(inp.query.get("force"))))
+    deleted = data.delete(ctx(), caller(), connector, path, force=bool(inp.query.get("force")))
+    return json_response({"result": {"deleted": deleted}})
 
 
 def _http_date(iso: str) -> str | None:

@@ -21,7 +21,7 @@ def openapi_spec(inp):
 
 @ops("listOrganizationTypes")
 def organization_types(inp):
-    return ok(list(orgs.ORG_TYPES))
+    return ok([render.org_type(t) for t in orgs.ORG_TYPES])
 
 
 @ops("listEdgeLanguages")

@@ -12,9 +12,10 @@ from typing import Any
 
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Secret
 from mockserver.domain.algorithms import VERSION_INFO_FIELDS
+from mockserver.domain.data import Listing
 from mockserver.domain.environments import Environment, Language, SecretProvider
 from mockserver.domain.models import PERMISSION_NAMES, ApiKey, Membership, Organization, Scm, User, full_permissions
-from mockserver.domain.orgs import DEFAULT_TYPE
+from mockserver.domain.orgs import DEFAULT_TYPE, OrgType
 
 
 def user(u: User, base_url: str) -> dict[str, Any]:
@@ -177,3 +178,19 @@ def environment(e: Environment) -> dict[str, Any]:
 
 def secret_provider(p: SecretProvider) -> dict[str, Any]:
     return asdict(p)
+
+
+def data_listing(listing: Listing) -> dict[str, Any]:
+    """A directory page as the data API answers it: ``{folders, files, marker[, acl]}``."""
+    out: dict[str, Any] = {
+        "folders": [{"name": f.name} if f.acl is None else {"name": f.name, "acl": {"read": list(f.acl)}}
+                    for f in listing.folders],
+        "files": [{"filename": f.name, "last_modified": f.last_modified, "size": f.size} for f in listing.files],
+        "marker": listing.marker}
+    if listing.acl is not None:
+        out["acl"] = {"read": list(listing.acl)}
+    return out
+
+
+def org_type(t: OrgType) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name}

@@ -290,17 +290,33 @@ def content_type(name: str, data: bytes) -> str:
     return guessed
 
 
-def render_file(name: str, f: DataFile) -> dict[str, Any]:
-    return {"filename": name, "last_modified": f.last_modified, "size": f.size}
+@dataclass(frozen=True)
+class ListedFile:
+    name: str
+    last_modified: str
+    size: int
 
 
-def _render_entry(name: str, node: Folder | DataFile) -> tuple[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class ListedFolder:
+    name: str
+    acl: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a directory: its folders, its files, the next page's marker and, when asked
+    for, the collection's ACL."""
+    folders: list[ListedFolder]
+    files: list[ListedFile]
+    marker: str | None
+    acl: list[str] | None = None
+
+
+def _entry(name: str, node: Folder | DataFile) -> ListedFile | ListedFolder:
     if isinstance(node, DataFile):
-        return FILE, render_file(name, node)
-    out: dict[str, Any] = {"name": name}
-    if node.acl is not None:
-        out["acl"] = {"read": list(node.acl)}
-    return DIRECTORY, out
+        return ListedFile(name, node.last_modified, node.size)
+    return ListedFolder(name, None if node.acl is None else list(node.acl))
 
 
 def folder_source(folder: Folder, visible: Callable[[Folder | DataFile], bool] | None = None):
@@ -317,14 +333,10 @@ def folder_source(folder: Folder, visible: Callable[[Folder | DataFile], bool] |
     return source
 
 
-def _listing(page: Page, acl: list[str] | None = None) -> dict[str, Any]:
-    folders, files = [], []
-    for kind, entry in page.results:
-        (files if kind == FILE else folders).append(entry)
-    out: dict[str, Any] = {"folders": folders, "files": files, "marker": page.marker}
-    if acl is not None:
-        out["acl"] = {"read": list(acl)}
-    return out
+def _listing(page: Page, acl: list[str] | None = None) -> Listing:
+    folders = [e for e in page.results if isinstance(e, ListedFolder)]
+    files = [e for e in page.results if isinstance(e, ListedFile)]
+    return Listing(folders, files, page.marker, None if acl is None else list(acl))
 
 
 def _every_owner_source(state: State) -> Source:
@@ -338,7 +350,7 @@ def _every_owner_source(state: State) -> Source:
     return source
 
 
-def _root_listing(state: State, who: Principal, connector: str, page: dict[str, Any]) -> dict[str, Any]:
+def _root_listing(state: State, who: Principal, connector: str, page: dict[str, Any]) -> Listing:
     if connector == HOSTED:
         if who.username:   # the caller's home, then its organizations (few: a scan of the orgs)
             homes = [(0, who.username)] + [(1, o) for o, org in state.orgs.items() if who.username in org.members]
@@ -353,13 +365,13 @@ def _root_listing(state: State, who: Principal, connector: str, page: dict[str, 
                 raise TypeError("marker key")
             return source(after, n)
         return _listing(paginate(checked, list_id=f"{connector}:",
-                                 render=lambda home: (DIRECTORY, {"name": home[1]}), **page))
+                                 render=lambda home: ListedFolder(home[1]), **page))
     raise AssertionError("connector roots are folders")   # pragma: no cover
 
 
 def get(ctx: Ctx, who: Principal, connector: str, path: str | None, *, acl: bool = False,
-        page: dict[str, Any] | None = None) -> FileView | dict[str, Any]:
-    """A file (FileView) or a directory listing ``{folders, files, marker[, acl]}``."""
+        page: dict[str, Any] | None = None) -> FileView | Listing:
+    """A file (FileView) or a page of a directory (Listing)."""
     page = page or {}
     with ctx.store.read() as state:
         loc = resolve(state, who, connector, path)
@@ -376,7 +388,7 @@ def get(ctx: Ctx, who: Principal, connector: str, path: str | None, *, acl: bool
             owner = loc.segments[0]
             visible = lambda node: isinstance(node, Folder) and can_read(state, who, owner, node)  # noqa: E731
         listing = paginate(folder_source(loc.node, visible), list_id=loc.list_id,
-                           render=lambda row: _render_entry(*row), **page)
+                           render=lambda row: _entry(*row), **page)
         return _listing(listing, loc.node.acl if acl and loc.kind == LocKind.COLLECTION else None)
 
 
@@ -408,7 +420,7 @@ def _require_write(loc: Loc) -> None:
         raise _forbidden(loc.uri)
 
 
-def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: bytes) -> dict[str, str]:
+def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: bytes) -> str:
     """Store ``data`` byte-exact at ``path`` (creating or replacing a file)."""
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
@@ -432,7 +444,7 @@ def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: byt
         if isinstance(existing, Folder):
             raise _conflict(f"{loc.uri} is a directory; a file cannot replace it")
         target.entries[loc.name] = DataFile(data, ctx.clock.iso())
-        return {"result": loc.uri}
+        return loc.uri
 
 
 def _mkdirs(ctx: Ctx, state: State, who: Principal, connector: str, segments: list[str]) -> Folder:
@@ -490,7 +502,7 @@ def parse_directory_body(body: bytes) -> tuple[str, list[str] | None]:
     return check_name(stripped, "name"), None
 
 
-def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None, body: bytes) -> dict[str, str]:
+def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None, body: bytes) -> str:
     name, acl = parse_directory_body(body)
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
@@ -509,7 +521,7 @@ def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None,
             if name in home.entries:
                 raise _conflict(f"A directory already exists at {uri}")
             home.entries[name] = Folder(list(DEFAULT_ACL if acl is None else acl), ctx.clock.iso())
-            return {"result": uri}
+            return uri
         if acl is not None and acl != []:
             raise _bad_path("acl applies to hosted data collections only (connector 'data')")
         if loc.node is None and loc.kind != LocKind.ROOT:
@@ -521,7 +533,7 @@ def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None,
             raise _conflict(f"A {'file' if isinstance(parent.entries[name], DataFile) else 'directory'} "
                             f"already exists at {uri}")
         parent.entries[name] = Folder(created=ctx.clock.iso())
-        return {"result": uri}
+        return uri
 
 
 def update_acl(ctx: Ctx, who: Principal, connector: str, path: str | None, body: Any) -> None:
@@ -538,7 +550,7 @@ def update_acl(ctx: Ctx, who: Principal, connector: str, path: str | None, body:
         loc.node.acl = acl
 
 
-def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bool = False) -> dict[str, Any]:
+def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bool = False) -> int:
     """A file (deleted 1) or a directory: empty, or any with ``force`` (files + folders, itself included)."""
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
@@ -557,4 +569,4 @@ def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bo
         else:
             deleted = 1
         del loc.parent.entries[loc.name]
-        return {"result": {"deleted": deleted}}
+        return deleted

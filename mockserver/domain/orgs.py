@@ -14,12 +14,18 @@ from mockserver.domain.models import Membership, Organization
 from mockserver.domain.names import check_email, check_name
 from mockserver.domain.users import find as find_user
 
+@dataclasses.dataclass(frozen=True)
+class OrgType:
+    id: str
+    name: str
+
+
 # GET /v1/organization/types: ids are stable so fixtures and clients can name them.
-ORG_TYPES = ({"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000001", "name": "legacy"},
-             {"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000002", "name": "basic"},
-             {"id": "7f0a3c2e-5d0b-4b0e-9a51-000000000003", "name": "pro"})
-_TYPE_IDS = {t["id"] for t in ORG_TYPES}
-_TYPE_BY_NAME = {t["name"]: t["id"] for t in ORG_TYPES}
+ORG_TYPES = (OrgType("7f0a3c2e-5d0b-4b0e-9a51-000000000001", "legacy"),
+             OrgType("7f0a3c2e-5d0b-4b0e-9a51-000000000002", "basic"),
+             OrgType("7f0a3c2e-5d0b-4b0e-9a51-000000000003", "pro"))
+_TYPE_IDS = {t.id for t in ORG_TYPES}
+_TYPE_BY_NAME = {t.name: t.id for t in ORG_TYPES}
 DEFAULT_TYPE = _TYPE_BY_NAME["basic"]
 _REQUIRED = ("org_name", "org_label", "org_contact_name", "org_email")
 _EDITABLE = ("org_label", "org_contact_name", "org_email", "org_url")

@@ -67,23 +67,23 @@ def test_paths_accept_trailing_slash_spaces_unicode_and_255_bytes():
 def test_create_upload_get_list_delete(ctx):
     demo = who(ctx, DEMO)
     assert data.create_directory(ctx, demo, "data", ".my", b'{"name":"c1","acl":{"read":["user://*"]}}') == \
-        {"result": "data://demo/c1"}
+        "data://demo/c1"
     blob = bytes(range(256)) * 3
-    assert data.upload(ctx, demo, "data", "demo/c1/b.bin", blob) == {"result": "data://demo/c1/b.bin"}
+    assert data.upload(ctx, demo, "data", "demo/c1/b.bin", blob) == "data://demo/c1/b.bin"
     got = data.get(ctx, demo, "data", ".my/c1/b.bin")
     assert got.data == blob and got.content_type == "application/octet-stream"
     listing = data.get(ctx, demo, "data", "demo/c1", acl=True, page=PAGE)
-    assert listing["files"][0]["filename"] == "b.bin" and listing["files"][0]["size"] == 768
-    assert listing["acl"] == {"read": ["user://*"]} and listing["marker"] is None
-    assert data.delete(ctx, demo, "data", "demo/c1/b.bin") == {"result": {"deleted": 1}}
-    assert data.delete(ctx, demo, "data", "demo/c1") == {"result": {"deleted": 1}}
+    assert listing.files == [data.ListedFile("b.bin", listing.files[0].last_modified, 768)]
+    assert listing.acl == ["user://*"] and listing.marker is None
+    assert data.delete(ctx, demo, "data", "demo/c1/b.bin") == 1
+    assert data.delete(ctx, demo, "data", "demo/c1") == 1
     assert err(data.get, ctx, demo, "data", "demo/c1").status == 404
 
 
 def test_text_body_names_a_collection_and_default_acl_is_my_algos(ctx):
     demo = who(ctx, DEMO)
-    assert data.create_directory(ctx, demo, "data", "demo", b"plain name")["result"] == "data://demo/plain name"
-    assert data.create_directory(ctx, demo, "data", "demo", b'"quoted"')["result"] == "data://demo/quoted"
+    assert data.create_directory(ctx, demo, "data", "demo", b"plain name") == "data://demo/plain name"
+    assert data.create_directory(ctx, demo, "data", "demo", b'"quoted"') == "data://demo/quoted"
     assert ctx.store.state.data.homes["demo"].entries["plain name"].acl == ["algo://.my/*"]
 
 
@@ -121,7 +121,7 @@ def test_conflicts_and_missing(ctx):
 
 def test_forced_delete_counts_files_and_the_directory(ctx):
     demo = who(ctx, DEMO)
-    assert data.delete(ctx, demo, "data", "demo/example_collection", force=True) == {"result": {"deleted": 4}}
+    assert data.delete(ctx, demo, "data", "demo/example_collection", force=True) == 4
     assert "example_collection" not in ctx.store.state.data.homes["demo"].entries
 
 
@@ -132,7 +132,7 @@ def test_private_is_invisible_public_is_read_only(ctx):
     assert err(data.get, ctx, alice, "data", "demo/private_notes").status == 404
     assert err(data.head, ctx, alice, "data", "demo/private_notes/todo.md").status == 404
     assert err(data.upload, ctx, alice, "data", "demo/private_notes/x", b"x").status == 404
-    assert [f["name"] for f in data.get(ctx, alice, "data", "demo", page=PAGE)["folders"]] == ["example_collection"]
+    assert [f.name for f in data.get(ctx, alice, "data", "demo", page=PAGE).folders] == ["example_collection"]
     assert data.get(ctx, alice, "data", "demo/example_collection/example.txt").data == b"Leader of the Autobots"
     e = err(data.upload, ctx, alice, "data", "demo/example_collection/x.txt", b"x")
     assert e.status == 403 and e.code == 2001
@@ -157,7 +157,7 @@ def test_algo_acl_reads_for_the_owners_algorithms_only(ctx):
     assert err(data.get, ctx, who(ctx, DEMO, "demo/Hello"), "data", "alice/datasets/iris.csv").status == 404
     running = who(ctx, DEMO, "alice/Classifier")
     assert data.get(ctx, running, "data", "alice/datasets/iris.csv").data.startswith(b"sepal_length")
-    assert data.get(ctx, who(ctx, DEMO, "algo://alice/X"), "data", "alice/datasets", page=PAGE)["files"]
+    assert data.get(ctx, who(ctx, DEMO, "algo://alice/X"), "data", "alice/datasets", page=PAGE).files
     assert err(data.upload, ctx, running, "data", "alice/datasets/x.csv", b"x").code == 2001
 
 
@@ -176,17 +176,17 @@ def test_update_acl(ctx):
 # -- connectors ------------------------------------------------------------------------
 def test_s3_bucket_first_and_nested_dirs(ctx):
     demo = who(ctx, DEMO)
-    assert data.upload(ctx, demo, "s3", "my_bucket/a/b/c.txt", b"deep")["result"] == "s3://my_bucket/a/b/c.txt"
+    assert data.upload(ctx, demo, "s3", "my_bucket/a/b/c.txt", b"deep") == "s3://my_bucket/a/b/c.txt"
     assert data.get(ctx, demo, "s3+test", "my_bucket/a/b/c.txt").data == b"deep"
     root = data.get(ctx, demo, "s3", None, page=PAGE)
-    assert root["folders"] == [{"name": "my_bucket"}]
+    assert root.folders == [data.ListedFolder("my_bucket")]
     before = snapshot(ctx)
     assert err(data.upload, ctx, demo, "s3", "nobucket/f.txt", b"x").status == 404
     assert err(data.upload, ctx, demo, "s3", "top.txt", b"x").status == 400
     assert err(data.upload, ctx, demo, "s3", "my_bucket/a/b/c.txt/d", b"x").status == 409
     assert err(data.upload, ctx, demo, "s3", "my_bucket/a", b"x").status == 409
     assert snapshot(ctx) == before
-    assert data.delete(ctx, demo, "s3", "my_bucket/a", force=True) == {"result": {"deleted": 3}}
+    assert data.delete(ctx, demo, "s3", "my_bucket/a", force=True) == 3
 
 
 def test_unconfigured_connectors(ctx):
@@ -225,18 +225,18 @@ def test_listing_pages_with_marker(ctx):
     names, marker = [], None
     while True:
         page = data.get(ctx, demo, "data", "demo/many", page={**PAGE, "limit": 10, "marker": marker})
-        names += [f["filename"] for f in page["files"]]
-        marker = page["marker"]
+        names += [f.name for f in page.files]
+        marker = page.marker
         if marker is None:
             break
     assert names == [f"f{i:03d}" for i in range(23)]
-    other = data.get(ctx, demo, "data", "demo/example_collection", page={**PAGE, "limit": 1})["marker"]
+    other = data.get(ctx, demo, "data", "demo/example_collection", page={**PAGE, "limit": 1}).marker
     assert err(data.get, ctx, demo, "data", "demo/many", page={**PAGE, "marker": other}).code == 5002
 
 
 def test_root_lists_caller_first_then_orgs(ctx):
-    assert data.get(ctx, who(ctx, DEMO), "data", None, page=PAGE)["folders"] == [{"name": "demo"}, {"name": "acme"}]
-    assert data.get(ctx, who(ctx, BOB), "data", None, page=PAGE)["folders"] == [{"name": "bob"}]
+    assert data.get(ctx, who(ctx, DEMO), "data", None, page=PAGE).folders == [data.ListedFolder("demo"), data.ListedFolder("acme")]
+    assert data.get(ctx, who(ctx, BOB), "data", None, page=PAGE).folders == [data.ListedFolder("bob")]
 
 
 def test_admin_root_pages_through_every_user_and_org_in_name_order(ctx):
@@ -247,12 +247,12 @@ def test_admin_root_pages_through_every_user_and_org_in_name_order(ctx):
     admin, names, marker = who(ctx, ADMIN), [], None
     while True:
         page = data.get(ctx, admin, "data", None, page={**PAGE, "limit": 7, "marker": marker})
-        names += [f["name"] for f in page["folders"]]
-        marker = page["marker"]
+        names += [f.name for f in page.folders]
+        marker = page.marker
         if marker is None:
             break
     assert names == sorted([*state.users, *state.orgs])
-    forged = data.get(ctx, admin, "data", "demo/example_collection", page={**PAGE, "limit": 1})["marker"]
+    forged = data.get(ctx, admin, "data", "demo/example_collection", page={**PAGE, "limit": 1}).marker
     assert err(data.get, ctx, admin, "data", None, page={**PAGE, "marker": forged}).code == 5002
 
 
