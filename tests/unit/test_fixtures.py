@@ -1,9 +1,16 @@
+import dataclasses
+from pathlib import Path
+
 import pytest
+import yaml
+
+import mockserver
 
 from mockserver.settings import Settings
 from mockserver.domain.context import Ctx
 from mockserver.fixtures import FixtureError, default_fixture, load_into
 from mockserver.ids import Clock, Ids
+from mockserver.runtime import Profile
 from mockserver.store import Store
 
 
@@ -78,3 +85,20 @@ def test_algorithm_keys_are_checked_by_the_schema(tmp_path, item, where, named):
     with pytest.raises(FixtureError) as err:
         load_text(tmp_path, f"algorithms:\n  - {item}\n")
     assert err.value.where == where and named in err.value.reason
+
+
+@pytest.mark.parametrize("item, where, named", [
+    ("{name: p1, colour: red}", "profiles/0", "colour"),
+    ("{processor: cpu}", "profiles/0", "name"),
+    ("{name: p1, warm_slots: two}", "profiles/0/warm_slots", "integer"),
+])
+def test_profile_keys_are_checked_by_the_schema(tmp_path, item, where, named):
+    with pytest.raises(FixtureError) as err:
+        load_text(tmp_path, f"profiles:\n  - {item}\n")
+    assert err.value.where == where and named in err.value.reason
+
+
+def test_profile_schema_names_every_profile_field():
+    """The schema's profile keys and the Profile dataclass stay one list."""
+    schema = yaml.safe_load((Path(mockserver.__file__).parent / "fixture_schema.yaml").read_text())
+    assert set(schema["$defs"]["profile"]["properties"]) == {f.name for f in dataclasses.fields(Profile)}
