@@ -24,7 +24,7 @@ from mockserver.domain.builds import build_head, check_binding, new_build
 from mockserver.domain.data import (ACL_MY_ALGOS, ACL_PUBLIC, BUCKETED, CONNECTOR_TYPES, DEFAULT_ACL, check_acl,
                                     check_name, home_folder, split_path)
 from mockserver.domain.data_models import Connector, DataFile, Folder
-from mockserver.domain.gitbuilds import create_repository
+from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
 from mockserver.errors import NOT_AUTHORIZED, REQUEST_INVALID, ApiError
@@ -218,7 +218,7 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
         algo = algorithms.add(ctx, state, who, owner, body)
         algo.binding, algo.binding_base = item.get("binding"), base_dir if item.get("binding") else None
         if folder:
-            create_repository(ctx, state, algo, source_dir=folder)
+            store_folder_repository(ctx, state, algo, folder)
     for index, spec in enumerate(item.get("versions") or []):
         _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
                        base_dir=base_dir, from_repository=bool(folder))

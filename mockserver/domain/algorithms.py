@@ -29,7 +29,7 @@ from mockserver.domain import orgs, scms
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import canonical_language
-from mockserver.domain.gitbuilds import create_repository
+from mockserver.domain.gitbuilds import keep_template_repository
 from mockserver.domain.names import check_name
 
 ENVIRONMENTS = ("cpu", "gpu")
@@ -260,7 +260,6 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
                      version_info=_version_info({}, body.get("version_info")),
                      webhook_secret=ctx.ids.uuid())
     state.put_algorithm(algo)
-    create_repository(ctx, state, algo)
     return algo
 
 
@@ -287,6 +286,8 @@ def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any]
         given = {k: v for k, v in require_settings(body.get("settings")).items()
                  if k != "algorithm_callability" and v is not None}   # callability changes by publishing
         settings = check_settings({**algo.settings, **given})
+        if settings.get("language") != algo.settings.get("language"):
+            keep_template_repository(state, algo)     # the repository keeps the template it started with
         algo.details, algo.settings = details, settings
         algo.version_info = _version_info(algo.version_info, body.get("version_info"))
         return view_current(state, who, algo)

@@ -94,7 +94,7 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
     first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
-        repo = repository_of(ctx, state, algo)
+        repo = repository_of(state, algo)
         head = repo.head()
         if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
             repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))

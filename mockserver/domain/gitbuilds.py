@@ -12,6 +12,8 @@ profile's worker (runtime engine).
 from __future__ import annotations
 
 import atexit
+import datetime
+import functools
 import importlib.metadata
 import os
 import shutil
@@ -58,21 +60,42 @@ def checkout_root() -> str:
 
 
 # -- repositories as state ---------------------------------------------------------
-def create_repository(ctx: Ctx, state: State, algo: Algorithm, source_dir: str | None = None) -> Repository:
-    """A new algorithm's repository: the language template, or a fixture's source folder."""
-    if source_dir:
-        files, message = folder_files(source_dir), f"Initial commit of {algo.full_name} from the fixtures"
-    else:
-        files = template_files(algo.name, algo.settings.get("language"))
-        message = f"Initial commit of {algo.full_name} from the {algo.settings.get('language') or 'python3-1'} template"
-    repo = initial(files, message, int(ctx.clock.now().timestamp()))
+# ``state.repos`` holds only repositories that differ from what an algorithm starts with
+# (pushed, recompiled, or a fixture's folder). Until then an algorithm's repository is its
+# language template, derived from its name, language and creation time: creating an
+# algorithm writes no git objects, and the state export stays small.
+def store_folder_repository(ctx: Ctx, state: State, algo: Algorithm, source_dir: str) -> Repository:
+    """A fixture algorithm's repository: one commit of the files of ``source_dir``."""
+    repo = initial(folder_files(source_dir), f"Initial commit of {algo.full_name} from the fixtures",
+                   int(ctx.clock.now().timestamp()))
     state.put_repo(algo.full_name, repo)
     return repo
 
 
-def repository_of(ctx: Ctx, state: State, algo: Algorithm) -> Repository:
-    """The algorithm's repository (made from the template if the state predates repositories)."""
-    return state.repos.get(algo.full_name) or create_repository(ctx, state, algo)
+def repository_of(state: State, algo: Algorithm) -> Repository:
+    """The algorithm's repository: the stored one, else its template's (see above)."""
+    return state.repos.get(algo.full_name) or _template_repository(
+        algo.full_name, algo.settings.get("language"), algo.created_at)
+
+
+def keep_template_repository(state: State, algo: Algorithm) -> None:
+    """Store the derived template repository (before a change to what it is derived from)."""
+    if algo.full_name not in state.repos:
+        state.put_repo(algo.full_name, repository_of(state, algo))
+
+
+@functools.lru_cache(maxsize=256)
+def _template_repository(full_name: str, language: str | None, created_at: str) -> Repository:
+    name = full_name.split("/", 1)[1]
+    message = f"Initial commit of {full_name} from the {language or 'python3-1'} template"
+    return initial(template_files(name, language), message, _timestamp(created_at))
+
+
+def _timestamp(iso_moment: str) -> int:
+    try:
+        return int(datetime.datetime.fromisoformat(iso_moment.replace("Z", "+00:00")).timestamp())
+    except ValueError:      # states imported from elsewhere may carry any text
+        return 0
 
 
 def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None
@@ -184,8 +207,8 @@ def _pip_install(requirement: str, folder: str, wheelhouse: str) -> tuple[bool, 
 # -- running -------------------------------------------------------------------------
 def source_of(state: State, algo: Algorithm, build: Build) -> tuple[Repository, Build, str]:
     """What a call of a repository build needs, read under the store lock."""
-    repo = state.repos.get(algo.full_name)
-    if repo is None or not repo.has_commit(build.commit_sha):
+    repo = repository_of(state, algo)
+    if not repo.has_commit(build.commit_sha):
         raise ApiError(None, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository",
                        409, shape="invocation", error_type="SystemError")
     return repo, build, algo.settings.get("language") or "python3-1"

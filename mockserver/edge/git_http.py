@@ -94,7 +94,7 @@ class GitMiddleware:
             elif not (manager or algo.settings.get("source_visibility") == "open"):
                 raise ApiError(None, f"the source of {owner}/{name} is closed: only its owner may clone it", 403)
             algo_id = algo.id
-            before = gitbuilds.repository_of(ctx, state, algo)
+            before = gitbuilds.repository_of(state, algo)
         if _SERVICES[service] == "read":
             return _run_dulwich(before.to_memory_repo(), environ, rest, self.max_push_bytes)
         with self._push_lock(f"{owner}/{name}"):     # pushes to one repository take turns

@@ -123,7 +123,26 @@ def test_deleting_an_algorithm_deletes_its_repository(api, repo):
     assert advertise(repo, **basic(DEMO)).status_code == 200      # the name is free: a new repository
 
 
+def test_an_untouched_repository_is_its_template_derived_not_stored(api, repo):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    exported = api.get("/_mock/state").get_json()
+    assert "demo/Repo" not in exported["repos"]
+    assert head_sha(advertise(repo, **basic(DEMO))) == head       # derived the same way each time
+    api.post("/_mock/reset")
+    assert api.put("/_mock/state", exported).status_code == 200
+    assert head_sha(advertise(repo, **basic(DEMO))) == head
+
+
+def test_a_language_change_keeps_the_template_the_algorithm_started_with(api, repo):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    r = api.put("/v1/algorithms/demo/Repo", {"details": {"label": "Repo"}, "settings": {**SETTINGS, "language": "java"}})
+    assert r.status_code == 200, r.data
+    assert head_sha(advertise(repo, **basic(DEMO))) == head
+
+
 def test_export_import_and_reset_carry_repositories(api, repo):
+    for _ in range(2):      # the second compile of a built head commits again: the repository is stored
+        assert api.post("/v1/algorithms/demo/Repo/compile").status_code == 200
     exported = api.get("/_mock/state").get_json()
     head = head_sha(advertise(repo, **basic(DEMO)))
     assert exported["repos"]["demo/Repo"]["refs"]["refs/heads/master"] == head
@@ -135,6 +154,8 @@ def test_export_import_and_reset_carry_repositories(api, repo):
 
 
 def test_an_imported_object_must_match_its_id(api, repo):
+    for _ in range(2):
+        assert api.post("/v1/algorithms/demo/Repo/compile").status_code == 200
     exported = api.get("/_mock/state").get_json()
     objects = exported["repos"]["demo/Repo"]["objects"]
     sha = next(iter(objects))
