@@ -70,7 +70,7 @@ class State:
         self.algorithm_names = {name.casefold(): name for name in self.algorithms}
         self.algorithms_by_owner = {}
         for algo in self.algorithms.values():
-            self.algorithms_by_owner.setdefault(algo.owner, SortedDict())[algo.name] = algo
+            _sorted_in(self.algorithms_by_owner, algo.owner)[algo.name] = algo
         self.algorithm_ids = {algo.id: name for name, algo in self.algorithms.items()}
         self.algorithm_keys = {}
         for secret, key in self.keys.items():
@@ -82,7 +82,7 @@ class State:
         self.orgs_by_member = {}
         for org in self.orgs.values():
             for username in org.members:
-                self.orgs_by_member.setdefault(username, SortedDict())[org.org_name] = org
+                _sorted_in(self.orgs_by_member, username)[org.org_name] = org
 
     def next_seq(self) -> int:
         """A monotonic counter that orders records by creation."""
@@ -110,7 +110,7 @@ class State:
         """Add an organization with the members it was made with."""
         self.orgs[org.org_name] = org
         for username in org.members:
-            self.orgs_by_member.setdefault(username, SortedDict())[org.org_name] = org
+            _sorted_in(self.orgs_by_member, username)[org.org_name] = org
 
     def drop_org(self, org_name: str) -> None:
         """Forget an organization, its memberships and what it owns."""
@@ -124,7 +124,7 @@ class State:
         """Add ``username`` to an organization, or change their role there."""
         org = self.orgs[org_name]
         org.members[username] = role
-        self.orgs_by_member.setdefault(username, SortedDict())[org_name] = org
+        _sorted_in(self.orgs_by_member, username)[org_name] = org
 
     def drop_member(self, org_name: str, username: str) -> None:
         self.orgs[org_name].members.pop(username, None)
@@ -186,7 +186,7 @@ class State:
     def put_algorithm(self, algo: Algorithm) -> None:
         self.algorithms[algo.full_name] = algo
         self.algorithm_names[algo.full_name.casefold()] = algo.full_name
-        self.algorithms_by_owner.setdefault(algo.owner, SortedDict())[algo.name] = algo
+        _sorted_in(self.algorithms_by_owner, algo.owner)[algo.name] = algo
         self.algorithm_ids[algo.id] = algo.full_name
 
     def drop_algorithm(self, full_name: str) -> None:
@@ -278,3 +278,11 @@ class Store:
         state = codec.from_json(data, State)   # fully decoded before the swap
         with self.lock:
             self.state = state
+
+
+def _sorted_in(index: dict[str, SortedDict], key: str) -> SortedDict:
+    """``index[key]``, a new SortedDict the first time (setdefault would build one on every call)."""
+    inner = index.get(key)
+    if inner is None:
+        inner = index[key] = SortedDict()
+    return inner

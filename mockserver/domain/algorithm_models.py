@@ -56,7 +56,7 @@ class Secret:
     created_at: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Algorithm:
     id: str
     owner: str
