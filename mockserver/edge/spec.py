@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 from jsonschema_path import SchemaPath
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 
 from mockserver.errors import REQUEST_INVALID
 from mockserver.resources import resource_path
@@ -66,11 +66,11 @@ class ApiSpec:
     def __init__(self, document: dict[str, Any], control_document: dict[str, Any] | None = None):
         self.document = document
         self.control_document = control_document
-        self.openapi = OpenAPI.from_dict(document)
+        self.openapi = OpenAPI.from_dict(document, config=_SHIPPED)
         self.operations: dict[str, Operation] = {}
         self._add(self.openapi)
         if control_document is not None:
-            self._add(OpenAPI.from_dict(control_document))
+            self._add(OpenAPI.from_dict(control_document, config=_SHIPPED))
 
     def _add(self, openapi: OpenAPI) -> None:
         paths = openapi.spec / "paths"
@@ -92,7 +92,15 @@ class ApiSpec:
 def load_document(path: Path | None = None) -> dict[str, Any]:
     path = path or resource_path("openapi", "algorithmia.yaml")
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=_YAML_LOADER)
+
+
+# Start-up time: the documents ship with the package, so they are parsed with libyaml when
+# PyYAML has it, and openapi-core does not validate them again at every start (openapi-core
+# documents spec_validator_cls=None for a spec known to be valid):
+# tests/unit/test_spec_document.py validates both.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SHIPPED = Config(spec_validator_cls=None)
 
 
 def materialise(node: SchemaPath, depth: int = 0) -> Any:
