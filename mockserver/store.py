@@ -5,12 +5,13 @@
 ``State``'s maps are written only through its ``put_*``/``drop_*`` methods, which keep
 the derived indexes and the cascades of a delete right; ``rebuild_indexes()`` recomputes
 the indexes from the primary maps.
-``snapshot()``/``restore()`` implement reset; ``export()``/``load()`` the
+``mark_baseline()``/``reset()`` implement reset; ``export()``/``load()`` the
 JSON state API.
 """
 from __future__ import annotations
 
-import copy
+import io
+import pickle
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -238,14 +239,14 @@ class Store:
     def __init__(self, state: State | None = None):
         self.state = state or State()
         self.lock = threading.RLock()
-        self._baseline = copy.deepcopy(self.state)
+        self._baseline = _Baseline(self.state)
 
     @contextmanager
     def write(self) -> Iterator[State]:
         with self.lock:
             state = self.state
             if state is None:                # a forked store's first use (fork())
-                state = self.state = copy.deepcopy(self._baseline)
+                state = self.state = self._baseline.copy()
             yield state
 
     read = write  # one lock for both: reads see a consistent state
@@ -253,11 +254,11 @@ class Store:
     def mark_baseline(self) -> None:
         """Remember the current state as what reset returns to (the loaded fixtures)."""
         with self.write() as state:
-            self._baseline = copy.deepcopy(state)
+            self._baseline = _Baseline(state)
 
     def reset(self) -> None:
         with self.lock:
-            self.state = copy.deepcopy(self._baseline)
+            self.state = self._baseline.copy()
 
     def fork(self) -> "Store":
         """A new store at this one's baseline, sharing it (a baseline is never mutated, only
@@ -286,3 +287,49 @@ def _sorted_in(index: dict[str, SortedDict], key: str) -> SortedDict:
     if inner is None:
         inner = index[key] = SortedDict()
     return inner
+
+
+class _Baseline:
+    """A frozen copy of a state that hands out fresh copies (reset, a sandbox's first use).
+
+    Kept pickled: unpickling is about four times faster than ``copy.deepcopy`` of the same
+    state. Values that are never changed in place, git repositories (a push stores a new
+    one) and file contents (bytes), stay out of the pickle: the pickle protocol's
+    persistent ids refer to them, so every copy shares them instead of duplicating them.
+    """
+
+    def __init__(self, state: State):
+        self.shared: list[Any] = []
+        out = io.BytesIO()
+        _SharingPickler(out, self.shared).dump(state)
+        self.blob = out.getvalue()
+
+    def copy(self) -> State:
+        return _SharingUnpickler(io.BytesIO(self.blob), self.shared).load()
+
+
+def _is_shared(obj: Any) -> bool:
+    return isinstance(obj, Repository) or (type(obj) is bytes and len(obj) > 64)
+
+
+class _SharingPickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, shared: list[Any]):
+        super().__init__(file, pickle.HIGHEST_PROTOCOL)
+        self.shared, self.index = shared, {}
+
+    def persistent_id(self, obj: Any) -> int | None:
+        if not _is_shared(obj):
+            return None
+        if id(obj) not in self.index:
+            self.index[id(obj)] = len(self.shared)
+            self.shared.append(obj)
+        return self.index[id(obj)]
+
+
+class _SharingUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, shared: list[Any]):
+        super().__init__(file)
+        self.shared = shared
+
+    def persistent_load(self, pid: int) -> Any:
+        return self.shared[pid]

@@ -37,9 +37,6 @@ class DataFile:
     def to_json(self) -> dict[str, Any]:
         return {"file": base64.b64encode(self.data).decode("ascii"), "last_modified": self.last_modified}
 
-    def __deepcopy__(self, memo):        # bytes are immutable: share them
-        return DataFile(self.data, self.last_modified)
-
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"DataFile({self.size} bytes, {self.last_modified})"
 
@@ -72,12 +69,6 @@ class Folder:
                 if isinstance(node, Folder):
                     stack.append(node)
         return total
-
-    def __deepcopy__(self, memo):
-        copy = Folder(list(self.acl) if self.acl is not None else None, self.created)
-        # SortedDict(...) of already-sorted items: one pass, no per-item bisect.
-        copy.entries = SortedDict({name: node.__deepcopy__(memo) for name, node in self.entries.items()})
-        return copy
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Folder({len(self.entries)} entries, acl={self.acl})"
@@ -116,10 +107,6 @@ class Connector:
             raise ValueError("a connector root must be a folder")
         return cls(type=data["type"], label=data.get("label"), default=bool(data.get("default")),
                    owner=data.get("owner"), container=data.get("container"), root=root)
-
-    def __deepcopy__(self, memo):
-        return Connector(self.type, self.label, self.default, self.owner, self.container,
-                         self.root.__deepcopy__(memo))
 
 
 @dataclass

@@ -31,9 +31,6 @@ class Repository:
         self.refs = dict(refs or {})
 
     # -- state -----------------------------------------------------------------
-    def __deepcopy__(self, memo: dict) -> "Repository":
-        return Repository(self.objects, self.refs)      # git objects are immutable: share them
-
     def to_json(self) -> dict[str, Any]:
         return {"refs": {k.decode(): v.decode() for k, v in self.refs.items()},
                 "objects": {sha.decode(): [obj.type_num, base64.b64encode(obj.as_raw_string()).decode()]

@@ -1,5 +1,4 @@
 """Domain rules of the Data API (mockserver.domain.data), without HTTP."""
-import copy
 import dataclasses
 import json
 
@@ -256,16 +255,21 @@ def test_admin_root_pages_through_every_user_and_org_in_name_order(ctx):
     assert err(data.get, ctx, admin, "data", None, page={**PAGE, "marker": forged}).code == 5002
 
 
-def test_state_round_trips_and_deep_copies(ctx):
+def test_state_round_trips_and_resets_to_an_independent_copy(ctx):
     state = ctx.store.state
     exported = codec.to_json(state)
     json.dumps(exported)
     back = codec.from_json(exported, State)
     assert isinstance(back.data, DataStore)
     assert codec.to_json(back.data) == exported["data"]
-    clone = copy.deepcopy(state)
+    ctx.store.mark_baseline()
+    ctx.store.reset()
+    clone = ctx.store.state
+    assert clone is not state and codec.to_json(clone) == exported
     clone.data.homes["demo"].entries.clear()
     assert state.data.homes["demo"].entries
+    ctx.store.reset()
+    assert ctx.store.state.data.homes["demo"].entries
 
 
 def test_drop_owner(ctx):

@@ -60,3 +60,26 @@ def test_forked_clock_starts_at_the_marked_tick():
     assert fork.now() == expected and fork.mode == "step"
     fork.restart()
     assert fork.now() == expected
+
+
+def test_copies_of_a_baseline_share_file_contents_and_repositories_only():
+    """Reset and a sandbox's first use copy the baseline; what is never changed in place
+    (file bytes, git repositories) is shared between the copies, everything else is not."""
+    from mockserver.domain.data_models import DataFile, Folder
+    from mockserver.domain.repository import initial
+    store = Store()
+    with store.write() as state:
+        state.put_user(_user("fixture"))
+        home = state.data.homes["fixture"] = Folder()
+        home.entries["big.bin"] = DataFile(b"x" * 1000, "2020-01-01T00:00:00.000Z")
+        state.put_repo("fixture/Algo", initial({"a.py": b"1"}, "m", 0))
+    store.mark_baseline()
+    one, two = store.fork(), store.fork()
+    with one.read() as a, two.read() as b:
+        assert a.data.homes["fixture"] is not b.data.homes["fixture"]
+        assert a.users["fixture"] is not b.users["fixture"]
+        assert a.data.homes["fixture"].entries["big.bin"].data is b.data.homes["fixture"].entries["big.bin"].data
+        assert a.repos["fixture/Algo"] is b.repos["fixture/Algo"]
+        a.data.homes["fixture"].entries.clear()
+    with two.read() as b:
+        assert "big.bin" in b.data.homes["fixture"].entries
