@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                               sandbox_memory_mb=0, sandbox_ttl=0))
     registry = app.extensions["mockserver.sandboxes"]
     client = app.test_client()
-    client.get("/v1/users/demo", headers=DEMO)             # warm the request path
+    client.get("/v1/data/.my", headers=DEMO)             # warm the request path
     gc.collect()
     rss_app = rss_bytes()
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     first = []
     for sandbox in created:
         started = time.perf_counter()
-        response = client.get(f"/sandboxes/{sandbox.id}/v1/users/demo", headers=DEMO)
+        response = client.get(f"/sandboxes/{sandbox.id}/v1/data/.my", headers=DEMO)
         first.append(time.perf_counter() - started)
         assert response.status_code == 200, response.get_data()
     gc.collect()
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     later = []
     for sandbox in created[:200]:
         started = time.perf_counter()
-        client.get(f"/sandboxes/{sandbox.id}/v1/users/demo", headers=DEMO)
+        client.get(f"/sandboxes/{sandbox.id}/v1/data/.my", headers=DEMO)
         later.append(time.perf_counter() - started)
 
     over_http = []

@@ -62,9 +62,9 @@ def test_forked_clock_starts_at_the_marked_tick():
     assert fork.now() == expected
 
 
-def test_copies_of_a_baseline_share_file_contents_and_repositories_only():
-    """Reset and a sandbox's first use copy the baseline; what is never changed in place
-    (file bytes, git repositories) is shared between the copies, everything else is not."""
+def test_copies_of_a_baseline_share_only_what_is_never_changed_in_place():
+    """Reset and a sandbox's first use copy the baseline; strings, file bytes and git
+    repositories are shared between the copies, everything else is not."""
     from mockserver.domain.data_models import DataFile, Folder
     from mockserver.domain.repository import initial
     store = Store()
@@ -80,6 +80,7 @@ def test_copies_of_a_baseline_share_file_contents_and_repositories_only():
         assert a.users["fixture"] is not b.users["fixture"]
         assert a.data.homes["fixture"].entries["big.bin"].data is b.data.homes["fixture"].entries["big.bin"].data
         assert a.repos["fixture/Algo"] is b.repos["fixture/Algo"]
+        assert a.users["fixture"].email is b.users["fixture"].email
         a.data.homes["fixture"].entries.clear()
     with two.read() as b:
         assert "big.bin" in b.data.homes["fixture"].entries
