@@ -48,30 +48,38 @@ class Metrics:
                               registry=registry)
         Gauge("mockserver_start_time_seconds", "Start time of the server (Unix time).",
               registry=registry).set(time.time())
+        # The labelled series, looked up once (labels() validates and locks on every call;
+        # this runs on every request). Request series live as long as the server.
+        self._request_series: dict[tuple[str, str, int], tuple] = {}
         self._algorithms_lock = threading.Lock()
-        self._algorithms: set[str] = set()     # algorithms with series (to drop them again)
+        self._algorithms: dict[str, tuple] = {}   # algorithm -> its series (to drop them again)
 
     def observe_request(self, operation: str, method: str, status: int, seconds: float) -> None:
         if method not in METHODS:
             method = "other"
-        self.requests.labels(operation, method, str(status)).inc()
-        self.durations.labels(operation).observe(seconds)
+        series = self._request_series.get((operation, method, status))
+        if series is None:
+            series = self._request_series[(operation, method, status)] = (
+                self.requests.labels(operation, method, str(status)), self.durations.labels(operation))
+        series[0].inc()
+        series[1].observe(seconds)
 
     def observe_invocation(self, seconds: float, algorithm: str, ok: bool = True) -> None:
         with self._algorithms_lock:
-            if algorithm not in self._algorithms:
-                self._algorithms.add(algorithm)
-                for outcome in OUTCOMES:        # both series from the first call: removal knows them
-                    self.invocation_outcomes.labels(algorithm, outcome)
-            self.invocations.labels(algorithm).observe(seconds)
-            self.invocation_outcomes.labels(algorithm, OUTCOMES[0] if ok else OUTCOMES[1]).inc()
+            series = self._algorithms.get(algorithm)
+            if series is None:                   # both outcomes from the first call: removal knows them
+                series = self._algorithms[algorithm] = (
+                    self.invocations.labels(algorithm),
+                    *(self.invocation_outcomes.labels(algorithm, outcome) for outcome in OUTCOMES))
+            series[0].observe(seconds)
+            series[1 if ok else 2].inc()
 
     def forget_algorithms(self, keep: "set[str] | None" = None) -> None:
         """Drop the per-algorithm series, all of them or those of algorithms not in ``keep``."""
         with self._algorithms_lock:
             gone = [a for a in self._algorithms if keep is None or a not in keep]
             for algorithm in gone:
-                self._algorithms.discard(algorithm)
+                del self._algorithms[algorithm]
                 self.invocations.remove(algorithm)
                 for outcome in OUTCOMES:
                     self.invocation_outcomes.remove(algorithm, outcome)
