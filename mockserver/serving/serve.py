@@ -17,6 +17,7 @@ connection_limit (1000 open connections), url_prefix, max_request_bytes / max_up
 """
 from __future__ import annotations
 
+import email.utils
 import gc
 import importlib
 import logging
@@ -96,7 +97,10 @@ def json_error_channel(deadline: float):
     class JsonErrorChannel(HTTPChannel):
         """Also an overall deadline for a request's head and body: a client that keeps
         trickling bytes resets the idle timeout forever, so past the deadline since its
-        request's first byte the connection is closed (no thread was ever held)."""
+        request's first byte the connection is closed (no thread was ever held).
+        And a body cut short, the client closing its side before the declared length (or the
+        last chunk) arrived, is answered with a 400 error object before the connection closes:
+        the request never reaches the app."""
         error_task_class = JsonErrorTask
         request_started = 0.0
 
@@ -109,6 +113,28 @@ def json_error_channel(deadline: float):
                     self.will_close = True
                     return False
             return super().received(data)
+
+        def handle_close(self):
+            # Reached from the read that saw the client's end of stream, before anything is
+            # closed; closes that waitress decided (timeouts, deadline, errors) set will_close
+            # first and stay silent.
+            request = self.request
+            if (not self.will_close and not self.requests and request is not None
+                    and request.headers_finished and not request.completed):
+                self.answer_incomplete_body(request)
+            super().handle_close()
+
+        def answer_incomplete_body(self, request) -> None:
+            declared = "the last chunk" if request.chunked else f"{request.content_length} bytes (Content-Length)"
+            body = dumps_bytes(ApiError(REQUEST_INVALID, "Incomplete request body: the client closed the connection "
+                                        f"before {declared} arrived", 400).body())
+            head = (f"HTTP/1.1 400 Bad Request\r\nServer: {self.adj.ident}\r\n"
+                    f"Date: {email.utils.formatdate(usegmt=True)}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+            try:
+                self.socket.send(head.encode("latin-1") + body)   # small: fits the socket's buffer
+            except OSError:                 # the client is gone altogether: nobody to answer
+                pass
 
     return JsonErrorChannel
 

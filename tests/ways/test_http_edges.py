@@ -86,18 +86,36 @@ def test_chunked_body_over_the_limit_is_a_json_413_not_echoed(server):
     assert len(body) < 300                    # the body is not echoed back
 
 
-def test_body_cut_short_stores_nothing(server):
+def cut_short(port: int, head: bytes, body: bytes = b"Content-Length: 100\r\n\r\n0123456789"):
+    """Send ``head`` + ``body`` and half-close: the server's answer, read until it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + b"Host: 127.0.0.1\r\n" + AUTH + body)
+        s.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head_part, _, payload = answer.partition(b"\r\n\r\n")
+    lines = head_part.decode("latin1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, payload
+
+
+def test_body_cut_short_is_a_400_and_stores_nothing(server):
     """A body that breaks off (Content-Length 100, 10 bytes, half-close) never reaches the app:
-    the server closes the connection without an answer, and nothing is stored."""
+    a 400 error object says so, the connection closes, and nothing is stored."""
     url, port = server
     auth = {"Authorization": f"Simple {DEMO}"}
     requests.post(f"{url}/v1/data/demo", json={"name": "cut"}, headers=auth, timeout=10)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(b"PUT /v1/data/demo/cut/f.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n" + AUTH +
-                  b"Content-Length: 100\r\n\r\n0123456789")
-        s.shutdown(socket.SHUT_WR)
-        assert s.recv(65536) == b""
+    error = assert_error(cut_short(port, b"PUT /v1/data/demo/cut/f.txt HTTP/1.1\r\n"), 400)
+    assert "Incomplete request body" in error["message"] and "100 bytes" in error["message"]
     assert requests.get(f"{url}/v1/data/demo/cut/f.txt", headers=auth, timeout=10).status_code == 404
+
+
+def test_a_chunked_body_without_its_last_chunk_is_a_400(server):
+    _url, port = server
+    error = assert_error(cut_short(port, b"PUT /v1/data/demo/cut/g.txt HTTP/1.1\r\n",
+                                   b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"), 400)
+    assert "last chunk" in error["message"]
 
 
 @pytest.mark.parametrize("head", [
@@ -113,10 +131,7 @@ def test_body_cut_short_never_reaches_the_app(server, head):
         return [e for e in entries if e.get("path") == path]
 
     before = journaled()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(head + b"Host: 127.0.0.1\r\n" + AUTH + b"Content-Length: 100\r\n\r\n0123456789")
-        s.shutdown(socket.SHUT_WR)
-        assert s.recv(65536) == b""
+    assert_error(cut_short(port, head), 400)
     assert journaled() == before                # the app never saw it
 
 
