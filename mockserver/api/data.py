@@ -4,6 +4,7 @@ Thin: read the raw body (bounded), call domain.data, shape the answer.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import unquote_to_bytes
@@ -21,11 +22,18 @@ ops = Handlers()
 _MAX_DIRECTORY_BODY = 64 * 1024        # a directory creation body is a name or a tiny JSON object
 
 
+# A whole data URI in a /v1/data path: the official Python client (algorithmia 2.0.5) builds
+# '/v1/data/' + uri for any URI that is not data://, e.g. /v1/data/s3+test://bucket/file.
+_URI_IN_DATA_PATH = re.compile(r"([a-z][a-z0-9]*(?:\+[A-Za-z0-9_-]+)?)://(.*)", re.S)
+
+
 def _where(inp) -> tuple[str, str | None]:
     """(connector, path) for every route shape."""
     connector = inp.path.get("connector", data.HOSTED)
     path = inp.path.get("data_path", inp.path.get("connector_path"))
     _check_utf8_path()
+    if "connector" not in inp.path and path and (uri := _URI_IN_DATA_PATH.fullmatch(path)):
+        connector, path = uri.group(1), uri.group(2)
     return connector, path
 
 

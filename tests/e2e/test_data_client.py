@@ -171,6 +171,22 @@ def test_s3_connector_over_http(url):
     assert r.status_code == 404 and "not configured" in r.json()["error"]["message"]
 
 
+def test_the_python_client_reaches_connectors_by_uri(url):
+    """algorithmia 2.0.5 sends /v1/data/<uri> for every URI that is not data://."""
+    c = client(url)
+    assert c.file("s3://my_bucket/example/test.txt").getString() == "Hello from simulated S3"
+    c.file("s3+test://my_bucket/made/by/client.txt").put("from the client")
+    assert c.file("s3://my_bucket/made/by/client.txt").exists()
+    assert c.file("s3://my_bucket/made/by/client.txt").getString() == "from the client"
+    assert [f.getName() for f in c.dir("s3://my_bucket/made/by").files()] == ["client.txt"]
+    assert requests.get(f"{url}/v1/connector/s3/my_bucket/made/by/client.txt",
+                        headers={"Authorization": DEMO}).content == b"from the client"
+    c.file("s3://my_bucket/made/by/client.txt").delete()
+    assert not c.file("s3://my_bucket/made/by/client.txt").exists()
+    with pytest.raises(DataApiError, match="not configured"):
+        c.file("dropbox://x.txt").getString()
+
+
 def test_upload_limit_on_the_wire(url):
     h = {"Authorization": DEMO}
     target = f"{url}/v1/data/demo/example_collection/big.bin"
