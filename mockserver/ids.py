@@ -133,3 +133,11 @@ def iso(moment: _dt.datetime) -> str:
     """ISO 8601 with milliseconds and a Z, as the API prints it: 2019-05-07T21:16:43.121Z."""
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
         f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> _dt.datetime | None:
+    """The UTC moment of a timestamp as ``iso`` prints it; None for any other text."""
+    try:
+        return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc)
+    except (TypeError, ValueError):
+        return None

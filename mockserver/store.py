@@ -311,17 +311,13 @@ class _Baseline:
 _SHARED_TYPES = (str, bytes, Repository)
 
 
-def _is_shared(obj: Any) -> bool:
-    return type(obj) in _SHARED_TYPES
-
-
 class _SharingPickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, shared: list[Any]):
         super().__init__(file, pickle.HIGHEST_PROTOCOL)
         self.shared, self.index = shared, {}
 
     def persistent_id(self, obj: Any) -> int | None:
-        if not _is_shared(obj):
+        if type(obj) not in _SHARED_TYPES:
             return None
         if id(obj) not in self.index:
             self.index[id(obj)] = len(self.shared)

@@ -5,7 +5,6 @@ Thin: read the raw body (bounded), call domain.data, shape the answer.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import unquote_to_bytes
 
@@ -13,6 +12,7 @@ from flask import Response, request
 
 from mockserver.domain import data
 from mockserver.errors import REQUEST_INVALID, ApiError
+from mockserver.ids import parse_iso
 from mockserver.edge.jsonio import empty_response, json_response
 from mockserver.api import Handlers, render
 from mockserver.api.common import caller, ctx, page_args, read_body, server
@@ -123,8 +123,5 @@ def delete_path(inp):
 
 
 def _http_date(iso: str) -> str | None:
-    try:
-        moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
-    except (TypeError, ValueError):
-        return None
-    return format_datetime(moment.replace(tzinfo=timezone.utc), usegmt=True)
+    moment = parse_iso(iso)
+    return None if moment is None else format_datetime(moment, usegmt=True)

@@ -183,12 +183,12 @@ def secret_provider(p: SecretProvider) -> dict[str, Any]:
 def data_listing(listing: Listing) -> dict[str, Any]:
     """A directory page as the data API answers it: ``{folders, files, marker[, acl]}``."""
     out: dict[str, Any] = {
-        "folders": [{"name": f.name} if f.acl is None else {"name": f.name, "acl": {"read": list(f.acl)}}
+        "folders": [{"name": f.name} if f.acl is None else {"name": f.name, "acl": {"read": f.acl}}
                     for f in listing.folders],
         "files": [{"filename": f.name, "last_modified": f.last_modified, "size": f.size} for f in listing.files],
         "marker": listing.marker}
     if listing.acl is not None:
-        out["acl"] = {"read": list(listing.acl)}
+        out["acl"] = {"read": listing.acl}
     return out
 
 

@@ -9,7 +9,6 @@ throw-away worker process, never in the server.
 """
 from __future__ import annotations
 
-
 from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from mockserver.runtime import Binding
 from mockserver.domain.context import Ctx

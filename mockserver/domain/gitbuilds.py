@@ -12,7 +12,6 @@ profile's worker (runtime engine).
 from __future__ import annotations
 
 import atexit
-import datetime
 import functools
 import importlib.metadata
 import os
@@ -25,6 +24,7 @@ import threading
 from packaging.requirements import InvalidRequirement, Requirement
 
 from mockserver.errors import ApiError
+from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
@@ -88,14 +88,8 @@ def keep_template_repository(state: State, algo: Algorithm) -> None:
 def _template_repository(full_name: str, language: str | None, created_at: str) -> Repository:
     name = full_name.split("/", 1)[1]
     message = f"Initial commit of {full_name} from the {language or 'python3-1'} template"
-    return initial(template_files(name, language), message, _timestamp(created_at))
-
-
-def _timestamp(iso_moment: str) -> int:
-    try:
-        return int(datetime.datetime.fromisoformat(iso_moment.replace("Z", "+00:00")).timestamp())
-    except ValueError:      # states imported from elsewhere may carry any text
-        return 0
+    created = parse_iso(created_at)       # None: a state imported from elsewhere may carry any text
+    return initial(template_files(name, language), message, int(created.timestamp()) if created else 0)
 
 
 def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None

@@ -14,6 +14,7 @@ from mockserver.domain.models import Membership, Organization
 from mockserver.domain.names import check_email, check_name
 from mockserver.domain.users import find as find_user
 
+
 @dataclasses.dataclass(frozen=True)
 class OrgType:
     id: str

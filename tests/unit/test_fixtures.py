@@ -75,26 +75,19 @@ def test_admin_key_setting_adds_admin(tmp_path):
         assert state.keys["simExtraAdmin123"].is_admin
 
 
-@pytest.mark.parametrize("item, where, named", [
-    ("{owner: demo, name: A, colour: red}", "algorithms/0", "colour"),
-    ("{owner: demo}", "algorithms/0", "name"),
-    ("{owner: demo, name: A, versions: [{version_type: minor, flavour: x}]}", "algorithms/0/versions/0", "flavour"),
-    ("{owner: demo, name: A, versions: [minor]}", "algorithms/0/versions/0", "object"),
+@pytest.mark.parametrize("section, item, where, named", [
+    ("algorithms", "{owner: demo, name: A, colour: red}", "algorithms/0", "colour"),
+    ("algorithms", "{owner: demo}", "algorithms/0", "name"),
+    ("algorithms", "{owner: demo, name: A, versions: [{version_type: minor, flavour: x}]}", "algorithms/0/versions/0",
+     "flavour"),
+    ("algorithms", "{owner: demo, name: A, versions: [minor]}", "algorithms/0/versions/0", "object"),
+    ("profiles", "{name: p1, colour: red}", "profiles/0", "colour"),
+    ("profiles", "{processor: cpu}", "profiles/0", "name"),
+    ("profiles", "{name: p1, warm_slots: two}", "profiles/0/warm_slots", "integer"),
 ])
-def test_algorithm_keys_are_checked_by_the_schema(tmp_path, item, where, named):
+def test_algorithm_and_profile_keys_are_checked_by_the_schema(tmp_path, section, item, where, named):
     with pytest.raises(FixtureError) as err:
-        load_text(tmp_path, f"algorithms:\n  - {item}\n")
-    assert err.value.where == where and named in err.value.reason
-
-
-@pytest.mark.parametrize("item, where, named", [
-    ("{name: p1, colour: red}", "profiles/0", "colour"),
-    ("{processor: cpu}", "profiles/0", "name"),
-    ("{name: p1, warm_slots: two}", "profiles/0/warm_slots", "integer"),
-])
-def test_profile_keys_are_checked_by_the_schema(tmp_path, item, where, named):
-    with pytest.raises(FixtureError) as err:
-        load_text(tmp_path, f"profiles:\n  - {item}\n")
+        load_text(tmp_path, f"{section}:\n  - {item}\n")
     assert err.value.where == where and named in err.value.reason
 
 

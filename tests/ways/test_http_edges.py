@@ -32,9 +32,14 @@ def exchange(port: int, data: bytes, more=()) -> tuple[int, dict, bytes]:
                 s.sendall(piece)
         except OSError:                      # the server answered and closed mid-upload
             pass
-        answer = b""
-        while chunk := s.recv(65536):
-            answer += chunk
+        return read_answer(s)
+
+
+def read_answer(s: socket.socket) -> tuple[int, dict, bytes]:
+    """Read until the server closes: the answer's status, headers and body."""
+    answer = b""
+    while chunk := s.recv(65536):
+        answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
     lines = head.decode("latin1").split("\r\n")
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
@@ -91,13 +96,7 @@ def cut_short(port: int, head: bytes, body: bytes = b"Content-Length: 100\r\n\r\
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(head + b"Host: 127.0.0.1\r\n" + AUTH + body)
         s.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := s.recv(65536):
-            answer += chunk
-    head_part, _, payload = answer.partition(b"\r\n\r\n")
-    lines = head_part.decode("latin1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, payload
+        return read_answer(s)
 
 
 def test_body_cut_short_is_a_400_and_stores_nothing(server):
