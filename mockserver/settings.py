@@ -3,7 +3,7 @@
 Every setting is one row of :data:`OPTIONS`: its ``Settings`` field, command-line flag,
 environment variable and meaning. :meth:`Settings.load` applies them in one order, the
 same for every entry point (the ``mockserver`` command, the WSGI entry, the pytest plugin,
-the Docker image): **flag > environment variable > default**. The README's settings table
+the Docker image): **flag > environment variable > default**. The settings table of docs/settings.md
 lists the same rows (``tests/unit/test_settings.py`` checks that it does).
 """
 from __future__ import annotations
@@ -231,7 +231,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def markdown_table() -> str:
-    """The README's settings table (one row per setting; tests/unit/test_settings.py keeps them equal)."""
+    """The settings table of docs/settings.md (one row per setting; tests/unit/test_settings.py keeps them equal)."""
     rows = ["| flag | environment variable | default | meaning |", "| --- | --- | --- | --- |"]
     for option in OPTIONS:
         default = default_of(option)

@@ -3,7 +3,7 @@
 waitress reads every request (head and body) and buffers every response in its event-loop
 thread, and hands a request to an app thread only once it has fully arrived. A client that
 sends slowly or does not read costs a connection and a buffer, never one of the threads,
-so slow or hostile clients cannot starve the others (measured in README.md, "Speed").
+so slow or hostile clients cannot starve the others (measured in docs/settings.md and docs/speed.md).
 
 ONE process: the state is in memory and process-local, so a second process would serve a
 second, diverging state. There is no setting for more; ``serve`` refuses ``workers != 1``.

@@ -7,7 +7,7 @@ from mockserver import plugin
 from mockserver.serving import cli
 from mockserver.settings import OPTIONS, Settings, SettingError, markdown_table
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SETTINGS_DOC = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 
 
 def test_a_flag_wins_over_the_environment_which_wins_over_the_default():
@@ -68,5 +68,5 @@ def test_the_plugins_options_win_over_the_environment():
 
 
 def test_every_setting_is_in_the_readme_table():
-    assert markdown_table() in README.read_text()
+    assert markdown_table() in SETTINGS_DOC.read_text()
     assert len(OPTIONS) == len(Settings.__dataclass_fields__)

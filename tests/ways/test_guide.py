@@ -1,4 +1,4 @@
-"""docs/ways-in.md and README.md as a newcomer reads them: runnable blocks are complete,
+"""README.md and docs/*.md as a newcomer reads them: runnable blocks are complete,
 the test file and the fixture of the guide run as written, and every file named exists."""
 import re
 import subprocess
@@ -14,13 +14,14 @@ from mockserver.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT / "docs" / "ways-in.md").read_text()
 README = (ROOT / "README.md").read_text()
+DOCS = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
 
 
 def blocks(text, lang):
     return re.findall(rf"^```{lang}\n(.*?)^```", text, re.S | re.M)
 
 
-@pytest.mark.parametrize("doc", ["docs/ways-in.md", "README.md"])
+@pytest.mark.parametrize("doc", DOCS)
 def test_runnable_blocks_have_no_placeholders(doc):
     text = (ROOT / doc).read_text()
     for lang in ("python", "sh", "yaml", "js"):
@@ -39,7 +40,7 @@ def test_the_pytest_extra_exists():
     assert re.search(r'^pytest = \["pytest>=\d', pyproject, re.M)
 
 
-@pytest.mark.parametrize("doc", ["docs/ways-in.md", "README.md"])
+@pytest.mark.parametrize("doc", DOCS)
 def test_files_named_exist(doc):
     path = ROOT / doc
     text = path.read_text()
