@@ -8,7 +8,17 @@ places where the real service answers another shape are options of this type
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Kind(NamedTuple):
+    """What went wrong: the Algorithmia code on the wire and the HTTP status it answers with.
+
+    Every error names a kind from this module, so the status follows from the kind in one
+    place. Where the seeds give one code several meanings (6001 "The request is invalid" for a
+    missing file, a conflict, a body too large), each meaning is its own kind."""
+    code: int | None
+    status: int
 
 # Default HTTP status per Algorithmia error code (seed 002, "Errors").
 _STATUS_BY_CODE = {
@@ -76,10 +86,12 @@ class ApiError(Exception):
       missing algorithm (``{"error":"No such algorithm"}``)
     """
 
-    def __init__(self, code: int | None, message: str, status: int | None = None,
+    def __init__(self, code: "Kind | int | None", message: str, status: int | None = None,
                  *, shape: str = "standard", headers: dict[str, str] | None = None,
                  **extra: Any):
         super().__init__(message)
+        if isinstance(code, Kind):      # the one way new code raises: ApiError(KIND, message)
+            code, status = code.code, code.status
         self.code = code
         self.message = message
         self.status = status or _STATUS_BY_CODE.get(code or 0, 400)
