@@ -484,7 +484,7 @@ def inprocess_figures(n: int = 20000) -> dict:
     from werkzeug.datastructures import Headers, MultiDict
 
     from mockserver.edge import gate
-    from mockserver.edge.app import create_app
+    from mockserver.app import create_app
     from mockserver.settings import Settings
     from mockserver.fixtures import default_fixture
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mockserver.edge.app import create_app  # noqa: E402
+from mockserver.app import create_app  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.control.sandboxes import rss_bytes  # noqa: E402
 

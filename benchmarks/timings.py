@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from mockserver.edge.app import create_app  # noqa: E402
+from mockserver.app import create_app  # noqa: E402
 from mockserver.runtime import Binding, Engine, Invocation, Profile  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from support.api import ADMIN  # noqa: E402

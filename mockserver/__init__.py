@@ -5,5 +5,5 @@ __version__ = "0.1.0"
 
 
 def create_app(settings=None, **kwargs):
-    from mockserver.edge.app import create_app as _create_app
+    from mockserver.app import create_app as _create_app
     return _create_app(settings, **kwargs)

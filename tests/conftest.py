@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 from support.api import ADMIN, DEMO, Api
 from support.clients import install_generated_client

@@ -1,23 +1,4 @@
-"""Thin HTTP handlers, one module per resource: parse, call the domain, serialize.
-
-Handlers are registered by OpenAPI operationId; the app factory collects them
-(``app.all_handlers``) and turns each operation's path into a Flask rule, so the
-spec decides what routes exist.
-"""
-from __future__ import annotations
-
-from typing import Callable
-
-
-class Handlers:
-    """operationId -> handler for one resource module."""
-
-    def __init__(self) -> None:
-        self.by_operation: dict[str, Callable] = {}
-
-    def __call__(self, *operation_ids: str):
-        def register(fn: Callable) -> Callable:
-            for operation_id in operation_ids:
-                self.by_operation[operation_id] = fn
-            return fn
-        return register
+"""Thin HTTP handlers of the Algorithmia API, one module per resource: parse, call the domain,
+render its objects (render.py). Handlers register by OpenAPI operationId
+(:class:`mockserver.web.handlers.Handlers`); the composition root (:mod:`mockserver.app`)
+turns each operation's path into a Flask rule, so the spec decides what routes exist."""

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from mockserver.domain import keys, orgs, scms, users
-from mockserver.api import Handlers, render
+from mockserver.api import render
+from mockserver.web.handlers import Handlers
 from mockserver.api.common import base_url, caller, ctx, no_content, ok, page_args, paged
 
 ops = Handlers()

@@ -6,12 +6,13 @@ from typing import Any, Callable
 
 from flask import g, request
 
-from mockserver.edge import current
+from mockserver.web import current
+from mockserver.web.current import base_url
 from mockserver.domain.principal import Principal
 from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.domain.context import Ctx
 from mockserver.edge.gate import Input
-from mockserver.edge.jsonio import empty_response, json_response
+from mockserver.web.jsonio import empty_response, json_response
 from mockserver.pagination import Page
 
 
@@ -28,27 +29,6 @@ def caller() -> Principal | None:
 
 def inp() -> Input:
     return g.input
-
-
-def base_url() -> str:
-    """The URL the API lives under: scheme, host and the sandbox's /sandboxes/{id} (or a mount's
-    SCRIPT_NAME), without a trailing slash."""
-    mock = server()
-    env = request.environ
-    configured = mock.settings.public_url
-    if configured:
-        return configured.rstrip("/") + env.get(current.PREFIX_KEY, "")
-    # request.url_root re-derives (and IRI-decodes) the URL on every call, a noticeable
-    # share of a GET's CPU: memoised by its inputs, bounded against junk Host headers.
-    key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"),
-           env.get("SERVER_PORT"), env.get("SCRIPT_NAME"))
-    cache = mock.host_urls
-    url = cache.get(key)
-    if url is None:
-        if len(cache) > 256:
-            cache.clear()
-        url = cache[key] = request.url_root.rstrip("/")
-    return url
 
 
 def ok(obj: Any, status: int = 200):

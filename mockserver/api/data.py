@@ -13,8 +13,9 @@ from flask import Response, request
 from mockserver.domain import data
 from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.ids import parse_iso
-from mockserver.edge.jsonio import empty_response, json_response
-from mockserver.api import Handlers, render
+from mockserver.web.jsonio import empty_response, json_response
+from mockserver.api import render
+from mockserver.web.handlers import Handlers
 from mockserver.api.common import caller, ctx, page_args, read_body, server
 
 ops = Handlers()

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Response, g, request
 
-from mockserver.serving.disconnect import watch
+from mockserver.web.disconnect import watch
 from mockserver.domain import invocation
-from mockserver.edge.jsonio import json_response
-from mockserver.api import Handlers
+from mockserver.web.jsonio import json_response
+from mockserver.web.handlers import Handlers
 from mockserver.api.common import base_url, caller, read_body, server
 from mockserver.runtime import Outcome
 

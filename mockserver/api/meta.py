@@ -5,7 +5,8 @@ import yaml
 from flask import Response, request
 
 from mockserver.domain import environments, orgs, templates
-from mockserver.api import Handlers, render
+from mockserver.api import render
+from mockserver.web.handlers import Handlers
 from mockserver.api.common import ctx, ok, server
 
 ops = Handlers()

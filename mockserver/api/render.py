@@ -1,7 +1,7 @@
 """The wire form of what the domain returns: field selection and links.
 
 The domain answers with its objects (copies taken under the store's lock); handlers
-render them here, with links built on the request's base URL (``common.base_url()``).
+render them here, with links built on the request's base URL (``web.current.base_url()``).
 Field order is the wire order.
 """
 from __future__ import annotations

@@ -13,15 +13,16 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, request
 
 from mockserver.control import guard as control_guard
+from mockserver.web import site
 from mockserver.control.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from mockserver.edge import current
-from mockserver.api import Handlers
-from mockserver.api.common import base_url
+from mockserver.web import current
+from mockserver.web.handlers import Handlers
+from mockserver.web.current import base_url
 from mockserver.control.dashboard import render, render_sign_in
 from mockserver.domain import bindings
 from mockserver.errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
 from mockserver.fixtures import FixtureError, load_file, load_text
-from mockserver.edge.jsonio import json_response
+from mockserver.web.jsonio import json_response
 
 ops = Handlers()
 
@@ -163,7 +164,7 @@ def sign_in(inp):
     key = _server().control_key
     if key is None:
         return json_response({"status": "no control key is set"})
-    if not control_guard.same_secret(inp.body["control_key"], key):
+    if not site.same_secret(inp.body["control_key"], key):
         raise ApiError(control_guard.WRONG_KEY, "Wrong control key", 401)
     response = json_response({"status": "signed in"})
     response.set_cookie(control_guard.SESSION_COOKIE, control_guard.session_token(key), httponly=True,

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.edge.current import SERVER_KEY
+from mockserver.web.current import SERVER_KEY
 from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 from logging.handlers import QueueHandler, QueueListener
 
-from mockserver.edge.jsonio import dumps_bytes
+from mockserver.web.jsonio import dumps_bytes
 
 access_log = logging.getLogger("mockserver.access")
 

@@ -1,9 +1,9 @@
 """Isolated sandboxes in one server, each under its own ``/sandboxes/{id}`` prefix.
 
-A sandbox is a whole :class:`~mockserver.edge.app.MockServer` (store, ids, clock, engine,
+A sandbox is a whole :class:`~mockserver.app.MockServer` (store, ids, clock, engine,
 journal, faults, metrics) served by the one Flask app: :class:`SandboxMiddleware` moves
 ``/sandboxes/{id}`` into ``SCRIPT_NAME`` (so every absolute link the API renders carries
-it) and puts the sandbox's server in the environ (:mod:`mockserver.edge.current`). The root
+it) and puts the sandbox's server in the environ (:mod:`mockserver.web.current`). The root
 path is the default sandbox, the server the app was created with.
 
 Creating one is cheap because fixtures are loaded once per :class:`Template` (the loaded
@@ -23,21 +23,23 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from werkzeug.wrappers import Response
 
-from mockserver.edge.current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
+from mockserver.web.current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
 from mockserver.domain.context import Ctx
 from mockserver.errors import NOT_FOUND, REQUEST_INVALID, ApiError
 from mockserver.fixtures import FixtureError, load_text
 from mockserver.ids import Clock, Ids, iso
-from mockserver.edge.jsonio import dumps_bytes
-from mockserver.store import Store
+from mockserver.web.jsonio import dumps_bytes
+from mockserver.domain.store import Store
+from mockserver.settings import Settings
 
-if TYPE_CHECKING:
-    from mockserver.edge.app import MockServer
-    from mockserver.settings import Settings
+# A whole server (mockserver.app.MockServer): this module only holds and routes to them; the
+# composition root passes the factory that makes one, so nothing here imports upwards.
+MockServer = Any
+ServerFactory = Callable[[Settings, "Template | None"], MockServer]
 
 PREFIX = "/sandboxes/"
 _TEMPLATES_KEPT = 8          # templates for other (seed, clock) pairs than the server's own
@@ -54,10 +56,10 @@ class Template:
     profiles: dict[str, Any]
 
     @classmethod
-    def of(cls, server: "MockServer") -> "Template":
+    def of(cls, server: MockServer) -> "Template":
         return cls(server.ctx.store, server.ctx.ids, server.ctx.clock, dict(server.ctx.profiles or {}))
 
-    def new_ctx(self, settings: "Settings", engine: Any) -> Ctx:
+    def new_ctx(self, settings: Settings, engine: Any) -> Ctx:
         return Ctx(store=self.store.fork(), ids=self.ids.fork(), clock=self.clock.fork(), settings=settings,
                    engine=engine, profiles=dict(self.profiles))
 
@@ -66,7 +68,7 @@ class Template:
 class Sandbox:
     id: str
     name: str | None
-    server: "MockServer"
+    server: MockServer
     created: float               # wall clock (epoch seconds)
     last_used: float             # time.monotonic()
 
@@ -83,8 +85,9 @@ def rss_bytes() -> int | None:
 class Sandboxes:
     """The sandboxes of one app, besides the default one (``root``)."""
 
-    def __init__(self, root: "MockServer"):
+    def __init__(self, root: MockServer, make_server: ServerFactory):
         self.root = root
+        self._make_server = make_server
         self.settings = root.settings
         self._lock = threading.Lock()
         self._by_id: dict[str, Sandbox] = {}
@@ -117,9 +120,9 @@ class Sandboxes:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _new_server(self, settings: "Settings", template: "Template | None" = None) -> "MockServer":
-        """A server of the root's own class (the app factory's MockServer) sharing its spec."""
-        return type(self.root)(settings, self.root.spec, template)
+    def _new_server(self, settings: Settings, template: "Template | None" = None) -> MockServer:
+        """A server from the composition root's factory (sharing the root's spec)."""
+        return self._make_server(settings, template)
 
     def create(self, *, fixtures: str | None = None, seed: int | None = None, clock: str | None = None,
                profile_scale: float | None = None, name: str | None = None) -> Sandbox:

@@ -25,7 +25,7 @@ from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
                       UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version
 from mockserver.domain.context import Ctx

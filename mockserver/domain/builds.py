@@ -19,7 +19,7 @@ from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, ApiError
 from mockserver.ids import iso
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
 from mockserver.domain.algorithms import find, find_managed, view
 from mockserver.domain.context import Ctx

@@ -6,7 +6,7 @@ from typing import Any
 
 from mockserver.settings import Settings
 from mockserver.ids import Clock, Ids
-from mockserver.store import Store
+from mockserver.domain.store import Store
 
 
 @dataclass

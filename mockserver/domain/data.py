@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from mockserver.pagination import Page, Source, paginate, sorted_source
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.data_models import Connector, DataFile, DataStore, Folder
 from mockserver.domain.orgs import acts_for

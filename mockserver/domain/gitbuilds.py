@@ -26,7 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from mockserver.errors import ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
 from mockserver.domain.repository import (Repository, entrypoint, folder_files, initial, is_python, template_files,

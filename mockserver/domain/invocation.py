@@ -12,7 +12,7 @@ from mockserver.domain.principal import Principal
 from mockserver.errors import INTERNAL, INVALID_JSON, ApiError
 from mockserver.runtime import Binding, Invocation, Outcome, QueueFull
 from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx

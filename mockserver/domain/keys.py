@@ -6,7 +6,7 @@ from typing import Any
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import ApiError, REQUEST_INVALID, not_authorized
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import KEY_TYPES, PERMISSION_NAMES, ApiKey, full_permissions
 from mockserver.domain.users import find as find_user

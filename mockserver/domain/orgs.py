@@ -8,7 +8,7 @@ from mockserver.domain.principal import Principal
 from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ORG_USER_RESERVATION_FAILED,
                                USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source, sorted_source
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import Membership, Organization
 from mockserver.domain.names import check_email, check_name

@@ -6,7 +6,7 @@ from typing import Any
 
 from mockserver.errors import (SCM_DEFAULT, SCM_DISABLED, SCM_DUPLICATE, SCM_IN_USE, SCM_INVALID,
                       SCM_DELETE_FAILED, SCM_MALFORMED_UPDATE, SCM_NOT_FOUND, SCM_UPDATE_FAILED, ApiError)
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import Scm
 

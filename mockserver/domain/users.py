@@ -8,7 +8,7 @@ from mockserver.domain.principal import Principal
 from mockserver.errors import (EMAIL_CHANGE, EMAIL_TAKEN, LAST_OWNER, MALFORMED_USER, MISSING_FIELDS,
                       USER_NOT_FOUND, USERNAME_MISMATCH, USERNAME_TAKEN, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import User
 from mockserver.domain.names import check_email, check_name

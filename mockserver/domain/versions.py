@@ -16,7 +16,7 @@ from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST,
                       VERSION_ALREADY_PUBLISHED, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
-from mockserver.store import State
+from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, Version
 from mockserver.domain.algorithms import (BUILD_SETTINGS, merge_details, check_settings, find_managed,
                          find_visible, latest_build, latest_version, not_found, record_error, view,

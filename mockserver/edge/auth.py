@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_API_KEY, NOT_AUTHORIZED, ApiError
-from mockserver.store import Store
+from mockserver.domain.store import Store
 
 _SCHEMES = ("simple", "bearer")
 

@@ -14,7 +14,7 @@ Both hooks are registered by the app factory.
 """
 from __future__ import annotations
 
-from mockserver.control.guard import is_control_path
+from mockserver.web.site import is_control_path
 from mockserver.errors import NOT_AUTHORIZED, ApiError
 
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"

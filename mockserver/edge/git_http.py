@@ -26,10 +26,10 @@ from typing import Any, Callable, Iterable
 from dulwich.server import DictBackend
 from dulwich.web import make_wsgi_chain
 
-from mockserver.control import guard as control_guard
+from mockserver.web import site
 from mockserver.domain.principal import Principal
 from mockserver.edge.auth import key_from_header
-from mockserver.edge.current import server_of
+from mockserver.web.current import server_of
 from mockserver.domain import algorithms, builds, gitbuilds, orgs
 from mockserver.domain.context import Ctx
 from mockserver.domain.repository import DEFAULT_BRANCH, Repository
@@ -71,7 +71,7 @@ class GitMiddleware:
         server = server_of(environ, self.server)          # the request's sandbox (sandboxes.py)
         ctx = server.ctx
         # /git answers no other origin and no rebound Host, as the control plane: a push runs code.
-        control_guard.check_site(environ, server.settings.public_names, "/git", "git requests from another "
+        site.check_site(environ, server.settings.public_names, "/git", "git requests from another "
                                  "origin are refused")
         match = _PATH.match(environ.get("PATH_INFO", ""))
         if not match:
@@ -129,7 +129,7 @@ def _check_push_key(environ: dict, server) -> None:
     ``git -c http.extraHeader="X-Mock-Control-Key: KEY" push``."""
     if server.control_key is None:
         return
-    if not control_guard.same_secret(environ.get("HTTP_X_MOCK_CONTROL_KEY"), server.control_key):
+    if not site.same_secret(environ.get("HTTP_X_MOCK_CONTROL_KEY"), server.control_key):
         raise ApiError(None, "this server takes pushes only with its control key: "
                        'git -c http.extraHeader="X-Mock-Control-Key: KEY" push', 403)
 

@@ -7,7 +7,7 @@ import sys
 
 from mockserver.settings import Settings, SettingError, add_arguments
 from mockserver.control.logs import configure_logging
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.fixtures import FixtureError
 from mockserver.serving.serve import serve
 

@@ -2,7 +2,7 @@
 waitress server as the ``mockserver`` command (serve.py), in this process."""
 from __future__ import annotations
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.serving.serve import BackgroundServer
 

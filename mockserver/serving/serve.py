@@ -26,7 +26,7 @@ import sys
 import time
 
 from mockserver.control.logs import configure_logging
-from mockserver.edge.jsonio import dumps_bytes
+from mockserver.web.jsonio import dumps_bytes
 from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
 from mockserver.settings import Settings
 

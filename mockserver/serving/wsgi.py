@@ -4,7 +4,7 @@ Settings come from MOCKSERVER_* environment variables (``mockserver.settings.Set
 """
 import sys
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.fixtures import FixtureError
 from mockserver.control.logs import configure_logging

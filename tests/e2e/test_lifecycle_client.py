@@ -8,7 +8,7 @@ import requests
 from werkzeug.serving import make_server
 
 from support.api import DEMO
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",

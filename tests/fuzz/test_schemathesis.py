@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance, response_schema_conformance, status_code_conformance)
 
 from support.api import ADMIN, DEMO  # noqa: E402
-from mockserver.edge.app import create_app  # noqa: E402
+from mockserver.app import create_app  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from mockserver.fixtures import default_fixture  # noqa: E402
 from mockserver.resources import resource_path  # noqa: E402

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from support.api import ADMIN, DEMO, Api, error_of
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",

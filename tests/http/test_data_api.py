@@ -6,7 +6,7 @@ import json
 import pytest
 
 from support.api import ADMIN, ALICE, BOB, DEMO, Api, error_of
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 COLL = "/v1/data/demo/example_collection"

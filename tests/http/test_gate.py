@@ -71,7 +71,7 @@ def test_openapi_spec_served(api):
 
 
 def test_every_operation_has_a_handler(app):
-    from mockserver.edge.app import all_handlers
+    from mockserver.app import all_handlers
     spec_ops = set(app.extensions["mockserver"].spec.operations)
     missing = spec_ops - set(all_handlers())
     assert not missing, f"operations without a handler: {sorted(missing)}"

@@ -173,7 +173,7 @@ def test_git_refuses_rebound_hosts_and_other_origins(repo):
 
 def test_with_a_control_key_a_push_needs_it_too():
     """A push builds and runs the pushed code: off loopback (or with a key set) only the operator may."""
-    from mockserver.edge.app import create_app
+    from mockserver.app import create_app
     from mockserver.settings import Settings
     app = create_app(Settings(profile_scale=0.0, host="0.0.0.0"))
     key = app.extensions["mockserver"].control_key

@@ -225,7 +225,7 @@ def test_queue_full_is_an_error_object(tmp_path):
     """A profile with one slot and no queue: a second concurrent call is refused, the first completes."""
     import threading
 
-    from mockserver.edge.app import create_app
+    from mockserver.app import create_app
     from mockserver.settings import Settings
     fixture = tmp_path / "tight.yaml"
     fixture.write_text("profiles:\n  - {name: python3-cpu, processor: cpu, warm_slots: 1, queue_limit: 0}\n")

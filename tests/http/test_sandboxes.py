@@ -4,7 +4,7 @@ import json
 import pytest
 
 from support.api import ADMIN, DEMO, error_of
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 JSON = {"Content-Type": "application/json"}

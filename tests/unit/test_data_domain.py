@@ -13,7 +13,7 @@ from mockserver.domain.data_models import DataStore
 from mockserver.errors import ApiError
 from mockserver.fixtures import FixtureError, default_fixture, load_into
 from mockserver.ids import Clock, Ids
-from mockserver.store import State, Store
+from mockserver.domain.store import State, Store
 
 DEMO = "simDemoSandboxKey0000000000"
 ALICE = "simAliceSandboxKey000000000"

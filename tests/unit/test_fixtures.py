@@ -11,7 +11,7 @@ from mockserver.domain.context import Ctx
 from mockserver.fixtures import FixtureError, default_fixture, load_into
 from mockserver.ids import Clock, Ids
 from mockserver.runtime import Profile
-from mockserver.store import Store
+from mockserver.domain.store import Store
 
 
 def ctx():

@@ -1,9 +1,12 @@
 """mockserver/ has no import cycles and no function-level imports that would hide one.
 
 The graph is built from the source with ``ast`` (nothing is imported): an edge A -> B for
-every module-level ``import``/``from`` in A that names a mockserver module B (or a name in
-package B that is itself a module). Imports under ``if TYPE_CHECKING:`` are for type
-checkers only and do not count.
+every ``import``/``from`` in A that names a mockserver module B (or a name in package B that
+is itself a module). Imports under ``if TYPE_CHECKING:`` count like any other: a layer that
+needs an upper layer's type takes it as a parameter (or a Protocol) instead.
+
+Besides "no cycles", the packages form layers (``LAYERS``), and a module may import only
+from its own layer or the layers below it.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2] / "mockserver"
 _PLUGIN = ("pytest loads the plugin entry point in every test session of a project that installs "
            "the package: the server (Flask, the engine) is imported only when a test uses a fixture")
 DEFERRED_ALLOWED: dict[tuple[str, str], str] = {
-    ("mockserver", "mockserver.edge.app"): "package __init__: `import mockserver.runtime` in a worker process "
+    ("mockserver", "mockserver.app"): "package __init__: `import mockserver.runtime` in a worker process "
                                           "must not import Flask and the app",
     ("mockserver.plugin", "mockserver.control.api"): _PLUGIN,
     ("mockserver.plugin", "mockserver.runtime"): _PLUGIN,
@@ -94,10 +97,6 @@ def _scan(mod: str) -> tuple[set[str], list[tuple[str, int]]]:
 
     def walk(node: ast.AST, in_function: bool) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
-                for sub in child.orelse:
-                    walk_one(sub, in_function)
-                continue
             walk_one(child, in_function)
 
     def walk_one(child: ast.AST, in_function: bool) -> None:
@@ -157,8 +156,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_graph_sees_the_package():
-    assert "mockserver.store" in GRAPH
-    assert "mockserver.domain.models" in GRAPH["mockserver.store"]
+    assert "mockserver.domain.store" in GRAPH
+    assert "mockserver.domain.models" in GRAPH["mockserver.domain.store"]
 
 
 def test_cycle_finder_finds_a_cycle():
@@ -185,18 +184,58 @@ def test_allow_list_entries_are_still_needed(entry):
     assert any(t == target for t, _ in DEFERRED.get(mod, [])), f"{entry} is no longer deferred"
 
 
-# The domain (with the store it keeps its state in) sits below the HTTP edge: it never
-# imports the layers that call it, so no cycle can run through a package boundary there.
-_DOMAIN = ("mockserver.domain", "mockserver.store")
-_ABOVE_DOMAIN = ("mockserver.api", "mockserver.edge", "mockserver.control", "mockserver.serving",
-                 "mockserver.fixtures", "mockserver.plugin")
+# The layers, top first. A module may import its own layer and the layers below; each
+# top-level module or package of mockserver/ is in exactly one layer.
+LAYERS: list[tuple[str, ...]] = [
+    ("mockserver.serving", "mockserver.plugin", "mockserver.__main__", "mockserver"),
+    ("mockserver.app",),                              # the composition root: knows every package
+    ("mockserver.api", "mockserver.control"),         # the handlers of /v1 and of /_mock
+    ("mockserver.edge",),                             # HTTP and git protocol: gate, spec, auth, CORS, /git
+    ("mockserver.web",),                              # helpers api, control and edge share
+    ("mockserver.fixtures",),                         # fixture documents -> domain calls
+    ("mockserver.domain",),                           # every rule of the API, and the store it keeps
+    ("mockserver.runtime",),                          # the invocation engine (user code, workers)
+    ("mockserver.errors", "mockserver.ids", "mockserver.pagination", "mockserver.settings",
+     "mockserver.resources", "mockserver.codec"),    # leaf helpers
+]
 
 
-def _in(mod: str, packages: tuple[str, ...]) -> bool:
-    return any(mod == p or mod.startswith(p + ".") for p in packages)
+def _unit(mod: str) -> str:
+    """The top-level module or package a module belongs to (``mockserver`` for the package itself)."""
+    parts = mod.split(".")
+    return ".".join(parts[:2])
 
 
-def test_domain_imports_nothing_above_it():
-    bad = [f"{mod} imports {target}" for mod, targets in GRAPH.items() if _in(mod, _DOMAIN)
-           for target in targets if _in(target, _ABOVE_DOMAIN)]
-    assert not bad, "\n".join(sorted(bad))
+def _rank(mod: str) -> int:
+    unit = _unit(mod)
+    for rank, layer in enumerate(LAYERS):
+        if unit in layer:
+            return rank
+    raise AssertionError(f"{unit} is in no layer of LAYERS: add it")
+
+
+def test_every_module_is_in_a_layer():
+    for mod in MODULES:
+        _rank(mod)
+
+
+def test_layer_rule_catches_an_upward_import():
+    assert _rank("mockserver.domain.store") > _rank("mockserver.app")
+    assert _rank("mockserver.web.jsonio") > _rank("mockserver.edge.gate")
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    bad = [f"{mod} imports {target}" for mod, targets in GRAPH.items()
+           for target in targets if _rank(target) < _rank(mod)]
+    bad += [f"{mod} imports {target} (in a function)" for mod, found in DEFERRED.items()
+            for target, _line in found if _rank(target) < _rank(mod) and (mod, target) not in DEFERRED_ALLOWED]
+    assert not bad, "upward imports between packages:\n" + "\n".join(sorted(bad))
+
+
+def test_no_package_cycles():
+    packages: dict[str, set[str]] = {}
+    for mod, targets in GRAPH.items():
+        packages.setdefault(_unit(mod), set()).update(_unit(t) for t in targets if _unit(t) != _unit(mod))
+    packages.pop("mockserver", None)     # the package __init__ only re-exports create_app lazily
+    cycles = _cycles(packages)
+    assert not cycles, "package cycles: " + "; ".join(" <-> ".join(c) for c in cycles)

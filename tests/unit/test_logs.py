@@ -5,7 +5,7 @@ import logging
 import threading
 import time
 
-from mockserver.edge.jsonio import dumps_bytes
+from mockserver.web.jsonio import dumps_bytes
 from mockserver.control.logs import LineWriter, batching_handler
 
 

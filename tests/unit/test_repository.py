@@ -169,7 +169,7 @@ def load_fixture_text(tmp_path, text):
     from mockserver.domain.context import Ctx
     from mockserver.fixtures import load_into
     from mockserver.ids import Clock, Ids
-    from mockserver.store import Store
+    from mockserver.domain.store import Store
     path = tmp_path / "f.yaml"
     path.write_text(text)
     ctx = Ctx(store=Store(), ids=Ids(1), clock=Clock("frozen"), settings=Settings())

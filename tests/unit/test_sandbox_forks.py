@@ -1,7 +1,7 @@
 """What a sandbox is built from: forks of a loaded store, id sequence and clock."""
 from mockserver.domain.models import User
 from mockserver.ids import Clock, Ids
-from mockserver.store import State, Store
+from mockserver.domain.store import State, Store
 
 
 def _user(name):

@@ -16,7 +16,7 @@ from mockserver.domain.principal import Principal
 from mockserver.errors import ApiError
 from mockserver.ids import Clock, Ids
 from mockserver.settings import Settings
-from mockserver.store import State, Store
+from mockserver.domain.store import State, Store
 
 ADMIN = Principal(ApiKey(api_key="admin", id="admin", owner=None, key_type="PlatformAdminKey"))
 USERS = [f"user{i}" for i in range(7)]

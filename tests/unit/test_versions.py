@@ -14,7 +14,7 @@ from mockserver.domain.models import ApiKey
 from mockserver.errors import ApiError
 from mockserver.ids import Clock, Ids
 from mockserver.runtime import Profile
-from mockserver.store import Store
+from mockserver.domain.store import Store
 
 BASE = "http://mock"
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",

@@ -5,7 +5,7 @@ intact, and that /v1 (the frontend sandbox) still works as before.
 """
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 from support.api import ADMIN, DEMO, error_of

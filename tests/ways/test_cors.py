@@ -1,7 +1,7 @@
 """CORS on every route; preflights answered before routing and auth."""
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 from support.api import DEMO

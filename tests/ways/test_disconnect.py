@@ -1,4 +1,4 @@
-"""A client that goes away sets its request's ``cancelled`` event (mockserver/serving/disconnect.py), under
+"""A client that goes away sets its request's ``cancelled`` event (mockserver/web/disconnect.py), under
 the same waitress server the mockserver command runs; invocations pass that event to the engine."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from mockserver.serving.disconnect import watch
+from mockserver.web.disconnect import watch
 from mockserver.serving.serve import BackgroundServer
 
 

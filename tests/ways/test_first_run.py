@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.serving.cli import bind_problem
 from mockserver.settings import Settings
 from mockserver.fixtures import default_fixture

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.fixtures import FixtureError, default_fixture
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 from support.api import ADMIN, DEMO

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from mockserver.edge.app import create_app
+from mockserver.app import create_app
 from mockserver.settings import Settings
 
 from support.api import ADMIN, DEMO

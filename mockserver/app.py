@@ -15,8 +15,11 @@ from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAll
                                  RequestEntityTooLarge)
 
 from mockserver.control import api as control, faults, guard as control_guard
-from mockserver.edge import auth, cors, current, gate
-from mockserver.api import Handlers, admin, algorithms, data, invoke, meta
+from mockserver.web import site
+from mockserver.edge import auth, cors, gate
+from mockserver.web import current
+from mockserver.api import admin, algorithms, data, invoke, meta
+from mockserver.web.handlers import Handlers
 from mockserver.settings import Settings
 from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
@@ -31,10 +34,10 @@ from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
 from mockserver.runtime.policy import CodePolicy
-from mockserver.edge.jsonio import json_response
+from mockserver.web.jsonio import json_response
 from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
-from mockserver.store import Store
+from mockserver.domain.store import Store
 
 log = logging.getLogger("mockserver")
 
@@ -48,7 +51,7 @@ class MockServer:
         # (the CLI and the log print it once at start-up).
         self.control_key = settings.control_key
         self.control_key_generated = False
-        if self.control_key is None and not control_guard.is_loopback_host(settings.host):
+        if self.control_key is None and not site.is_loopback_host(settings.host):
             self.control_key = secrets.token_urlsafe(24)
             self.control_key_generated = True
         self.spec = spec
@@ -130,7 +133,8 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app.after_request(_record(server, endpoints))
     app.after_request(cors.headers_hook(server))
     _register_error_handlers(app, server)
-    sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(server)
+    sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
+        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template))
     # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
                                                    max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)
@@ -156,7 +160,7 @@ def _register_operations(app: Flask, spec: ApiSpec) -> dict[str, Operation]:
     endpoints: dict[str, Operation] = {}
     # HEAD rules first: Flask adds HEAD to every GET rule, and the first match wins.
     for op in sorted(spec.operations.values(), key=lambda o: o.method != "HEAD"):
-        target = blueprint if control_guard.is_control_path(op.path) else app
+        target = blueprint if site.is_control_path(op.path) else app
         target.add_url_rule(op.flask_rule, endpoint=op.id, view_func=_view(handlers[op.id]), methods=[op.method],
                             strict_slashes=False, provide_automatic_options=False)
         endpoints[f"{blueprint.name}.{op.id}" if target is blueprint else op.id] = op
@@ -194,7 +198,7 @@ def _control_guard_hook(server: MockServer, endpoints: dict[str, Operation]):
     settings = server.settings
 
     def control_guard_check():
-        if not control_guard.is_control_path(request.path):
+        if not site.is_control_path(request.path):
             return None
         op = endpoints.get(request.endpoint or "")
         g.control_authorized = control_guard.guard(
@@ -218,7 +222,7 @@ def _check_request(server: MockServer, endpoints: dict[str, Operation]):
         mock = req.environ.get(key) or server
         # Control-plane and dashboard requests draw their ids from their own stream: they
         # never shift the ids of the API calls (reproducible under --seed).
-        gg.request_id = mock.ctx.ids.request_id(is_mock_own_path(req.path))
+        gg.request_id = mock.ctx.ids.request_id(site.is_mock_own_path(req.path))
         op = endpoints.get(req.endpoint or "")
         if op is None:
             return None
@@ -256,7 +260,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
         path, method = req.path, environ["REQUEST_METHOD"]
         op = endpoints.get(req.endpoint or "")
         operation = op.id if op is not None else "unmatched"
-        if not is_mock_own_path(path):
+        if not site.is_mock_own_path(path):
             query = environ.get("QUERY_STRING")
             journal.record({
                 "request_id": request_id or None, "method": method,
@@ -315,19 +319,13 @@ def _body_read_failed(timed_out: bool) -> ApiError:
     return ApiError(REQUEST_INVALID, "The request body was cut off", 400, headers={"Connection": "close"})
 
 
-def is_mock_own_path(path: str) -> bool:
-    """The control plane and the dashboard's own asset requests (a browser's favicon):
-    not part of the API call sequence, so left out of the journal and the API's request ids."""
-    return path.startswith("/_mock") or path == "/favicon.ico"
-
-
 def _error_body(server: MockServer, err: ApiError) -> dict:
     """The error object; under --seed its id comes from the seeded ids (reproducible bytes)."""
     body = err.body()
     error = body.get("error")
     if not isinstance(error, dict):
         return body
-    control = is_mock_own_path(request.path)
+    control = site.is_mock_own_path(request.path)
     if server.ctx.ids.seed is not None and "id" in error:
         error["id"] = server.ctx.ids.error_id(control)
     if server.replaced_sandbox and not control and (err.status == 401 or err.code == USER_NOT_FOUND) \
