@@ -23,7 +23,7 @@ from mockserver.web.handlers import Handlers
 from mockserver.settings import Settings
 from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
-from mockserver.domain.gitbuilds import checkout_root
+from mockserver.domain.storage import Storage
 from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import log_request
@@ -45,8 +45,11 @@ log = logging.getLogger("mockserver")
 class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
-    def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None):
+    def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None,
+                 storage: Storage | None = None):
         self.settings = settings
+        # Git storage on disk (large blobs, checkouts): one per process, shared with the sandboxes.
+        self.storage = storage or Storage(settings)
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
         self.control_key = settings.control_key
@@ -55,13 +58,14 @@ class MockServer:
             self.control_key = secrets.token_urlsafe(24)
             self.control_key_generated = True
         self.spec = spec
-        engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
+        engine = Engine(scale=settings.profile_scale, policy=code_policy(settings, self.storage),
                         invocations_per_key=settings.invocations_per_key)
         if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
             self.ctx = template.new_ctx(settings, engine)
+            self.ctx.storage = self.storage
         else:
             self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
-                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES})
+                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES}, storage=self.storage)
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
@@ -80,9 +84,19 @@ class MockServer:
         self.ctx.store.reset()
         self.ctx.restart_generators()
         self.ctx.engine.reset()          # warm workers hold code of the state being dropped
+        self.forget_checkouts()
         self.journal.clear()
         self.faults.clear()
         self.metrics.forget_algorithms()
+
+    def forget_checkouts(self, keep: set[str] | None = None) -> None:
+        """Remove this server's checkouts: all, or those of algorithms (by id) not in ``keep``."""
+        self.storage.checkouts.forget(self.ctx.scope, keep)
+
+    def close(self) -> None:
+        """Stop the workers and remove the checkouts (a sandbox deleted or expired)."""
+        self.ctx.engine.shutdown()
+        self.forget_checkouts()
 
     def add_fault(self, body: dict) -> "faults.Fault":
         """A fault from a body checked against the control spec (the plugin's entry; HTTP
@@ -94,13 +108,14 @@ class MockServer:
         self.metrics.observe_invocation(seconds, algorithm, ok)
 
 
-def code_policy(settings: Settings) -> CodePolicy:
+def code_policy(settings: Settings, storage: Storage) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
     configured folders and module prefixes, and code in the folders of start-up fixtures.
     Built commits run from the checkout cache: allowed, but never trusted to run in-process
     (pushed code runs in worker processes only)."""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, checkout_root()],
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs,
+                       storage.checkouts.root],
                       settings.algorithm_modules, trusted_dirs=fixture_dirs)
 
 
@@ -116,7 +131,7 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
-    server = MockServer(settings, spec or ApiSpec.load())
+    server = MockServer(settings, spec or ApiSpec.load(), storage=Storage(settings))
     app.extensions["mockserver"] = server
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
@@ -134,10 +149,13 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app.after_request(cors.headers_hook(server))
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
-        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template))
+        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
+                                                              storage=server.storage))
     # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
+    # A pushed pack is one request body: the same limit as waitress's (serving/serve.py).
     app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
-                                                   max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)
+                                                   max(settings.max_request_bytes, settings.max_upload_bytes)),
+                                     sandboxes)
     return app
 
 
@@ -276,7 +294,9 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
             metrics.observe_fault()
         if operation in _DELETES_ALGORITHMS and status < 300:
             with mock.ctx.store.read() as state:
-                metrics.forget_algorithms(keep=set(state.algorithms))
+                names, ids = set(state.algorithms), {algo.id for algo in state.algorithms.values()}
+            metrics.forget_algorithms(keep=names)
+            mock.forget_checkouts(keep=ids)
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
         return response
     return record

@@ -74,6 +74,21 @@ NOT_FOUND = 5004
 REQUEST_INVALID = 6001
 REQUEST_ID_NOT_FOUND = 7000
 
+# Kinds of the git server and its storage. /git answers plain text, as git prints it: no code.
+GIT_AUTH_REQUIRED = Kind(None, 401)      # no or an unknown key: git asks for credentials
+GIT_FORBIDDEN = Kind(None, 403)          # a known caller who may not clone or push this repository
+GIT_NOT_FOUND = Kind(None, 404)          # no such (or no visible) repository, or not the smart protocol
+GIT_UNKNOWN_SERVICE = Kind(None, 403)
+GIT_BODY_TOO_LARGE = Kind(None, 413)     # a pushed pack over the request body limit
+GIT_BAD_REQUEST = Kind(None, 400)        # a git request that does not parse
+GIT_WRONG_CONTENT_TYPE = Kind(None, 403)  # as dulwich (and git http-backend) answer it
+# Storage on disk (large blobs, checkouts): past its budget.
+GIT_STORAGE_FULL = Kind(REQUEST_INVALID, 507)
+CHECKOUT_CACHE_FULL = Kind(REQUEST_INVALID, 507)
+# A stored commit that cannot be checked out (a tree too deep, a path too long, an object
+# missing: only a state imported through PUT /_mock/state can hold one).
+REPOSITORY_UNUSABLE = Kind(REQUEST_INVALID, 409)
+
 
 class ApiError(Exception):
     """An Algorithmia API error.

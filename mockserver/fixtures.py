@@ -30,6 +30,7 @@ from mockserver.domain.models import ApiKey
 from mockserver.errors import NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from mockserver.resources import resource_path
 from mockserver.runtime import Binding, Profile
+from mockserver.runtime.errors import BindingError
 
 _SCHEMA = yaml.safe_load((Path(__file__).parent / "fixture_schema.yaml").read_text())
 _VALIDATOR = Draft202012Validator(_SCHEMA)
@@ -83,12 +84,42 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
         raise FixtureError(name, where, error.message)
-    for section, loader in SECTIONS:
-        for index, item in enumerate(_items(doc.get(section))):
+    checked = _check_bindings(ctx, doc, base_dir)
+    # All or nothing, and nobody sees half of it: one critical section over the whole document
+    # (the store's lock is re-entrant), undone as a whole on the first problem. Binding imports
+    # were checked just above, outside it (they run code that may call this server).
+    with ctx.store.write():
+        snapshot, profiles = ctx.store.snapshot(), ctx.profiles
+        try:
+            for section, loader in SECTIONS:
+                for index, item in enumerate(_items(doc.get(section))):
+                    try:
+                        loader(ctx, item, base_dir, checked)
+                    except ApiError as exc:
+                        raise FixtureError(name, f"{section}/{index}", exc.message, exc.status) from None
+        except BaseException:
+            ctx.store.restore(snapshot)
+            ctx.profiles = profiles
+            raise
+
+
+def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None) -> dict[tuple[str, str | None], str | None]:
+    """The import check of every allowed binding the document's algorithms name, by (target, folder)."""
+    base = None if base_dir is None else str(base_dir)
+    checked: dict[tuple[str, str | None], str | None] = {}
+    for item in _items(doc.get("algorithms")):
+        if not isinstance(item, dict) or item.get("repository") is not None:
+            continue
+        versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
+        for target in {item.get("binding"), *(v.get("binding", item.get("binding")) for v in versions)} - {None}:
+            binding = Binding(str(target), base_dir=base)
             try:
-                loader(ctx, item, base_dir)
-            except ApiError as exc:
-                raise FixtureError(name, f"{section}/{index}", exc.message, exc.status) from None
+                binding.parse()
+            except BindingError:
+                continue                    # refused with its reason when the item is applied
+            if ctx.engine is None or ctx.engine.binding_denial(binding) is None:
+                checked[(str(target), base)] = check_binding(ctx, str(target), base)
+    return checked
 
 
 def parse(raw: bytes, name: str, *, max_bytes: int) -> dict:
@@ -148,7 +179,7 @@ def _items(section: Any) -> list:
     return section if isinstance(section, list) else [section]
 
 
-def _scm(ctx: Ctx, item: dict, _base: Path) -> None:
+def _scm(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:
     scm_id = scms.create(ctx, {k: v for k, v in item.items() if k not in ("default", "oauth_status")}).id
     with ctx.store.write() as state:
         state.scms[scm_id].oauth_status = item.get("oauth_status", "unauthorized")
@@ -156,7 +187,7 @@ def _scm(ctx: Ctx, item: dict, _base: Path) -> None:
         scms.set_default(ctx, scm_id)
 
 
-def _user(ctx: Ctx, item: dict, _base: Path) -> None:
+def _user(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:
     users.create(ctx, {k: v for k, v in item.items() if k != "keys"})
     with ctx.store.write() as state:
         for key in item.get("keys", []):
@@ -167,7 +198,7 @@ def _user(ctx: Ctx, item: dict, _base: Path) -> None:
                      secret=key["key"])
 
 
-def _org(ctx: Ctx, item: dict, _base: Path) -> None:
+def _org(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:
     body = {k: v for k, v in item.items() if k not in ("members", "type")}
     body["type_id"] = item.get("type")
     orgs.create(ctx, SYSTEM, body)
@@ -176,7 +207,7 @@ def _org(ctx: Ctx, item: dict, _base: Path) -> None:
         orgs.put_member(ctx, SYSTEM, item["org_name"], member["username"], member.get("role", "member"))
 
 
-def _profile(ctx: Ctx, item: dict, _base: Path) -> None:
+def _profile(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:
     try:
         profile = Profile.from_dict(item)
     except (TypeError, ValueError) as exc:
@@ -184,13 +215,13 @@ def _profile(ctx: Ctx, item: dict, _base: Path) -> None:
     ctx.profiles = {**(ctx.profiles or {}), profile.name: profile}
 
 
-def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
+def _admin_key(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:
     with ctx.store.write() as state:
         keys.add(state, ctx, None, label=item.get("label", "admin"), key_type="PlatformAdminKey", secret=item["key"])
 
 
-def _algorithm(ctx: Ctx, item: dict, base: Path | None) -> None:
-    load_algorithm(ctx, SYSTEM, item, None if base is None else str(base))
+def _algorithm(ctx: Ctx, item: dict, base: Path | None, checked: dict | None = None) -> None:
+    load_algorithm(ctx, SYSTEM, item, None if base is None else str(base), checked)
 
 
 # -- the algorithms section ---------------------------------------------------------------
@@ -198,7 +229,8 @@ FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "a
                     "pipeline_enabled": True, "source_visibility": "closed"}
 
 
-def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str | None) -> None:
+def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str | None,
+                   checked: dict | None = None) -> None:
     """One item of the fixtures' ``algorithms`` section, applied through the API's rules:
     ``{owner, name, details?, settings?, binding?, source?, version_info?, compiled?,
     versions?: [{version_type | semantic_version, callability, release_notes, sample_input,
@@ -221,7 +253,7 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
             store_folder_repository(ctx, state, algo, folder)
     for index, spec in enumerate(item.get("versions") or []):
         _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
-                       base_dir=base_dir, from_repository=bool(folder))
+                       base_dir=base_dir, from_repository=bool(folder), checked=checked)
         info = {k: spec[k] for k in ("version_type", "semantic_version", "release_notes", "sample_input",
                                       "sample_output") if spec.get(k) is not None}
         settings = {"algorithm_callability": spec.get("callability", "public")}
@@ -231,16 +263,20 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
             raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
     if item.get("compiled"):
         _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir,
-                       from_repository=bool(folder))
+                       from_repository=bool(folder), checked=checked)
 
 
 def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
-    """403 if the item or one of its versions binds code outside the allowed folders/modules."""
-    if ctx.engine is None:
-        return
+    """400 if the item or one of its versions names an invalid target; 403 if it binds code
+    outside the allowed folders/modules."""
     versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
     for target in {item.get("binding"), *(v.get("binding") for v in versions)} - {None}:
-        denial = ctx.engine.binding_denial(Binding(str(target), base_dir=base_dir))
+        binding = Binding(str(target), base_dir=base_dir)
+        try:
+            binding.parse()
+        except BindingError as exc:      # e.g. a NUL byte: no file or module has that name
+            raise ApiError(REQUEST_INVALID, f"Binding {target!r} is invalid: {exc.message}") from None
+        denial = ctx.engine.binding_denial(binding) if ctx.engine is not None else None
         if denial:
             raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
 
@@ -266,13 +302,17 @@ def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None
 
 
 def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str,
-                   from_repository: bool = False) -> None:
+                   from_repository: bool = False, checked: dict | None = None) -> None:
     if from_repository:
         build = build_head(ctx, None, *state_owner, "loading the fixtures")
         if build.final_status == "failed" or build.status == "failed":
             raise ApiError(REQUEST_INVALID, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
         return
-    problem = check_binding(ctx, binding, base_dir, refuse=True)
+    key = (str(binding), base_dir)
+    if binding and checked is not None and key in checked:
+        problem = checked[key]            # checked before the document's critical section
+    else:
+        problem = check_binding(ctx, binding, base_dir, refuse=True)
     with ctx.store.write() as state:
         algo = state.algorithms[f"{state_owner[0]}/{state_owner[1]}"]
         default = (algo.binding, algo.binding_base)
@@ -345,7 +385,7 @@ def _fixture_acl(value: Any) -> list[str]:
     return check_acl({"read": value})
 
 
-def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None) -> None:
+def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None, _checked: dict | None = None) -> None:
     """``data: {collections: [{path: owner/name, acl, files: [{name, text|base64|json|path}]}]}``."""
     for coll in item.get("collections") or []:
         segments = split_path(coll.get("path"))
@@ -368,7 +408,8 @@ def load_data_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None) -> 
                                                  ctx.clock.iso())
 
 
-def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None) -> None:
+def load_connector_fixture(ctx: Ctx, item: dict[str, Any], base_dir: Path | None,
+                           _checked: dict | None = None) -> None:
     """``connectors: [{type, label, default, owner, buckets: [{name, files}] | container, files}]``."""
     kind = item.get("type")
     if kind not in CONNECTOR_TYPES:
@@ -419,7 +460,7 @@ def _fixture_files(root: Folder, files: list[dict[str, Any]], base_dir: Path | N
         folder.entries[segments[-1]] = DataFile(_fixture_bytes(f, base_dir, limit), now)
 
 
-Loader = Callable[[Ctx, Any, "Path | None"], None]
+Loader = Callable[[Ctx, Any, "Path | None", "dict | None"], None]   # (ctx, item, folder, checked bindings)
 # Order matters: SCMs before algorithms, users before organizations and data.
 SECTIONS: list[tuple[str, Loader]] = [
     ("scms", _scm),

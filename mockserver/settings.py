@@ -38,6 +38,15 @@ class Settings:
     algorithm_dirs: list[str] = field(default_factory=list)
     algorithm_modules: list[str] = field(default_factory=list)
     wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
+    # -- git repositories (docs/git-and-cli.md "Limits"): checked while a push's pack is read
+    git_max_push_mb: int = 256                           # all objects of one push, inflated
+    git_max_blob_mb: int = 128                           # the largest object (a model file)
+    git_max_repo_mb: int = 512                           # one repository, all its objects
+    git_max_tree_depth: int = 64                         # folders nested in a commit's tree
+    git_max_path_bytes: int = 1024                       # the longest file path of a commit
+    git_storage_mb: int = 4096                           # disk for the large blobs of every repository
+    checkout_cache_mb: int = 2048                        # disk for checked-out commits (builds and calls)
+    storage_dir: str | None = None                       # where both live (a fresh folder in it, removed at exit)
     # -- the control plane
     control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
     public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
@@ -177,6 +186,19 @@ OPTIONS: tuple[Option, ...] = (
                                 _names, many="names", metavar="PREFIX", flag_name="--algorithm-module"),
     Option("wheelhouse", "a folder of wheels that builds install `requirements.txt` entries from, offline",
                          metavar="DIR"),
+    Option("git_max_push_mb", "largest size of one git push once its objects are inflated (MiB); checked while "
+                              "the pack is read, before anything is stored", _INT, metavar="MB"),
+    Option("git_max_blob_mb", "largest git object (a file of a commit) in a push (MiB)", _INT, metavar="MB"),
+    Option("git_max_repo_mb", "largest git repository, all its objects inflated (MiB)", _INT, metavar="MB"),
+    Option("git_max_tree_depth", "deepest folder nesting of a pushed commit", _INT, metavar="N"),
+    Option("git_max_path_bytes", "longest file path of a pushed commit (bytes; each name at most 255)",
+                                 _INT, metavar="BYTES"),
+    Option("git_storage_mb", "disk for the large blobs (over 64 KiB) of every repository of every sandbox (MiB); "
+                             "a push past it is refused", _INT, metavar="MB"),
+    Option("checkout_cache_mb", "disk for checked-out commits that builds and calls run (MiB); the least "
+                                "recently used are removed past it", _INT, metavar="MB"),
+    Option("storage_dir", "folder for the large blobs and the checkout cache (a fresh folder inside it, removed "
+                          "at exit); default: the system's temporary folder", metavar="DIR"),
     Option("control_key", "key for `/_mock` (`X-Mock-Control-Key`); required off loopback, generated when not "
                           "given", metavar="KEY"),
     Option("public_names", "a Host name, besides loopback names and IP addresses, that may reach `/_mock` "

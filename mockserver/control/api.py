@@ -7,6 +7,7 @@ the pytest plugin's in-process entries to the same domain calls.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from mockserver.web import current
 from mockserver.web.handlers import Handlers
 from mockserver.web.current import base_url
 from mockserver.control.dashboard import render, render_sign_in
-from mockserver.domain import bindings
+from mockserver.domain import bindings, gitbuilds
 from mockserver.errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
 from mockserver.fixtures import FixtureError, load_file, load_text
 from mockserver.web.jsonio import json_response
@@ -63,14 +64,16 @@ def journal(inp):
 
 
 @ops("exportState")
-def export_state(_inp):
-    return json_response(_server().ctx.store.export())
+def export_state(inp):
+    large = inp.query.get("large_blobs") == "include"
+    return json_response(_server().ctx.store.export(large_blobs=large))
 
 
 @ops("importState")
 def import_state(inp):
+    ctx = _server().ctx
     try:
-        _server().ctx.store.load(inp.body)
+        ctx.store.load(inp.body, prepare=functools.partial(gitbuilds.blobs_on_disk, ctx))
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         raise ApiError(REQUEST_INVALID, f"Not a state this server exported: {type(exc).__name__}: {exc}") from None
     return json_response({"status": "loaded"})

@@ -138,7 +138,7 @@ class Sandboxes:
             try:
                 load_text(server.ctx, fixtures.encode("utf-8"), "(fixtures)", base_dir=None)
             except FixtureError as exc:
-                server.ctx.engine.shutdown()
+                server.close()
                 raise ApiError(REQUEST_INVALID, f"Bad fixtures: at {exc.where}: {exc.reason}") from None
             server.ctx.store.mark_baseline()     # reset returns here, with ids/clock after the fixtures
             server.ctx.ids.mark()
@@ -149,7 +149,7 @@ class Sandboxes:
             if not full:
                 self._by_id[sandbox.id] = sandbox
         if full:
-            server.ctx.engine.shutdown()
+            server.close()
             raise self._count_error()
         return sandbox
 
@@ -160,7 +160,7 @@ class Sandboxes:
                 self._forget(sandbox_id, "was deleted")
         if sandbox is None:
             return False
-        sandbox.server.ctx.engine.shutdown()
+        sandbox.server.close()
         return True
 
     def list(self) -> list[Sandbox]:
@@ -181,7 +181,7 @@ class Sandboxes:
             sandboxes = list(self._by_id.values())
             self._by_id.clear()
         for sandbox in sandboxes:
-            sandbox.server.ctx.engine.shutdown()
+            sandbox.server.close()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -218,7 +218,7 @@ class Sandboxes:
                                              "(MOCKSERVER_SANDBOX_TTL)")
                     dropped.append(sandbox)
         for sandbox in dropped:
-            sandbox.server.ctx.engine.shutdown()
+            sandbox.server.close()
 
     def _forget(self, sandbox_id: str, reason: str) -> None:
         self._gone[sandbox_id] = reason
@@ -250,7 +250,7 @@ class Sandboxes:
             if template is None:
                 loaded = self._new_server(replace(self.settings, seed=seed, clock=clock,
                                                   control_key=self.root.control_key))
-                loaded.ctx.engine.shutdown()         # never serves: only its loaded state is kept
+                loaded.close()         # never serves: only its loaded state is kept
                 template = self._templates[key] = Template.of(loaded)
                 while len(self._templates) > _TEMPLATES_KEPT:
                     self._templates.popitem(last=False)

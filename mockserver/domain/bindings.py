@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
 from mockserver.runtime import Binding
+from mockserver.runtime.errors import BindingError
 from mockserver.domain.context import Ctx
 
 
@@ -36,6 +37,10 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
     if not isinstance(target, str) or not target.strip():
         raise ApiError(REQUEST_INVALID, "target must name a callable: 'package.module:apply' or 'path/algo.py:apply'")
     binding = Binding(target, base_dir=base_dir)
+    try:
+        binding.parse()
+    except BindingError as exc:          # e.g. a NUL byte: no file or module has that name
+        raise ApiError(REQUEST_INVALID, f"Cannot bind {owner}/{name} to {target!r}: {exc.message}") from None
     if not trusted and ctx.engine is not None:
         denial = ("callables can only be bound by the pytest plugin, in its own process"
                   if binding.is_callable else ctx.engine.binding_denial(binding))

@@ -91,7 +91,14 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
                recompile: bool = False) -> Build:
     """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
     (POST .../compile) a head that was built already gets a new commit with the same files
-    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
+    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm").
+    Builds (and pushes) of one algorithm take turns: the "head built already?" check and the
+    build record are one critical section, so concurrent compiles each build their own commit."""
+    with ctx.algorithm_lock(f"{owner}/{name}"):
+        return _build_head(ctx, who, owner, name, trigger, recompile)
+
+
+def _build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, recompile: bool) -> Build:
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
         repo = repository_of(state, algo)
@@ -103,7 +110,7 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
     commit = repo.head()
     if commit is None:
         raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
-    entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
+    entry, steps, problem = verify(ctx, algo_id, repo, commit, name, language)   # runs code: outside the store lock
     steps.insert(0, f"Triggered by {trigger}")
     if override:
         denial = ctx.engine.binding_denial(Binding(override)) if ctx.engine else None

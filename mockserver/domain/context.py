@@ -1,11 +1,14 @@
 """What every domain function is handed: the store and the generators."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.settings import Settings
 from mockserver.ids import Clock, Ids
+from mockserver.domain.locks import NamedLocks
+from mockserver.domain.storage import Storage
 from mockserver.domain.store import Store
 
 
@@ -17,6 +20,15 @@ class Ctx:
     settings: Settings
     engine: Any = None          # runtime.Engine, once the runtime is wired in
     profiles: dict[str, Any] | None = None   # name -> runtime.Profile, from fixtures
+    # Git storage on disk, shared by the servers of one process (app.py hands the root's to
+    # every sandbox); a server's checkouts are its own ``scope`` in the cache.
+    storage: Storage = field(default_factory=Storage)
+    scope: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    # Per-algorithm critical sections: compiles and pushes of one algorithm take turns.
+    locks: NamedLocks = field(default_factory=NamedLocks)
+
+    def algorithm_lock(self, full_name: str):
+        return self.locks.hold(("algorithm", full_name.casefold()))
 
     def restart_generators(self) -> None:
         self.ids.restart()

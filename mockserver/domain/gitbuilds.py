@@ -11,26 +11,23 @@ profile's worker (runtime engine).
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import importlib.metadata
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mockserver.errors import ApiError
+from mockserver.errors import REPOSITORY_UNUSABLE, ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
-from mockserver.domain.repository import (Repository, entrypoint, folder_files, initial, is_python, template_files,
-                         template_tree)
+from mockserver.domain.gitlimits import GitLimits, RepositoryError
+from mockserver.domain.repository import (CONF_FILE, Repository, entrypoint, folder_files, initial, is_python,
+                                          platform_conf, template_files)
 
 CHECK_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 180.0
@@ -45,18 +42,11 @@ except BaseException:
     sys.exit(1)
 """
 
-_root_lock = threading.Lock()
-_root: str | None = None
 
 
-def checkout_root() -> str:
-    """This process's checkout cache (removed at exit)."""
-    global _root
-    with _root_lock:
-        if _root is None:
-            _root = tempfile.mkdtemp(prefix="algorithmia-mock-checkouts-")
-            atexit.register(shutil.rmtree, _root, True)
-        return _root
+def checkout(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str) -> tuple[str, bool]:
+    """(the commit's folder in the server's checkout cache, True when written now)."""
+    return ctx.storage.checkouts.checkout(ctx.scope, algorithm_id, repo, commit, GitLimits.of(ctx.settings))
 
 
 # -- repositories as state ---------------------------------------------------------
@@ -67,9 +57,16 @@ def checkout_root() -> str:
 def store_folder_repository(ctx: Ctx, state: State, algo: Algorithm, source_dir: str) -> Repository:
     """A fixture algorithm's repository: one commit of the files of ``source_dir``."""
     repo = initial(folder_files(source_dir), f"Initial commit of {algo.full_name} from the fixtures",
-                   int(ctx.clock.now().timestamp()))
+                   int(ctx.clock.now().timestamp())).with_blobs_on_disk(ctx.storage.blobs)
     state.put_repo(algo.full_name, repo)
     return repo
+
+
+def blobs_on_disk(ctx: Ctx, state: State) -> None:
+    """An imported state's repositories with their large blobs on disk, and the blobs its
+    export left out found in this server's storage (ValueError when one is gone)."""
+    for name, repo in list(state.repos.items()):
+        state.put_repo(name, repo.with_blobs_on_disk(ctx.storage.blobs))
 
 
 def repository_of(state: State, algo: Algorithm) -> Repository:
@@ -86,17 +83,24 @@ def keep_template_repository(state: State, algo: Algorithm) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _template_repository(full_name: str, language: str | None, created_at: str) -> Repository:
-    name = full_name.split("/", 1)[1]
+    owner, name = full_name.split("/", 1)
     message = f"Initial commit of {full_name} from the {language or 'python3-1'} template"
     created = parse_iso(created_at)       # None: a state imported from elsewhere may carry any text
-    return initial(template_files(name, language), message, int(created.timestamp()) if created else 0)
+    seconds = int(created.timestamp()) if created else 0
+    files = {**template_files(name, language),
+             CONF_FILE: platform_conf(owner, name, language, int(created.timestamp() * 1000) if created else 0)}
+    return initial(files, message, seconds)
 
 
-def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None
+def verify(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str, name: str, language: str | None
            ) -> tuple[str | None, list[str], str | None]:
     """(entrypoint, log lines, problem or None) of building ``commit``."""
-    folder = repo.checkout(commit, checkout_root())
-    files = sorted(path for path, _, _ in repo.files(commit))
+    try:
+        folder, _ = checkout(ctx, algorithm_id, repo, commit)
+        files = sorted(path for path, _, _ in repo.walk(commit))
+    except (RepositoryError, ApiError) as exc:      # a state imported with a tree too deep, a full cache
+        problem = f"the commit cannot be checked out: {exc.message}"
+        return None, [f"Step 1/3 : checkout {commit}", f"ERROR: {problem}"], problem
     steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
     steps.append("Beginning container customization")
     entry = entrypoint(name, language)
@@ -113,7 +117,7 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
     if not os.path.isfile(os.path.join(folder, *entry.split("/"))):
         problem = f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py"
         return entry, steps + [f"ERROR: {problem}"], problem
-    if repo.tree_of(commit) == template_tree(name, language):
+    if repo.is_template(commit, name, language):
         return entry, steps + ["  entrypoint ok (the unchanged template)"], None
     ok, output = _run_check(folder, entry)
     output = output.replace(folder, SHOWN_PATH).rstrip()
@@ -199,26 +203,32 @@ def _pip_install(requirement: str, folder: str, wheelhouse: str) -> tuple[bool, 
 
 
 # -- running -------------------------------------------------------------------------
-def source_of(state: State, algo: Algorithm, build: Build) -> tuple[Repository, Build, str]:
+def source_of(state: State, algo: Algorithm, build: Build) -> tuple[str, str, Repository, Build, str]:
     """What a call of a repository build needs, read under the store lock."""
     repo = repository_of(state, algo)
     if not repo.has_commit(build.commit_sha):
         raise ApiError(None, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository",
                        409, shape="invocation", error_type="SystemError")
-    return repo, build, algo.settings.get("language") or "python3-1"
+    return algo.id, algo.full_name, repo, build, algo.settings.get("language") or "python3-1"
 
 
-def binding_for(ctx: Ctx, algo_name: str, repo: Repository, build: Build, language: str) -> Binding:
-    """The built commit's entrypoint, checked out (again, after a restart or a state import)."""
+def binding_for(ctx: Ctx, algorithm_id: str, algo_name: str, repo: Repository, build: Build,
+                language: str) -> Binding:
+    """The built commit's entrypoint, checked out (again, after a restart, a state import or
+    the cache dropping it)."""
     if not build.entrypoint or not is_python(language):
         raise ApiError(None, f"{algo_name} is written in {language}: the mock cannot execute its code. "
                        "Set a run-time binding (PUT /_mock/bindings) to give it behaviour", 400,
                        shape="invocation", error_type="SystemError")
-    if repo.tree_of(build.commit_sha) == template_tree(algo_name.split("/", 1)[1], language):
-        return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
-    root = checkout_root()
-    fresh = not os.path.isdir(os.path.join(root, build.commit_sha))
-    folder = repo.checkout(build.commit_sha, root)
+    try:
+        if repo.is_template(build.commit_sha, algo_name.split("/", 1)[1], language):
+            return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
+        folder, fresh = checkout(ctx, algorithm_id, repo, build.commit_sha)
+    except RepositoryError as exc:
+        raise ApiError(REPOSITORY_UNUSABLE, f"The code of {algo_name} at {build.commit_sha} cannot be checked out: "
+                       f"{exc.message}", shape="invocation", error_type="SystemError") from None
+    except ApiError as exc:           # the checkout cache is full
+        raise ApiError(exc.code, exc.message, exc.status, shape="invocation", error_type="SystemError") from None
     if fresh:
         install_requirements(folder, ctx.settings.wheelhouse)
     return Binding(os.path.join(folder, *build.entrypoint.split("/")) + ":apply")

@@ -49,7 +49,7 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         scoped = _algorithm_key(state, ctx, algo, who)
         secret_env = secrets.environment(algo)
     if source is not None:       # the built commit, checked out outside the lock
-        binding = gitbuilds.binding_for(ctx, algo.full_name, *source)
+        binding = gitbuilds.binding_for(ctx, *source)
     env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
            "ALGORITHMIA_ALGORITHM": algo.full_name,
            "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,

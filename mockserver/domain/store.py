@@ -10,12 +10,13 @@ JSON state API.
 """
 from __future__ import annotations
 
+import base64
 import io
 import pickle
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sortedcontainers import SortedDict
 
@@ -260,6 +261,15 @@ class Store:
         with self.lock:
             self.state = self._baseline.copy()
 
+    def snapshot(self) -> "_Baseline":
+        """A frozen copy of the current state, for :meth:`restore` (all-or-nothing changes)."""
+        with self.write() as state:
+            return _Baseline(state)
+
+    def restore(self, snapshot: "_Baseline") -> None:
+        with self.lock:
+            self.state = snapshot.copy()
+
     def fork(self) -> "Store":
         """A new store at this one's baseline, sharing it (a baseline is never mutated, only
         copied). Its own copy is made on first use, so creating a sandbox costs no copy and
@@ -271,12 +281,23 @@ class Store:
         store.state = None
         return store
 
-    def export(self) -> dict[str, Any]:
+    def export(self, *, large_blobs: bool = False) -> dict[str, Any]:
+        """The state as JSON. Git blobs over 1 MiB appear as ``[3, null, size]`` unless
+        ``large_blobs`` (their files are read after the lock is released: blobs never change)."""
         with self.write() as state:
-            return codec.to_json(state)
+            data = codec.to_json(state)
+            large = {name: repo.large_blobs() for name, repo in state.repos.items()} if large_blobs else {}
+        for name, blobs in large.items():
+            objects = data["repos"][name]["objects"]
+            for blob in blobs:
+                objects[blob.id.decode()] = [blob.type_num, base64.b64encode(blob.read()).decode()]
+        return data
 
-    def load(self, data: dict[str, Any]) -> None:
-        state = codec.from_json(data, State)   # fully decoded before the swap
+    def load(self, data: dict[str, Any], prepare: Callable[[State], None] | None = None) -> None:
+        """Replace the state with ``data`` (an export), fully decoded, and ``prepare``-d, before the swap."""
+        state = codec.from_json(data, State)
+        if prepare is not None:
+            prepare(state)
         with self.lock:
             self.state = state
 

@@ -1,17 +1,14 @@
 """The git smart-HTTP server: ``/git/{owner}/{algoname}.git`` on the API's port.
 
-dulwich's WSGI application speaks the protocol; this module decides who may
-do what, hands dulwich a private copy of the repository for the one request,
-and after a push stores the result and builds the new head (a push
-"implicitly triggers a build", seed 000).
-
-Credentials are HTTP Basic with the API key as the password (the user name is
-not checked; git asks for both). Cloning needs the right to read the source:
-the algorithm's managers, or anyone who can see it when its
-``source_visibility`` is ``open``. Pushing needs management rights and a key
-with ``allow_algo_management``. Answers: 401 + ``WWW-Authenticate`` without
-(valid) credentials, so git asks for them; 403 when the caller may not; 404
-for a missing or hidden algorithm. Errors are plain text, as git prints them.
+This module speaks the protocol; the rules are the domain's. Credentials are HTTP Basic with
+the API key as the password (the user name is not checked; git asks for both); who may clone
+or push is decided by ``domain/gitaccess.py``. Clones and fetches (upload-pack) are served by
+dulwich's WSGI application over a read-only view of the stored repository
+(``git_view.py``); pushes (receive-pack) are read here (``git_receive.py``) and taken, or
+refused, by ``domain/gitpush.py``, which also builds the new head. Answers: 401 +
+``WWW-Authenticate`` without (valid) credentials, so git asks for them; 403 when the caller
+may not; 404 for a missing or hidden algorithm. Errors are plain text, as git prints them;
+a refused push is a 200 whose report says why (git shows it), as git servers answer.
 """
 from __future__ import annotations
 
@@ -19,7 +16,7 @@ import base64
 import binascii
 import logging
 import re
-import threading
+import tempfile
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
@@ -28,19 +25,22 @@ from dulwich.web import make_wsgi_chain
 
 from mockserver.web import site
 from mockserver.domain.principal import Principal
+from mockserver.edge import git_receive
 from mockserver.edge.auth import key_from_header
+from mockserver.edge.git_view import RepositoryView
 from mockserver.web.current import server_of
-from mockserver.domain import algorithms, builds, gitbuilds, orgs
+from mockserver.domain import gitaccess, gitpush
 from mockserver.domain.context import Ctx
-from mockserver.domain.repository import DEFAULT_BRANCH, Repository
-from mockserver.errors import ApiError
+from mockserver.errors import (GIT_AUTH_REQUIRED, GIT_BODY_TOO_LARGE, GIT_NOT_FOUND, GIT_UNKNOWN_SERVICE,
+                               GIT_WRONG_CONTENT_TYPE, ApiError)
 
 log = logging.getLogger("mockserver.git")
 
 PREFIX = "/git/"
 _PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)?$")
-_SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
+_SERVICES = {"git-upload-pack": gitaccess.READ, "git-receive-pack": gitaccess.WRITE}
 _REALM = 'Basic realm="Algorithmia git"'
+_SPOOL_IN_MEMORY = 1024 * 1024          # a clone's answer past this goes to a temporary file
 
 
 class GitMiddleware:
@@ -49,9 +49,7 @@ class GitMiddleware:
     def __init__(self, app: Callable, server, max_push_bytes: int):
         self.app = app
         self.server = server       # the default sandbox; a sandbox's own comes in the environ
-        self.max_push_bytes = max_push_bytes
-        self._push_locks: dict[str, threading.Lock] = {}
-        self._locks_lock = threading.Lock()
+        self.max_push_bytes = max_push_bytes       # a pushed pack, as sent (compressed)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if not environ.get("PATH_INFO", "").startswith(PREFIX):
@@ -64,10 +62,10 @@ class GitMiddleware:
             log.exception("git request failed: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             status, headers, body = _text(400, "the git request failed; see the server log")
         start_response(status, headers)
-        return [body]
+        return [body] if isinstance(body, bytes) else body
 
     # -- one request -----------------------------------------------------------------
-    def handle(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+    def handle(self, environ: dict) -> tuple[str, list[tuple[str, str]], Any]:
         server = server_of(environ, self.server)          # the request's sandbox (sandboxes.py)
         ctx = server.ctx
         # /git answers no other origin and no rebound Host, as the control plane: a push runs code.
@@ -75,63 +73,45 @@ class GitMiddleware:
                                  "origin are refused")
         match = _PATH.match(environ.get("PATH_INFO", ""))
         if not match:
-            raise ApiError(None, "not a repository address: use /git/OWNER/ALGORITHM.git", 404)
+            raise ApiError(GIT_NOT_FOUND, "not a repository address: use /git/OWNER/ALGORITHM.git")
         owner, name, rest = match.group(1), match.group(2), match.group(3) or "/"
         service = _service(environ, rest)
-        who = _principal(ctx, environ)
-        with ctx.store.write() as state:
-            algo = state.algorithms.get(f"{owner}/{name}")
-            manager = algo is not None and orgs.acts_for(state, who, owner)
-            if algo is None or not (manager or algorithms.is_public(algo)):
-                raise ApiError(None, f"repository not found: {owner}/{name}", 404)
-            if _SERVICES[service] == "write":
-                if not manager:
-                    raise ApiError(None, f"only the owner of {owner}/{name} (or a member of its organization) "
-                                   "may push to it", 403)
-                if not who.allows("allow_algo_management"):
-                    raise ApiError(None, "this API key lacks allow_algo_management, which pushing needs", 403)
-                _check_push_key(environ, server)
-            elif not (manager or algo.settings.get("source_visibility") == "open"):
-                raise ApiError(None, f"the source of {owner}/{name} is closed: only its owner may clone it", 403)
-            algo_id = algo.id
-            before = gitbuilds.repository_of(state, algo)
-        if _SERVICES[service] == "read":
-            return _run_dulwich(before.to_memory_repo(), environ, rest, self.max_push_bytes)
-        with self._push_lock(f"{owner}/{name}"):     # pushes to one repository take turns
-            with ctx.store.read() as state:
-                before = state.repos.get(f"{owner}/{name}") or before
-            repo = before.to_memory_repo()
-            answer = _run_dulwich(repo, environ, rest, self.max_push_bytes)
-            after = Repository.from_memory_repo(repo)
-            if after.refs == before.refs:
-                return answer
-            with ctx.store.write() as state:
-                algo = state.algorithms.get(f"{owner}/{name}")
-                if algo is None or algo.id != algo_id:
-                    return answer       # deleted meanwhile: the push goes nowhere
-                state.put_repo(algo.full_name, after)
-                algo.binding = algo.binding_base = None      # the repository now says what runs
-            if after.refs.get(DEFAULT_BRANCH) not in (None, before.refs.get(DEFAULT_BRANCH)):
-                try:
-                    builds.build_head(ctx, None, owner, name, "git push")
-                except ApiError as err:     # e.g. deleted meanwhile: the push itself went through
-                    log.warning("no build after the push to %s/%s: %s", owner, name, err.message)
-            return answer
+        target = gitaccess.open_repository(ctx, _principal(ctx, environ), owner, name, _SERVICES[service],
+                                           control_key=server.control_key,
+                                           presented_key=environ.get("HTTP_X_MOCK_CONTROL_KEY"))
+        if service == "git-upload-pack":
+            return _run_dulwich(RepositoryView(target.repo), environ, rest, self.max_push_bytes)
+        if environ.get("REQUEST_METHOD") == "GET":
+            return _answer(200, "application/x-git-receive-pack-advertisement",
+                           git_receive.advertisement(target.repo))
+        return self._receive(ctx, target, environ)
 
-    def _push_lock(self, full_name: str) -> threading.Lock:
-        with self._locks_lock:
-            return self._push_locks.setdefault(full_name, threading.Lock())
-
-
-def _check_push_key(environ: dict, server) -> None:
-    """A push makes the mock build and run the pushed code, so a server with a control key (always
-    the case off loopback) takes pushes only from its operator: git sends the key with
-    ``git -c http.extraHeader="X-Mock-Control-Key: KEY" push``."""
-    if server.control_key is None:
-        return
-    if not site.same_secret(environ.get("HTTP_X_MOCK_CONTROL_KEY"), server.control_key):
-        raise ApiError(None, "this server takes pushes only with its control key: "
-                       'git -c http.extraHeader="X-Mock-Control-Key: KEY" push', 403)
+    def _receive(self, ctx: Ctx, target: gitaccess.GitTarget, environ: dict):
+        """A push: its commands, its pack spooled to disk, then the domain's verdict."""
+        if environ.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/x-git-receive-pack-request":
+            raise ApiError(GIT_WRONG_CONTENT_TYPE, "Invalid Content-Type: a push is sent as "
+                           "application/x-git-receive-pack-request")
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) > self.max_push_bytes:
+            raise ApiError(GIT_BODY_TOO_LARGE, f"the push is too large: the limit is {self.max_push_bytes} bytes")
+        body = git_receive.RequestBody(environ, self.max_push_bytes)
+        commands: list[gitpush.Command] = []
+        capabilities: set[bytes] = set()
+        try:
+            commands, capabilities = git_receive.read_commands(body)
+            if not commands:                # git's probe before a large push, or nothing to do
+                return _answer(200, "application/x-git-receive-pack-result", b"")
+            sends_pack = any(command.new != gitpush.ZERO for command in commands)
+            with ctx.storage.blobs.spool() as pack:
+                if sends_pack:
+                    body.copy_to(pack)
+                result = gitpush.push(ctx, target, commands, pack if sends_pack else None)
+        except git_receive.TooLarge as exc:
+            result = gitpush.PushReport(unpack_error=f"push refused: the pack is over {exc.limit} bytes as sent "
+                                        "(the request body limit, --max-request-bytes)")
+            result.ref_errors = {command.ref: "unpacker error" for command in commands}
+        return _answer(200, "application/x-git-receive-pack-result",
+                       git_receive.report(result, commands, capabilities))
 
 
 def _service(environ: dict, rest: str) -> str:
@@ -143,9 +123,9 @@ def _service(environ: dict, rest: str) -> str:
     elif method == "POST" and rest.lstrip("/") in _SERVICES:
         service = rest.lstrip("/")
     else:
-        raise ApiError(None, "only git's smart HTTP protocol is served (git 1.6.6 or later)", 404)
+        raise ApiError(GIT_NOT_FOUND, "only git's smart HTTP protocol is served (git 1.6.6 or later)")
     if service not in _SERVICES:
-        raise ApiError(None, f"unknown git service {service!r}", 403)
+        raise ApiError(GIT_UNKNOWN_SERVICE, f"unknown git service {service!r}")
     return service
 
 
@@ -157,59 +137,79 @@ def _principal(ctx: Ctx, environ: dict) -> Principal:
     if scheme.lower() == "basic":
         try:
             user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):       # not base64, not ASCII, not UTF-8: no credentials
             user = password = ""
         secret = password or user or None
     elif header:
         secret = key_from_header(header)
     unauthorized = {"WWW-Authenticate": _REALM}
     if not secret:
-        raise ApiError(None, "authentication required: use your API key as the password", 401, headers=unauthorized)
+        raise ApiError(GIT_AUTH_REQUIRED, "authentication required: use your API key as the password",
+                       headers=unauthorized)
     with ctx.store.read() as state:
         key = state.keys.get(secret)
     if key is None:
-        raise ApiError(None, "unknown or invalid API key", 401, headers=unauthorized)
+        raise ApiError(GIT_AUTH_REQUIRED, "unknown or invalid API key", headers=unauthorized)
     return Principal(key)
 
 
-def _run_dulwich(repo: Any, environ: dict, rest: str, max_bytes: int) -> tuple[str, list[tuple[str, str]], bytes]:
-    """One smart-HTTP exchange against ``repo`` (mutated by a push), fully buffered."""
+def _run_dulwich(repo: Any, environ: dict, rest: str, max_bytes: int) -> tuple[str, list[tuple[str, str]], Any]:
+    """One upload-pack exchange against ``repo``; the answer is spooled (to disk past 1 MiB)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > max_bytes:
-        return _text(413, f"the push is too large: the limit is {max_bytes} bytes")
+        return _text(413, f"the request is too large: the limit is {max_bytes} bytes")
     env = dict(environ)
     env["PATH_INFO"], env["SCRIPT_NAME"] = rest, ""
     if env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" and _server_dechunks(environ):
         del env["HTTP_TRANSFER_ENCODING"]       # the WSGI server has decoded it already
     app = make_wsgi_chain(DictBackend({"/": repo}), dumb=False)   # caps a body without Content-Length
     response: dict[str, Any] = {}
-    parts: list[bytes] = []     # write() calls and yielded chunks, in the order they came
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
 
     def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
         response["status"], response["headers"] = status, list(headers)
-        return lambda data: parts.append(bytes(data))
+        return lambda data: spool.write(bytes(data))
 
-    chunks = app(env, start_response)
     try:
-        for chunk in chunks:
-            parts.append(bytes(chunk))
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-    body = b"".join(parts)
+        chunks = app(env, start_response)
+        try:
+            for chunk in chunks:
+                spool.write(bytes(chunk))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+    except BaseException:
+        spool.close()
+        raise
     status = response.get("status", "500 Internal Server Error")
     if status.startswith("5"):
+        spool.close()
         return _text(400, "the git request failed")
+    size = spool.tell()
+    spool.seek(0)
     headers = [(k, v) for k, v in response.get("headers", []) if k.lower() != "content-length"]
-    return status, headers + [("Content-Length", str(len(body)))], body
+    return status, headers + [("Content-Length", str(size))], _chunks_of(spool)
+
+
+def _chunks_of(spool) -> Iterable[bytes]:
+    try:
+        while chunk := spool.read(256 * 1024):
+            yield chunk
+    finally:
+        spool.close()
 
 
 def _server_dechunks(environ: dict) -> bool:
     return bool(environ.get("wsgi.input_terminated")) or "gunicorn.socket" in environ
+
+
+def _answer(status: int, content_type: str, body: bytes):
+    return (f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", content_type), ("Cache-Control", "no-cache"), ("Content-Length", str(len(body)))], body)
 
 
 def _text(status: int, message: str, headers: dict[str, str] | None = None):

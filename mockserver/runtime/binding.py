@@ -84,6 +84,8 @@ class Binding(NamedTuple):
 def parse_target(target: str, base_dir: Optional[str] = None) -> tuple[str, str, str]:
     if not isinstance(target, str) or not target.strip():
         raise BindingError("empty binding target")
+    if "\x00" in target or (base_dir is not None and "\x00" in base_dir):
+        raise BindingError(f"invalid binding target {target!r}: a NUL byte names no file or module")
     target = target.strip()
     if target.startswith(CALLABLE_PREFIX):
         return "callable", target[len(CALLABLE_PREFIX):], DEFAULT_FUNCTION

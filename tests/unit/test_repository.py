@@ -30,10 +30,10 @@ def test_initial_commit_checks_out_the_files(tmp_path):
     head = repo.head()
     assert repo.has_commit(head) and not repo.has_commit("0" * 40)
     assert {path: content for path, _, content in repo.files(head)} == files
-    folder = repo.checkout(head, str(tmp_path))
+    folder = repo.checkout(head, str(tmp_path / head))
     assert folder == os.path.join(tmp_path, head)
     assert (tmp_path / head / "src" / "deep" / "b.py").read_bytes() == b"B"
-    assert repo.checkout(head, str(tmp_path)) == folder          # content-addressed: reused
+    assert repo.checkout(head, str(tmp_path / head)) == folder          # content-addressed: reused
 
 
 def test_the_same_files_and_time_give_the_same_commit():
@@ -73,7 +73,7 @@ def test_a_checkout_never_writes_outside_its_folder(tmp_path):
     commit.message = b"m"
     repo = Repository({o.id: o for o in (blob, inner, tree, commit)}, {DEFAULT_BRANCH: commit.id})
     assert [path for path, _, _ in repo.files(commit.id.decode())] == ["src/ok.py"]
-    folder = repo.checkout(commit.id.decode(), str(tmp_path / "cache"))
+    folder = repo.checkout(commit.id.decode(), str(tmp_path / "cache" / "one"))
     assert sorted(os.listdir(folder)) == ["src"] and not (tmp_path / "ok.py").exists()
 
 

@@ -1,0 +1,62 @@
+"""Where a server process keeps git data on disk: the large blobs and the checkout cache.
+
+One ``Storage`` per server process, shared by its sandboxes (the composition root makes it
+and hands it to every server it builds), so its budgets bound the whole process. Its folder
+is made on first use, inside ``--storage-dir`` (default: the system's temporary folder), and
+removed when the process exits.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import threading
+
+from mockserver.settings import MiB, Settings
+from mockserver.domain.blobstore import BlobStore
+from mockserver.domain.checkouts import CheckoutCache
+
+
+class Storage:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self._lock = threading.Lock()
+        self._root: str | None = None
+        self._blobs: BlobStore | None = None
+        self._checkouts: CheckoutCache | None = None
+
+    def _open(self) -> None:
+        with self._lock:
+            if self._root is not None:
+                return
+            parent = self.settings.storage_dir
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            root = tempfile.mkdtemp(prefix="algorithmia-mock-", dir=parent or None)
+            self._blobs = BlobStore(root, self.settings.git_storage_mb * MiB)
+            self._checkouts = CheckoutCache(os.path.join(root, "checkouts"), self.settings.checkout_cache_mb * MiB)
+            self._root = root
+            atexit.register(self.close)
+
+    @property
+    def root(self) -> str:
+        self._open()
+        return self._root
+
+    @property
+    def blobs(self) -> BlobStore:
+        self._open()
+        return self._blobs
+
+    @property
+    def checkouts(self) -> CheckoutCache:
+        self._open()
+        return self._checkouts
+
+    def close(self) -> None:
+        """Remove the folder and everything in it (at exit; a later use makes a new one)."""
+        with self._lock:
+            root, self._root = self._root, None
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
