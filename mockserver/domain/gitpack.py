@@ -16,28 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from dulwich.objects import ShaFile
 
-from mockserver.domain.blobstore import INLINE_MAX, StoredBlob, blob_hasher
+from mockserver.domain.blobstore import StoredBlob
 from mockserver.domain.gitlimits import OBJECT_OVERHEAD, GitLimits
+from mockserver.domain.packstream import (TYPE_NAMES, DeltaBase, DeltaStream, InlineShare, ObjectSink, PackRefused,
+                                          PackSource)
 
-TYPE_NAMES = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}
 OFS_DELTA, REF_DELTA = 6, 7
-BLOB = 3
-_STEP = 64 * 1024
 _READ = 256 * 1024
-
-
-class PackRefused(Exception):
-    """The pack is malformed or breaks a limit; ``message`` says which, for the pusher."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -61,176 +51,20 @@ class _Entry:
     path: str | None = None        # large blobs
 
 
-class _Source:
-    """Sequential reads from the pack file, with a position and inflation in bounded steps."""
-
-    def __init__(self, fh: BinaryIO, offset: int):
-        self.fh = fh
-        fh.seek(offset)
-        self.pos = offset
-        self.buf = b""
-
-    def _fill(self) -> None:
-        more = self.fh.read(_READ)
-        if not more:
-            raise PackRefused("the pack is truncated")
-        self.buf += more
-
-    def read(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        self.pos += n
-        return out
-
-    def byte(self) -> int:
-        return self.read(1)[0]
-
-    def inflate(self, declared: int, sink: Callable[[bytes], None] | None) -> None:
-        """Inflate one zlib stream, handing ``sink`` at most 64 KiB at a time; refuse it the
-        moment it passes ``declared`` bytes, or when it ends short of them."""
-        stream = zlib.decompressobj()
-        produced = 0
-        while not stream.eof:
-            before = len(self.buf)
-            try:
-                out = stream.decompress(self.buf, _STEP)
-            except zlib.error as exc:
-                raise PackRefused(f"the pack holds corrupt compressed data: {exc}") from None
-            rest = stream.unused_data if stream.eof else stream.unconsumed_tail
-            self.pos += before - len(rest)
-            progressed = before != len(rest) or bool(out)
-            self.buf = rest
-            produced += len(out)
-            if produced > declared:
-                raise PackRefused(f"an object inflates past the {declared} bytes its header declares")
-            if out and sink is not None:
-                sink(out)
-            if not progressed:
-                self._fill()
-        if produced != declared:
-            raise PackRefused(f"an object inflates to {produced} bytes, not the {declared} its header declares")
-
-
-class _Reader:
-    """Bytes of an inflating stream on demand (a delta's instructions)."""
-
-    def __init__(self, source: _Source, declared: int):
-        self.source, self.left = source, declared
-        self.stream = zlib.decompressobj()
-        self.out = bytearray()
-        self.at = 0
-
-    def read(self, n: int) -> bytes:
-        while len(self.out) - self.at < n:
-            if self.stream.eof:
-                raise PackRefused("a delta ends in the middle of an instruction")
-            data = self.source.buf
-            try:
-                chunk = self.stream.decompress(data, _STEP)
-            except zlib.error as exc:
-                raise PackRefused(f"the pack holds corrupt compressed data: {exc}") from None
-            self.source.buf = self.stream.unused_data if self.stream.eof else self.stream.unconsumed_tail
-            if not chunk and not self.stream.eof and len(self.source.buf) == len(data):
-                self.source._fill()
-            self.left -= len(chunk)
-            if self.left < 0:
-                raise PackRefused("a delta inflates past the size its header declares")
-            del self.out[:self.at]
-            self.at = 0
-            self.out += chunk
-        piece = bytes(self.out[self.at:self.at + n])
-        self.at += n
-        return piece
-
-    def byte(self) -> int:
-        return self.read(1)[0]
-
-    def varint(self) -> int:
-        value = shift = 0
-        while True:
-            c = self.byte()
-            value |= (c & 0x7F) << shift
-            shift += 7
-            if not c & 0x80:
-                return value
-            if shift > 63:
-                raise PackRefused("a delta's size does not parse")
-
-    def finished(self) -> bool:
-        """True when every inflated byte was read (the stream's end is then checked)."""
-        if self.at != len(self.out):
-            return False
-        while not self.stream.eof:
-            data = self.source.buf
-            try:
-                chunk = self.stream.decompress(data, _STEP)
-            except zlib.error as exc:
-                raise PackRefused(f"the pack holds corrupt compressed data: {exc}") from None
-            self.source.buf = self.stream.unused_data if self.stream.eof else self.stream.unconsumed_tail
-            if chunk:
-                return False
-            if not self.stream.eof and len(self.source.buf) == len(data):
-                self.source._fill()
-        return self.left == 0
-
-
-class _Inline:
-    """How many more bytes of blobs may stay in memory (the repository's share); the rest go to disk."""
-
-    def __init__(self, left: int):
-        self.left = left
-
-    def take(self, type_num: int, size: int) -> bool:
-        if type_num != BLOB:
-            return True
-        if size > INLINE_MAX or size > self.left:
-            return False
-        self.left -= size
-        return True
-
-
-class _Sink:
-    """Where one object's content goes while it is hashed: memory, or a staging file."""
-
-    def __init__(self, type_num: int, size: int, in_memory: bool, path: str):
-        self.hasher = blob_hasher(size, TYPE_NAMES[type_num])
-        self.parts: list[bytes] = []
-        self.path = None if in_memory else path
-        self.fh = None if in_memory else open(path, "wb")
-
-    def __call__(self, data: bytes) -> None:
-        self.hasher.update(data)
-        if self.fh is not None:
-            self.fh.write(data)
-        else:
-            self.parts.append(data)
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-
-    def finish(self, entry: _Entry) -> None:
-        self.close()
-        entry.sha = self.hasher.hexdigest().encode()
-        entry.content = None if self.path else b"".join(self.parts)
-        entry.path = self.path
-
-
 def read_pack(fh: BinaryIO, *, limits: GitLimits, staging: str, inline_bytes: int,
               existing: Callable[[bytes], ShaFile | StoredBlob | None]) -> Unpacked:
     """The objects of the pack in ``fh`` (a seekable file), or PackRefused. ``existing``
     finds a thin pack's delta bases in the repository pushed to; large blobs, and blobs past
     ``inline_bytes`` in all, are written into the folder ``staging``."""
     _check_trailer(fh)
-    source = _Source(fh, 0)
+    source = PackSource(fh, 0)
     if source.read(4) != b"PACK":
         raise PackRefused("not a git pack")
     version = int.from_bytes(source.read(4), "big")
     if version not in (2, 3):
         raise PackRefused(f"pack version {version} is not supported")
     count = int.from_bytes(source.read(4), "big")
-    budget, inline = _Budget(limits), _Inline(inline_bytes)
+    budget, inline = _Budget(limits), InlineShare(inline_bytes)
     entries: dict[int, _Entry] = {}
     for index in range(count):
         entry = _read_entry(source, budget, inline, staging, index)
@@ -276,7 +110,7 @@ def _check_trailer(fh: BinaryIO) -> None:
         raise PackRefused("the pack's checksum does not match its content")
 
 
-def _read_entry(source: _Source, budget: _Budget, inline: _Inline, staging: str, index: int) -> _Entry:
+def _read_entry(source: PackSource, budget: _Budget, inline: InlineShare, staging: str, index: int) -> _Entry:
     offset = source.pos
     c = source.byte()
     type_num, size, shift = (c >> 4) & 7, c & 0x0F, 4
@@ -289,12 +123,12 @@ def _read_entry(source: _Source, budget: _Budget, inline: _Inline, staging: str,
     if type_num in TYPE_NAMES:
         budget.charge(size, f"a {TYPE_NAMES[type_num].decode()}")
         entry = _Entry(offset, type_num, size)
-        sink = _Sink(type_num, size, inline.take(type_num, size), os.path.join(staging, f"o{index}"))
+        sink = ObjectSink(type_num, size, inline.take(type_num, size), os.path.join(staging, f"o{index}"))
         try:
             source.inflate(size, sink)
         finally:
             sink.close()
-        sink.finish(entry)
+        entry.sha, entry.content, entry.path = sink.finish()
         return entry
     if type_num == OFS_DELTA:
         c = source.byte()
@@ -340,7 +174,7 @@ def _delta_sizes(head: bytes) -> tuple[int, int]:
 
 
 def _resolve(fh: BinaryIO, entries: dict[int, _Entry], existing: Callable[[bytes], ShaFile | StoredBlob | None],
-             inline: _Inline, staging: str) -> None:
+             inline: InlineShare, staging: str) -> None:
     """Rebuild every delta once its base is known: a work list, each delta handled once."""
     by_id = {e.sha: e for e in entries.values() if e.sha is not None}
     waiting: dict[tuple[str, object], list[_Entry]] = {}
@@ -374,34 +208,17 @@ def _resolve(fh: BinaryIO, entries: dict[int, _Entry], existing: Callable[[bytes
                           else "the pack's deltas refer to each other in a loop")
 
 
-class _Base:
-    """A delta's base: bytes in memory, or a file read at offsets."""
-
-    def __init__(self, content: bytes | None, path: str | None):
-        self.content = content
-        self.fh = open(path, "rb") if content is None else None
-
-    def read(self, start: int, length: int) -> bytes:
-        if self.fh is None:
-            return self.content[start:start + length]
-        return os.pread(self.fh.fileno(), length, start)
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-
-
 def _apply_delta(fh: BinaryIO, entry: _Entry, base: _Entry | None, outside: ShaFile | StoredBlob | None,
-                 inline: _Inline, staging: str) -> None:
+                 inline: InlineShare, staging: str) -> None:
     if base is not None:
-        type_num, base_size, source = base.type_num, base.size, _Base(base.content, base.path)
+        type_num, base_size, source = base.type_num, base.size, DeltaBase(base.content, base.path)
     elif isinstance(outside, StoredBlob):
-        type_num, base_size, source = outside.type_num, outside.size, _Base(None, outside.path)
+        type_num, base_size, source = outside.type_num, outside.size, DeltaBase(None, outside.path)
     else:
-        type_num, base_size, source = outside.type_num, outside.raw_length(), _Base(outside.as_raw_string(), None)
-    sink = _Sink(type_num, entry.size, inline.take(type_num, entry.size), os.path.join(staging, f"d{entry.offset}"))
+        type_num, base_size, source = outside.type_num, outside.raw_length(), DeltaBase(outside.as_raw_string(), None)
+    sink = ObjectSink(type_num, entry.size, inline.take(type_num, entry.size), os.path.join(staging, f"d{entry.offset}"))
     try:
-        reader = _Reader(_Source(fh, entry.data_offset), entry.delta_size)
+        reader = DeltaStream(PackSource(fh, entry.data_offset), entry.delta_size)
         if reader.varint() != base_size:
             raise PackRefused("a delta was made against a base of another size")
         if reader.varint() != entry.size:
@@ -435,7 +252,7 @@ def _apply_delta(fh: BinaryIO, entry: _Entry, base: _Entry | None, outside: ShaF
         sink.close()
         source.close()
     entry.type_num = type_num
-    sink.finish(entry)
+    entry.sha, entry.content, entry.path = sink.finish()
 
 
 def _object(entry: _Entry) -> ShaFile | StoredBlob:

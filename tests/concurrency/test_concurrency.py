@@ -282,3 +282,20 @@ def test_served_soak_zero_errors(served_url):
     assert sum(counts) > 8 * seconds       # it did run (>1 req/s per thread even on a busy CI box)
     health = requests.get(f"{url}/_mock/health", timeout=5)
     assert health.status_code == 200
+
+
+def test_concurrent_compiles_each_build_their_own_commit(app, server):
+    """21 compiles of one algorithm at once: 21 builds on 21 commits (issue 26: they shared 6).
+    The "head built already?" check and the build record are one critical section."""
+    client = app.test_client()
+    r = client.post("/v1/algorithms/demo", headers=hdr(DEMO),
+                    data=json.dumps({"name": "Racer", "details": {"label": "Racer"}, "settings": SETTINGS}))
+    assert r.status_code == 200, r.data
+    responses = hammer(app, [lambda c: c.post("/v1/algorithms/demo/Racer/compile", headers=hdr(DEMO))] * 21,
+                       threads=21)
+    no_5xx(responses)
+    assert all(r.status_code == 200 for r in responses), [r.data[:200] for r in responses if r.status_code != 200]
+    commits = [r.get_json()["build"]["commit_sha"] for r in responses]
+    assert len(set(commits)) == 21
+    listed = client.get("/v1/algorithms/demo/Racer/builds", query_string={"limit": 100}, headers=hdr(DEMO))
+    assert sorted(b["commit_sha"] for b in listed.get_json()["results"]) == sorted(commits)

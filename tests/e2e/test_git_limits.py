@@ -98,7 +98,7 @@ def test_a_100_mb_model_lives_on_disk_and_out_of_the_state_export(tmp_path):
         after = memory_mb(proc.pid)
         print(f"100 MB model push: server RSS {before} -> {after} (MiB)")
         assert after["VmHWM"] - before["VmHWM"] < 40, (before, after)
-        assert f"remote: build " in done.stderr and ": succeeded" in done.stderr, done.stderr
+        assert "remote: build " in done.stderr and ": succeeded" in done.stderr, done.stderr
         assert wait_build(url, "Model", commit)["status"] == "succeeded"
         root = storage_root(storage)
         assert [p.stat().st_size for p in files_under(root / "blobs")] == [100 * MiB]

@@ -188,3 +188,24 @@ def test_concurrent_invocations_per_key_are_capped_with_429(sapi, roots):
     t.join(10)
     assert first[0].status_code == 200 and first[0].get_json()["result"] == 2
     assert sapi.post("/v1/algo/demo/Slow", 0).status_code == 200                 # freed
+
+
+@pytest.mark.parametrize("target", ["pkg.mod\x00x:apply", "/tmp/a\x00b.py:apply", "a.py\x00:apply"])
+def test_a_nul_byte_in_a_binding_target_is_an_error_object(api, target):
+    """Issue 26: the file form answered 500 (os.path.realpath's ValueError)."""
+    r = api.put("/_mock/algorithms/demo/Hello/binding", {"target": target})
+    assert "NUL byte" in error_of(r, 400, 6001)["message"]
+    doc = json.dumps({"algorithms": [{"owner": "demo", "name": "Nul", "binding": target}]})
+    r = api.post("/_mock/fixtures", raw=doc.encode(), headers={"Content-Type": "application/json"})
+    assert "NUL byte" in error_of(r, 400)["message"]
+    assert api.get("/v1/algorithms/demo/Nul").status_code == 404        # nothing of the document stayed
+
+
+def test_a_nul_binding_planted_through_the_state_api_fails_calls_and_builds(api):
+    state = api.get("/_mock/state").get_json()
+    state["bindings"]["demo/Hello"] = "/tmp/x\x00y.py:apply"
+    assert api.put("/_mock/state", state).status_code == 200
+    r = api.post("/v1/algo/demo/Hello", "x")
+    assert r.status_code < 500 and r.get_json()["error"]["error_type"] == "LoadingError", r.data
+    r = api.post("/v1/algorithms/demo/Hello/compile")
+    assert r.status_code == 200 and r.get_json()["build"]["status"] == "failed", r.data

@@ -2,7 +2,9 @@
 import base64
 
 import pytest
+from dulwich.objects import Blob, Commit, Tree
 
+from support import gitpacks
 from support.api import ALICE, BOB, DEMO, error_of
 
 SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
@@ -45,11 +47,15 @@ def test_the_key_may_be_the_user_name_or_an_api_header(repo):
     assert advertise(repo, Authorization=f"Simple {DEMO}").status_code == 200
 
 
-@pytest.mark.parametrize("headers", [{}, basic("simNotAKey"), {"Authorization": "Basic !!!"}])
-def test_without_valid_credentials_git_is_asked_for_them(repo, headers):
+@pytest.mark.parametrize("headers", [{}, basic("simNotAKey"), {"Authorization": "Basic !!!"},
+                                     {"Authorization": b"Basic \xff\xfe\xe9".decode("latin-1")},
+                                     {"Authorization": "Basic " + base64.b64encode(b"\xff:\xfe").decode()}],
+                         ids=["none", "unknown key", "not base64", "non-ASCII bytes", "not UTF-8"])
+def test_without_valid_credentials_git_is_asked_for_them(repo, headers, caplog):
     r = advertise(repo, **headers)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic ")
     assert r.content_type.startswith("text/plain") and b"Traceback" not in r.data
+    assert not [rec for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL") or rec.exc_info]
 
 
 def test_others_do_not_see_a_private_algorithm(repo):
@@ -186,3 +192,117 @@ def test_with_a_control_key_a_push_needs_it_too():
     assert refused.status_code == 403 and b"http.extraHeader" in refused.data
     allowed = advertise(c, "git-receive-pack", **basic(DEMO), **{"X-Mock-Control-Key": key})
     assert allowed.status_code == 200
+
+
+# -- pushes through the protocol (a real git client pushes in tests/e2e/test_git_clients.py) --------
+ZERO = "0" * 40
+
+
+def push_body(old: str, new: str, pack: bytes | None, ref: str = "refs/heads/master",
+              caps: str = "report-status side-band-64k agent=test") -> bytes:
+    line = f"{old} {new} {ref}\0{caps}\n".encode()
+    return b"%04x" % (len(line) + 4) + line + b"0000" + (pack or b"")
+
+
+def post_push(client, body: bytes, key=DEMO):
+    return client.post("/git/demo/Repo.git/git-receive-pack", data=body,
+                       headers={**basic(key), "Content-Type": "application/x-git-receive-pack-request"})
+
+
+def pkt_lines(data: bytes) -> list[bytes]:
+    """The pkt-lines of an answer, side-band frames unwrapped into their bands' data."""
+    out, at = [], 0
+    while at < len(data):
+        size = int(data[at:at + 4], 16)
+        out.append(data[at + 4:at + size] if size else b"")
+        at += size or 4
+    return out
+
+
+def report_of(response) -> tuple[list[bytes], bytes]:
+    """(the report-status lines, the band-2 text) of a side-band answer."""
+    status, messages = b"", b""
+    for frame in pkt_lines(response.data):
+        if frame[:1] == b"\x01":
+            status += frame[1:]
+        elif frame[:1] == b"\x02":
+            messages += frame[1:]
+    return [line for line in pkt_lines(status) if line], messages
+
+
+def one_commit(parent: str, files: dict[bytes, bytes]) -> tuple[str, bytes]:
+    """A commit of ``files`` on ``parent`` and a pack holding its new objects."""
+    blobs = {name: Blob.from_string(data) for name, data in files.items()}
+    tree = Tree()
+    for name, blob in blobs.items():
+        tree.add(name, 0o100644, blob.id)
+    commit = Commit()
+    commit.tree, commit.parents, commit.author = tree.id, [parent.encode()], b"x <x@example.com>"
+    commit.committer, commit.author_time, commit.commit_time = commit.author, 0, 0
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.message = b"pushed\n"
+    entries = [gitpacks.whole(o.type_num, o.as_raw_string()) for o in (*blobs.values(), tree, commit)]
+    return commit.id.decode(), gitpacks.pack(entries)
+
+
+def test_a_push_is_taken_and_built_and_says_so(api, repo):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    commit, pack = one_commit(head, {b"README.md": b"pushed by hand\n"})
+    r = post_push(repo, push_body(head, commit, pack))
+    assert r.status_code == 200 and r.content_type == "application/x-git-receive-pack-result"
+    lines, messages = report_of(r)
+    assert lines == [b"unpack ok\n", b"ok refs/heads/master\n"]
+    assert b"build " in messages and b": failed" in messages         # no src/Repo.py: the build says why
+    assert head_sha(advertise(repo, **basic(DEMO))) == commit
+
+
+def test_a_zip_bomb_push_is_refused_in_the_report_and_stores_nothing(api, repo, server):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    bomb = gitpacks.pack([gitpacks.zeros_entry(300 * 1024 * 1024)])
+    r = post_push(repo, push_body(head, "1" * 40, bomb))
+    lines, _ = report_of(r)
+    assert r.status_code == 200 and lines[0].startswith(b"unpack push refused: a blob of 314572800 bytes")
+    assert lines[1] == b"ng refs/heads/master unpacker error\n"
+    assert head_sha(advertise(repo, **basic(DEMO))) == head
+    with server.ctx.store.read() as state:
+        assert "demo/Repo" not in state.repos and not state.algorithms["demo/Repo"].builds
+
+
+@pytest.mark.parametrize("old,ref,says", [
+    ("0" * 40, "refs/heads/master", b"the ref moved meanwhile: fetch first"),
+    (None, "refs/heads/../evil", b"funny refname"),
+    (None, "HEAD", b"funny refname"),
+])
+def test_a_refused_ref_update_moves_nothing(repo, old, ref, says):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    commit, pack = one_commit(head, {b"a.txt": b"a\n"})
+    lines, _ = report_of(post_push(repo, push_body(old or head, commit, pack, ref=ref)))
+    assert lines[0] == b"unpack ok\n" and lines[1].startswith(b"ng " + ref.encode() + b" " + says), lines
+    assert head_sha(advertise(repo, **basic(DEMO))) == head
+
+
+def test_a_push_missing_an_object_it_needs_is_refused(repo):
+    head = head_sha(advertise(repo, **basic(DEMO)))
+    # The pack without the blob: the tree refers to an object neither pushed nor stored.
+    blob = Blob.from_string(b"a\n")
+    tree = Tree()
+    tree.add(b"a.txt", 0o100644, blob.id)
+    commit_obj = Commit()
+    commit_obj.tree, commit_obj.parents, commit_obj.author = tree.id, [head.encode()], b"x <x@example.com>"
+    commit_obj.committer, commit_obj.author_time, commit_obj.commit_time = commit_obj.author, 0, 0
+    commit_obj.author_timezone = commit_obj.commit_timezone = 0
+    commit_obj.message = b"m\n"
+    pack = gitpacks.pack([gitpacks.whole(2, tree.as_raw_string()), gitpacks.whole(1, commit_obj.as_raw_string())])
+    lines, _ = report_of(post_push(repo, push_body(head, commit_obj.id.decode(), pack)))
+    assert lines[0] == b"unpack push refused: the push lacks object " + blob.id + b", which it refers to\n"
+    assert head_sha(advertise(repo, **basic(DEMO))) == head
+
+
+def test_a_probe_or_an_empty_push_answers_nothing(repo):
+    r = post_push(repo, b"0000")
+    assert r.status_code == 200 and r.data == b""
+
+
+def test_a_push_of_odd_commands_is_a_plain_400(repo):
+    r = post_push(repo, b"0010not a command0000")
+    assert r.status_code == 400 and r.data.startswith(b"not a ref update"), r.data

@@ -95,3 +95,28 @@ def test_profile_schema_names_every_profile_field():
     """The schema's profile keys and the Profile dataclass stay one list."""
     schema = yaml.safe_load((Path(mockserver.__file__).parent / "fixture_schema.yaml").read_text())
     assert set(schema["$defs"]["profile"]["properties"]) == {f.name for f in dataclasses.fields(Profile)}
+
+
+ATOMIC = """
+profiles:
+  - {name: atomic-profile, description: from the refused document}
+users:
+  - {username: zed, email: zed@example.com, fullname: Zed}
+algorithms:
+  - {owner: zed, name: Refused, binding: "os:system"}
+"""
+
+
+def test_a_refused_document_leaves_nothing_behind(tmp_path):
+    """algorithms/0 is refused (403, code outside the allowed roots): its users and profiles
+    sections, applied before it, are undone too (issue 26)."""
+    from mockserver.app import create_app
+    from mockserver.fixtures import load_file
+    server = create_app(Settings(profile_scale=0.0)).extensions["mockserver"]
+    (tmp_path / "f.yaml").write_text(ATOMIC)
+    before = server.ctx.store.export()
+    with pytest.raises(FixtureError) as caught:
+        load_file(server.ctx, tmp_path / "f.yaml")
+    assert caught.value.status == 403 and caught.value.where == "algorithms/0"
+    assert server.ctx.store.export() == before and "atomic-profile" not in server.ctx.profiles
+    server.ctx.engine.shutdown()

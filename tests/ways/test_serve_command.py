@@ -86,3 +86,15 @@ def test_cli_unreadable_fixture(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mockserver", "--fixtures", str(tmp_path / "missing.yaml")],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "missing.yaml" in r.stderr and "cannot read" in r.stderr
+
+
+@pytest.mark.parametrize("target", ["pkg.mod\\0x:apply", "algos/a\\0b.py:apply"])
+def test_cli_extra_fixture_with_a_nul_byte_in_a_binding_exits_2(tmp_path, target):
+    """Issue 26: a traceback and exit 1 before; the documented exit 2 with the file, place and reason now."""
+    bad = tmp_path / "nul.yaml"
+    bad.write_text(f'algorithms:\n  - owner: demo\n    name: Nul\n    binding: "{target}"\n')
+    r = subprocess.run([sys.executable, "-m", "mockserver", "--port", str(free_port()), "--extra-fixtures", str(bad)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert f"bad fixture file {bad}" in r.stderr and "at: algorithms/0" in r.stderr
+    assert "NUL byte" in r.stderr and "Traceback" not in r.stderr
