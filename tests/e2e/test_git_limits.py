@@ -218,6 +218,8 @@ def test_new_repositories_carry_the_platforms_algorithmia_conf(live_server, tmp_
     create_algorithm(url, "Confed", language="python3-1")
     env = git_env(tmp_path, DEMO)
     repo = clone(url, "Confed", tmp_path, env)
+    with live_server.mock.ctx.store.read() as state:
+        assert "demo/Confed" not in state.repos         # derived from the algorithm: no git objects written
     with open(f"{repo}/algorithmia.conf") as f:
         config_data = json.load(f)
     assert "{}/{}".format(config_data["username"], config_data["algoname"]) == "demo/Confed"
