@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_INPUT, SHUTTING_DOWN, ApiError
 from mockserver.runtime.binding import Binding
-from mockserver.runtime.calls import Invocation, Outcome
-from mockserver.runtime.engine import Admitted
+from mockserver.runtime.calls import Admitted, Invocation, Outcome
 from mockserver.runtime.errors import (SYSTEM_ERROR, BadInput, CallError, EngineClosed, KeyBusy, QueueFull,
                                        ServerBusy)
 from mockserver.domain.store import State

@@ -32,7 +32,7 @@ import importlib
 _EXPORTS = {
     "context": ".context",
     "Binding": ".binding",
-    "Engine": ".engine", "Admitted": ".engine", "Invocation": ".calls", "Outcome": ".calls",
+    "Engine": ".engine", "Admitted": ".calls", "Invocation": ".calls", "Outcome": ".calls",
     "Admission": ".admission", "Tenant": ".admission",
     "ALGORITHM_ERROR": ".errors", "LOADING_ERROR": ".errors", "OUT_OF_MEMORY_ERROR": ".errors",
     "SYSTEM_ERROR": ".errors", "BadInput": ".errors", "EngineClosed": ".errors", "QueueFull": ".errors",

@@ -56,3 +56,18 @@ def clamp_timeout(t) -> float:
     if t != t or t <= 0:
         return DEFAULT_TIMEOUT_S
     return min(t, MAX_TIMEOUT_S)
+
+
+class Admitted:
+    """A call that passed admission (:meth:`Engine.admit`): until :meth:`Engine.run` or
+    :meth:`Engine.abandon` ends it, it holds a slot of its API key, of the server's call pool
+    and of its algorithm version's pool (or a place in that pool's queue)."""
+
+    __slots__ = ("inv", "value", "key_counted", "pool", "worker", "waiter", "outcome", "ended")
+
+    def __init__(self, inv: Invocation, value: Any = None, *, key_counted: bool = False, pool=None,
+                 worker=None, waiter=None, outcome: Optional[Outcome] = None):
+        self.inv, self.value, self.key_counted = inv, value, key_counted
+        self.pool, self.worker, self.waiter = pool, worker, waiter
+        self.outcome = outcome           # already decided (a refused binding): run() answers it
+        self.ended = False

@@ -1,26 +1,16 @@
 """The invocation engine: admits a call, runs it on a warm worker, answers an :class:`Outcome`.
 
-Thread-safe; ``invoke()`` blocks. The parts, each in its own module:
+Thread-safe; ``invoke()`` blocks. The parts, each in its own module: :mod:`.admission` (the
+per-key cap, and the server-wide pools of calls and binding checks every sandbox's engine
+shares through a :class:`~.admission.Tenant`), :mod:`.pools` (a warm pool per
+``Invocation.key``: slots, FIFO queue, ``queue_limit``; the ``max_workers`` process count),
+:mod:`.launch` (starting workers; the simulated cold start), :mod:`.reaper` (stopping
+workers; the idle reaper), :mod:`.checks` (binding checks), :mod:`.stats`.
 
-* :mod:`.admission`: the per-key cap, and the server-wide pools of calls and binding checks
-  (shared by every sandbox's engine through a :class:`~.admission.Tenant`);
-* :mod:`.pools`: one warm pool per ``Invocation.key`` (slots, FIFO queue, ``queue_limit``)
-  and the count of worker processes (``max_workers``, LRU eviction of idle ones);
-* :mod:`.launch`: starting a worker (process or in-process) and the simulated cold start;
-* :mod:`.reaper`: stopping workers, and the idle reaper;
-* :mod:`.checks`: binding checks; :mod:`.stats`: the stats snapshot.
-
-Timing (``Outcome.duration``), all simulated delays multiplied by ``scale``:
-
-    duration = cold_start_s*scale (only if the call started a worker)
-             + overhead_s*scale
-             + real run time of apply() (measured where it runs)
-
-The engine really sleeps for these delays. For a cold call it sleeps
-``cold_start_s*scale`` minus the time the real worker start took (so the wall
-time is max(simulated, real)); queueing time is not part of ``duration``.
-With ``scale == 0`` there are no simulated delays and idle workers never go
-cold (only reset/shutdown stop them); with ``scale > 0`` and ``idle_s == 0``
+``Outcome.duration`` = ``cold_start_s*scale`` (only if the call started a worker) +
+``overhead_s*scale`` + the real run time of apply(); queueing time is not part of it. The
+engine really sleeps for the simulated delays. With ``scale == 0`` there are none and idle
+workers never go cold (only reset/shutdown stop them); with ``scale > 0`` and ``idle_s == 0``
 every call is cold.
 """
 from __future__ import annotations
@@ -35,7 +25,7 @@ from typing import Any, Optional
 
 from mockserver.runtime.admission import Admission, KeyCaps, Tenant
 from mockserver.runtime.binding import Binding, callable_blob
-from mockserver.runtime.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Invocation, Outcome, clamp_timeout
+from mockserver.runtime.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Admitted, Invocation, Outcome, clamp_timeout
 from mockserver.runtime.checks import BindingChecks
 from mockserver.runtime.codec import decode_input, decode_payload
 from mockserver.runtime.context import DEFAULT_STDOUT_CAP
@@ -43,27 +33,12 @@ from mockserver.runtime.errors import (LOADING_ERROR, BadInput, CallError, Engin
                                        aborted_error, call_error, cancelled_error)
 from mockserver.runtime.launch import Launcher
 from mockserver.runtime.policy import CodePolicy
-from mockserver.runtime.pools import Pool, Pools, Waiter
+from mockserver.runtime.pools import Pool, Pools
 from mockserver.runtime.reaper import IdleReaper, stop_workers
 from mockserver.runtime.stats import snapshot
 
 __all__ = ["Engine", "Invocation", "Outcome", "Admitted", "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S"]
 log = logging.getLogger("mockserver.runtime")
-
-
-class Admitted:
-    """A call that passed admission (:meth:`Engine.admit`): until :meth:`Engine.run` or
-    :meth:`Engine.abandon` ends it, it holds a slot of its API key, of the server's call pool
-    and of its algorithm version's pool (or a place in that pool's queue)."""
-
-    __slots__ = ("inv", "value", "key_counted", "pool", "worker", "waiter", "outcome", "ended")
-
-    def __init__(self, inv: Invocation, value: Any = None, *, key_counted: bool = False, pool: Optional[Pool] = None,
-                 worker=None, waiter: Optional[Waiter] = None, outcome: Optional[Outcome] = None):
-        self.inv, self.value, self.key_counted = inv, value, key_counted
-        self.pool, self.worker, self.waiter = pool, worker, waiter
-        self.outcome = outcome           # already decided (a refused binding): run() answers it
-        self.ended = False
 
 
 class _Aborted(Exception):
@@ -225,15 +200,7 @@ class Engine:
         (then enter the new one), at most ``timeout``. Raises _Aborted."""
         while admitted.waiter is not None:
             waiter, pool = admitted.waiter, admitted.pool
-            if cancelled is None:
-                waiter.wait(timeout)
-            else:
-                deadline = time.monotonic() + timeout
-                while not waiter.done and not cancelled.is_set():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    waiter.wait(min(remaining, 0.2))
+            waiter.wait_for_turn(timeout, cancelled)
             with self._pools.lock:
                 if not waiter.done:
                     gone = cancelled is not None and cancelled.is_set()

@@ -42,6 +42,18 @@ class Waiter:
     def wait(self, timeout: float) -> None:
         self._signal.acquire(timeout=min(timeout, threading.TIMEOUT_MAX))
 
+    def wait_for_turn(self, timeout: float, cancelled: Optional[threading.Event] = None) -> None:
+        """Wait until woken, at most ``timeout``, and no longer once ``cancelled`` is set."""
+        if cancelled is None:
+            self.wait(timeout)
+            return
+        deadline = time.monotonic() + timeout
+        while not self.done and not cancelled.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self.wait(min(remaining, 0.2))
+
     def wake(self) -> None:
         self._signal.release()
 
