@@ -92,7 +92,7 @@ class Admission:
         if calls + checks > budget:
             eff_checks = max(1, min(checks, budget // 5))
             eff_calls = max(1, min(calls, budget - eff_checks))
-            log.warning("with %d request threads, at most %d calls and %d binding checks are admitted at once "
+            log.info("with %d request threads, at most %d calls and %d binding checks are admitted at once "
                         "(configured %d and %d), leaving %d threads to other requests",
                         threads, eff_calls, eff_checks, calls, checks, threads - eff_calls - eff_checks)
         return cls(eff_calls, min(calls_per_tenant, eff_calls), eff_checks, min(checks_per_tenant, eff_checks))

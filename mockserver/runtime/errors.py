@@ -18,8 +18,8 @@ Imported by every worker process: keep it light.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 # error_type values, as the real platform names them (Algorithmia docs,
 # "Algorithm Error Codes" and the admin "Errors" page; "LoadingError" is what
@@ -32,10 +32,10 @@ LOADING_ERROR = "LoadingError"
 RETRY_AFTER_S = 1        # what a refused call or check is told to wait before trying again
 
 
-@dataclass(frozen=True)
-class CallError:
+class CallError(NamedTuple):
     """Why a call failed: what the invocation answer's ``error`` object reports. ``stacktrace``
-    holds the algorithm's own frames only ("" when the failure was not an exception of its code)."""
+    holds the algorithm's own frames only ("" when the failure was not an exception of its code).
+    (A NamedTuple, not a dataclass: worker processes import this, and dataclasses imports inspect.)"""
     message: str
     error_type: str = ALGORITHM_ERROR
     stacktrace: str = ""

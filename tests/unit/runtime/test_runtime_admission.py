@@ -90,11 +90,11 @@ def test_giving_back_a_slot_never_taken_is_logged_and_changes_nothing(caplog):
 
 
 def test_the_pools_leave_threads_to_every_other_request(caplog):
-    with caplog.at_level(logging.WARNING, "mockserver.runtime"):
+    with caplog.at_level(logging.INFO, "mockserver.runtime"):
         fits = Admission.for_threads(32, 16, 12, 4, 2)
     assert (fits.calls.size, fits.calls.share, fits.checks.size, fits.checks.share) == (16, 12, 4, 2)
     assert not caplog.records
-    with caplog.at_level(logging.WARNING, "mockserver.runtime"):
+    with caplog.at_level(logging.INFO, "mockserver.runtime"):
         shrunk = Admission.for_threads(16, 16, 12, 4, 2)       # 16 - max(4, 16 // 4) = 12 threads for both
     assert (shrunk.calls.size, shrunk.calls.share, shrunk.checks.size, shrunk.checks.share) == (10, 10, 2, 2)
     assert "at most 10 calls and 2 binding checks" in caplog.text

@@ -3,7 +3,6 @@ shutdown; their fd 1 / fd 2 never reach the server; a call returns when apply() 
 cancellation and the per-key cap; bindings are imported in a worker, never in this process."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import threading
@@ -187,7 +186,7 @@ def test_input_nested_too_deeply_is_bad_input(engine):
 def test_a_lone_surrogate_is_an_algorithm_error_or_cleaned(engine, mode, body):
     out = engine.invoke(_inv("surrogate.py", body, key=mode, profile=Profile("s-" + mode, mode=mode)))
     assert out.error is not None and out.error.error_type == "AlgorithmError"
-    json.dumps(dataclasses.asdict(out.error)).encode("utf-8")
+    json.dumps(out.error._asdict()).encode("utf-8")
     out.error.message.encode("utf-8")              # no surrogate left to break the response
 
 
