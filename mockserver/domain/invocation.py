@@ -21,6 +21,7 @@ from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
 from mockserver.domain.bindings import binding_key
 from mockserver.domain.profiles import profile_for
+from mockserver.domain.refusals import CallRefused
 from mockserver.domain.versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
@@ -66,17 +67,6 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
                 caller=who.username,
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
-
-
-class CallRefused(Exception):
-    """The call did not start: its API key, its algorithm version's queue or the server (all
-    sandboxes, or this sandbox's share) has as many calls in flight as it may. Nothing ran and
-    nothing is recorded; the caller may try again after ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: float):
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
 
 
 def admit(ctx: Ctx, call: Call) -> Admitted:
