@@ -40,7 +40,9 @@ def open_repository(ctx: Ctx, who: Principal, owner: str, name: str, access: str
     """The repository ``who`` may read (``READ``) or push to (``WRITE``); else ApiError.
     ``control_key``: the server's, if it has one; ``presented_key``: what the push sent."""
     with ctx.store.read() as state:
-        algo = state.algorithms.get(f"{owner}/{name}")
+        algo = state.algorithm_named(owner, name)        # without regard to case (docs/behaviour.md)
+        if algo is not None:
+            owner, name = algo.owner, algo.name          # the stored spelling from here on
         manager = algo is not None and orgs.acts_for(state, who, owner)
         if algo is None or not (manager or algorithms.is_public(algo)):
             raise ApiError(GIT_NOT_FOUND, f"repository not found: {owner}/{name}")

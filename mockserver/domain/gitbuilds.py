@@ -19,13 +19,14 @@ import sys
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mockserver.errors import REPOSITORY_UNUSABLE, ApiError
+from mockserver.errors import CANNOT_EXECUTE, CHECKOUT_CACHE_FULL, CODE_GONE, REPOSITORY_UNUSABLE, ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
 from mockserver.domain.gitlimits import GitLimits, RepositoryError
+from mockserver.domain.refusals import CannotRun
 from mockserver.domain.repository import (CONF_FILE, Repository, entrypoint, folder_files, initial, is_python,
                                           platform_conf, template_files)
 
@@ -207,8 +208,7 @@ def source_of(state: State, algo: Algorithm, build: Build) -> tuple[str, str, Re
     """What a call of a repository build needs, read under the store lock."""
     repo = repository_of(state, algo)
     if not repo.has_commit(build.commit_sha):
-        raise ApiError(None, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository",
-                       409, shape="invocation", error_type="SystemError")
+        raise CannotRun(CODE_GONE, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository")
     return algo.id, algo.full_name, repo, build, algo.settings.get("language") or "python3-1"
 
 
@@ -217,18 +217,17 @@ def binding_for(ctx: Ctx, algorithm_id: str, algo_name: str, repo: Repository, b
     """The built commit's entrypoint, checked out (again, after a restart, a state import or
     the cache dropping it)."""
     if not build.entrypoint or not is_python(language):
-        raise ApiError(None, f"{algo_name} is written in {language}: the mock cannot execute its code. "
-                       "Set a run-time binding (PUT /_mock/bindings) to give it behaviour", 400,
-                       shape="invocation", error_type="SystemError")
+        raise CannotRun(CANNOT_EXECUTE, f"{algo_name} is written in {language}: the mock cannot execute its code. "
+                        "Set a run-time binding (PUT /_mock/bindings) to give it behaviour")
     try:
         if repo.is_template(build.commit_sha, algo_name.split("/", 1)[1], language):
             return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
         folder, fresh = checkout(ctx, algorithm_id, repo, build.commit_sha)
     except RepositoryError as exc:
-        raise ApiError(REPOSITORY_UNUSABLE, f"The code of {algo_name} at {build.commit_sha} cannot be checked out: "
-                       f"{exc.message}", shape="invocation", error_type="SystemError") from None
+        raise CannotRun(REPOSITORY_UNUSABLE, f"The code of {algo_name} at {build.commit_sha} cannot be checked out: "
+                        f"{exc.message}") from None
     except ApiError as exc:           # the checkout cache is full
-        raise ApiError(exc.code, exc.message, exc.status, shape="invocation", error_type="SystemError") from None
+        raise CannotRun(CHECKOUT_CACHE_FULL, exc.message) from None
     if fresh:
         install_requirements(folder, ctx.settings.wheelhouse)
     return Binding(os.path.join(folder, *build.entrypoint.split("/")) + ":apply")
