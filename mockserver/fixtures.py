@@ -84,7 +84,7 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
         raise FixtureError(name, where, error.message)
-    checked = _check_bindings(ctx, doc, base_dir)
+    checked = _check_bindings(ctx, doc, base_dir, name)
     # All or nothing, and nobody sees half of it: one critical section over the whole document
     # (the store's lock is re-entrant), undone as a whole on the first problem. Binding imports
     # were checked just above, outside it (they run code that may call this server).
@@ -103,11 +103,12 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None
             raise
 
 
-def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None) -> dict[tuple[str, str | None], str | None]:
+def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
+                    name: str) -> dict[tuple[str, str | None], str | None]:
     """The import check of every allowed binding the document's algorithms name, by (target, folder)."""
     base = None if base_dir is None else str(base_dir)
     checked: dict[tuple[str, str | None], str | None] = {}
-    for item in _items(doc.get("algorithms")):
+    for index, item in enumerate(_items(doc.get("algorithms"))):
         if not isinstance(item, dict) or item.get("repository") is not None:
             continue
         versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
@@ -118,7 +119,10 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None) -> dict[tuple[st
             except BindingError:
                 continue                    # refused with its reason when the item is applied
             if ctx.engine is None or ctx.engine.binding_denial(binding) is None:
-                checked[(str(target), base)] = check_binding(ctx, str(target), base)
+                try:
+                    checked[(str(target), base)] = check_binding(ctx, str(target), base)
+                except ApiError as exc:     # e.g. 429: the server's binding checks are all busy
+                    raise FixtureError(name, f"algorithms/{index}", exc.message, exc.status) from None
     return checked
 
 
