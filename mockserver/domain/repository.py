@@ -215,9 +215,11 @@ class Repository:
             shutil.rmtree(scratch, ignore_errors=True)
             if os.path.isdir(dest):          # another thread won the rename
                 return dest
+            _remove_if_empty(parent)
             raise RepositoryError(f"commit {commit_sha} cannot be checked out: {exc.strerror or exc}") from None
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
+            _remove_if_empty(parent)
             raise
         return dest
 
@@ -233,6 +235,13 @@ class Repository:
                     bare.add(entry.path, entry.mode, entry.sha)
             root = bare
         return root.id.decode() == template_tree(name, language)
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass            # not empty (other checkouts), or gone already
 
 
 def _shown(path: bytes) -> str:

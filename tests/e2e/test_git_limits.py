@@ -209,6 +209,8 @@ def test_a_deep_tree_planted_through_the_state_api_gives_error_objects(live_serv
     assert r.status_code == 200 and r.json()["build"]["status"] == "failed", r.text
     logs = build_logs(url, "Planted", r.json()["build"]["build_id"])
     assert "cannot be checked out" in logs and "--git-max-tree-depth" in logs, logs
+    scope = Path(live_server.mock.storage.checkouts.root) / live_server.mock.ctx.scope
+    assert [p.name for p in scope.rglob(".*")] == []         # no scratch folder left by the failed checkouts
 
 
 def test_new_repositories_carry_the_platforms_algorithmia_conf(live_server, tmp_path):

@@ -70,3 +70,27 @@ def test_request_hooks_run_in_the_documented_order(app):
     # Flask runs after_request hooks last-registered first: CORS headers, then the record.
     assert [f.__name__ for f in app.after_request_funcs[None]] == ["record", "add_headers"]
     assert not any(app.before_request_funcs.get("control", [])), "control hooks are app-wide, in one place"
+
+
+REFUSED_DOCUMENT = """
+users:
+  - {username: zed, email: zed@example.com, fullname: Zed}
+algorithms:
+  - {owner: zed, name: Refused, binding: "os:system"}
+"""
+
+
+def test_a_fixture_document_applies_all_or_nothing(api, admin):
+    """Issue 26: algorithms/0 was refused (403) and the users section stayed."""
+    before = api.get("/_mock/state").get_json()
+    r = api.post("/_mock/fixtures", raw=REFUSED_DOCUMENT.encode(), headers={"Content-Type": "application/x-yaml"})
+    assert "at algorithms/0" in error_of(r, 403, 2001)["message"]
+    assert api.get("/_mock/state").get_json() == before
+    error_of(admin.get("/v1/users/zed"), 404, 3000)
+
+
+def test_a_sandbox_whose_fixtures_are_refused_is_not_made(api):
+    listed = api.get("/_mock/sandboxes").get_json()["sandboxes"]
+    r = api.post("/_mock/sandboxes", {"fixtures": REFUSED_DOCUMENT})
+    assert "at algorithms/0" in error_of(r, 400)["message"]
+    assert api.get("/_mock/sandboxes").get_json()["sandboxes"] == listed
