@@ -216,7 +216,8 @@ def _apply_delta(fh: BinaryIO, entry: _Entry, base: _Entry | None, outside: ShaF
         type_num, base_size, source = outside.type_num, outside.size, DeltaBase(None, outside.path)
     else:
         type_num, base_size, source = outside.type_num, outside.raw_length(), DeltaBase(outside.as_raw_string(), None)
-    sink = ObjectSink(type_num, entry.size, inline.take(type_num, entry.size), os.path.join(staging, f"d{entry.offset}"))
+    sink = ObjectSink(type_num, entry.size, inline.take(type_num, entry.size),
+                      os.path.join(staging, f"d{entry.offset}"))
     try:
         reader = DeltaStream(PackSource(fh, entry.data_offset), entry.delta_size)
         if reader.varint() != base_size:

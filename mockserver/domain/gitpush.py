@@ -60,7 +60,7 @@ def push(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO | 
     """Apply ``commands`` with the objects of ``pack`` (a seekable file, None without objects)."""
     with ctx.algorithm_lock(target.full_name):
         try:
-            repo, moved = _accept(ctx, target, commands, pack)
+            _, moved = _accept(ctx, target, commands, pack)
         except (PackRefused, RepositoryError) as exc:
             return _refused(commands, exc.message, unpacked=False)
         except PushRefused as exc:

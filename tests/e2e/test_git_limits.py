@@ -193,7 +193,8 @@ def test_a_deep_tree_planted_through_the_state_api_gives_error_objects(live_serv
     create_algorithm(url, "Planted")
     assert requests.post(f"{url}/v1/algorithms/demo/Planted/compile", headers=demo, timeout=30).status_code == 200
     r = requests.post(f"{url}/v1/algorithms/demo/Planted/versions", headers=demo, timeout=30,
-                      json={"settings": {"algorithm_callability": "private"}, "version_info": {"version_type": "minor"}})
+                      json={"settings": {"algorithm_callability": "private"},
+                            "version_info": {"version_type": "minor"}})
     assert r.status_code == 200, r.text
     state = requests.get(f"{url}/_mock/state", timeout=30).json()
     commit, repo = _deep_repository(2000)
