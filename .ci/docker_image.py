@@ -31,10 +31,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from apt_sources import NoMirror, debian_mirror      # beside this file
+
 ROOT = Path(__file__).resolve().parents[1]
 # The host's CA bundle goes into the base image, so that pip inside the build trusts what
 # the host trusts (a TLS-intercepting egress proxy, say); the tag changes with the bundle.
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SUITE = "bookworm"              # the Debian release of the Dockerfile's default python:3.12-slim-bookworm
 BOOTSTRAP_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
 # Left out of the base image, as the official slim images do: with the vfs storage driver
 # every build step copies the whole file system, so its size is the build's time.
@@ -42,12 +45,11 @@ TRIM = ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/locale
         "usr/share/info")
 _RECIPE = hashlib.sha256(repr((BOOTSTRAP_PACKAGES, TRIM)).encode()
                          + (HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.is_file() else b""))
-BASE_IMAGE = f"algorithmia-mock-ci-base:bookworm-{_RECIPE.hexdigest()[:12]}"
+BASE_IMAGE = f"algorithmia-mock-ci-base:{SUITE}-{_RECIPE.hexdigest()[:12]}"
 IMAGE = "algorithmia-mock:ci"
 PREFIX = f"amock-ci-{os.getpid()}"
 DEMO_KEY = "simDemoSandboxKey0000000000"
 CONTROL_KEY = "ci-control-key-0123456789"
-DEBIAN_MIRROR = os.environ.get("CI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # vfs works on any file system; CI_DOCKER_STORAGE_DRIVER=overlay2 is much faster where it works.
 STORAGE_DRIVER = os.environ.get("CI_DOCKER_STORAGE_DRIVER", "vfs")
 # Legacy builder: it ignores the Dockerfile's "# syntax=" line, which BuildKit would
@@ -144,6 +146,14 @@ def stop_engine(proc: subprocess.Popen | None) -> None:
 
 # ---------------------------------------------------------------- images
 
+def mirror_from_apt() -> str:
+    """The Debian mirror of the machine's apt sources (CI_DEBIAN_MIRROR overrides it)."""
+    try:
+        return debian_mirror(SUITE)
+    except NoMirror as none:
+        raise Failed(f"{none}\nConfigure one for apt, or set CI_DEBIAN_MIRROR") from None
+
+
 def ensure_base_image(workdir: Path) -> None:
     """A python:3.x-slim stand-in made with debootstrap; reused when the engine has it."""
     if run(["docker", "image", "inspect", BASE_IMAGE], 30, check=False).returncode == 0:
@@ -153,10 +163,10 @@ def ensure_base_image(workdir: Path) -> None:
     if stale:                    # base images of an older recipe or CA bundle
         run(["docker", "image", "rm", "-f", *stale], 120, check=False)
     rootfs = workdir / "rootfs"
-    say(f"debootstrap bookworm ({BOOTSTRAP_PACKAGES}) from {DEBIAN_MIRROR}")
+    mirror = os.environ.get("CI_DEBIAN_MIRROR") or mirror_from_apt()
+    say(f"debootstrap {SUITE} ({BOOTSTRAP_PACKAGES}) from {mirror}")
     started = time.monotonic()
-    run(["debootstrap", "--variant=minbase", f"--include={BOOTSTRAP_PACKAGES}", "bookworm", str(rootfs),
-         DEBIAN_MIRROR], 600)
+    run(["debootstrap", "--variant=minbase", f"--include={BOOTSTRAP_PACKAGES}", SUITE, str(rootfs), mirror], 600)
     # What the official python image has and Debian's lacks: `python`/`pip` on PATH, and no
     # PEP 668 marker (the Dockerfile pip-installs into the image's Python, as there).
     for name, target in (("python", "/usr/bin/python3"), ("pip", "/usr/bin/pip3")):
