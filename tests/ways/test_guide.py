@@ -4,21 +4,16 @@ import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import pytest
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from support.docs import DOCS, ROOT, blocks
+
 GUIDE = (ROOT / "docs" / "ways-in.md").read_text()
 README = (ROOT / "README.md").read_text()
-DOCS = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
-
-
-def blocks(text, lang):
-    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.S | re.M)
 
 
 @pytest.mark.parametrize("doc", DOCS)

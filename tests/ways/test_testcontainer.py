@@ -3,31 +3,22 @@ this file after it builds the image, naming it in ALGORITHMIA_MOCK_IMAGE (and as
 networking, its engine having no bridge). Without that variable the container tests skip, saying
 so; the configuration tests at the top need no engine."""
 import os
-import re
-from pathlib import Path
 
 import Algorithmia
 import pytest
 import requests
 
 from support.api import ADMIN, DEMO
+from support.docs import the_block
 
 testcontainer = pytest.importorskip("mockserver.testcontainer",
                                     reason="the testcontainers extra is not installed (pip install -e '.[test]')")
 AlgorithmiaMockContainer = testcontainer.AlgorithmiaMockContainer
 
-ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("ALGORITHMIA_MOCK_IMAGE")
 HOST_NETWORK = os.environ.get("ALGORITHMIA_MOCK_HOST_NETWORK") == "1"
 needs_image = pytest.mark.skipif(not IMAGE, reason="ALGORITHMIA_MOCK_IMAGE is not set: .ci/docker_image.py runs "
                                                    "these tests against the image it builds")
-
-
-def example(doc: str) -> str:
-    """The Testcontainers example of a doc page (the python block that imports the module)."""
-    text = (ROOT / doc).read_text()
-    (block,) = [b for b in re.findall(r"^```python\n(.*?)^```", text, re.S | re.M) if "AlgorithmiaMockContainer" in b]
-    return block
 
 
 # ---------------------------------------------------------------- configuration (no engine)
@@ -71,7 +62,7 @@ def container(**kwargs):
 @needs_image
 @pytest.mark.parametrize("doc", ["README.md", "docs/ways-in.md"])
 def test_the_docs_example_runs(doc):
-    code = example(doc)
+    code = the_block(doc, "python", "AlgorithmiaMockContainer(")
     assert code.count('AlgorithmiaMockContainer("algorithmia-mock:latest")') == 1
     code = code.replace('AlgorithmiaMockContainer("algorithmia-mock:latest")',
                         f'AlgorithmiaMockContainer({IMAGE!r}, host_network={HOST_NETWORK})')
