@@ -270,6 +270,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "request_body": _body_for_journal(req, req.content_length, journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault,
+                "notes": attrs.get("notes"),   # how the request was read (api.common.note), or None
             })
         metrics.observe_request(operation, method, status, duration)
         if fault:

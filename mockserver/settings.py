@@ -151,8 +151,10 @@ OPTIONS: tuple[Option, ...] = (
                    "control key", metavar="HOST"),
     Option("port", "port to listen on", _INT, metavar="PORT"),
     Option("fixtures", "fixture files applied in order; they **replace** the bundled sandbox (default: the "
-                       "sandbox)", _paths, many="paths", metavar="PATH"),
-    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`)",
+                       "sandbox); repeatable, and one flag may name several files: the files accumulate",
+                       _paths, many="paths", metavar="PATH"),
+    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`); repeatable, "
+                             "and one flag may name several files: the files accumulate",
                              _paths, many="paths", metavar="PATH"),
     Option("admin_key", "one more admin API key", metavar="KEY"),
     Option("seed", "deterministic ids, git hashes, build ids, request ids and keys (see \"Reproducible runs\")",
@@ -224,7 +226,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         elif option.parse in (_INT, _FLOAT):
             kw["type"] = int if option.parse is _INT else float
         if option.many == "paths" and option.name in ("fixtures", "extra_fixtures"):
-            kw["nargs"] = "+"
+            kw["nargs"], kw["action"] = "+", "extend"      # --fixtures a b --fixtures c: a, b, c
         elif option.many:
             kw["action"] = "append"
         parser.add_argument(option.flag, **kw)

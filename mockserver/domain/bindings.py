@@ -45,17 +45,21 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
     if problem:
         raise ApiError(REQUEST_INVALID, f"Cannot bind {owner}/{name} to {target}: {problem}")
     with ctx.store.write() as state:
-        if f"{owner}/{name}" not in state.algorithms:
+        algo = state.algorithm_named(owner, name)          # without regard to case, as the API
+        if algo is None:
             raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
         resolved = target if base_dir is None else _absolute(binding)
         if trusted and ctx.engine is not None:
             ctx.engine.trust(resolved)
-        state.put_binding(binding_key(owner, name, version), resolved)
+        state.put_binding(binding_key(algo.owner, algo.name, version), resolved)
     return resolved
 
 
 def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -> None:
     with ctx.store.write() as state:
+        algo = state.algorithm_named(owner, name)
+        if algo is not None:
+            owner, name = algo.owner, algo.name
         if not state.drop_binding(binding_key(owner, name, version)):
             raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {binding_key(owner, name, version)}", 404)
 
