@@ -1,7 +1,8 @@
 """mockserver.testcontainer against the real image: CI's Docker step (.ci/docker_image.py) runs
 this file after it builds the image, naming it in ALGORITHMIA_MOCK_IMAGE (and asking for host
 networking, its engine having no bridge). Without that variable the container tests skip, saying
-so; the configuration tests at the top need no engine."""
+so. The configuration tests at the top need an engine but no image (the library's DockerContainer
+connects to the engine when it is made): without one they skip, saying so."""
 import os
 
 import Algorithmia
@@ -14,19 +15,33 @@ from support.docs import the_block
 testcontainer = pytest.importorskip("mockserver.testcontainer",
                                     reason="the testcontainers extra is not installed (pip install -e '.[test]')")
 AlgorithmiaMockContainer = testcontainer.AlgorithmiaMockContainer
+docker = pytest.importorskip("docker")                  # the Docker SDK, a dependency of testcontainers
 
 IMAGE = os.environ.get("ALGORITHMIA_MOCK_IMAGE")
 HOST_NETWORK = os.environ.get("ALGORITHMIA_MOCK_HOST_NETWORK") == "1"
+
+
+def engine_answers() -> bool:
+    try:
+        docker.from_env(timeout=10).ping()
+    except docker.errors.DockerException:
+        return False
+    return True
+
+
+needs_engine = pytest.mark.skipif(not engine_answers(), reason="no Docker engine answers here (a DockerContainer "
+                                  "connects to it when made); .ci/docker_image.py runs these with one")
 needs_image = pytest.mark.skipif(not IMAGE, reason="ALGORITHMIA_MOCK_IMAGE is not set: .ci/docker_image.py runs "
                                                    "these tests against the image it builds")
 
 
-# ---------------------------------------------------------------- configuration (no engine)
+# ---------------------------------------------------------------- configuration (an engine, no image)
 
 def test_the_bundled_keys_are_the_fixtures_keys():
     assert (testcontainer.DEMO_KEY, testcontainer.ADMIN_KEY) == (DEMO, ADMIN)
 
 
+@needs_engine
 def test_a_control_key_always_goes_in_and_bridge_mode_maps_the_port():
     mock = AlgorithmiaMockContainer("any-image")
     assert len(mock.control_key) >= 24 and mock.env["MOCKSERVER_CONTROL_KEY"] == mock.control_key
@@ -37,12 +52,14 @@ def test_a_control_key_always_goes_in_and_bridge_mode_maps_the_port():
     assert given.env["MOCKSERVER_ADMIN_KEY"] == given.admin_key == "simMyAdmin"
 
 
+@needs_engine
 def test_host_network_maps_no_port_and_uses_the_loopback():
     mock = AlgorithmiaMockContainer("any-image", host_network=True)
     assert mock.ports == {} and mock.get_container_host_ip() == "127.0.0.1"
     assert mock.get_exposed_port(41234) == 41234
 
 
+@needs_engine
 def test_fixtures_are_mounted_read_only_and_named_in_the_right_variable(tmp_path):
     one, two, own = (tmp_path / "one.yaml", tmp_path / "two.yaml", tmp_path / "own.yaml")
     mock = AlgorithmiaMockContainer("any-image").with_fixtures(one, two).with_fixtures(own, replace=True)
