@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     settings = settings or Settings.load()
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
-    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
+    app.config["MAX_CONTENT_LENGTH"] = api_body_limit(settings)
     server = MockServer(settings, spec or ApiSpec.load())
     app.extensions["mockserver"] = server
     if server.control_key_generated:
@@ -137,8 +137,25 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template))
     # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
-                                                   max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)
+                                                   git_push_limit(settings)), sandboxes)
     return app
+
+
+def api_body_limit(settings: Settings) -> int:
+    """The largest body of an API or control request (routes refuse more with a 413 error object)."""
+    return max(settings.max_request_bytes, settings.max_upload_bytes)
+
+
+def git_push_limit(settings: Settings) -> int:
+    """The largest git push body: the API's limit, the one the HTTP server has always enforced on it."""
+    return api_body_limit(settings)
+
+
+def server_body_bound(settings: Settings) -> int:
+    """The bound the HTTP server enforces by itself, outside the app: twice the largest body a
+    route accepts, so a body somewhat over a route's limit still reaches the route and gets its
+    413 error object, while no request can make the server read more than this."""
+    return 2 * max(api_body_limit(settings), git_push_limit(settings))
 
 
 class AlgorithmIdConverter(BaseConverter):

@@ -74,6 +74,10 @@ NOT_FOUND = 5004
 REQUEST_INVALID = 6001
 REQUEST_ID_NOT_FOUND = 7000
 
+# Kinds of the serving and control layers.
+DROPPED_BY_FAULT = Kind(INTERNAL, 502)            # the (never complete) answer of an injected drop
+CONTENT_TYPE_REQUIRED = Kind(REQUEST_INVALID, 415)  # a control request body of a type it does not take
+
 
 class ApiError(Exception):
     """An Algorithmia API error.

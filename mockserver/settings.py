@@ -53,7 +53,6 @@ class Settings:
     workers: int = 1                                     # processes; anything but 1 is refused (serve.py)
     connection_limit: int = 1000
     idle_timeout: float = 30.0
-    request_deadline: float = 60.0
     url_prefix: str = ""
     log_level: str = "info"
 
@@ -195,8 +194,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("idle_timeout", "seconds a connection may send or accept nothing before it is closed "
                            "(`MOCKSERVER_BODY_TIMEOUT` is read when it is unset)",
                            _FLOAT, metavar="SECONDS", also_env=("MOCKSERVER_BODY_TIMEOUT",)),
-    Option("request_deadline", "seconds from a request's first byte to its last (head and body); past it the "
-                               "connection is closed", _FLOAT, metavar="SECONDS"),
     Option("url_prefix", "a mount prefix (behind a path router), moved from the path into `SCRIPT_NAME` so "
                          "every link carries it", metavar="PREFIX"),
     Option("log_level", "`debug`, `info`, `warning`, `error`", _choice("debug", "info", "warning", "error")),

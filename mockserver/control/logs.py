@@ -18,6 +18,7 @@ import sys
 import time
 from logging.handlers import QueueHandler, QueueListener
 
+from mockserver.control.faults import InjectedDrop
 from mockserver.web.jsonio import dumps_bytes
 
 access_log = logging.getLogger("mockserver.access")
@@ -42,13 +43,12 @@ def log_request(method: str, path: str, status: int, duration_ms: float, request
 
 _installed: "QueueHandler | None" = None   # by configure_logging
 _mockserver_log = logging.getLogger("mockserver")
-_root_log = logging.getLogger()
 
 
 def _only_listener() -> "QueueHandler | None":
     """The handler configure_logging installed, when it is the only place access lines go."""
     if (_installed is not None and not access_log.handlers and not access_log.filters
-            and not _root_log.handlers and _mockserver_log.handlers == [_installed]):
+            and not _mockserver_log.propagate and _mockserver_log.handlers == [_installed]):
         return _installed
     return None
 
@@ -126,4 +126,20 @@ def configure_logging(level: str) -> None:
         handler, listener = batching_handler()
         atexit.register(listener.stop)
         logger.addHandler(handler)
+        # waitress.serve() configures the root logger (logging.basicConfig()) when it starts:
+        # mockserver's lines stay on this handler only, not printed twice.
+        logger.propagate = False
         _installed = handler
+
+
+def _not_an_injected_drop(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, InjectedDrop)
+
+
+def quiet_injected_drops() -> None:
+    """waitress logs every answer an application aborts, with its traceback, on its documented
+    ``waitress`` logger; an injected ``drop`` fault aborts on purpose (control/faults.py)."""
+    waitress_log = logging.getLogger("waitress")
+    if _not_an_injected_drop not in waitress_log.filters:
+        waitress_log.addFilter(_not_an_injected_drop)
