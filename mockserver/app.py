@@ -26,7 +26,7 @@ from mockserver.control.faults import FaultSet
 from mockserver.domain.gitbuilds import checkout_root
 from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
-from mockserver.control.logs import log_request
+from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
 from mockserver.control.metrics import Metrics
 from mockserver.errors import INTERNAL, REQUEST_INVALID, USER_NOT_FOUND, ApiError
 from mockserver.ids import Clock, Ids
@@ -135,9 +135,10 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template))
-    # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
-    app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
-                                                   git_push_limit(settings)), sandboxes)
+    # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
+    # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
+    app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
+                                                             git_push_limit(settings)), sandboxes))
     return app
 
 
@@ -277,6 +278,9 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
         path, method = req.path, environ["REQUEST_METHOD"]
         op = endpoints.get(req.endpoint or "")
         operation = op.id if op is not None else "unmatched"
+        error = None
+        if status >= 400 and not response.direct_passthrough:     # why, for clients that hide the body
+            error = explanation(response.get_data(), response.content_type)
         if not site.is_mock_own_path(path):
             query = environ.get("QUERY_STRING")
             journal.record({
@@ -286,7 +290,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "time": time.time(),   # wall clock: never advance the API's clock
                 "request_body": _body_for_journal(req, req.content_length, journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
-                "fault": fault,
+                "fault": fault, "error": error,
             })
         metrics.observe_request(operation, method, status, duration)
         if fault:
@@ -294,7 +298,9 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
         if operation in _DELETES_ALGORITHMS and status < 300:
             with mock.ctx.store.read() as state:
                 metrics.forget_algorithms(keep=set(state.algorithms))
-        log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
+        environ[LOGGED_KEY] = True
+        log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
+                    error_code=error and error["code"], error_message=error and error["message"])
         return response
     return record
 

@@ -1,4 +1,5 @@
 """The Docker command (``mockserver``), run outside Docker; and the CLI's flags."""
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +40,10 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
             requests.get(f"{url}/v1/scms", headers=auth, timeout=5)
         assert requests.get(f"{url}/v1/scms", headers=auth, timeout=5).status_code == 200
         assert "mockserver_requests_total" in requests.get(f"{url}/_mock/metrics").text
+        # the official client hides the explanation; the server's log line carries it
+        import Algorithmia
+        with pytest.raises(Exception, match=r"<Response \[404\]>"):
+            Algorithmia.client(DEMO, url).algo("demo/Hello/0.0.9").pipe("x")
     finally:
         code, took, _out, err = stop_and_collect(proc)
     assert code == 0, err
@@ -47,6 +52,9 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
     assert "Traceback" not in err                    # the injected drop is not logged as a failure
     access = [line for line in err.splitlines() if line.startswith("{") and '"event":"request"' in line]
     assert any('"path":"/v1/users/demo/algorithms"' in line and '"status":200' in line for line in access), err[-2000:]
+    (failed,) = [json.loads(line) for line in access if '"/v1/algo/demo/Hello/0.0.9"' in line]
+    assert (failed["status"], failed["error_code"]) == (404, 1001)
+    assert failed["error_message"] == "No such version of algo://demo/Hello: 0.0.9"
 
 
 def test_serve_bad_fixture_stops_startup(tmp_path):
