@@ -96,12 +96,14 @@ class MockServer:
 
 def code_policy(settings: Settings) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
-    configured folders and module prefixes, and code in the folders of start-up fixtures.
-    Built commits run from the checkout cache: allowed, but never trusted to run in-process
-    (pushed code runs in worker processes only)."""
+    configured folders and module prefixes, and code in the folders of start-up fixture files
+    (``--fixtures`` and ``--extra-fixtures`` alike). Which of those may also run in-process is
+    a separate question (``trusted_dirs``). Built commits run from the checkout cache: allowed,
+    but never trusted to run in-process (pushed code runs in worker processes only)."""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, checkout_root()],
-                      settings.algorithm_modules, trusted_dirs=fixture_dirs)
+    extra_fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.extra_fixtures]
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *extra_fixture_dirs,
+                       checkout_root()], settings.algorithm_modules, trusted_dirs=fixture_dirs)
 
 
 class MockFlask(Flask):

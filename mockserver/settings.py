@@ -34,7 +34,8 @@ class Settings:
     cors_origins: str = "*"
     invocations_per_key: int = 8                         # concurrent calls per API key; more: 429
     # Code that bindings over HTTP and in fixtures may name (the bundled sandbox algorithms and
-    # the folders of start-up fixture files are always allowed; see runtime/policy.py)
+    # the folders of start-up fixture files, --fixtures and --extra-fixtures, are always allowed;
+    # see runtime/policy.py)
     algorithm_dirs: list[str] = field(default_factory=list)
     algorithm_modules: list[str] = field(default_factory=list)
     wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
@@ -170,7 +171,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("invocations_per_key", "concurrent algorithm calls per API key (0: no cap); more get 429",
                                   _INT, metavar="N"),
     Option("algorithm_dirs", "a folder whose `.py` files bindings may name (repeatable); the bundled sandbox "
-                             "algorithms and the folders of `--fixtures` files are always allowed",
+                             "algorithms and the folders of `--fixtures` and `--extra-fixtures` files are always "
+                             "allowed",
                              _paths, many="paths", metavar="DIR", flag_name="--algorithms-dir", env_name="MOCKSERVER_ALGORITHMS_DIRS"),
     Option("algorithm_modules", "a module prefix bindings may name, e.g. `mypkg.algos` (repeatable)",
                                 _names, many="names", metavar="PREFIX", flag_name="--algorithm-module"),
