@@ -74,6 +74,13 @@ NOT_FOUND = 5004
 REQUEST_INVALID = 6001
 REQUEST_ID_NOT_FOUND = 7000
 
+# Named kinds (new code raises these).
+# settings.algorithm_environment names no listed environment, or disagrees with language/environment.
+UNKNOWN_ALGORITHM_ENVIRONMENT = Kind(2015, 400)
+# Multipart algorithm input the platform cannot hand to apply(): a part without a name or a valid
+# Content-Type, a part that does not decode, too many parts, a malformed body.
+INVALID_MULTIPART_INPUT = Kind(2015, 400)
+
 
 class ApiError(Exception):
     """An Algorithmia API error.

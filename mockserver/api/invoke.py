@@ -45,7 +45,7 @@ def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: st
         if trace and call.may_see_source:
             error["stacktrace"] = trace       # the docs' name
             error["stack_trace"] = trace      # the Python client's name
-        body = {"error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
+        body = {"async": False, "error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
         # output=raw signals failure with HTTP 400 (seed 004); otherwise 200 + error.
         return json_response(body, 400 if output == "raw" else 200)
     if output == "raw":
@@ -53,8 +53,8 @@ def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: st
     result = outcome.result
     if outcome.content_type == "binary":
         result = base64.b64encode(bytes(result)).decode("ascii")
-    return json_response({"result": result, "metadata": _metadata(call, outcome, outcome.content_type),
-                          "request_id": request_id})
+    return json_response({"async": False, "result": result,
+                          "metadata": _metadata(call, outcome, outcome.content_type), "request_id": request_id})
 
 
 def _metadata(call: invocation.Call, outcome: Outcome, content_type: str) -> dict[str, Any]:
