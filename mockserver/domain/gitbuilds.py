@@ -36,12 +36,13 @@ CHECK_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 180.0
 SHOWN_PATH = "/opt/algorithm"         # the checkout's path as build logs show it
 _CHECK = r"""
-import sys, traceback
+import sys
 from mockserver.runtime.binding import Binding, load_binding
+from mockserver.runtime.traces import Paths, format_exception
 try:
     load_binding(Binding(sys.argv[1]), register=False)
-except BaseException:
-    traceback.print_exc()
+except BaseException as exc:
+    sys.stderr.write(format_exception(exc, Paths.for_target(sys.argv[1])))
     sys.exit(1)
 """
 

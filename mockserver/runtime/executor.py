@@ -4,7 +4,6 @@ Keep it light (imported by every worker process).
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Optional
 
@@ -12,62 +11,57 @@ from mockserver.runtime import binding as _binding
 from mockserver.runtime.codec import OutputError, encode_output
 from mockserver.runtime.codec import error_dict as _error_dict
 from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError, call_error)
-
-_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _is_algorithm_frame(frame: traceback.FrameSummary) -> bool:
-    """Frames of the mock's runtime (this package) and of the import machinery are not the
-    algorithm's: the platform showed an algorithm's owner only the algorithm's frames."""
-    name = frame.filename or ""
-    return not (os.path.abspath(name).startswith(_RUNTIME_DIR) or name.startswith("<frozen importlib"))
+from mockserver.runtime.traces import Paths, format_exception
 
 
-def algorithm_trace(exc: BaseException) -> str:
-    """The formatted traceback of ``exc`` (with its chain) without the mock's own frames."""
-    import traceback            # here: a worker process's cold start need not import it
-    te = traceback.TracebackException.from_exception(exc)
-    seen, todo = set(), [te]
-    while todo:
-        link = todo.pop()
-        if id(link) in seen:
-            continue
-        seen.add(id(link))
-        link.stack = traceback.StackSummary.from_list([f for f in link.stack if _is_algorithm_frame(f)])
-        todo.extend(x for x in (link.__cause__, link.__context__) if x is not None)
-    return "".join(te.format())
+def algorithm_trace(exc: BaseException, paths: Optional[Paths] = None) -> str:
+    """The formatted traceback of ``exc`` as the platform shows it (runtime/traces.py)."""
+    return format_exception(exc, paths)
 
 
-def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Optional[str] = None) -> dict:
+def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Optional[str] = None,
+               paths: Optional[Paths] = None) -> dict:
+    paths = paths or Paths()
     err = _error_dict(exc, error_type, message)
-    err["stacktrace"] = algorithm_trace(exc)
+    err["message"] = paths.rewrite(err["message"])
+    err["stacktrace"] = algorithm_trace(exc, paths)
     return err
 
 
 class Loaded:
     """A warm algorithm: resolved functions + load() state, or the load error."""
 
-    __slots__ = ("resolved", "state", "load_error", "load_time")
+    __slots__ = ("resolved", "state", "load_error", "load_time", "paths")
 
-    def __init__(self, resolved=None, state=None, load_error: Optional[dict] = None, load_time=0.0):
+    def __init__(self, resolved=None, state=None, load_error: Optional[dict] = None, load_time=0.0,
+                 paths: Optional[Paths] = None):
         self.resolved = resolved
         self.state = state
         self.load_error = load_error
         self.load_time = load_time
+        self.paths = paths            # how its traces show host paths (runtime/traces.py)
 
 
-def _load_failure(exc: BaseException, phase: str) -> dict:
+def _load_failure(exc: BaseException, phase: str, paths: Optional[Paths] = None) -> dict:
     if isinstance(exc, MemoryError):
         return error_dict(exc, OUT_OF_MEMORY_ERROR,
-                          f"Algorithm ran out of memory during {phase}")
+                          f"Algorithm ran out of memory during {phase}", paths)
     if isinstance(exc, BindingError):
-        err = error_dict(exc, LOADING_ERROR, exc.message)
+        err = error_dict(exc, LOADING_ERROR, exc.message, paths)
         err["stacktrace"] = ""
         return err
     if isinstance(exc, SystemExit):
-        return error_dict(exc, LOADING_ERROR, f"Algorithm called sys.exit({exc.code!r}) during {phase}")
-    err = error_dict(exc, LOADING_ERROR)
+        return error_dict(exc, LOADING_ERROR, f"Algorithm called sys.exit({exc.code!r}) during {phase}", paths)
+    err = error_dict(exc, LOADING_ERROR, paths=paths)
     return err
+
+
+def _paths_of(binding: _binding.Binding) -> Paths:
+    try:
+        kind, location, _ = binding.parse()
+    except BindingError:
+        return Paths()
+    return Paths(location if kind == "file" else None)
 
 
 def prepare(binding: _binding.Binding, **import_kwargs) -> Loaded:
@@ -75,19 +69,21 @@ def prepare(binding: _binding.Binding, **import_kwargs) -> Loaded:
     KeyboardInterrupt): failures are kept in ``load_error`` and every call
     then answers that error, as the ADK does."""
     t0 = time.perf_counter()
+    paths = _paths_of(binding)
     try:
         resolved = _binding.load_binding(binding, **import_kwargs)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SyntaxError, ImportError, SystemExit, ...
-        return Loaded(load_error=_load_failure(exc, "import"), load_time=time.perf_counter() - t0)
+        return Loaded(load_error=_load_failure(exc, "import", paths), load_time=time.perf_counter() - t0, paths=paths)
     try:
         state = resolved.run_load()
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        return Loaded(resolved, load_error=_load_failure(exc, "load()"), load_time=time.perf_counter() - t0)
-    return Loaded(resolved, state, load_time=time.perf_counter() - t0)
+        return Loaded(resolved, load_error=_load_failure(exc, "load()", paths), load_time=time.perf_counter() - t0,
+                      paths=paths)
+    return Loaded(resolved, state, load_time=time.perf_counter() - t0, paths=paths)
 
 
 def execute(loaded: Loaded, value: Any) -> tuple[bool, str, Any, float, bool]:
@@ -108,13 +104,13 @@ def execute(loaded: Loaded, value: Any) -> tuple[bool, str, Any, float, bool]:
     except MemoryError as exc:
         value = None
         err = error_dict(exc, OUT_OF_MEMORY_ERROR,
-                         "Algorithm ran out of memory (exceeded the memory limit of its environment)")
+                         "Algorithm ran out of memory (exceeded the memory limit of its environment)", loaded.paths)
         return False, "void", err, time.perf_counter() - t0, True
     except SystemExit as exc:
-        err = error_dict(exc, ALGORITHM_ERROR, f"Algorithm called sys.exit({exc.code!r})")
+        err = error_dict(exc, ALGORITHM_ERROR, f"Algorithm called sys.exit({exc.code!r})", loaded.paths)
         return False, "void", err, time.perf_counter() - t0, True
     except OutputError as exc:
         err = call_error(str(exc), ALGORITHM_ERROR)
         return False, "void", err, time.perf_counter() - t0, False
     except BaseException as exc:
-        return False, "void", error_dict(exc), time.perf_counter() - t0, False
+        return False, "void", error_dict(exc, paths=loaded.paths), time.perf_counter() - t0, False
