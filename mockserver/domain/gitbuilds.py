@@ -41,8 +41,8 @@ from mockserver.runtime.binding import Binding, load_binding
 from mockserver.runtime.traces import Paths, format_exception
 try:
     load_binding(Binding(sys.argv[1]), register=False)
-except BaseException as exc:
-    sys.stderr.write(format_exception(exc, Paths.for_target(sys.argv[1])))
+except BaseException as exc:   # its trace without this script's own frame, as the platform shows it
+    sys.stderr.write(format_exception(exc.with_traceback(exc.__traceback__.tb_next), Paths.for_target(sys.argv[1])))
     sys.exit(1)
 """
 
