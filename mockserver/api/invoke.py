@@ -16,6 +16,7 @@ from mockserver.api.common import base_url, caller, read_body, server
 from mockserver.runtime import Outcome
 
 ops = Handlers()
+COLD_START_HEADER = "X-Mock-Cold-Start"
 
 
 @ops("invokeAlgorithm", "invokeAlgorithmVersion")
@@ -33,7 +34,10 @@ def invoke(inp):
     with watch.watching(request.environ) as cancelled:      # a client that goes away cancels its call
         outcome = invocation.run(context, call, request_id, cancelled=cancelled)
     mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
-    return _answer(call, outcome, request_id, q.get("output"))
+    response = _answer(call, outcome, request_id, q.get("output"))
+    # Mock-only: whether this call started a worker (a cold start). The bodies stay the platform's.
+    response.headers[COLD_START_HEADER] = "true" if outcome.cold else "false"
+    return response
 
 
 def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: str | None) -> Response:

@@ -9,9 +9,10 @@ import threading
 from dataclasses import dataclass
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import INTERNAL, INVALID_JSON, ApiError
+from mockserver.errors import INTERNAL, INVALID_JSON, INVALID_MULTIPART_INPUT, ApiError
 from mockserver.runtime import Binding, Invocation, Outcome, QueueFull
 from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
+from mockserver.runtime.multipart import BadMultipart
 from mockserver.domain.store import State
 from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
@@ -74,6 +75,8 @@ def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None
     except QueueFull as exc:
         raise ApiError(None, f"Too many concurrent calls to {call.algorithm}: {exc.message}", 429,
                        shape="invocation", error_type="SystemError") from None
+    except BadMultipart as exc:
+        raise ApiError(INVALID_MULTIPART_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
     except BadInput as exc:
         raise ApiError(INVALID_JSON, f"Invalid input for {call.algorithm}: {exc.message}", 400) from None
     except EngineClosed:
