@@ -26,6 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from mockserver.errors import ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
+from mockserver.runtime.adk import ENTRYPOINT as ADK_ENTRYPOINT, entrypoint_in
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
@@ -101,6 +102,8 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
     steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
     steps.append("Beginning container customization")
     entry = entrypoint(name, language)
+    if entry is not None:
+        entry = entrypoint_in(files, entry)      # the ADK's src/Algorithm.py when the commit has it
     if entry is None:
         steps += ["Step 2/3 : dependencies: not checked for this language",
                   f"Step 3/3 : entrypoint: the mock cannot execute {language} code; the build succeeds so it can "
@@ -112,7 +115,8 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
         return entry, steps, problem
     steps.append(f"Step 3/3 : import entrypoint {entry} and find apply()")
     if not os.path.isfile(os.path.join(folder, *entry.split("/"))):
-        problem = f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py"
+        problem = (f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py "
+                   f"(or {ADK_ENTRYPOINT} for the ADK)")
         return entry, steps + [f"ERROR: {problem}"], problem
     if repo.tree_of(commit) == template_tree(name, language):
         return entry, steps + ["  entrypoint ok (the unchanged template)"], None

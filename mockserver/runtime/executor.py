@@ -11,6 +11,7 @@ from mockserver.runtime import binding as _binding
 from mockserver.runtime.codec import OutputError, encode_output
 from mockserver.runtime.codec import error_dict as _error_dict
 from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError, call_error)
+from mockserver.runtime.adk import AdkAlgorithm, is_adk_file
 from mockserver.runtime.traces import Paths, format_exception
 
 
@@ -56,6 +57,14 @@ def _load_failure(exc: BaseException, phase: str, paths: Optional[Paths] = None)
     return err
 
 
+def _is_adk(binding: _binding.Binding) -> bool:
+    try:
+        kind, location, _ = binding.parse()
+    except BindingError:
+        return False
+    return kind == "file" and is_adk_file(location)
+
+
 def _paths_of(binding: _binding.Binding) -> Paths:
     try:
         kind, location, _ = binding.parse()
@@ -70,6 +79,8 @@ def prepare(binding: _binding.Binding, **import_kwargs) -> Loaded:
     then answers that error, as the ADK does."""
     t0 = time.perf_counter()
     paths = _paths_of(binding)
+    if _is_adk(binding):                 # imported, loaded and applied through the ADK (runtime/adk.py)
+        return Loaded(AdkAlgorithm(binding, import_kwargs), paths=paths)
     try:
         resolved = _binding.load_binding(binding, **import_kwargs)
     except KeyboardInterrupt:
