@@ -1,32 +1,32 @@
-"""Load a binding and run one call: shared by worker processes and inprocess mode.
+"""Load a binding and run one call of the algorithm's code: shared by worker processes and
+inprocess mode. What an exception becomes is :mod:`.tracebacks`' job.
 
 Keep it light (imported by every worker process).
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from mockserver.runtime import binding as _binding
 from mockserver.runtime.codec import OutputError, encode_output
-from mockserver.runtime.codec import error_dict as _error_dict
-from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError, call_error)
+from mockserver.runtime.errors import (ALGORITHM_ERROR, LOADING_ERROR, OUT_OF_MEMORY_ERROR, BindingError, CallError,
+                                       call_error)
 from mockserver.runtime.adk import AdkAlgorithm, is_adk_file
-from mockserver.runtime.traces import Paths, format_exception
+from mockserver.runtime.traces import Paths
+from mockserver.runtime.tracebacks import error_of
 
 
-def algorithm_trace(exc: BaseException, paths: Optional[Paths] = None) -> str:
-    """The formatted traceback of ``exc`` as the platform shows it (runtime/traces.py)."""
-    return format_exception(exc, paths)
-
-
-def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Optional[str] = None,
-               paths: Optional[Paths] = None) -> dict:
-    paths = paths or Paths()
-    err = _error_dict(exc, error_type, message)
-    err["message"] = paths.rewrite(err["message"])
-    err["stacktrace"] = algorithm_trace(exc, paths)
-    return err
+class Executed(NamedTuple):
+    """One run of apply(): ``payload`` as :func:`codec.encode_output` returns it when ``ok``,
+    else a :class:`CallError`. ``restart`` asks the caller to discard this warm worker
+    (sys.exit, MemoryError)."""
+    ok: bool
+    content_type: str
+    payload: Any
+    run_time: float
+    restart: bool = False
+    stdout: Optional[str] = None        # what the call wrote, when it asked (added by the worker)
 
 
 class Loaded:
@@ -34,7 +34,7 @@ class Loaded:
 
     __slots__ = ("resolved", "state", "load_error", "load_time", "paths")
 
-    def __init__(self, resolved=None, state=None, load_error: Optional[dict] = None, load_time=0.0,
+    def __init__(self, resolved=None, state=None, load_error: Optional[CallError] = None, load_time=0.0,
                  paths: Optional[Paths] = None):
         self.resolved = resolved
         self.state = state
@@ -43,34 +43,23 @@ class Loaded:
         self.paths = paths            # how its traces show host paths (runtime/traces.py)
 
 
-def _load_failure(exc: BaseException, phase: str, paths: Optional[Paths] = None) -> dict:
+def _load_failure(exc: BaseException, phase: str, paths: Optional[Paths] = None) -> CallError:
     if isinstance(exc, MemoryError):
-        return error_dict(exc, OUT_OF_MEMORY_ERROR,
-                          f"Algorithm ran out of memory during {phase}", paths)
+        return error_of(exc, OUT_OF_MEMORY_ERROR, f"Algorithm ran out of memory during {phase}", paths=paths)
     if isinstance(exc, BindingError):
-        err = error_dict(exc, LOADING_ERROR, exc.message, paths)
-        err["stacktrace"] = ""
-        return err
+        return error_of(exc, LOADING_ERROR, exc.message, trace=False, paths=paths)
     if isinstance(exc, SystemExit):
-        return error_dict(exc, LOADING_ERROR, f"Algorithm called sys.exit({exc.code!r}) during {phase}", paths)
-    err = error_dict(exc, LOADING_ERROR, paths=paths)
-    return err
+        return error_of(exc, LOADING_ERROR, f"Algorithm called sys.exit({exc.code!r}) during {phase}", paths=paths)
+    return error_of(exc, LOADING_ERROR, paths=paths)
 
 
-def _is_adk(binding: _binding.Binding) -> bool:
+def _file_of(binding: _binding.Binding) -> Optional[str]:
+    """The file a file binding names (None for modules, callables and bad targets)."""
     try:
         kind, location, _ = binding.parse()
     except BindingError:
-        return False
-    return kind == "file" and is_adk_file(location)
-
-
-def _paths_of(binding: _binding.Binding) -> Paths:
-    try:
-        kind, location, _ = binding.parse()
-    except BindingError:
-        return Paths()
-    return Paths(location if kind == "file" else None)
+        return None
+    return location if kind == "file" else None
 
 
 def prepare(binding: _binding.Binding, **import_kwargs) -> Loaded:
@@ -78,8 +67,9 @@ def prepare(binding: _binding.Binding, **import_kwargs) -> Loaded:
     KeyboardInterrupt): failures are kept in ``load_error`` and every call
     then answers that error, as the ADK does."""
     t0 = time.perf_counter()
-    paths = _paths_of(binding)
-    if _is_adk(binding):                 # imported, loaded and applied through the ADK (runtime/adk.py)
+    entry = _file_of(binding)
+    paths = Paths(entry)
+    if entry is not None and is_adk_file(entry):     # imported, loaded and applied through the ADK (runtime/adk.py)
         return Loaded(AdkAlgorithm(binding, import_kwargs), paths=paths)
     try:
         resolved = _binding.load_binding(binding, **import_kwargs)
@@ -97,31 +87,26 @@ def prepare(binding: _binding.Binding, **import_kwargs) -> Loaded:
     return Loaded(resolved, state, load_time=time.perf_counter() - t0, paths=paths)
 
 
-def execute(loaded: Loaded, value: Any) -> tuple[bool, str, Any, float, bool]:
-    """Run apply once: ``(ok, content_type, payload_or_error, run_time, restart)``.
-
-    ``payload`` as :func:`codec.encode_output` returns it; on failure an error
-    dict. ``restart`` asks the caller to discard this warm worker (sys.exit,
-    MemoryError)."""
+def execute(loaded: Loaded, value: Any) -> Executed:
+    """Run apply once (see :class:`Executed`)."""
     if loaded.load_error is not None:
-        return False, "void", loaded.load_error, 0.0, False
+        return Executed(False, "void", loaded.load_error, 0.0)
     t0 = time.perf_counter()
     try:
         value = loaded.resolved.call_apply(value, loaded.state)
         content_type, payload = encode_output(value)
-        return True, content_type, payload, time.perf_counter() - t0, False
+        return Executed(True, content_type, payload, time.perf_counter() - t0)
     except KeyboardInterrupt:
         raise
     except MemoryError as exc:
         value = None
-        err = error_dict(exc, OUT_OF_MEMORY_ERROR,
-                         "Algorithm ran out of memory (exceeded the memory limit of its environment)", loaded.paths)
-        return False, "void", err, time.perf_counter() - t0, True
+        err = error_of(exc, OUT_OF_MEMORY_ERROR,
+                       "Algorithm ran out of memory (exceeded the memory limit of its environment)", paths=loaded.paths)
+        return Executed(False, "void", err, time.perf_counter() - t0, True)
     except SystemExit as exc:
-        err = error_dict(exc, ALGORITHM_ERROR, f"Algorithm called sys.exit({exc.code!r})", loaded.paths)
-        return False, "void", err, time.perf_counter() - t0, True
+        err = error_of(exc, ALGORITHM_ERROR, f"Algorithm called sys.exit({exc.code!r})", paths=loaded.paths)
+        return Executed(False, "void", err, time.perf_counter() - t0, True)
     except OutputError as exc:
-        err = call_error(str(exc), ALGORITHM_ERROR)
-        return False, "void", err, time.perf_counter() - t0, False
+        return Executed(False, "void", call_error(str(exc), ALGORITHM_ERROR), time.perf_counter() - t0)
     except BaseException as exc:
-        return False, "void", error_dict(exc, paths=loaded.paths), time.perf_counter() - t0, False
+        return Executed(False, "void", error_of(exc, paths=loaded.paths), time.perf_counter() - t0)
