@@ -154,3 +154,11 @@ def test_update_moves_an_algorithm_between_environments(api):
                                                   "settings": {**SETTINGS, "algorithm_environment": "nope"}})
     error_of(r, 400, 2015)
     assert api.get("/v1/algorithms/demo/Mover").get_json()["settings"]["environment"] == "cpu"
+
+
+def test_secret_providers_speak_the_generated_clients_names(api, admin):
+    providers = api.get("/v1/secret-provider").get_json()
+    assert set(providers[0]) == {"id", "name", "description", "moduleName", "factoryClassName", "interfaceVersion",
+                                 "isEnabled", "isDefault", "created", "modified"}
+    assert admin.get("/v1/admin/secret-provider").get_json() == providers
+    error_of(api.get("/v1/admin/secret-provider"), 403, 2001)
