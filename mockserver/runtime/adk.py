@@ -118,11 +118,10 @@ class AdkAlgorithm:
         return _decoded(response)
 
     def _start(self) -> None:
-        kind, location, func = self.binding.parse()
         ctx = current()
         if ctx is not None and ctx.mode == "process":
             # The platform runs an algorithm in its source root; the ADK reads its manifest there.
-            os.chdir(source_root(location)[0])
+            os.chdir(source_root(self.binding.parse()[1])[0])
             sys.path[:] = [p for p in sys.path if p not in ("", ".")]
         started = _binding.ADK_STARTED
         del started[:]
