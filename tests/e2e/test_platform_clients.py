@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from support.api import ADMIN, DEMO
-from support.clients import run_generated
+from support.clients import install_generated_client, run_generated
 
 HERE = Path(__file__).parent
 AUTH = {"Authorization": f"Simple {DEMO}"}
@@ -77,8 +77,10 @@ def test_secrets_through_the_python_client(client):
     assert provider["moduleName"] and provider["factoryClassName"] and provider["isDefault"] is True
 
 
-def test_generated_client_calls_algorithms_and_reads_providers(live_server, generated_client_path):
-    done = run_generated(generated_client_path, HERE / "generated_client_platform.py", live_server.url, ADMIN, DEMO)
+def test_generated_client_calls_algorithms_and_reads_providers(live_server):
+    """1.5.5, whose AlgorithmInvocationResult requires `async` (1.5.1 has no secrets API)."""
+    done = run_generated(install_generated_client("1.5.5"), HERE / "generated_client_platform.py", live_server.url,
+                         ADMIN, DEMO)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "platform calls ok" in done.stdout
 
