@@ -86,6 +86,8 @@ UNKNOWN_ALGORITHM_ENVIRONMENT = Kind(INVALID_REQUEST, 400)
 # Multipart algorithm input the platform cannot hand to apply(): a part without a name or a valid
 # Content-Type, a part that does not decode, too many parts, a malformed body.
 INVALID_MULTIPART_INPUT = Kind(INVALID_REQUEST, 400)
+DROPPED_BY_FAULT = Kind(INTERNAL, 502)            # the (never complete) answer of an injected drop
+CONTENT_TYPE_REQUIRED = Kind(REQUEST_INVALID, 415)  # a control request body of a type it does not take
 
 
 class ApiError(Exception):
