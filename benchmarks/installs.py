@@ -33,8 +33,8 @@ PRISM_PACKAGE = "@stoplight/prism-cli@5"
 GUNICORN = "gunicorn~=27.0"
 
 
-def _run(argv: list[str], timeout: float = 900, **kw) -> str:
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=base_env(), **kw)
+def _run(argv: list[str], timeout: float = 900, env: dict[str, str] | None = None, **kw) -> str:
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**base_env(), **(env or {})}, **kw)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} failed: {(r.stderr or r.stdout)[-1500:]}")
     return r.stdout
@@ -63,14 +63,14 @@ def project_venv() -> Path:
     return path
 
 
-def docker_venv() -> Path:
-    """Only the wheel, installed as the Dockerfile installs it."""
+def docker_venv(image_env: dict[str, str]) -> Path:
+    """Only the wheel, installed as the Dockerfile installs it (under the image's ENV)."""
     path, new = _venv(f"docker-{_pyproject_hash()}")
     with tempfile.TemporaryDirectory() as wheels:
         _run([str(path / "bin" / "python"), "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", wheels, str(ROOT)])
         wheel = str(next(Path(wheels).glob("*.whl")))
         pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q"]
-        _run(pip + [wheel] if new else pip + ["--no-deps", "--force-reinstall", wheel])
+        _run(pip + [wheel] if new else pip + ["--no-deps", "--force-reinstall", wheel], env=image_env)
     return path
 
 

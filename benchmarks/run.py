@@ -68,7 +68,8 @@ class Bench:
 
     def __init__(self):
         self.project = installs.project_venv()
-        self.docker = installs.docker_venv()
+        self.docker_cmd, self.docker_env = latency.dockerfile_cmd_and_env()
+        self.docker = installs.docker_venv(self.docker_env)
         self.tools = installs.tools_venv(self.project)
         self.python_env = {**base_env(), "PYTHONPATH": installs.benchmarks_path()}
         origin = installs.imports_from(self.project, self.python_env)
@@ -112,8 +113,8 @@ def idle_figures(bench: Bench, results: dict) -> None:
         figures["reset"] = latency.reset_round_trip(server.port)
     finally:
         server.stop()
-    cmd, docker_env = latency.dockerfile_cmd_and_env()
-    env = {**base_env(), **docker_env, "PATH": f"{bench.docker / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    cmd = bench.docker_cmd
+    env = {**base_env(), **bench.docker_env, "PATH": f"{bench.docker / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     figures["startup"]["the image's CMD from the wheel (empty home: no spec cache)"], _ = latency.startup(
         "docker-cmd", [str(bench.docker / "bin" / cmd[0]), *cmd[1:]], env, fresh_home=True)
     results["startup_info"] = {"`mockserver` with an empty cache directory": latency.startup(
