@@ -13,7 +13,7 @@ Prism 5. Then, in one run:
 3. under load (wrk, or a bounded Python client), the servers taking turns round after round:
    ``mock`` (logging at info) and ``mock-quiet`` (warning), both ``python -m
    mockserver.serving.serve`` with the default sandbox + benchmarks/fixtures.yaml + 100 users,
-   ``--invocations-per-key 0 --profile-scale 0``; bare Flask (benchmarks/bare_app.py) under the
+   ``--invocations-per-key 0 --invocations-per-sandbox 16 --profile-scale 0``; bare Flask (benchmarks/bare_app.py) under the
    mock's own server and under gunicorn gthread (8 threads); Prism mocking
    openapi/algorithmia.yaml at its default logging and with ``-v error``;
 4. each server's process-tree memory after the load.
@@ -80,6 +80,9 @@ class Bench:
             capture_output=True, text=True, check=True, env=self.python_env, cwd="/").stdout.strip()
         self.versions = {**installs.versions(self.project, "algorithmia-mock", "waitress", "flask", "werkzeug"),
                          **installs.versions(self.tools, "gunicorn")}
+        self.threads = subprocess.run(
+            [str(self.project / "bin" / "python"), "-c", "from mockserver.settings import Settings; print(Settings().threads)"],
+            capture_output=True, text=True, check=True, env=self.python_env, cwd="/").stdout.strip()
 
     def serve(self, app: str) -> list[str]:
         return [str(self.project / "bin" / "python"), "-m", "mockserver.serving.serve", app]
@@ -88,16 +91,17 @@ class Bench:
         return {**self.python_env, "BENCH_USERS": str(users), "BENCH_BASELINE": "1" if baseline else "0",
                 "MOCKSERVER_FIXTURES": os.pathsep.join([self.default_fixture, str(latency.BENCH_FIXTURES)]),
                 "MOCKSERVER_LOG_LEVEL": level, "MOCKSERVER_PROFILE_SCALE": "0",
-                # One client key on 16 connections: with the default cap of 8 concurrent calls per
-                # key, part of every invocation round would be 429s. Measure the calls, not the cap.
-                "MOCKSERVER_INVOCATIONS_PER_KEY": "0"}
+                # One client key on 16 connections: with the default caps of 8 concurrent calls per
+                # key and 12 per sandbox, part of every invocation round would be 429s. Measure the
+                # calls, not the caps (Prism has none); the server-wide bound still fits 16 connections.
+                "MOCKSERVER_INVOCATIONS_PER_KEY": "0", "MOCKSERVER_INVOCATIONS_PER_SANDBOX": "16"}
 
     def describe(self) -> tuple[str, str]:
         v = self.versions
         install = (f"algorithmia-mock {v['algorithmia-mock']} by `pip install .` (no extras) into a fresh venv; the "
                    f"image's CMD from the wheel alone (`pip wheel --no-deps`, `pip install` of it)")
         servers = (f"mock and bare Flask {v['flask']} (Werkzeug {v['werkzeug']}) under `python -m mockserver.serving.serve` "
-                   f"(waitress {v['waitress']}, 1 process, 16 threads); bare Flask under gunicorn {v['gunicorn']} gthread "
+                   f"(waitress {v['waitress']}, 1 process, {self.threads} threads: the default); bare Flask under gunicorn {v['gunicorn']} gthread "
                    f"(1 worker, {GUNICORN_THREADS} threads); Prism {installs.prism_version()} (`prism mock "
                    f"openapi/algorithmia.yaml`, default logging and `-v error`)")
         return install, servers

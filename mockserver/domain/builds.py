@@ -22,6 +22,7 @@ from mockserver.runtime import Binding
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
 from mockserver.domain.algorithms import find, find_managed, view
+from mockserver.domain.bindings import check_import
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import LANGUAGES
 from mockserver.domain.profiles import profile_for
@@ -67,7 +68,7 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
         raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
     if denial:
         return f"the binding is not allowed: {denial}"
-    return ctx.engine.check_binding(binding)
+    return check_import(ctx, binding, f"Cannot check binding {target}")
 
 
 def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:

@@ -16,7 +16,7 @@ def test_a_flag_wins_over_the_environment_which_wins_over_the_default():
     assert s.page_max == 300                      # flag
     assert s.journal_size == 7                    # env
     assert s.public_url == "http://env"
-    assert s.page_default == 50 and s.threads == 16 and s.workers == 1   # defaults
+    assert s.page_default == 50 and s.threads == 32 and s.workers == 1   # defaults
 
 
 def test_an_entry_points_default_sits_below_the_environment():
