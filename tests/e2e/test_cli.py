@@ -1,7 +1,8 @@
 """The `algo` command (algorithmia 2.0.5's CLI) against a live mock (issue 18 items 5, 9, 10).
 
 Each test runs the installed `algo` executable as a subprocess with HOME pointing at a folder
-holding a profile (`~/.algorithmia/config`), as README.md's CLI section tells users to. The
+holding a profile (`~/.algorithmia/config`) written by `mockserver cli-env`, as README.md's CLI
+section tells users to (tests/e2e/test_cli_setup.py runs that section itself). The
 CLI exits 0 on most errors, so the tests read what it prints, and check the server's state
 over HTTP.
 """
@@ -53,13 +54,14 @@ class Cli:
 
 @pytest.fixture()
 def cli(live_server, tmp_path):
-    """A profile as README.md documents it (`algo auth` refuses http:// addresses)."""
+    """The profile `mockserver cli-env` writes (`algo auth` refuses http:// addresses)."""
     home = tmp_path / "home"
-    (home / ".algorithmia").mkdir(parents=True)
-    (home / ".algorithmia" / "config").write_text(
-        f'[profiles.default]\napi_key = "{DEMO}"\napi_server = "{live_server.url}"\n'
-        'ca_cert = ""\nbearer_token = ""\n')
-    return Cli(home, live_server.url)
+    home.mkdir()
+    cli = Cli(home, live_server.url)
+    done = subprocess.run([sys.executable, "-m", "mockserver", "cli-env", "--key", DEMO, "--url", live_server.url],
+                          env=cli.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return cli
 
 
 def http(cli, method, path, headers=None, **kw):
@@ -69,7 +71,7 @@ def http(cli, method, path, headers=None, **kw):
 def test_auth_refuses_the_mocks_address(cli):
     done = subprocess.run([algo_executable(), "auth"], input=f"{cli.url}\n{DEMO}\n\n", env=cli.env,
                           capture_output=True, text=True, timeout=120)
-    assert "invalid API address" in done.stdout          # why README.md says: write the profile
+    assert "invalid API address" in done.stdout          # why `mockserver cli-env` writes the profile
 
 
 def test_data_commands_change_the_servers_data(cli, tmp_path):
