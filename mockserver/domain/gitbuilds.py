@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 
-from packaging.requirements import InvalidRequirement, Requirement
 
 from mockserver.errors import CANNOT_EXECUTE, CODE_GONE
 from mockserver.ids import parse_iso
@@ -151,6 +150,7 @@ def _run_check(folder: str, entry: str) -> tuple[bool, str]:
 def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
     """Offline requirements: satisfied by what the server has installed, or installed from
     the wheel folder into ``src/`` (the entrypoint's folder, on the worker's import path)."""
+    from packaging import requirements      # builds only: kept out of the server's start-up
     path = os.path.join(folder, "requirements.txt")
     if not os.path.isfile(path):
         return ["  no requirements.txt: nothing to install"], None
@@ -165,8 +165,8 @@ def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str]
             lines.append(f"  {text}: ignored (pip options do not apply offline)")
             continue
         try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
+            req = requirements.Requirement(text)
+        except requirements.InvalidRequirement as exc:
             problem = f"requirements.txt: cannot parse {text!r}: {exc}"
             return lines + [f"ERROR: {problem}"], problem
         if req.marker is not None and not req.marker.evaluate():
