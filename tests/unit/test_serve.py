@@ -12,18 +12,25 @@ def test_more_than_one_process_is_refused():
         serve.BackgroundServer(lambda environ, start_response: [], settings=Settings(workers=2))
 
 
-def test_settings_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("MOCKSERVER_THREADS", "5")
-    monkeypatch.setenv("MOCKSERVER_IDLE_TIMEOUT", "7")
-    monkeypatch.setenv("MOCKSERVER_CONNECTION_LIMIT", "50")
-    opts = serve.options()
+def test_the_server_options_come_from_the_runs_settings():
+    env = {"MOCKSERVER_THREADS": "5", "MOCKSERVER_IDLE_TIMEOUT": "7", "MOCKSERVER_CONNECTION_LIMIT": "50"}
+    opts = serve.options(Settings.load({}, env))
     assert (opts["threads"], opts["channel_timeout"], opts["connection_limit"]) == (5, 7, 50)
     assert opts["channel_request_lookahead"] >= 1          # waitress.client_disconnected works
 
 
-def test_flags_win_over_the_environment(monkeypatch):
+def test_a_threads_argument_wins_over_the_settings():
+    assert serve.options(Settings(threads=5), threads=3)["threads"] == 3
+
+
+def test_the_server_never_reads_the_environment_itself(monkeypatch):
+    """No hidden Settings.load(): the settings are the caller's, required."""
     monkeypatch.setenv("MOCKSERVER_THREADS", "5")
-    assert serve.options(threads=3)["threads"] == 3
+    assert serve.options(Settings())["threads"] == Settings().threads
+    with pytest.raises(TypeError):
+        serve.options()
+    with pytest.raises(TypeError):
+        serve.BackgroundServer(lambda environ, start_response: [])
 
 
 def test_waitress_bounds_bodies_above_every_route_so_the_routes_answer_their_own_413():
