@@ -198,19 +198,24 @@ def test_builds_languages_environment(cli):
     builds = json.loads(cli.out("builds", "demo", "Hello"))
     assert builds == http(cli, "GET", "/v1/algorithms/demo/Hello/builds").json()["results"]
     assert {b["version_info"]["semantic_version"] for b in builds} == {"0.1.0", "0.1.1"}
+    # The platform's environment languages and their environments (issue 27 item 1).
     lines = cli.out("languages").splitlines()
     assert lines[0].split() == ["Name", "Description"]
-    assert ["python3-1", "Python", "3.x"] in [line.split() for line in lines]
+    table = [line.split() for line in lines]
+    assert ["python3", "Python", "3.x", "(Environments)"] in table and ["java11", "Java", "OpenJDK", "11.0",
+                                                                       "(Environments)"] in table
     assert len(lines) == 1 + len(http(cli, "GET", "/v1/algorithm-environments/edge/languages").json())
-    envs = json.loads(cli.out("environment", "python3-1"))
-    assert envs == http(cli, "GET", "/v1/algorithm-environments/edge/languages/python3-1/environments").json()["environments"]
-    assert {e["machine_type"] for e in envs} == {"CPU", "GPU"}
+    envs = json.loads(cli.out("environment", "python2"))
+    assert envs == http(cli, "GET", "/v1/algorithm-environments/edge/languages/python2/environments").json()["environments"]
+    assert [(e["display_name"], e["machine_type"]) for e in envs] == [("Python 2.x", "CPU"),
+                                                                      ("Python 2.x + GPU support", "GPU")]
+    assert {e["language"]["name"] for e in envs} == {"python2"} and all(e["created_at"] for e in envs)
     unknown = json.loads(cli.out("environment", "cobol"))              # printed as the error object
     assert unknown["error"]["code"] == 4001
 
 
 def test_template_extracts_the_language_template(cli, tmp_path):
-    envs = json.loads(cli.out("environment", "python3-1"))
+    envs = json.loads(cli.out("environment", "python3"))
     dest = tmp_path / "tpl"
     assert cli.out("template", envs[0]["id"], str(dest)).strip() == ""
     got = {str(p.relative_to(dest)): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
