@@ -25,6 +25,8 @@ ALLOWED = {
                           "call's env) and the environment a worker is started with",
     "mockserver.domain.gitbuilds": "the environment of a build's pip and import check (user code)",
     "mockserver.serving.cli_env": "HOME: where the algo CLI keeps the profile it writes",
+    "mockserver.edge.spec_cache": "XDG_CACHE_HOME: the user's cache folder (XDG base directories), where the "
+                                  "compiled spec is kept between starts",
     "mockserver.plugin": "PYTEST_XDIST_WORKER: pytest-xdist's documented name of the worker process",
 }
 
@@ -107,7 +109,8 @@ def test_settings_is_where_the_variables_are_read():
     assert touches
 
 
-@pytest.mark.parametrize("module", ["mockserver.plugin", "mockserver.serving.cli_env"])
-def test_the_listed_top_modules_read_only_what_they_say(module):
-    names = {name for name, _line in SCANS[module][1]}
-    assert names <= {"PYTEST_XDIST_WORKER", "HOME"}, names
+@pytest.mark.parametrize("module, names", [("mockserver.plugin", {"PYTEST_XDIST_WORKER"}),
+                                           ("mockserver.serving.cli_env", {"HOME"}),
+                                           ("mockserver.edge.spec_cache", {"XDG_CACHE_HOME"})])
+def test_the_listed_modules_outside_the_runtime_read_only_what_they_say(module, names):
+    assert {name for name, _line in SCANS[module][1]} <= names
