@@ -21,11 +21,16 @@ class Ctx:
     engine: Any = None          # runtime.Engine, once the runtime is wired in
     profiles: dict[str, Any] | None = None   # name -> runtime.Profile, from fixtures
     # Git storage on disk, shared by the servers of one process (app.py hands the root's to
-    # every sandbox); a server's checkouts are its own ``scope`` in the cache.
-    storage: Storage = field(default_factory=Storage)
+    # every sandbox; without one, a Ctx makes its own from its settings, on first use); a
+    # server's checkouts are its own ``scope`` in the cache.
+    storage: Storage | None = None
     scope: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     # Per-algorithm critical sections: compiles and pushes of one algorithm take turns.
     locks: NamedLocks = field(default_factory=NamedLocks)
+
+    def __post_init__(self) -> None:
+        if self.storage is None:
+            self.storage = Storage(self.settings)
 
     def algorithm_lock(self, full_name: str):
         return self.locks.hold(("algorithm", full_name.casefold()))

@@ -19,8 +19,8 @@ from mockserver.domain.checkouts import CheckoutCache
 
 
 class Storage:
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self._lock = threading.Lock()
         self._root: str | None = None
         self._blobs: BlobStore | None = None
