@@ -23,7 +23,6 @@ from mockserver.web.handlers import Handlers
 from mockserver.settings import Settings
 from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
-from mockserver.domain.gitbuilds import checkout_root
 from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import log_request
@@ -33,6 +32,8 @@ from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
+from mockserver.runtime.checkouts import CheckoutCache
+from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
 from mockserver.web.jsonio import json_response
 from mockserver.edge.spec import ApiSpec, Operation
@@ -45,7 +46,9 @@ log = logging.getLogger("mockserver")
 class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
-    def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None):
+    def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None,
+                 parent: "MockServer | None" = None):
+        """``parent``: the root server of a sandbox, whose worker users and checkout cache it shares."""
         self.settings = settings
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
@@ -55,13 +58,18 @@ class MockServer:
             self.control_key = secrets.token_urlsafe(24)
             self.control_key_generated = True
         self.spec = spec
+        # Who runs user code, and where checkouts live: one of each per server, its sandboxes' too.
+        self.isolation = parent.isolation if parent else Isolation.from_settings(settings.worker_uids,
+                                                                                settings.worker_env)
+        self.checkouts = parent.checkouts if parent else CheckoutCache(self.isolation)
         engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
-                        invocations_per_key=settings.invocations_per_key)
+                        invocations_per_key=settings.invocations_per_key, isolation=self.isolation)
         if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
             self.ctx = template.new_ctx(settings, engine)
+            self.ctx.checkouts = self.checkouts
         else:
             self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
-                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES})
+                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES}, checkouts=self.checkouts)
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
@@ -97,11 +105,11 @@ class MockServer:
 def code_policy(settings: Settings) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
     configured folders and module prefixes, and code in the folders of start-up fixtures.
-    Built commits run from the checkout cache: allowed, but never trusted to run in-process
-    (pushed code runs in worker processes only)."""
+    (Built commits run from the checkout cache by provenance, ``Binding.checkout``: no binding
+    may name it, and its code never runs in-process.)"""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, checkout_root()],
-                      settings.algorithm_modules, trusted_dirs=fixture_dirs)
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *fixture_dirs],
+                      settings.algorithm_modules)
 
 
 class MockFlask(Flask):
@@ -134,7 +142,7 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app.after_request(cors.headers_hook(server))
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
-        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template))
+        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template, parent=server))
     # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
                                                    max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)

@@ -1,7 +1,8 @@
 """Calling an algorithm: /v1/algo semantics on top of the runtime engine.
 
 Resolution and bookkeeping happen under the store lock; the call itself runs
-outside it, so a slow algorithm never blocks the rest of the API.
+outside it, so a slow algorithm never blocks the rest of the API. The algorithm's
+``ALGORITHMIA_API_KEY`` is a key of this call alone, live while it runs (callkeys.py).
 """
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from mockserver.errors import INTERNAL, INVALID_JSON, ApiError
 from mockserver.runtime import Binding, Invocation, Outcome, QueueFull
 from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
 from mockserver.domain.store import State
-from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
+from mockserver.domain import algorithms, callkeys, gitbuilds, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
+from mockserver.domain.builds import call_permissions
 from mockserver.domain.context import Ctx
+from mockserver.domain.models import ApiKey
 from mockserver.domain.bindings import binding_key
 from mockserver.domain.profiles import profile_for
 from mockserver.domain.versions import resolve_for_invocation
@@ -31,6 +34,7 @@ class Call:
     invocation: Invocation
     may_see_source: bool
     caller: str | None
+    call_key: ApiKey               # the algorithm's ALGORITHMIA_API_KEY: live only while the call runs
     # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
     # simulated time: the code's real run time would differ from run to run.
     simulated_scale: float | None = None
@@ -46,11 +50,11 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         binding = _binding(state, algo, build, version.semantic_version if version else None)
         source = gitbuilds.source_of(state, algo, build) if binding is None else None
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
-        scoped = _algorithm_key(state, ctx, algo, who)
+        call_key = _call_key(algo, who)
         secret_env = secrets.environment(algo)
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, algo.full_name, *source)
-    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
+    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": call_key.api_key,
            "ALGORITHMIA_ALGORITHM": algo.full_name,
            "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
            "ALGORITHMIA_PROFILE": profile.name}
@@ -60,14 +64,16 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
     return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
                 invocation=inv,
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
-                caller=who.username,
+                caller=who.username, call_key=call_key,
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
 
 def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None = None) -> Outcome:
-    """Run the call. Setting ``cancelled`` (the client went away) stops it and frees its slot."""
+    """Run the call. Setting ``cancelled`` (the client went away) stops it and frees its slot.
+    The call's key works from here until the call ends, however it ends."""
     try:
-        outcome = ctx.engine.invoke(call.invocation, cancelled=cancelled)
+        with callkeys.live(ctx.store.call_keys, call.call_key):
+            outcome = ctx.engine.invoke(call.invocation, cancelled=cancelled)
     except KeyBusy as exc:
         raise ApiError(None, f"Too many concurrent calls with this API key: {exc.message}", 429,
                        shape="invocation", error_type="SystemError") from None
@@ -98,31 +104,24 @@ def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) ->
     for key in (binding_key(algo.owner, algo.name, semver) if semver else None,
                 binding_key(algo.owner, algo.name, build.commit_sha), binding_key(algo.owner, algo.name)):
         if key and key in state.bindings:
-            return Binding(state.bindings[key])
+            return Binding(state.bindings[key], trusted=key in state.trusted_bindings)
     if build.binding:
-        return Binding(build.binding, base_dir=build.binding_base)
+        return Binding(build.binding, base_dir=build.binding_base, trusted=build.binding_trusted)
     if build.from_repository:
         return None             # the commit it was built from (gitbuilds.binding_for)
     return Binding.template()
 
 
-def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm, who: Principal) -> str:
+def _call_key(algo: Algorithm, who: Principal) -> ApiKey:
     """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
     calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
     grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
 
     It may call other algorithms only when the algorithm is pipeline_enabled, and write
-    data only when the caller's key may. One key per (algorithm, caller), reused.
+    data only when the caller's key may. A new key for every call, live while it runs.
     """
-    perms = {"allow_algo": bool(algo.settings.get("pipeline_enabled", True)), "allow_data": True,
-             "allow_data_write": who.allows("allow_data_write"), "allow_algo_management": False,
-             "allow_web_algo": False}
-    secret = state.algorithm_keys.get(algo.full_name, {}).get(who.username)
-    if secret is not None:
-        state.keys[secret].permissions.update(perms)
-        return secret
-    return keys.add(state, ctx, who.username, label=f"algo://{algo.full_name}", key_type="AlgorithmKey",
-                    permissions=perms, algorithm=algo.full_name).api_key
+    return callkeys.new_key(who.username, algo.full_name,
+                            call_permissions(algo, allow_data_write=who.allows("allow_data_write")))
 
 
 def _record_error(ctx: Ctx, call: Call, error: dict, request_id: str) -> None:

@@ -39,10 +39,12 @@ from mockserver.runtime.codec import decode_input, decode_payload
 from mockserver.runtime.context import DEFAULT_STDOUT_CAP, InvocationContext
 from mockserver.runtime.errors import (LOADING_ERROR, BadInput, BindingError, EngineClosed, KeyBusy, QueueFull,
                                        StopReason, aborted_error, call_error)
+from mockserver.runtime.importcheck import ImportChecks
 from mockserver.runtime.inproc import InprocShared, InprocWorker
+from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
 from mockserver.runtime.profiles import GPU_ENV_VARS, Profile
-from mockserver.runtime.worker import BindingChecker, ProcessWorker, WorkerDied, cancelled_error
+from mockserver.runtime.worker import ProcessWorker, WorkerDied, cancelled_error
 
 DEFAULT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 3000.0
@@ -146,10 +148,12 @@ def _atexit_shutdown(ref) -> None:
 class Engine:
     def __init__(self, scale: float = 1.0, max_workers: int = 64, *,
                  stdout_cap: int = DEFAULT_STDOUT_CAP, policy: Optional[CodePolicy] = None,
-                 invocations_per_key: int = 0, check_timeout_s: float = 10.0):
+                 invocations_per_key: int = 0, check_timeout_s: float = 10.0,
+                 isolation: Optional[Isolation] = None):
         """``policy``: which code untrusted bindings may name (None: any, for library use);
         ``invocations_per_key``: concurrent calls per ``Invocation.caller`` (0: no cap);
-        ``check_timeout_s``: how long :meth:`check_binding` waits for an import."""
+        ``check_timeout_s``: how long :meth:`check_binding` waits for an import;
+        ``isolation``: the users and environment workers get (default: the server's user)."""
         if scale < 0:
             raise ValueError("scale must be >= 0")
         self.scale = float(scale)
@@ -158,10 +162,10 @@ class Engine:
         self.policy = policy
         self.invocations_per_key = max(0, int(invocations_per_key))
         self.check_timeout_s = float(check_timeout_s)
-        self._trusted: set[str] = set()          # targets the pytest plugin bound
+        self.isolation = isolation or Isolation()
         self._per_key: dict[str, int] = {}
         self._check_cache: dict[tuple, Optional[str]] = {}
-        self._checker = BindingChecker()
+        self.imports = ImportChecks(self.isolation)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._pools: dict[str, _Pool] = {}
@@ -264,12 +268,10 @@ class Engine:
                 st = os.stat(location)
             except OSError:
                 return f"algorithm file not found: {location}"
-            cache_key = (binding.target, binding.base_dir, location, st.st_mtime_ns, st.st_size)
+            cache_key = (binding, location, st.st_mtime_ns, st.st_size)
             if cache_key in self._check_cache:
                 return self._check_cache[cache_key]
-        target = f"{location}:{binding.parse()[2]}" if kind == "file" else binding.target
-        problem = self._checker.check(target, self._process_env({}), os.getcwd(),
-                                      [p for p in sys.path if p], self.check_timeout_s)
+        problem = self.imports.check(binding, self.check_timeout_s)
         if cache_key is not None:
             if len(self._check_cache) > 1024:
                 self._check_cache.clear()
@@ -278,23 +280,20 @@ class Engine:
 
     def binding_denial(self, binding: Binding) -> Optional[str]:
         """Why the policy refuses this binding, or None. The template, callables registered
-        in this process and targets passed to :meth:`trust` are never refused."""
-        if self.policy is None or binding.is_template or binding.is_callable or binding.target in self._trusted:
+        in this process, trusted bindings (the plugin's, checked fixtures') and checkouts of
+        built commits are never refused."""
+        if self.policy is None or binding.is_template or binding.is_callable or binding.trusted or binding.checkout:
             return None
         return self.policy.denial(binding)
 
-    def trust(self, target: str) -> None:
-        """Targets bound by the pytest plugin (code a test put there) skip the policy."""
-        with self._lock:
-            self._trusted.add(target)
-
     def inprocess_allowed(self, binding: Binding) -> bool:
-        """May this binding run in the server's threads (``mode: inprocess``)? Only callables
-        and targets the pytest plugin handed over, the template, and files in the folders of
-        fixture files given at start-up or loaded by the plugin (``CodePolicy.trusted_dirs``)."""
-        if self.policy is None or binding.is_template or binding.is_callable or binding.target in self._trusted:
-            return True
-        return self.policy.trusted(binding)
+        """May this binding run in the server's threads (``mode: inprocess``)? By provenance:
+        only what the pytest plugin or the operator bound (``Binding.trusted``: plugin ``bind``,
+        start-up fixtures), callables of this process and the template; a checkout of a pushed
+        commit never, wherever its folder is. Without a policy (library use) any but checkouts."""
+        if binding.checkout:
+            return False
+        return self.policy is None or Isolation.trusted(binding)
 
     def _enter_key(self, caller: str) -> None:
         with self._lock:
@@ -454,8 +453,10 @@ class Engine:
             if not self._reserve_process(timeout):
                 raise WorkerDied(call_error(f"No capacity to start a worker for {pool.key} "
                                       f"(max_workers={self.max_workers} reached)"))
-            worker = ProcessWorker(self._worker_spec(pool), self._process_env(pool.profile.env, pool.profile),
-                                   os.getcwd())
+            identity = self.isolation.identity(pool.binding)
+            worker = ProcessWorker(self._worker_spec(pool), self._process_env(pool.profile.env, pool.profile,
+                                                                              pool.binding, identity),
+                                   os.getcwd(), identity)
             worker.counted = True
             with self._lock:
                 pool.active.add(worker)
@@ -471,15 +472,13 @@ class Engine:
             time.sleep(simulated - real)
         return worker, simulated
 
-    def _process_env(self, extra: Mapping[str, str], profile: Optional[Profile] = None) -> dict:
-        """A worker process's environment: the server's, without its MOCKSERVER_* and
-        ALGORITHMIA_* variables and GPU variables the profile does not set, plus ``extra``."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MOCKSERVER_", "ALGORITHMIA_")) and k not in GPU_ENV_VARS}
-        if profile is not None:
-            env.update(self._base_env(profile))
+    def _process_env(self, extra: Mapping[str, str], profile: Optional[Profile] = None,
+                     binding: Binding = Binding.template(), identity=None) -> dict:
+        """A worker process's environment (:mod:`.childenv`): never the server's MOCKSERVER_* and
+        ALGORITHMIA_* variables, GPU variables only where the profile sets them, plus ``extra``."""
+        env = dict(self._base_env(profile)) if profile is not None else {}
         env.update(extra)
-        return env
+        return self.isolation.environment(binding, env, drop=GPU_ENV_VARS, identity=identity)
 
     def _worker_spec(self, pool: _Pool) -> dict:
         profile = pool.profile
@@ -603,7 +602,7 @@ class Engine:
         return victims
 
     def _stop_all(self, reason: StopReason) -> None:
-        self._checker.stop()
+        self.imports.stop()
         idle, active = [], []
         with self._lock:
             for pool in list(self._pools.values()):

@@ -40,9 +40,9 @@ import time
 from typing import Any, Optional
 
 from mockserver.runtime import binding as _binding
-from mockserver.runtime import procs
+from mockserver.runtime import hardening, procs
 from mockserver.runtime.context import InvocationContext, reset_current, set_current
-from mockserver.runtime.errors import BindingError, StopReason, aborted_error, call_error
+from mockserver.runtime.errors import LOADING_ERROR, BindingError, StopReason, aborted_error, call_error
 from mockserver.runtime.executor import execute, prepare
 from mockserver.runtime.framing import FramedSocket, Timeout
 
@@ -50,6 +50,7 @@ PROTOCOL = 5
 _dumps = pickle.dumps
 _loads = pickle.loads
 CANCEL_POLL_S = 0.2          # how often a call that can be cancelled looks at its event
+_TRACE_CAP = 16384           # characters of an import check's traceback kept
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BOOT = ("import sys; sys.path.insert(0, sys.argv[2]); "
          "from mockserver.runtime.worker import child_main; child_main(int(sys.argv[1]))")
@@ -211,16 +212,19 @@ def _check_message(exc: BaseException) -> str:
 
 def _serve_checks(conn: FramedSocket, target: str) -> None:
     """A checker: import and resolve one target after another (``("check", target)``), answer
-    each with ``("checked", problem_or_None)``. The server replaces it if a check crashes or hangs."""
+    each with ``("checked", problem_or_None, traceback_or_None)``. The server replaces it if a
+    check crashes or hangs."""
     while True:
         binding = _binding.Binding(target)
         try:
             _binding.load_binding(binding, register=binding.parse()[0] != "file")
-            problem = None
+            problem = trace = None
         except BaseException as exc:      # noqa: BLE001 - report whatever the import raised
             problem = _check_message(exc)
+            import traceback              # only when an import failed: workers stay light
+            trace = "".join(traceback.format_exception(exc))[-_TRACE_CAP:]
         try:
-            conn.send(_dumps(("checked", problem), PROTOCOL))
+            conn.send(_dumps(("checked", problem, trace), PROTOCOL))
             msg = _loads(conn.recv())
         except Exception:
             break
@@ -232,6 +236,7 @@ def _serve_checks(conn: FramedSocket, target: str) -> None:
 
 def child_main(fd: int) -> None:
     """Entry point of a worker process (see ``_BOOT``)."""
+    hardening.forbid_inspection()         # no other process of this user reads our secrets
     sock = socket.socket(fileno=fd)
     conn = FramedSocket(sock)
     try:
@@ -246,6 +251,9 @@ def child_main(fd: int) -> None:
             sys.path.insert(0, p)
     base_env: dict = spec.get("env") or {}
     _set_memory_limit(spec["memory_mb"])
+    if spec.get("run_as"):                # untrusted code: its own user from here on (isolation.py)
+        hardening.become(*spec["run_as"])
+        spec["target"] = hardening.reachable_target(spec["target"])
 
     if spec.get("check_only"):
         _serve_checks(conn, spec["target"])
@@ -346,10 +354,12 @@ class ProcessWorker:
 
     mode = "process"
 
-    def __init__(self, spec: dict, env: dict, cwd: Optional[str] = None):
+    def __init__(self, spec: dict, env: dict, cwd: Optional[str] = None, identity=None):
+        """``identity``: the user to run as (``isolation.Identity``; None: the server's)."""
         self.spec = spec
         self.env = env
         self.cwd = cwd
+        self.identity = identity
         self.proc = None                  # subprocess.Popen
         self.conn: Optional[FramedSocket] = None
         self.pid: Optional[int] = None
@@ -364,18 +374,25 @@ class ProcessWorker:
     def spawn(self) -> None:
         """Start the process and send it the spec (does not wait for it)."""
         import subprocess               # the parent's: worker processes never import it
+        cwd, code_fds = (self.cwd if self.cwd and os.path.isdir(self.cwd) else None), []
+        if self.identity is not None:        # becomes that user at boot (isolation.Identity)
+            if self.identity.problem:
+                raise WorkerDied(call_error(self.identity.problem, LOADING_ERROR))
+            run_as, code_fds = self.identity.run_as(self.spec["target"])
+            self.spec, cwd = {**self.spec, "run_as": run_as}, self.identity.home
         parent_sock, child_sock = socket.socketpair()
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, str(child_sock.fileno()), _PACKAGE_ROOT],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(child_sock.fileno(),), start_new_session=True, env=self.env,
-                cwd=self.cwd if self.cwd and os.path.isdir(self.cwd) else None)
+                pass_fds=(child_sock.fileno(), *code_fds), start_new_session=True, env=self.env, cwd=cwd)
         except BaseException:
             parent_sock.close()
             raise
         finally:
             child_sock.close()
+            for fd in code_fds:
+                os.close(fd)
         self.proc, self.conn, self.pid = proc, FramedSocket(parent_sock), proc.pid
         if self.kill_reason is not None:      # reset() while we were starting
             self.kill(self.kill_reason)
@@ -505,17 +522,26 @@ class BindingChecker:
         self._started_for = None
         self._generation = 0
 
-    def check(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float) -> Optional[str]:
+    def check(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float,
+              identity=None) -> Optional[str]:
         """None if ``target`` imports and has its function, else why not."""
+        return self.check_traced(target, env, cwd, sys_path, timeout, identity)[0]
+
+    def check_traced(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float,
+                     identity=None) -> tuple[Optional[str], Optional[str]]:
+        """``(problem, traceback)``: both None when ``target`` imports and has its function.
+        ``identity``: the user the checker runs as (None: the server's)."""
+        if identity is not None and identity.problem:
+            return identity.problem, None
         with self._lock:
-            worker, started_for = self._worker, (cwd, tuple(sys_path), tuple(sorted(env.items())))
+            worker, started_for = self._worker, (cwd, tuple(sys_path), tuple(sorted(env.items())), identity)
             if worker is not None and (self._started_for != started_for or not worker.alive()):
                 worker.stop()
                 worker = None
             self._worker = None
             if worker is None:
                 spec = {"target": target, "memory_mb": 4096, "sys_path": sys_path, "check_only": True}
-                worker = ProcessWorker(spec, env, cwd)
+                worker = ProcessWorker(spec, env, cwd, identity)
                 self._current = worker
                 worker.spawn()
             else:
@@ -527,17 +553,17 @@ class BindingChecker:
                 msg = worker._receive(timeout, None)
             except WorkerDied:
                 worker.stop()
-                return f"importing it took longer than {_fmt(timeout)} seconds"
+                return f"importing it took longer than {_fmt(timeout)} seconds", None
             if msg is None:
                 code = worker.proc.wait(2) if worker.proc else None
                 worker.stop()
-                return f"the process importing it {_describe_exit(code)}"
+                return f"the process importing it {_describe_exit(code)}", None
             self._worker, self._started_for = worker, started_for
             self._generation += 1
             timer = threading.Timer(self.IDLE_S, self._stop_idle, (self._generation,))
             timer.daemon = True
             timer.start()
-            return msg[1]
+            return msg[1], msg[2]
 
     def _stop_idle(self, generation: int) -> None:
         with self._lock:

@@ -8,9 +8,11 @@ from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.fixtures import FixtureError
 from mockserver.control.logs import configure_logging
+from mockserver.runtime.isolation import protect_server_process
 
 _settings = Settings.load()
 configure_logging(_settings.log_level)
+protect_server_process()          # settings built: user code gets nothing of the server's (docs/security.md)
 try:
     app = create_app(_settings)
 except FixtureError as _exc:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from support.api import ADMIN, DEMO, Api, error_of
+from support.code import open_to_workers
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
@@ -23,6 +24,7 @@ def roots(tmp_path_factory):
     allowed, outside = base / "allowed", base / "outside"
     allowed.mkdir()
     outside.mkdir()
+    open_to_workers(allowed)          # bound over HTTP: a worker of another uid when the server is root
     (allowed / "hello.py").write_text("def apply(x):\n    return 'hello ' + str(x)\n")
     (allowed / "exits.py").write_text("import os\nos._exit(3)\n")
     (allowed / "hangs.py").write_text("import time\ntime.sleep(60)\n")
