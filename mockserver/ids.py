@@ -88,10 +88,11 @@ class Ids:
     error_id = request_id
 
 
-def secret_api_key() -> str:
+def secret_api_key(digest: bytes | None = None) -> str:
     """An API key from the operating system's randomness ("sim" + 26 alphanumerics, as the
-    seeded ones), for keys that must not be guessable whatever the seed (call keys)."""
-    number = int.from_bytes(os.urandom(19), "big")         # 152 bits < 62 ** 26
+    seeded ones), for keys that must not be guessable whatever the seed (call keys); or from
+    the first 19 bytes of ``digest`` (a keyed hash: the same key for the same input)."""
+    number = int.from_bytes(digest[:19] if digest is not None else os.urandom(19), "big")   # 152 bits < 62 ** 26
     chars = []
     for _ in range(26):
         number, digit = divmod(number, len(_KEY_ALPHABET))

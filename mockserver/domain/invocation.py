@@ -35,6 +35,7 @@ class Call:
     may_see_source: bool
     caller: str | None
     call_key: ApiKey               # the algorithm's ALGORITHMIA_API_KEY: live only while the call runs
+    load_key: ApiKey               # the owner's key its code was imported with: live while the call runs
     # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
     # simulated time: the code's real run time would differ from run to run.
     simulated_scale: float | None = None
@@ -51,6 +52,8 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         source = gitbuilds.source_of(state, algo, build) if binding is None else None
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
         call_key = _call_key(algo, who)
+        load_key = ctx.store.call_keys.load_key(algo.owner, algo.full_name, build.commit_sha,
+                                                call_permissions(algo, allow_data_write=True))
         secret_env = secrets.environment(algo)
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, algo.full_name, *source)
@@ -60,11 +63,12 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
            "ALGORITHMIA_PROFILE": profile.name}
     inv = Invocation(key=f"{algo.full_name}/{build.commit_sha}", binding=binding, profile=profile,
                      body=body, content_type=content_type, timeout_s=float(timeout),
-                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key)
+                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key,
+                     load_env={**env, "ALGORITHMIA_API_KEY": load_key.api_key})
     return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
                 invocation=inv,
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
-                caller=who.username, call_key=call_key,
+                caller=who.username, call_key=call_key, load_key=load_key,
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
 
@@ -72,7 +76,7 @@ def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None
     """Run the call. Setting ``cancelled`` (the client went away) stops it and frees its slot.
     The call's key works from here until the call ends, however it ends."""
     try:
-        with callkeys.live(ctx.store.call_keys, call.call_key):
+        with callkeys.live(ctx.store.call_keys, call.call_key, call.load_key):
             outcome = ctx.engine.invoke(call.invocation, cancelled=cancelled)
     except KeyBusy as exc:
         raise ApiError(None, f"Too many concurrent calls with this API key: {exc.message}", 429,

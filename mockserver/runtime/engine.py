@@ -61,6 +61,9 @@ class Invocation:
     want_stdout: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     caller: Optional[str] = None     # the API key calling: at most invocations_per_key at once
+    # What a worker started for this call imports the code with (the owner's key, the API's
+    # address): set in its process environment, under the call's own ``env``.
+    load_env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,6 +130,7 @@ class _Pool:
             if self.blob is None:          # not picklable by reference: run in a thread
                 self.mode = "inprocess"
         self.calls = self.cold_starts = self.errors = self.timeouts = 0
+        self.load_env: dict = {}             # Invocation.load_env of the call that made the pool
 
 
 def _clamp_timeout(t) -> float:
@@ -381,6 +385,7 @@ class Engine:
                         to_stop = self._retire_locked(pool, StopReason.RETRY)
                     pool = self._pools[key] = _Pool(key, inv.binding, inv.profile,
                                                     self.inprocess_allowed(inv.binding))
+                    pool.load_env = dict(inv.load_env)
                 pool.calls += 1
                 if pool.busy < pool.profile.warm_slots and not pool.waiters:
                     pool.busy += 1
@@ -454,8 +459,8 @@ class Engine:
                 raise WorkerDied(call_error(f"No capacity to start a worker for {pool.key} "
                                       f"(max_workers={self.max_workers} reached)"))
             identity = self.isolation.identity(pool.binding)
-            worker = ProcessWorker(self._worker_spec(pool), self._process_env(pool.profile.env, pool.profile,
-                                                                              pool.binding, identity),
+            worker = ProcessWorker(self._worker_spec(pool), self._process_env({**pool.load_env, **pool.profile.env},
+                                                                              pool.profile, pool.binding, identity),
                                    os.getcwd(), identity)
             worker.counted = True
             with self._lock:

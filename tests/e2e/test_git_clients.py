@@ -2,60 +2,16 @@
 (algorithmia 2.0.5's CLI) and the official Python client (issue 19)."""
 import os
 import shutil
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from support.api import ALICE, DEMO
-from mockserver.domain import gitbuilds
+from support.git import SETTINGS, build_logs, git_env, head_of, sh, wait_build
 from mockserver.errors import INVALID_BUILD_STATUS
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
-
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
-
-
-def git_env(home: Path, key: str) -> dict:
-    """git configured as a user would: a credential helper answering the API key as the password."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ALGORITHMIA_"))}
-    env.update(HOME=str(home), GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
-               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
-    (home / ".gitconfig").write_text(
-        "[credential]\n\thelper = \"!f() { echo username=demo; echo password=%s; }; f\"\n" % key)
-    return env
-
-
-def sh(*args, cwd, env, ok=True):
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    if ok:
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return done
-
-
-def wait_build(url, name, commit, key=DEMO, timeout=60.0):
-    """The build of ``commit``, once it has finished."""
-    deadline = time.monotonic() + timeout
-    while True:
-        builds = requests.get(f"{url}/v1/algorithms/demo/{name}/builds", headers={"Authorization": f"Simple {key}"},
-                              timeout=30).json()["results"]
-        build = next((b for b in builds if b["commit_sha"] == commit), None)
-        if build is not None and build["status"] != "in-progress":
-            return build
-        assert time.monotonic() < deadline, builds
-        time.sleep(0.2)
-
-
-def build_logs(url, name, build_id):
-    r = requests.get(f"{url}/v1/algorithms/demo/{name}/builds/{build_id}/logs",
-                     headers={"Authorization": f"Simple {DEMO}"}, timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()["logs"]
 
 
 @pytest.fixture()
@@ -66,10 +22,6 @@ def client(live_server):
 
 def create(client, name, **settings):
     client.algo(f"demo/{name}").create(details={"label": name}, settings={**SETTINGS, **settings})
-
-
-def head_of(repo, env):
-    return sh("git", "rev-parse", "HEAD", cwd=repo, env=env).stdout.strip()
 
 
 def test_clone_edit_push_build_publish_call_with_git(live_server, client, tmp_path):
@@ -207,7 +159,7 @@ def test_pushed_code_survives_export_and_import_and_reset_forgets_it(live_server
     exported = requests.get(f"{url}/_mock/state", timeout=30).json()
     assert requests.post(f"{url}/_mock/reset", json={}, headers=control, timeout=30).status_code == 200
     assert sh("git", "fetch", cwd=repo, env=env, ok=False).returncode != 0          # gone with the reset
-    shutil.rmtree(gitbuilds.checkout_root())                                     # as after a restart
+    shutil.rmtree(live_server.mock.checkouts.root)                               # as after a restart
     assert requests.put(f"{url}/_mock/state", json=exported, headers=control, timeout=30).status_code == 200
     assert client.algo("demo/Kept/0.1.0").pipe("x").result == "kept x"
     sh("git", "fetch", cwd=repo, env=env)
