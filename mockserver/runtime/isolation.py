@@ -81,11 +81,8 @@ class Identity(NamedTuple):
         and the descriptors to pass it (its code's folder, opened by the server, which the
         caller closes once the worker started)."""
         code_dir, fds = None, []
-        try:
-            kind, location, _ = Binding(target).parse()
-        except BindingError:
-            kind = location = None
-        if kind == "file":
+        location = _file_of(target)
+        if location is not None:
             folder = os.path.dirname(location)
             try:
                 fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -94,6 +91,26 @@ class Identity(NamedTuple):
             if fd is not None:
                 code_dir, fds = (folder, fd), [fd]
         return (self.uid, self.gid, INTERPRETER_DIRS, code_dir), fds
+
+    def cannot_read(self, target: str) -> Optional[str]:
+        """Why this user cannot load ``target``'s file, or None. The worker gets its folder (not
+        the folders above it), so the folder must let other users in and the file be readable
+        by them; a checkout (group-readable by this user's group) always is."""
+        location = _file_of(target)
+        if location is None:
+            return self.problem
+        try:
+            folder, file = os.stat(os.path.dirname(location)), os.stat(location)
+        except OSError:
+            return self.problem           # missing: the check says so
+        for path, st, bit, what in ((os.path.dirname(location), folder, stat.S_IXOTH | stat.S_IXGRP, "enter"),
+                                    (location, file, stat.S_IROTH | stat.S_IRGRP, "read")):
+            allowed = bit & (stat.S_IXOTH | stat.S_IROTH) if st.st_gid != self.gid else bit & (stat.S_IXGRP | stat.S_IRGRP)
+            if st.st_uid != self.uid and not st.st_mode & allowed:
+                return (f"code bound over HTTP runs as uid {self.uid} (the server runs as root), which may not "
+                        f"{what} {path}: let other users {what} it (chmod o+{'x' if what == 'enter' else 'r'}), "
+                        "or bind it from a start-up fixture (the operator's, run as the server's user)")
+        return self.problem
 
 
 def parse_uid_range(text: str) -> Optional[range]:
@@ -235,6 +252,15 @@ class Isolation:
         return (f"workers cannot run as uid {identity.uid} ({why}), so code bound over HTTP or pushed with git "
                 "will not run; start the server with --worker-uids off to run that code as the server's user "
                 "(not isolated)")
+
+
+def _file_of(target: str) -> Optional[str]:
+    """The file a binding target names, or None (a module, a callable, a bad target)."""
+    try:
+        kind, location, _ = Binding(target).parse()
+    except BindingError:
+        return None
+    return location if kind == "file" else None
 
 
 def _taken(uid: int) -> bool:

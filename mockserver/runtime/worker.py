@@ -376,8 +376,9 @@ class ProcessWorker:
         import subprocess               # the parent's: worker processes never import it
         cwd, code_fds = (self.cwd if self.cwd and os.path.isdir(self.cwd) else None), []
         if self.identity is not None:        # becomes that user at boot (isolation.Identity)
-            if self.identity.problem:
-                raise WorkerDied(call_error(self.identity.problem, LOADING_ERROR))
+            problem = self.identity.cannot_read(self.spec["target"])
+            if problem:
+                raise WorkerDied(call_error(problem, LOADING_ERROR))
             run_as, code_fds = self.identity.run_as(self.spec["target"])
             self.spec, cwd = {**self.spec, "run_as": run_as}, self.identity.home
         parent_sock, child_sock = socket.socketpair()
@@ -531,8 +532,9 @@ class BindingChecker:
                      identity=None) -> tuple[Optional[str], Optional[str]]:
         """``(problem, traceback)``: both None when ``target`` imports and has its function.
         ``identity``: the user the checker runs as (None: the server's)."""
-        if identity is not None and identity.problem:
-            return identity.problem, None
+        problem = identity.cannot_read(target) if identity is not None else None
+        if problem:
+            return problem, None
         with self._lock:
             worker, started_for = self._worker, (cwd, tuple(sys_path), tuple(sorted(env.items())), identity)
             if worker is not None and (self._started_for != started_for or not worker.alive()):
