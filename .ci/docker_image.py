@@ -2,7 +2,7 @@
 """CI: build the Docker image from the Dockerfile as shipped, run it, check it.
 
 Standard library only, run as root by `.ci/run` after the test suite:
-  1. installs Debian's docker.io and debootstrap when missing;
+  1. installs Debian's docker.io, debootstrap and docker-compose when missing;
   2. starts dockerd (vfs storage, no iptables, no bridge) when no engine answers, and stops
      it again at the end;
   3. makes a local base image with debootstrap (image registries may be unreachable), or
@@ -11,7 +11,9 @@ Standard library only, run as root by `.ci/run` after the test suite:
   5. runs containers on the host network (the engine has no bridge) on a free port, and
      checks: healthy status, a /v1 route with the demo key, an invocation, the non-root
      user, the control key on 0.0.0.0, a mounted fixture via MOCKSERVER_FIXTURES, and
-     exit code 2 on a bad fixture.
+     exit code 2 on a bad fixture;
+  6. runs the container tests with the project's test environment (.venv, made by .ci/run):
+     the Testcontainers module and example, and the compose file of docs/ways-in.md.
 Every request goes to 127.0.0.1. Exit code 0 when every check passed or when no Docker
 engine can start here at all (then it says SKIPPED and why), 1 when a check failed.
 """
@@ -31,10 +33,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from apt_sources import NoMirror, debian_mirror      # beside this file
+
 ROOT = Path(__file__).resolve().parents[1]
 # The host's CA bundle goes into the base image, so that pip inside the build trusts what
 # the host trusts (a TLS-intercepting egress proxy, say); the tag changes with the bundle.
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SUITE = "bookworm"              # the Debian release of the Dockerfile's default python:3.12-slim-bookworm
 BOOTSTRAP_PACKAGES = "python3,python3-pip,python3-venv,ca-certificates"
 # Left out of the base image, as the official slim images do: with the vfs storage driver
 # every build step copies the whole file system, so its size is the build's time.
@@ -42,12 +47,11 @@ TRIM = ("var/lib/apt/lists", "var/cache/apt", "usr/share/doc", "usr/share/locale
         "usr/share/info")
 _RECIPE = hashlib.sha256(repr((BOOTSTRAP_PACKAGES, TRIM)).encode()
                          + (HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.is_file() else b""))
-BASE_IMAGE = f"algorithmia-mock-ci-base:bookworm-{_RECIPE.hexdigest()[:12]}"
+BASE_IMAGE = f"algorithmia-mock-ci-base:{SUITE}-{_RECIPE.hexdigest()[:12]}"
 IMAGE = "algorithmia-mock:ci"
 PREFIX = f"amock-ci-{os.getpid()}"
 DEMO_KEY = "simDemoSandboxKey0000000000"
 CONTROL_KEY = "ci-control-key-0123456789"
-DEBIAN_MIRROR = os.environ.get("CI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # vfs works on any file system; CI_DOCKER_STORAGE_DRIVER=overlay2 is much faster where it works.
 STORAGE_DRIVER = os.environ.get("CI_DOCKER_STORAGE_DRIVER", "vfs")
 # Legacy builder: it ignores the Dockerfile's "# syntax=" line, which BuildKit would
@@ -69,7 +73,7 @@ def say(msg: str) -> None:
 
 def run(cmd: list[str], timeout: float, check: bool = True, **kw) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ENV, **kw)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **{"env": ENV, **kw})
     except subprocess.TimeoutExpired:
         raise Failed(f"timed out after {timeout:.0f} s: {' '.join(cmd)}") from None
     if check and proc.returncode != 0:
@@ -83,23 +87,41 @@ def _tail(text: str, lines: int = 25) -> str:
 
 # ---------------------------------------------------------------- engine
 
-def ensure_tools() -> None:
-    missing = [pkg for tool, pkg in (("dockerd", "docker.io"), ("docker", "docker.io"), ("debootstrap", "debootstrap"))
-               if shutil.which(tool) is None]
-    if not missing:
-        return
+def compose_available() -> bool:
+    if shutil.which("docker-compose"):
+        return True
+    try:
+        return shutil.which("docker") is not None and subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, timeout=30, env=ENV).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def apt_install(packages: list[str]) -> str | None:
+    """Installs Debian packages; None when done, else why not."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise Skip(f"{', '.join(sorted(set(missing)))} missing and cannot be installed (needs root and apt-get)")
-    say(f"installing {' '.join(sorted(set(missing)))} with apt-get")
+        return f"{', '.join(packages)} missing and cannot be installed (needs root and apt-get)"
+    say(f"installing {' '.join(packages)} with apt-get")
     apt = {**ENV, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=300", *sorted(set(missing))]):
+                ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=300", *packages]):
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=apt)
         except subprocess.TimeoutExpired:
-            raise Skip(f"{' '.join(cmd)} timed out") from None
+            return f"{' '.join(cmd)} timed out"
         if proc.returncode != 0:
-            raise Skip(f"{' '.join(cmd)} failed: {_tail(proc.stderr, 5)}")
+            return f"{' '.join(cmd)} failed: {_tail(proc.stderr, 5)}"
+    return None
+
+
+def ensure_tools() -> None:
+    missing = sorted({pkg for tool, pkg in (("dockerd", "docker.io"), ("docker", "docker.io"),
+                                            ("debootstrap", "debootstrap")) if shutil.which(tool) is None})
+    if missing and (why := apt_install(missing)):
+        raise Skip(why)
+    # Not a reason to skip: without compose the compose test fails and says so.
+    if not compose_available() and (why := apt_install(["docker-compose"])):
+        say(f"docker-compose: {why}")
 
 
 def engine_answers() -> bool:
@@ -144,6 +166,14 @@ def stop_engine(proc: subprocess.Popen | None) -> None:
 
 # ---------------------------------------------------------------- images
 
+def mirror_from_apt() -> str:
+    """The Debian mirror of the machine's apt sources (CI_DEBIAN_MIRROR overrides it)."""
+    try:
+        return debian_mirror(SUITE)
+    except NoMirror as none:
+        raise Failed(f"{none}\nConfigure one for apt, or set CI_DEBIAN_MIRROR") from None
+
+
 def ensure_base_image(workdir: Path) -> None:
     """A python:3.x-slim stand-in made with debootstrap; reused when the engine has it."""
     if run(["docker", "image", "inspect", BASE_IMAGE], 30, check=False).returncode == 0:
@@ -153,10 +183,10 @@ def ensure_base_image(workdir: Path) -> None:
     if stale:                    # base images of an older recipe or CA bundle
         run(["docker", "image", "rm", "-f", *stale], 120, check=False)
     rootfs = workdir / "rootfs"
-    say(f"debootstrap bookworm ({BOOTSTRAP_PACKAGES}) from {DEBIAN_MIRROR}")
+    mirror = os.environ.get("CI_DEBIAN_MIRROR") or mirror_from_apt()
+    say(f"debootstrap {SUITE} ({BOOTSTRAP_PACKAGES}) from {mirror}")
     started = time.monotonic()
-    run(["debootstrap", "--variant=minbase", f"--include={BOOTSTRAP_PACKAGES}", "bookworm", str(rootfs),
-         DEBIAN_MIRROR], 600)
+    run(["debootstrap", "--variant=minbase", f"--include={BOOTSTRAP_PACKAGES}", SUITE, str(rootfs), mirror], 600)
     # What the official python image has and Debian's lacks: `python`/`pip` on PATH, and no
     # PEP 668 marker (the Dockerfile pip-installs into the image's Python, as there).
     for name, target in (("python", "/usr/bin/python3"), ("pip", "/usr/bin/pip3")):
@@ -296,6 +326,32 @@ def check_fixtures(workdir: Path) -> None:
            f"exit {proc.returncode}\n{_tail(output)}")
 
 
+# The container tests, with the project's test environment (made by .ci/run): the
+# Testcontainers module and example, and the compose file of docs/ways-in.md.
+CONTAINER_TESTS = ("tests/ways/test_testcontainer.py", "tests/ways/test_ci_examples.py")
+
+
+def run_container_tests() -> None:
+    python = Path(os.environ.get("CI_PYTHON", ROOT / ".venv" / "bin" / "python"))
+    if not python.exists():
+        raise Failed(f"no test environment at {python}: run .ci/run (or set CI_PYTHON to a Python with .[test])")
+    env = {**ENV, "ALGORITHMIA_MOCK_IMAGE": IMAGE, "ALGORITHMIA_MOCK_HOST_NETWORK": "1",
+           # Ryuk, the library's clean-up container, would be pulled from Docker Hub
+           "TESTCONTAINERS_RYUK_DISABLED": "true"}
+    say(f"pytest {' '.join(CONTAINER_TESTS)} against {IMAGE}")
+    started = time.monotonic()
+    proc = run([str(python), "-m", "pytest", "-q", "-rs", "-p", "no:randomly", *CONTAINER_TESTS], 900,
+               check=False, env=env, cwd=ROOT)
+    for line in proc.stdout.strip().splitlines()[-15:]:
+        say(f"  {line}")
+    summary = (proc.stdout.strip().splitlines() or [""])[-1]
+    if proc.returncode != 0:
+        raise Failed(f"the container tests failed (exit {proc.returncode}):\n{_tail(proc.stdout, 60)}\n{_tail(proc.stderr)}")
+    if "skipped" in summary or "passed" not in summary:
+        raise Failed(f"the container tests must all run here, with an engine: {summary}")
+    say(f"ok: Testcontainers and compose tests passed in {time.monotonic() - started:.0f} s")
+
+
 def remove_containers() -> None:
     proc = run(["docker", "ps", "-aq", "--filter", f"name={PREFIX}-"], 30, check=False)
     ids = proc.stdout.split()
@@ -325,6 +381,8 @@ def main() -> int:
             build_image()
             check_default_container()
             check_fixtures(workdir)
+            remove_containers()
+            run_container_tests()
         except Failed as failure:
             say(f"FAILED: {failure}")
             return 1

@@ -4,7 +4,7 @@
     python benchmarks/run.py [--duration 2] [--rounds 5] [--connections 16] [--soak] [--no-prism] [--only KEYS]
 
 Starts, as subprocesses on free loopback ports, under the project's one serving path
-(``python -m mockserver.serving.serve``: waitress, one process, 16 threads):
+(``python -m mockserver.serving.serve``: waitress, one process, 32 threads):
 
 - ``mock``      the mock (default sandbox + benchmarks/fixtures.yaml + 100 synthetic users), log level info
 - ``mock-quiet`` the same with per-request logging off (``MOCKSERVER_LOG_LEVEL=warning``)
@@ -187,9 +187,10 @@ def mock_env(users: int, baseline: bool) -> dict[str, str]:
             "BENCH_USERS": str(users), "BENCH_BASELINE": "1" if baseline else "0",
             "MOCKSERVER_LOG_LEVEL": "info",
             # The load is one client key on 16 connections: with the default cap of 8 concurrent
-            # calls per key, part of every invocation round would be 429s, counted as errors and
-            # as throughput. Measure the invocations, not the cap (Prism has none).
-            "MOCKSERVER_INVOCATIONS_PER_KEY": "0"}
+            # calls per key (and 12 per sandbox), part of every invocation round would be 429s,
+            # counted as errors and as throughput. Measure the invocations, not the caps (Prism
+            # has none); the server-wide bound (16 calls) still fits 16 connections.
+            "MOCKSERVER_INVOCATIONS_PER_KEY": "0", "MOCKSERVER_INVOCATIONS_PER_SANDBOX": "16"}
 
 
 def prism_command() -> tuple[list[str] | None, str]:
@@ -639,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                                "settings": {"duration_s": seconds, "rounds": args.rounds,
                                             "connections": args.connections,
-                                            "server": "python -m mockserver.serving.serve (waitress, 1 process, 16 threads)"},
+                                            "server": "python -m mockserver.serving.serve (waitress, 1 process, 32 threads)"},
                                "servers": {}, "scenarios": {}, "notes": []}
     notes = results["notes"]
     print(f"machine: {results['machine']}", flush=True)
@@ -887,7 +888,7 @@ def render(res: dict) -> str:
              f"Load: {mc['load_generator']}, {res['settings']['connections']} connections, "
              f"{res['settings'].get('rounds', 1)} rounds of {res['settings']['duration_s']:.0f} s per route and server "
              f"(servers alternating, median round shown); servers under `python -m mockserver.serving.serve` "
-             f"({mc.get('server', 'waitress')}, 1 process, 16 threads), default install (no extras)  "]
+             f"({mc.get('server', 'waitress')}, 1 process, 32 threads), default install (no extras)  "]
     if mc.get("load_average_at_start") and mc.get("load_average_at_end"):
         lines.append("Machine load (load average over 1/5/15 min, on %d CPUs): %s at the start, %s at the end"
                      % (mc["nproc"], " / ".join(f"{x:.1f}" for x in mc["load_average_at_start"]),

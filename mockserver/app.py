@@ -32,6 +32,7 @@ from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
+from mockserver.runtime.admission import Admission
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
@@ -47,9 +48,12 @@ class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
     def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None,
-                 parent: "MockServer | None" = None):
+                 admission: Admission | None = None, parent: "MockServer | None" = None):
         """``parent``: the root server of a sandbox, whose worker users and checkout cache it shares."""
         self.settings = settings
+        # The server-wide pools of calls and binding checks: the root server's, shared by its
+        # sandboxes (each engine holds its own share of them: a Tenant).
+        self.admission = admission or admission_for(settings)
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
         self.control_key = settings.control_key
@@ -63,7 +67,8 @@ class MockServer:
                                                                                 settings.worker_env)
         self.checkouts = parent.checkouts if parent else CheckoutCache(self.isolation)
         engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
-                        invocations_per_key=settings.invocations_per_key, isolation=self.isolation)
+                        invocations_per_key=settings.invocations_per_key, isolation=self.isolation,
+                        admission=self.admission.tenant("sandbox" if template is not None else "default"))
         if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
             self.ctx = template.new_ctx(settings, engine)
             self.ctx.checkouts = self.checkouts
@@ -100,6 +105,11 @@ class MockServer:
 
     def observe_invocation(self, algorithm: str, seconds: float, ok: bool) -> None:
         self.metrics.observe_invocation(seconds, algorithm, ok)
+
+
+def admission_for(settings: Settings) -> Admission:
+    return Admission.for_threads(settings.threads, settings.invocations_max, settings.invocations_per_sandbox,
+                                 settings.binding_checks_max, settings.binding_checks_per_sandbox)
 
 
 def code_policy(settings: Settings) -> CodePolicy:
@@ -142,7 +152,8 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     app.after_request(cors.headers_hook(server))
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
-        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template, parent=server))
+        server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
+                                                              admission=server.admission, parent=server))
     # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
                                                    max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)
@@ -278,6 +289,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "request_body": _body_for_journal(req, req.content_length, journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault,
+                "notes": attrs.get("notes"),   # how the request was read (api.common.note), or None
             })
         metrics.observe_request(operation, method, status, duration)
         if fault:

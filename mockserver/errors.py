@@ -74,6 +74,14 @@ NOT_FOUND = 5004
 REQUEST_INVALID = 6001
 REQUEST_ID_NOT_FOUND = 7000
 
+# Kinds: what went wrong, with its code and HTTP status.
+TOO_MANY_CALLS = Kind(None, 429)               # a call refused: its key, its algorithm's queue or the server is full
+TOO_MANY_CHECKS = Kind(REQUEST_INVALID, 429)   # a binding check refused: the server's pool of checks is full
+INVALID_INPUT = Kind(INVALID_JSON, 400)        # an algorithm call's body does not decode for its Content-Type
+SHUTTING_DOWN = Kind(INTERNAL, 503)            # the invocation engine has been shut down
+CODE_GONE = Kind(None, 409)                    # a build's commit is no longer in its repository (invocation shape)
+CANNOT_EXECUTE = Kind(None, 400)               # the algorithm's language cannot run in the mock (invocation shape)
+
 
 class ApiError(Exception):
     """An Algorithmia API error.

@@ -33,6 +33,12 @@ class Settings:
     max_upload_bytes: int = 10 * MiB
     cors_origins: str = "*"
     invocations_per_key: int = 8                         # concurrent calls per API key; more: 429
+    # Admission (runtime/admission.py): calls and binding checks each hold a request thread;
+    # past these bounds the answer is an immediate 429 with Retry-After, never a wait.
+    invocations_max: int = 16                            # calls in flight, all sandboxes (running or queued)
+    invocations_per_sandbox: int = 12                    # of those, at most this many for one sandbox
+    binding_checks_max: int = 4                          # binding imports checked at once, all sandboxes
+    binding_checks_per_sandbox: int = 2                  # of those, at most this many for one sandbox
     # Code that bindings over HTTP and in fixtures may name (the bundled sandbox algorithms and
     # the folders of start-up fixture files are always allowed; see runtime/policy.py)
     algorithm_dirs: list[str] = field(default_factory=list)
@@ -53,7 +59,7 @@ class Settings:
     # -- the server process
     host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
     port: int = 8080
-    threads: int = 16
+    threads: int = 32
     workers: int = 1                                     # processes; anything but 1 is refused (serve.py)
     connection_limit: int = 1000
     idle_timeout: float = 30.0
@@ -163,8 +169,10 @@ OPTIONS: tuple[Option, ...] = (
                    "control key", metavar="HOST"),
     Option("port", "port to listen on", _INT, metavar="PORT"),
     Option("fixtures", "fixture files applied in order; they **replace** the bundled sandbox (default: the "
-                       "sandbox)", _paths, many="paths", metavar="PATH"),
-    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`)",
+                       "sandbox); repeatable, and one flag may name several files: the files accumulate",
+                       _paths, many="paths", metavar="PATH"),
+    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`); repeatable, "
+                             "and one flag may name several files: the files accumulate",
                              _paths, many="paths", metavar="PATH"),
     Option("admin_key", "one more admin API key", metavar="KEY"),
     Option("seed", "deterministic ids, git hashes, build ids, request ids and keys (see \"Reproducible runs\")",
@@ -182,6 +190,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("cors_origins", "origins allowed by CORS on `/v1` (comma-separated; `*`: all)", metavar="ORIGINS"),
     Option("invocations_per_key", "concurrent algorithm calls per API key (0: no cap); more get 429",
                                   _INT, metavar="N"),
+    Option("invocations_max", "algorithm calls in flight at once across all sandboxes (running, waiting for a "
+                              "worker, or `output=void`); more get 429 with `Retry-After`", _INT, metavar="N"),
+    Option("invocations_per_sandbox", "of `--invocations-max`, the most one sandbox (the default one included) "
+                                      "may hold, so the rest stay open to other sandboxes; more get 429",
+                                      _INT, metavar="N"),
+    Option("binding_checks_max", "binding imports checked at once (`PUT .../binding`, compiles, fixtures) across "
+                                 "all sandboxes, each up to 10 s; more get 429 with `Retry-After`", _INT, metavar="N"),
+    Option("binding_checks_per_sandbox", "of `--binding-checks-max`, the most one sandbox may hold; more get 429",
+                                         _INT, metavar="N"),
     Option("algorithm_dirs", "a folder whose `.py` files bindings may name (repeatable); the bundled sandbox "
                              "algorithms and the folders of `--fixtures` files are always allowed",
                              _paths, many="paths", metavar="DIR", flag_name="--algorithms-dir", env_name="MOCKSERVER_ALGORITHMS_DIRS"),
@@ -207,7 +224,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("sandbox_max", "sandboxes at most", _INT, metavar="N"),
     Option("sandbox_memory_mb", "process RSS above which no sandbox is created (0: no budget)",
                                 _INT, metavar="MB"),
-    Option("threads", "threads that run requests", _INT, metavar="N"),
+    Option("threads", "threads that run requests; calls and binding checks never take more than "
+                      "`--threads` minus max(4, a quarter) of them (their limits shrink to fit)", _INT, metavar="N"),
     Option("workers", "server processes: only 1 is accepted (the state is in one process's memory)",
                       _INT, metavar="N"),
     Option("connection_limit", "open connections; past it new ones wait in the listen backlog", _INT, metavar="N"),
@@ -243,7 +261,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         elif option.parse in (_INT, _FLOAT):
             kw["type"] = int if option.parse is _INT else float
         if option.many == "paths" and option.name in ("fixtures", "extra_fixtures"):
-            kw["nargs"] = "+"
+            kw["nargs"], kw["action"] = "+", "extend"      # --fixtures a b --fixtures c: a, b, c
         elif option.many:
             kw["action"] = "append"
         parser.add_argument(option.flag, **kw)

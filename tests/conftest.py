@@ -7,7 +7,7 @@ import pytest
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from support.api import ADMIN, DEMO, Api
-from support.clients import install_generated_client
+from support.clients import GENERATED_CLIENT_VERSIONS, install_generated_client
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +50,7 @@ def live_server(live):
     return live
 
 
-@pytest.fixture(scope="session")
-def generated_client_path() -> str:
-    """A directory holding algorithmia-api-client 1.5.5 (see support/clients.py)."""
-    return install_generated_client()
+@pytest.fixture(scope="session", params=GENERATED_CLIENT_VERSIONS)
+def generated_client(request) -> tuple[str, str]:
+    """(version, sys.path entry) of algorithmia-api-client, once per version (see support/clients.py)."""
+    return request.param, install_generated_client(request.param)

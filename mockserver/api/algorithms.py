@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from mockserver.domain import algorithms, builds, secrets, versions
+from mockserver.domain.algorithm_settings import settings_notes
 from mockserver.api import render
 from mockserver.web.handlers import Handlers
-from mockserver.api.common import base_url, caller, ctx, no_content, ok, page_args, paged
+from mockserver.api.common import base_url, caller, ctx, no_content, note, ok, page_args, paged
 
 ops = Handlers()
 
@@ -16,7 +17,9 @@ def _algo(inp):
 # -- algorithms -------------------------------------------------------------------
 @ops("createAlgorithm")
 def create_algorithm(inp):
-    return ok(render.algorithm(algorithms.create(ctx(), caller(), inp.path["username"], inp.body or {}), base_url()))
+    created = algorithms.create(ctx(), caller(), inp.path["username"], inp.body or {})
+    note(*settings_notes(inp.body, creating=True))
+    return ok(render.algorithm(created, base_url()))
 
 
 @ops("getAlgorithm")
@@ -26,7 +29,9 @@ def get_algorithm(inp):
 
 @ops("updateAlgorithm")
 def update_algorithm(inp):
-    return ok(render.algorithm(algorithms.update(ctx(), caller(), *_algo(inp), inp.body or {}), base_url()))
+    updated = algorithms.update(ctx(), caller(), *_algo(inp), inp.body or {})
+    note(*settings_notes(inp.body, creating=False))
+    return ok(render.algorithm(updated, base_url()))
 
 
 @ops("deleteAlgorithm")

@@ -31,6 +31,12 @@ def inp() -> Input:
     return g.input
 
 
+def note(*notes: str) -> None:
+    """Remarks on how this request was read (e.g. settings keys ignored), for its journal entry."""
+    if notes:
+        g.setdefault("notes", []).extend(notes)
+
+
 def ok(obj: Any, status: int = 200):
     return json_response(obj, status)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from typing import Any
 
@@ -10,10 +11,13 @@ from flask import Response, g, request
 
 from mockserver.web.disconnect import watch
 from mockserver.domain import invocation
+from mockserver.domain.refusals import CallRefused, CannotRun
+from mockserver.errors import TOO_MANY_CALLS, ApiError
 from mockserver.web.jsonio import json_response
 from mockserver.web.handlers import Handlers
 from mockserver.api.common import base_url, caller, read_body, server
-from mockserver.runtime import Outcome
+from mockserver.runtime.calls import Outcome
+from mockserver.runtime.errors import SYSTEM_ERROR
 
 ops = Handlers()
 
@@ -22,26 +26,36 @@ ops = Handlers()
 def invoke(inp):
     q, mock = inp.query, server()
     context, request_id = mock.ctx, g.request_id
-    call = invocation.prepare(context, caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
-                              read_body(mock.settings.max_request_bytes),
-                              request.environ.get("CONTENT_TYPE"), timeout=q.get("timeout"),
-                              stdout=bool(q.get("stdout")), base_url=base_url())
-    if q.get("output") == "void":
-        invocation.run_in_background(context, call, request_id)
-        return json_response({"async": True, "request_id": request_id})
-    started = time.perf_counter()
-    with watch.watching(request.environ) as cancelled:      # a client that goes away cancels its call
-        outcome = invocation.run(context, call, request_id, cancelled=cancelled)
+    try:
+        call = invocation.prepare(context, caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
+                                  read_body(mock.settings.max_request_bytes),
+                                  request.environ.get("CONTENT_TYPE"), timeout=q.get("timeout"),
+                                  stdout=bool(q.get("stdout")), base_url=base_url())
+        if q.get("output") == "void":
+            invocation.run_in_background(context, call, request_id)
+            return json_response({"async": True, "request_id": request_id})
+        started = time.perf_counter()
+        with watch.watching(request.environ) as cancelled:      # a client that goes away cancels its call
+            outcome = invocation.run(context, call, request_id, cancelled=cancelled)
+    except CallRefused as refused:
+        raise _refusal(refused) from None
+    except CannotRun as cannot:
+        raise ApiError(cannot.kind, cannot.message, shape="invocation", error_type=SYSTEM_ERROR) from None
     mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
     return _answer(call, outcome, request_id, q.get("output"))
+
+
+def _refusal(refused: CallRefused) -> ApiError:
+    """A call that did not start: 429, the invocation error shape (seed 004), and when to retry."""
+    return ApiError(TOO_MANY_CALLS, refused.message, shape="invocation", error_type=SYSTEM_ERROR,
+                    headers={"Retry-After": str(max(1, math.ceil(refused.retry_after)))})
 
 
 def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: str | None) -> Response:
     """The invocation's wire answer (seed 004): the result envelope, or the raw result for output=raw."""
     if outcome.error is not None:
-        error = {"message": outcome.error.get("message", "algorithm error"),
-                 "error_type": outcome.error.get("error_type", "AlgorithmError")}
-        trace = outcome.error.get("stacktrace")
+        error = {"message": outcome.error.message or "algorithm error", "error_type": outcome.error.error_type}
+        trace = outcome.error.stacktrace
         if trace and call.may_see_source:
             error["stacktrace"] = trace       # the docs' name
             error["stack_trace"] = trace      # the Python client's name

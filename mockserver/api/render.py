@@ -26,9 +26,12 @@ def user(u: User, base_url: str) -> dict[str, Any]:
 
 
 def org(o: Organization, base_url: str) -> dict[str, Any]:
-    return {"org_name": o.org_name, "org_label": o.org_label,
+    """The seed's fields, and the platform's ``id``, ``org_created_at`` and ``external_id``
+    (the Ruby client's spec reads ``external_id`` back from create)."""
+    return {"id": o.id, "org_name": o.org_name, "org_label": o.org_label,
             "org_contact_name": o.org_contact_name, "org_email": o.org_email,
-            "org_url": o.org_url, "type_id": o.type_id or DEFAULT_TYPE,
+            "org_url": o.org_url, "type_id": o.type_id or DEFAULT_TYPE, "org_created_at": o.created_at,
+            "external_id": o.external_id,
             "resource_type": "organization", "self_link": f"{base_url}/v1/organizations/{o.org_name}",
             "owner_ids": o.owners()}
 
@@ -181,12 +184,17 @@ def secret_provider(p: SecretProvider) -> dict[str, Any]:
 
 
 def data_listing(listing: Listing) -> dict[str, Any]:
-    """A directory page as the data API answers it: ``{folders, files, marker[, acl]}``."""
+    """A directory page as the data API answers it: ``{folders, files[, marker][, acl]}``.
+
+    ``marker`` only when there is a next page: the live data API left it out on the last page,
+    and the R client pages with ``if ("marker" %in% names(data))`` (a null would be read as a
+    marker). The collection listings (``Page.envelope``) keep the seeds' ``null``."""
     out: dict[str, Any] = {
         "folders": [{"name": f.name} if f.acl is None else {"name": f.name, "acl": {"read": f.acl}}
                     for f in listing.folders],
-        "files": [{"filename": f.name, "last_modified": f.last_modified, "size": f.size} for f in listing.files],
-        "marker": listing.marker}
+        "files": [{"filename": f.name, "last_modified": f.last_modified, "size": f.size} for f in listing.files]}
+    if listing.marker is not None:
+        out["marker"] = listing.marker
     if listing.acl is not None:
         out["acl"] = {"read": listing.acl}
     return out

@@ -28,6 +28,7 @@ from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, p
 from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version
+from mockserver.domain.algorithm_settings import SETTINGS_DEFAULTS, known_settings
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import canonical_language
 from mockserver.domain.gitbuilds import keep_template_repository
@@ -54,7 +55,9 @@ def not_found(owner: str, name: str) -> ApiError:
 
 
 def find(state: State, owner: str, name: str) -> Algorithm:
-    algo = state.algorithms.get(f"{owner}/{name}")
+    """The algorithm ``owner/name`` names, without regard to case (docs/behaviour.md "Names"):
+    callers go on with its stored ``owner`` and ``name``, never the path's spelling."""
+    algo = state.algorithm_named(owner, name)
     if algo is None:
         raise not_found(owner, name)
     return algo
@@ -62,7 +65,7 @@ def find(state: State, owner: str, name: str) -> Algorithm:
 
 def find_visible(ctx: Ctx, state: State, who: Principal, owner: str, name: str) -> Algorithm:
     algo = find(state, owner, name)
-    if not (orgs.acts_for(state, who, owner) or is_public(algo)):
+    if not (orgs.acts_for(state, who, algo.owner) or is_public(algo)):
         raise not_found(owner, name)
     settle(algo)
     return algo
@@ -70,10 +73,18 @@ def find_visible(ctx: Ctx, state: State, who: Principal, owner: str, name: str) 
 
 def find_managed(ctx: Ctx, state: State, who: Principal, owner: str, name: str) -> Algorithm:
     algo = find_visible(ctx, state, who, owner, name)
-    if not orgs.acts_for(state, who, owner):
-        raise not_authorized(f"Caller is not authorized to perform the operation: only the owner of {owner}/{name} "
+    if not orgs.acts_for(state, who, algo.owner):
+        raise not_authorized(f"Caller is not authorized to perform the operation: only the owner of {algo.full_name} "
                              "(or a member of its organization) may do this")
     return algo
+
+
+def owner_of(state: State, owner: str) -> str:
+    """The stored spelling of the user or organization ``owner`` names without regard to case."""
+    stored = state.owner_named(owner)
+    if stored is None:
+        raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
+    return stored
 
 
 def find_by_id(state: State, who: Principal, algorithm_id: str) -> Algorithm:
@@ -173,15 +184,18 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {sys.intern(k): sys.intern(v) if isinstance(v, str) else v for k, v in out.items()}
 
 
-# Seed 001 marks these "Required" in both the create and the update payload.
-REQUIRED_SETTINGS = ("license", "network_access", "pipeline_enabled", "source_visibility")
+# Seed 001 marks these "Required" in both the create and the update payload (and license, which
+# the live platform did not insist on: algorithm_settings.SETTINGS_DEFAULTS).
+REQUIRED_SETTINGS = ("network_access", "pipeline_enabled", "source_visibility")
 
 
-def require_settings(given: Any) -> dict[str, Any]:
-    """The body's ``settings`` with every field seed 001 requires present (create and update):
-    the four above, and ``environment`` whenever ``language`` is given."""
+def require_settings(given: Any, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The body's ``settings``, its unknown keys left out, with ``defaults`` for fields not given,
+    and every field seed 001 requires present (create and update): the ones above, and
+    ``environment`` whenever ``language`` is given. Known fields keep their strict checks."""
     if not isinstance(given, dict):
         raise ApiError(INVALID_REQUEST, "Request body is invalid, missing field: 'settings'")
+    given = known_settings(given, defaults)
     missing = [f for f in REQUIRED_SETTINGS if given.get(f) is None]
     if given.get("language") is not None and given.get("environment") is None:
         missing.append("environment")
@@ -239,9 +253,9 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
         raise ApiError(INVALID_REQUEST, "The request body must be a JSON object")
     name = check_name(body.get("name"), "algorithm name", INVALID_REQUEST)
     details = merge_details({}, body.get("details") or {})
-    settings = check_settings({**require_settings(body.get("settings")), "algorithm_callability": "private"})
-    if not state.owner_exists(owner):
-        raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
+    settings = check_settings({**require_settings(body.get("settings"), SETTINGS_DEFAULTS),
+                               "algorithm_callability": "private"})
+    owner = owner_of(state, owner)
     if not orgs.acts_for(state, who, owner):
         raise not_authorized(f"Caller is not authorized to perform the operation: only {owner} "
                              "(or a member of the organization) may create algorithms for it")
@@ -280,11 +294,12 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
 
 def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None) -> AlgorithmView:
     body = body or {}
-    if body.get("name") not in (None, name):
-        raise ApiError(INVALID_REQUEST, f"Algorithms cannot be renamed: the body names {body['name']!r}, "
-                       f"the path {owner}/{name}")
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
+        given_name = body.get("name")
+        if given_name is not None and (not isinstance(given_name, str) or given_name.casefold() != algo.name.casefold()):
+            raise ApiError(INVALID_REQUEST, f"Algorithms cannot be renamed: the body names {given_name!r}, "
+                           f"the algorithm is {algo.full_name}")
         details = merge_details(algo.details, body.get("details"))
         given = {k: v for k, v in require_settings(body.get("settings")).items()
                  if k != "algorithm_callability" and v is not None}   # callability changes by publishing
@@ -305,8 +320,7 @@ def delete(ctx: Ctx, who: Principal, owner: str, name: str) -> None:
 def listing(ctx: Ctx, who: Principal, owner: str, **page: Any) -> Page:
     """A page of AlgorithmViews, by name."""
     with ctx.store.read() as state:
-        if not state.owner_exists(owner):
-            raise ApiError(USER_NOT_FOUND, f"The requested user was not found: {owner}")
+        owner = owner_of(state, owner)
         manager = orgs.acts_for(state, who, owner)
 
         def current(algo: Algorithm) -> AlgorithmView:

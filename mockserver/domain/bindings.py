@@ -10,8 +10,11 @@ throw-away worker process, never in the server.
 """
 from __future__ import annotations
 
-from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
-from mockserver.runtime import Binding
+import math
+
+from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError
+from mockserver.runtime.binding import Binding
+from mockserver.runtime.errors import ChecksBusy
 from mockserver.domain.context import Ctx
 
 
@@ -42,19 +45,35 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
                   if binding.is_callable else ctx.engine.binding_denial(binding))
         if denial:
             raise ApiError(NOT_AUTHORIZED, f"Cannot bind {owner}/{name} to {target}: {denial}", 403)
-    problem = ctx.engine.check_binding(binding) if ctx.engine else None
+    problem = check_import(ctx, binding, f"Cannot bind {owner}/{name} to {target}")
     if problem:
         raise ApiError(REQUEST_INVALID, f"Cannot bind {owner}/{name} to {target}: {problem}")
     with ctx.store.write() as state:
-        if f"{owner}/{name}" not in state.algorithms:
+        algo = state.algorithm_named(owner, name)          # without regard to case, as the API
+        if algo is None:
             raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
         resolved = target if base_dir is None else _absolute(binding)
-        state.put_binding(binding_key(owner, name, version), resolved, trusted=trusted)
+        state.put_binding(binding_key(algo.owner, algo.name, version), resolved, trusted=trusted)
     return resolved
+
+
+def check_import(ctx: Ctx, binding: Binding, doing: str) -> str | None:
+    """None if the binding imports (in a checker process), else why not. 429 when the server's
+    pool of binding checks (or this sandbox's share) is full: ``doing`` says what was refused."""
+    if ctx.engine is None:
+        return None
+    try:
+        return ctx.engine.check_binding(binding)
+    except ChecksBusy as busy:
+        raise ApiError(TOO_MANY_CHECKS, f"{doing}: too many binding checks at once: {busy.message}",
+                       headers={"Retry-After": str(max(1, math.ceil(busy.retry_after)))}) from None
 
 
 def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -> None:
     with ctx.store.write() as state:
+        algo = state.algorithm_named(owner, name)
+        if algo is not None:
+            owner, name = algo.owner, algo.name
         if not state.drop_binding(binding_key(owner, name, version)):
             raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {binding_key(owner, name, version)}", 404)
 

@@ -23,6 +23,7 @@ from mockserver.domain.store import State
 from mockserver.domain import callkeys, secrets
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
 from mockserver.domain.algorithms import find, find_managed, view
+from mockserver.domain.bindings import check_import
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import LANGUAGES
 from mockserver.domain.profiles import profile_for
@@ -71,7 +72,7 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
         raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
     if denial:
         return f"the binding is not allowed: {denial}"
-    return ctx.engine.check_binding(binding)
+    return check_import(ctx, binding, f"Cannot check binding {target}")
 
 
 def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, *, base_url: str | None = None
@@ -80,6 +81,7 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, *, base_u
     ``base_url``: where the API is for the build's import check (the request's)."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
+        owner, name = algo.owner, algo.name             # the stored spelling from here on
         target, base, trusted = _binding_of(state, algo)
         from_repository = algo.binding is None
     if from_repository:
@@ -102,6 +104,7 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
     ``base_url``: the API's address for the import check (None: no request, e.g. start-up fixtures)."""
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
+        owner, name = algo.owner, algo.name
         repo = repository_of(state, algo)
         head = repo.head()
         if recompile and head and any(b.commit_sha == head for b in algo.builds.values()):
@@ -128,7 +131,7 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
             steps.append(f"NOTE: a run-time binding (control API) is set for {owner}/{name}: calls run {override} "
                          "instead of this commit's code until it is cleared")
     with ctx.store.write() as state:
-        algo = state.algorithms.get(f"{owner}/{name}")
+        algo = state.algorithm_named(owner, name)
         if algo is None or algo.id != algo_id:
             raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
         return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry)

@@ -19,13 +19,14 @@ from typing import Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from mockserver.errors import ApiError
+from mockserver.errors import CANNOT_EXECUTE, CODE_GONE
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.runtime.wheels import pip_install
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
+from mockserver.domain.refusals import CannotRun
 from mockserver.domain.repository import (Repository, entrypoint, folder_files, initial, is_python, template_files,
                          template_tree)
 
@@ -162,17 +163,15 @@ def source_of(state: State, algo: Algorithm, build: Build) -> tuple[Repository, 
     """What a call of a repository build needs, read under the store lock."""
     repo = repository_of(state, algo)
     if not repo.has_commit(build.commit_sha):
-        raise ApiError(None, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository",
-                       409, shape="invocation", error_type="SystemError")
+        raise CannotRun(CODE_GONE, f"The code of {algo.full_name} at {build.commit_sha} is no longer in its repository")
     return repo, build, algo.settings.get("language") or "python3-1"
 
 
 def binding_for(ctx: Ctx, algo_name: str, repo: Repository, build: Build, language: str) -> Binding:
     """The built commit's entrypoint, checked out (again, after a restart or a state import)."""
     if not build.entrypoint or not is_python(language):
-        raise ApiError(None, f"{algo_name} is written in {language}: the mock cannot execute its code. "
-                       "Set a run-time binding (PUT /_mock/bindings) to give it behaviour", 400,
-                       shape="invocation", error_type="SystemError")
+        raise CannotRun(CANNOT_EXECUTE, f"{algo_name} is written in {language}: the mock cannot execute its code. "
+                        "Set a run-time binding (PUT /_mock/bindings) to give it behaviour")
     if repo.tree_of(build.commit_sha) == template_tree(algo_name.split("/", 1)[1], language):
         return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
     folder, fresh = checkout(ctx, repo, build.commit_sha)

@@ -6,13 +6,16 @@ outside it, so a slow algorithm never blocks the rest of the API. The algorithm'
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import INTERNAL, INVALID_JSON, ApiError
-from mockserver.runtime import Binding, Invocation, Outcome, QueueFull
-from mockserver.runtime.errors import BadInput, EngineClosed, KeyBusy
+from mockserver.errors import INVALID_INPUT, SHUTTING_DOWN, ApiError
+from mockserver.runtime.binding import Binding
+from mockserver.runtime.calls import Admitted, Invocation, Outcome
+from mockserver.runtime.errors import (SYSTEM_ERROR, BadInput, CallError, EngineClosed, KeyBusy, QueueFull,
+                                       ServerBusy)
 from mockserver.domain.store import State
 from mockserver.domain import algorithms, callkeys, gitbuilds, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
@@ -21,9 +24,11 @@ from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
 from mockserver.domain.bindings import binding_key
 from mockserver.domain.profiles import profile_for
+from mockserver.domain.refusals import CallRefused
 from mockserver.domain.versions import resolve_for_invocation
 
 DEFAULT_TIMEOUT = 300
+log = logging.getLogger("mockserver")
 
 
 @dataclass
@@ -72,35 +77,64 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
 
-def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None = None) -> Outcome:
-    """Run the call. Setting ``cancelled`` (the client went away) stops it and frees its slot.
-    The call's key works from here until the call ends, however it ends."""
+def admit(ctx: Ctx, call: Call) -> Admitted:
+    """Decide at once whether the call may run (never waits for a worker). Raises CallRefused,
+    or ApiError for input that does not decode and for an engine that is shutting down."""
     try:
-        with callkeys.live(ctx.store.call_keys, call.call_key, call.load_key):
-            outcome = ctx.engine.invoke(call.invocation, cancelled=cancelled)
+        return ctx.engine.admit(call.invocation)
     except KeyBusy as exc:
-        raise ApiError(None, f"Too many concurrent calls with this API key: {exc.message}", 429,
-                       shape="invocation", error_type="SystemError") from None
+        raise CallRefused(f"Too many concurrent calls with this API key: {exc.message}", exc.retry_after) from None
+    except ServerBusy as exc:
+        raise CallRefused(f"Too many concurrent algorithm calls: {exc.message}", exc.retry_after) from None
     except QueueFull as exc:
-        raise ApiError(None, f"Too many concurrent calls to {call.algorithm}: {exc.message}", 429,
-                       shape="invocation", error_type="SystemError") from None
+        raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
     except BadInput as exc:
-        raise ApiError(INVALID_JSON, f"Invalid input for {call.algorithm}: {exc.message}", 400) from None
+        raise ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
     except EngineClosed:
-        raise ApiError(INTERNAL, "The invocation engine is shutting down", 503) from None
+        raise ApiError(SHUTTING_DOWN, "The invocation engine is shutting down") from None
+
+
+def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None = None) -> Outcome:
+    """Admit and run the call (raises as :func:`admit`). Setting ``cancelled`` (the client went
+    away) stops it and frees its slot."""
+    return _run_admitted(ctx, call, admit(ctx, call), request_id, cancelled)
+
+
+def _run_admitted(ctx: Ctx, call: Call, admitted: Admitted, request_id: str,
+                  cancelled: threading.Event | None = None) -> Outcome:
+    try:
+        with callkeys.live(ctx.store.call_keys, call.call_key, call.load_key):   # from here until it ends
+            outcome = ctx.engine.run(admitted, cancelled=cancelled)
+    except QueueFull as exc:      # re-queued after its algorithm's pool was replaced, and that queue was full
+        raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
+    except BadInput as exc:
+        raise ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
+    except EngineClosed:
+        raise ApiError(SHUTTING_DOWN, "The invocation engine is shutting down") from None
     if outcome.error is not None and not (cancelled is not None and cancelled.is_set()):
         _record_error(ctx, call, outcome.error, request_id)
     return outcome
 
 
 def run_in_background(ctx: Ctx, call: Call, request_id: str) -> None:
-    """output=void: run the call on its own thread (the caller acknowledges at once)."""
+    """output=void: admit the call now (raises as :func:`admit`, so a refusal reaches the
+    caller), then run it on its own thread; the caller acknowledges at once. A failure of the
+    call is recorded in the algorithm's errors like any call's; one that keeps it from running
+    after admission (the engine shut down) is logged and recorded too."""
+    admitted = admit(ctx, call)
+
     def work() -> None:
         try:
-            run(ctx, call, request_id)
-        except ApiError:
-            pass   # nobody is waiting for the answer; failures of the call itself are recorded
-    threading.Thread(target=work, name=f"void-{request_id}", daemon=True).start()
+            _run_admitted(ctx, call, admitted, request_id)
+        except (CallRefused, ApiError) as exc:
+            log.warning("output=void call %s of %s did not run: %s", request_id, call.algorithm, exc)
+            _record_error(ctx, call, CallError(f"The call did not run: {exc}", SYSTEM_ERROR), request_id)
+
+    try:
+        threading.Thread(target=work, name=f"void-{request_id}", daemon=True).start()
+    except BaseException:
+        ctx.engine.abandon(admitted)
+        raise
 
 
 def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding | None:
@@ -128,13 +162,13 @@ def _call_key(algo: Algorithm, who: Principal) -> ApiKey:
                             call_permissions(algo, allow_data_write=who.allows("allow_data_write")))
 
 
-def _record_error(ctx: Ctx, call: Call, error: dict, request_id: str) -> None:
+def _record_error(ctx: Ctx, call: Call, error: CallError, request_id: str) -> None:
     with ctx.store.write() as state:
         algo = state.algorithms.get(call.algorithm)
         if algo is None:
             return    # deleted while running
-        algorithms.record_error(state, ctx, algo, call.caller, call.version, error.get("message", ""),
-                                error.get("error_type", "AlgorithmError"), request_id)
+        algorithms.record_error(state, ctx, algo, call.caller, call.version, error.message, error.error_type,
+                                request_id)
 
 
 def reported_duration(call: Call, outcome: Outcome) -> float:

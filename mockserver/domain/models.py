@@ -61,9 +61,10 @@ class Organization:
     id: str
     org_url: str | None = None
     type_id: str | None = None
-    created_at: str = ""
+    created_at: str = ""                 # answered as org_created_at
     seq: int = 0
     members: dict[str, str] = field(default_factory=dict)   # username -> owner|member, insertion ordered
+    external_id: str | None = None       # an outside system's id for it, kept as sent
 
     def owners(self) -> list[str]:
         return [u for u, role in self.members.items() if role == "owner"]

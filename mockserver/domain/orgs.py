@@ -29,7 +29,7 @@ _TYPE_IDS = {t.id for t in ORG_TYPES}
 _TYPE_BY_NAME = {t.name: t.id for t in ORG_TYPES}
 DEFAULT_TYPE = _TYPE_BY_NAME["basic"]
 _REQUIRED = ("org_name", "org_label", "org_contact_name", "org_email")
-_EDITABLE = ("org_label", "org_contact_name", "org_email", "org_url")
+_EDITABLE = ("org_label", "org_contact_name", "org_email", "org_url", "external_id")
 ROLES = ("owner", "member")
 
 
@@ -79,13 +79,15 @@ def create(ctx: Ctx, who: Principal, body: dict[str, Any]) -> Organization:
     name = check_name(body["org_name"], "org_name", MALFORMED_ORG)
     check_email(body["org_email"], MALFORMED_ORG)
     with ctx.store.write() as state:
-        if name in state.orgs:
-            raise ApiError(ORG_EXISTS, f"An organization already exists with this name: {name}")
-        if name in state.users:
-            raise ApiError(ORG_USER_RESERVATION_FAILED, f"Failed to reserve an organization user while adding an organization: {name} is a username", 409)
+        taken = state.owner_named(name)              # names are unique without regard to case
+        if taken in state.orgs:
+            raise ApiError(ORG_EXISTS, f"An organization already exists with this name: {taken}")
+        if taken in state.users:
+            raise ApiError(ORG_USER_RESERVATION_FAILED, f"Failed to reserve an organization user while adding an organization: {taken} is a username", 409)
         org = Organization(org_name=name, org_label=body["org_label"], org_contact_name=body["org_contact_name"],
                            org_email=body["org_email"], org_url=body.get("org_url"), id=ctx.ids.uuid(),
-                           type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq())
+                           type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq(),
+                           external_id=body.get("external_id"))
         state.put_org(org)
         if who.username and who.username in state.users:
             state.put_member(name, who.username, "owner")

@@ -45,11 +45,13 @@ class State:
     repos: dict[str, Repository] = field(default_factory=dict)     # git repositories by "owner/name"
     seq: int = 0
     # Derived, never exported: casefolded email -> username, so creating a user is O(1);
-    # casefolded "owner/name" -> "owner/name", so creating an algorithm is O(1);
+    # casefolded user or organization name -> its stored spelling, and casefolded "owner/name"
+    # -> "owner/name", so names resolve without regard to case in O(1) (docs/behaviour.md);
     # owner -> {name: algorithm} sorted by name, so a page of an owner's algorithms costs
     # O(log n + page); algorithm id -> "owner/name" for the routes that name an algorithm by id;
     # owner -> {api_key: key} (oldest first), so listing or dropping a user's keys is O(theirs).
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
+    owner_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithms_by_owner: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
     algorithm_ids: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
@@ -69,6 +71,7 @@ class State:
         """Recompute every derived index from the primary maps (after a state import; the
         put_/drop_ methods below keep them current one change at a time)."""
         self.emails = {u.email.casefold(): u.username for u in self.users.values()}
+        self.owner_names = {name.casefold(): name for name in (*self.users, *self.orgs)}
         self.algorithm_names = {name.casefold(): name for name in self.algorithms}
         self.algorithms_by_owner = {}
         for algo in self.algorithms.values():
@@ -93,11 +96,13 @@ class State:
         """Add a user (its username and email are checked free by the caller)."""
         self.users[user.username] = user
         self.emails[user.email.casefold()] = user.username
+        self.owner_names[user.username.casefold()] = user.username
 
     def drop_user(self, username: str) -> None:
         """Forget a user with their keys, their memberships and what they own."""
         user = self.users.pop(username)
         self.emails.pop(user.email.casefold(), None)
+        self.owner_names.pop(username.casefold(), None)
         for key in self.keys_of(username):
             self.drop_key(key.api_key)
         for org in list(self.orgs_of(username)):
@@ -107,6 +112,7 @@ class State:
     def put_org(self, org: Organization) -> None:
         """Add an organization with the members it was made with."""
         self.orgs[org.org_name] = org
+        self.owner_names[org.org_name.casefold()] = org.org_name
         for username in org.members:
             _sorted_in(self.orgs_by_member, username)[org.org_name] = org
 
@@ -116,6 +122,7 @@ class State:
         for username in list(org.members):
             self.drop_member(org_name, username)
         del self.orgs[org_name]
+        self.owner_names.pop(org_name.casefold(), None)
         self._drop_owned_by(org_name)
 
     def put_member(self, org_name: str, username: str, role: str) -> None:
@@ -217,7 +224,7 @@ class State:
         self.errors[:] = [e for e in self.errors if not e.is_of(ids, names)]
 
     def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
-        """The algorithm whose name matches ``name`` without regard to case."""
+        """The algorithm whose owner and name match without regard to case."""
         full_name = self.algorithm_names.get(f"{owner}/{name}".casefold())
         return self.algorithms.get(full_name) if full_name else None
 
@@ -227,6 +234,10 @@ class State:
 
     def owner_exists(self, name: str) -> bool:
         return name in self.users or name in self.orgs
+
+    def owner_named(self, name: str) -> str | None:
+        """The stored spelling of the user or organization named ``name`` without regard to case."""
+        return self.owner_names.get(name.casefold())
 
 
 class Store:

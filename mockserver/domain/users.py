@@ -38,8 +38,9 @@ def create(ctx: Ctx, body: dict[str, Any]) -> User:
     username = check_name(body["username"], "username", MALFORMED_USER)
     check_email(body["email"], MALFORMED_USER)
     with ctx.store.write() as state:
-        if state.owner_exists(username):
-            raise ApiError(USERNAME_TAKEN, f"The username is already taken: {username}")
+        taken = state.owner_named(username)          # names are unique without regard to case
+        if taken is not None:
+            raise ApiError(USERNAME_TAKEN, f"The username is already taken: {taken}")
         if _email_owner(state, body["email"]):
             raise ApiError(EMAIL_TAKEN, f"The email address is already taken by a different username: {body['email']}")
         user = User(username=username, email=body["email"], fullname=body["fullname"],

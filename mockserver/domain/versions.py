@@ -29,7 +29,9 @@ _ALIASES = {"revision": "patch", "default": "minor"}
 # Changes since the last published version that break callers: a patch may not carry them.
 BREAKING = ("language", "environment", "algorithm_callability")
 _HASH_RE = re.compile(r"^[0-9a-fA-F]{40}$")
-_WILDCARD_RE = re.compile(r"^(\d+)\.(?:(\d+)\.)?\*$")
+# A partial version: "1.2.*" / "1.*", or the same without the star, "1.2" / "1" (seed 004: "can be
+# a partial semantic version"; the Python, Ruby and Go clients' READMEs call ".../0.1").
+_PARTIAL_RE = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.\*)?$")
 
 __all__ = ["publish", "listing", "get", "resolve_for_invocation", "record_error", "next_version"]
 
@@ -153,7 +155,7 @@ def listing(ctx: Ctx, who: Principal, owner: str, name: str, *, callable: bool |
     true = published versions, false = unpublished builds."""
     with ctx.store.read() as state:
         algo = find_visible(ctx, state, who, owner, name)
-        manager = acts_for(state, who, owner)
+        manager = acts_for(state, who, algo.owner)
         rows = []
         for build in algo.builds.values():
             version = version_of_build(algo, build)
@@ -177,7 +179,7 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str) -> AlgorithmV
         algo = find_visible(ctx, state, who, owner, name)
         build = next((b for b in algo.builds.values() if b.commit_sha == ref or b.semantic_version == ref), None)
         version = version_of_build(algo, build) if build else None
-        if build is None or not (acts_for(state, who, owner) or (version and version.callability == "public")):
+        if build is None or not (acts_for(state, who, algo.owner) or (version and version.callability == "public")):
             raise ApiError(ALGORITHM_NAME_NOT_FOUND, f"No such version of {algo.full_name}: {ref}", 404)
         return view(state, algo, build, version, as_version=True)
 
@@ -195,12 +197,12 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     - ``latestPrivate``: the latest published version, private ones included (owner rights);
     - a 40-hex git hash: that build, published or not (owner rights unless it is a public version);
     - ``1.2.3``: that version (owner rights if it is private);
-    - ``1.2.*`` / ``1.*``: the latest public version matching.
+    - ``1.2.*`` / ``1.*``, or ``1.2`` / ``1`` (the same): the latest public version matching.
     Unknown or hidden algorithm: 1000; unknown or inaccessible version: 1001 naming it.
     Call with the store's lock held.
     """
-    algo = state.algorithms.get(f"{owner}/{name}")
-    manager = algo is not None and acts_for(state, who, owner)
+    algo = state.algorithm_named(owner, name)          # without regard to case (docs/behaviour.md)
+    manager = algo is not None and acts_for(state, who, algo.owner)
     if algo is None or not (manager or any(v.callability == "public" for v in algo.versions)):
         raise not_found(owner, name)
     settle(algo)
@@ -234,9 +236,9 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
         if build is None or not (manager or (version is not None and version.callability == "public")):
             raise _no_version(algo, spec)
         return result(version, build)
-    wildcard = _WILDCARD_RE.match(spec)
-    if wildcard:
-        major, minor = int(wildcard.group(1)), wildcard.group(2)
+    partial = _PARTIAL_RE.match(spec)
+    if partial:
+        major, minor = int(partial.group(1)), partial.group(2)
         matches = [v for v in algo.versions if v.callability == "public" and version_key(v).major == major
                    and (minor is None or version_key(v).minor == int(minor))]
         if not matches:

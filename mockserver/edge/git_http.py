@@ -80,7 +80,9 @@ class GitMiddleware:
         service = _service(environ, rest)
         who = _principal(ctx, environ)
         with ctx.store.write() as state:
-            algo = state.algorithms.get(f"{owner}/{name}")
+            algo = state.algorithm_named(owner, name)        # without regard to case (docs/behaviour.md)
+            if algo is not None:
+                owner, name = algo.owner, algo.name          # the stored spelling from here on
             manager = algo is not None and orgs.acts_for(state, who, owner)
             if algo is None or not (manager or algorithms.is_public(algo)):
                 raise ApiError(None, f"repository not found: {owner}/{name}", 404)

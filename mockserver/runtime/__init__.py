@@ -14,10 +14,16 @@ Usage::
     out.result, out.content_type, out.duration, out.error, out.cold
     engine.shutdown()
 
-Modules: ``profiles`` (Profile, DEFAULT_PROFILES), ``binding`` (Binding and
-ADK-style loading), ``codec`` (input/output content types), ``context`` (what a
-running callable can read), ``worker`` (warm worker processes), ``inproc``
-(in-thread mode), ``engine`` (pools, slots, queueing, delays), ``errors``.
+Modules: ``engine`` (the facade: admit, run, check, reset), ``calls`` (Invocation,
+Outcome), ``errors`` (CallError and the exceptions), ``admission`` (per-key cap, server-wide
+pools of calls and checks), ``pools`` (warm pools, slots, queues, process count), ``launch``
+(starting workers, cold starts), ``reaper`` (stopping workers, idle reaping), ``stats``,
+``checks`` + ``checker`` (binding checks in checker processes), ``worker`` (a worker
+process, server side), ``worker_main`` + ``output_drain`` (the worker process itself),
+``executor`` (load and run the code) + ``tracebacks`` (errors of the code), ``inproc``
+(in-thread mode), ``profiles``, ``binding`` (Binding and ADK-style loading), ``codec``
+(input/output content types), ``context`` (what a running callable can read), ``framing``
+and ``procs`` (messages, process trees), ``policy`` (which code bindings may name).
 """
 import importlib
 
@@ -26,10 +32,12 @@ import importlib
 _EXPORTS = {
     "context": ".context",
     "Binding": ".binding",
-    "Engine": ".engine", "Invocation": ".engine", "Outcome": ".engine",
+    "Engine": ".engine", "Admitted": ".calls", "Invocation": ".calls", "Outcome": ".calls",
+    "Admission": ".admission", "Tenant": ".admission",
     "ALGORITHM_ERROR": ".errors", "LOADING_ERROR": ".errors", "OUT_OF_MEMORY_ERROR": ".errors",
     "SYSTEM_ERROR": ".errors", "BadInput": ".errors", "EngineClosed": ".errors", "QueueFull": ".errors",
-    "KeyBusy": ".errors", "RuntimeFailure": ".errors",
+    "KeyBusy": ".errors", "ServerBusy": ".errors", "ChecksBusy": ".errors", "CallError": ".errors",
+    "RuntimeFailure": ".errors",
     "DEFAULT_PROFILES": ".profiles", "Profile": ".profiles",
 }
 

@@ -287,19 +287,19 @@ def describe(binding: Binding) -> str:
     return os.path.basename(location) if kind == "file" else f"module {location!r}"
 
 
-def callable_blob(binding: Binding) -> Optional[bytes]:
-    """The registered callables of a ``callable:`` binding pickled by reference,
-    or None if they cannot be sent to another process."""
+def callable_blob(binding: Binding) -> tuple[Optional[bytes], Optional[str]]:
+    """``(blob, None)``: the registered callables of a ``callable:`` binding pickled by
+    reference; or ``(None, why)`` when they cannot be sent to another process."""
     import pickle
     ns = _CALLABLES.get(binding.parse()[1])
     if ns is None:
-        return None
+        return None, "no callable is registered under this name in the server's process"
     try:
         blob = pickle.dumps((ns.apply, ns.load), protocol=5)
         pickle.loads(blob)
-        return blob
-    except Exception:
-        return None
+        return blob, None
+    except Exception as exc:        # noqa: BLE001 - whatever pickling raised is the reason
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def register_blob(name: str, blob: bytes) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from mockserver.runtime.errors import ALGORITHM_ERROR, BadInput
+from mockserver.runtime.errors import BadInput
 
 JSON_TYPES = ("application/json", "text/json")
 TEXT_TYPES = ("text/plain", "application/text")
@@ -118,24 +118,3 @@ def decode_payload(content_type: str, payload: Any) -> Any:
     if content_type == "json":
         return json.loads(payload)
     return payload
-
-
-def error_dict(exc: BaseException, error_type: Optional[str] = None, message: Optional[str] = None) -> dict:
-    """``{"message", "error_type", "stacktrace"}`` for an exception, like the ADK:
-    ``error_type`` is the exception's own ``error_type`` attribute if it has a
-    string one (Algorithmia's AlgorithmException), else the given default."""
-    own = getattr(exc, "error_type", None)
-    if isinstance(own, str) and own and error_type in (None, ALGORITHM_ERROR):
-        etype = own
-    else:
-        etype = error_type or ALGORITHM_ERROR
-    import traceback              # here: a worker process's cold start need not import it
-    if message is None:
-        message = str(exc)
-        if not message:
-            message = type(exc).__name__
-    return {
-        "message": clean_text(message),
-        "error_type": clean_text(etype),
-        "stacktrace": clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))),
-    }

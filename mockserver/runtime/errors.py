@@ -1,19 +1,25 @@
-"""Exceptions raised by :meth:`Engine.invoke` and the error types it reports.
+"""What can go wrong in the runtime, as types.
 
-``invoke()`` reports failures *of the callable* inside ``Outcome.error`` (a dict
-``{"message", "error_type", "stacktrace"}``). It raises only for problems the
-HTTP layer answers itself:
+A failure *of the callable* is a :class:`CallError` in ``Outcome.error`` (``message``,
+``error_type``, ``stacktrace``). :meth:`Engine.invoke` raises only for calls that never ran:
 
-* :class:`BadInput`   -- the request body cannot be decoded for its Content-Type.
-* :class:`QueueFull`  -- more than ``profile.queue_limit`` calls already wait for
-  a slot of this algorithm version.
+* :class:`BadInput`     -- the request body cannot be decoded for its Content-Type.
+* :class:`QueueFull`    -- more than ``profile.queue_limit`` calls already wait for a slot of
+  this algorithm version; its subclasses :class:`KeyBusy` (the caller's API key has
+  ``invocations_per_key`` calls in flight) and :class:`ServerBusy` (the server-wide call pool,
+  or this sandbox's share of it, is full: :mod:`.admission`).
 * :class:`EngineClosed` -- ``invoke()`` after ``shutdown()``.
 
-Each carries a human-readable ``.message``.
+:meth:`Engine.check_binding` raises :class:`ChecksBusy` when the server-wide pool of binding
+checks (or this sandbox's share) is full. Each exception carries a human-readable ``.message``;
+the refusals also ``.retry_after`` (seconds, for a ``Retry-After`` header).
+
+Imported by every worker process: keep it light.
 """
 from __future__ import annotations
 
 from enum import Enum
+from typing import NamedTuple
 
 # error_type values, as the real platform names them (Algorithmia docs,
 # "Algorithm Error Codes" and the admin "Errors" page; "LoadingError" is what
@@ -23,14 +29,25 @@ SYSTEM_ERROR = "SystemError"
 OUT_OF_MEMORY_ERROR = "OutOfMemoryError"
 LOADING_ERROR = "LoadingError"
 
+RETRY_AFTER_S = 1        # what a refused call or check is told to wait before trying again
 
-def call_error(message: str, error_type: str = SYSTEM_ERROR) -> dict:
-    """An ``Outcome.error``: ``{"message", "error_type", "stacktrace"}`` without a stacktrace."""
-    return {"message": message, "error_type": error_type, "stacktrace": ""}
+
+class CallError(NamedTuple):
+    """Why a call failed: what the invocation answer's ``error`` object reports. ``stacktrace``
+    holds the algorithm's own frames only ("" when the failure was not an exception of its code).
+    (A NamedTuple, not a dataclass: worker processes import this, and dataclasses imports inspect.)"""
+    message: str
+    error_type: str = ALGORITHM_ERROR
+    stacktrace: str = ""
+
+
+def call_error(message: str, error_type: str = SYSTEM_ERROR) -> CallError:
+    """A :class:`CallError` without a stacktrace (a failure the runtime, not the code, saw)."""
+    return CallError(message, error_type)
 
 
 class StopReason(str, Enum):
-    """Why the engine stops a worker (``kill_reason``) or hands a queued call back (``_Waiter.error``)."""
+    """Why the engine stops a worker (``kill_reason``) or hands a queued call back (``Waiter.error``)."""
     RETRY = "retry"              # the pool was replaced: the queued call tries again
     RESET = "reset"              # Engine.reset(): the server state was reset
     SHUTDOWN = "shutdown"        # Engine.shutdown()
@@ -39,14 +56,18 @@ class StopReason(str, Enum):
     STOPPED = "stopped"          # retired (idle, broken, or replaced)
 
 
-def aborted_error(reason: StopReason) -> dict:
+def aborted_error(reason: StopReason) -> CallError:
     """The error of a call aborted because the engine was reset or shut down."""
     why = "the server is shutting down" if reason == StopReason.SHUTDOWN else "the server state was reset"
     return call_error(f"Algorithm call aborted: {why}")
 
 
+def cancelled_error() -> CallError:
+    return call_error("Algorithm call cancelled: the client went away")
+
+
 class RuntimeFailure(Exception):
-    """Base class of the exceptions ``invoke()`` raises."""
+    """Base class of the exceptions the engine raises."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -63,15 +84,29 @@ class BadInput(RuntimeFailure):
 class QueueFull(RuntimeFailure):
     """Too many calls are already waiting for a slot of this algorithm version."""
 
-    def __init__(self, message: str, key: str = "", queued: int = 0, limit: int = 0):
+    def __init__(self, message: str, key: str = "", queued: int = 0, limit: int = 0,
+                 retry_after: float = RETRY_AFTER_S):
         super().__init__(message)
         self.key = key
         self.queued = queued
         self.limit = limit
+        self.retry_after = retry_after
 
 
 class KeyBusy(QueueFull):
     """The calling API key already has as many calls running as it may (``invocations_per_key``)."""
+
+
+class ServerBusy(QueueFull):
+    """The server-wide pool of calls, or this sandbox's share of it, is full."""
+
+
+class ChecksBusy(RuntimeFailure):
+    """The server-wide pool of binding checks, or this sandbox's share of it, is full."""
+
+    def __init__(self, message: str, retry_after: float = RETRY_AFTER_S):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class EngineClosed(RuntimeFailure):
@@ -81,3 +116,13 @@ class EngineClosed(RuntimeFailure):
 class BindingError(RuntimeFailure):
     """A binding cannot be resolved (missing file/module/function). Internal:
     ``check_binding`` turns it into a message, ``invoke`` into a LoadingError."""
+
+
+class WorkerDied(Exception):
+    """A worker (process or in-process) can no longer answer: it crashed, timed out or was
+    cancelled, killed or stopped; ``error`` is what the call reports."""
+
+    def __init__(self, error: CallError, timed_out: bool = False):
+        super().__init__(error.message)
+        self.error = error
+        self.timed_out = timed_out

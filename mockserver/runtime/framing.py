@@ -15,6 +15,7 @@ import socket
 import struct
 from typing import Optional
 
+PROTOCOL = 5                # pickle protocol of every message between the server and a worker
 _HEADER = struct.Struct("!Q")
 _SMALL = 64 * 1024          # messages up to this size are joined with their header and read in one go
 

@@ -28,6 +28,17 @@ def forbid_inspection() -> None:
         raise OSError(errno, f"prctl(PR_SET_DUMPABLE, 0) failed: {os.strerror(errno)}")
 
 
+def inspection_problem() -> "str | None":
+    """:func:`forbid_inspection`, as a worker reports its set-up: None when done, else why not
+    (the server logs it: other processes of the worker's user may then read its environment)."""
+    try:
+        forbid_inspection()
+    except OSError as exc:
+        return (f"prctl(PR_SET_DUMPABLE, 0) unavailable ({exc}): other processes of its user may read its "
+                "environment and memory")
+    return None
+
+
 def is_dumpable() -> bool:
     """Whether this process can be inspected by others of its user (True off Linux)."""
     return not sys.platform.startswith("linux") or _prctl(PR_GET_DUMPABLE, 0) != 0
@@ -87,7 +98,7 @@ def become(uid: int, gid: int, interpreter_dirs: tuple[str, ...], code_dir: "tup
             search = getattr(module, "__path__", None)
             if isinstance(search, list):
                 search[:] = [reachable(entry) for entry in search]
-    forbid_inspection()
+    # No prctl needed: the kernel makes a process that changed its uids non-dumpable itself.
 
 
 def reachable(path: str) -> str:

@@ -1,8 +1,8 @@
 """The one import check, shared by binding checks and builds.
 
-Both import the target in a checker process (``worker.py``'s ``check_only`` mode: the same
-loader a worker uses, so what passes the check loads in a call), started by
-:class:`~.worker.BindingChecker` with the environment and user a worker of that code gets
+Both import the target in a checker process (``worker_main.py``'s ``check_only`` mode: the
+same loader a worker uses, so what passes the check loads in a call), started by
+:class:`~.checker.BindingChecker` with the environment and user a worker of that code gets
 (:class:`~.isolation.Isolation`). Binding checks share one checker process, reused while its
 environment stays the same. A build's check gets one of its own: its environment carries the
 build's ``ALGORITHMIA_API`` and a key of the algorithm's owner, and a slow import of one build
@@ -19,13 +19,13 @@ from typing import Mapping, Optional
 from mockserver.runtime.binding import Binding
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.profiles import GPU_ENV_VARS
-from mockserver.runtime.worker import BindingChecker
+from mockserver.runtime.checker import BindingChecker
 
 
 class ImportChecks:
     def __init__(self, isolation: Isolation):
         self.isolation = isolation
-        self._shared = BindingChecker()
+        self.shared = BindingChecker()
         self._lock = threading.Lock()
         self._own: set[BindingChecker] = set()       # checkers of builds, running now
 
@@ -44,7 +44,7 @@ class ImportChecks:
         cwd = identity.home if identity is not None else os.getcwd()
         sys_path = [p for p in sys.path if p]
         if env is None and identity is None:
-            return self._shared.check_traced(target, child_env, cwd, sys_path, timeout)
+            return self.shared.check_traced(target, child_env, cwd, sys_path, timeout)
         checker = BindingChecker()
         with self._lock:
             self._own.add(checker)
@@ -59,5 +59,5 @@ class ImportChecks:
         """Kill every checker now (a check in flight reports the kill)."""
         with self._lock:
             own = list(self._own)
-        for checker in [self._shared, *own]:
+        for checker in [self.shared, *own]:
             checker.stop()

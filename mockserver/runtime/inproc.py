@@ -30,9 +30,8 @@ from typing import Any, Optional
 
 from mockserver.runtime import context as _context
 from mockserver.runtime.context import Capture, InvocationContext
-from mockserver.runtime.errors import StopReason, call_error
-from mockserver.runtime.executor import Loaded, execute, prepare
-from mockserver.runtime.worker import WorkerDied, cancelled_error
+from mockserver.runtime.errors import StopReason, WorkerDied, call_error, cancelled_error
+from mockserver.runtime.executor import Executed, Loaded, execute, prepare
 
 
 class _Runner:
@@ -154,7 +153,7 @@ class InprocWorker:
         self.close()
 
     def call(self, value: Any, want_stdout: bool, env: dict, timeout: float,
-             cancelled: Optional[threading.Event] = None):
+             cancelled: Optional[threading.Event] = None) -> Executed:
         loaded = self.shared.loaded
         base = self.shared.ctx_base
         ctx = InvocationContext(base.key, base.profile, base.processor, "inprocess", {**base.env, **env})
@@ -181,6 +180,5 @@ class InprocWorker:
             self.kill(StopReason.TIMEOUT)
             self.close()                   # the runner exits when the abandoned call returns
             raise WorkerDied(call_error(f"Algorithm timed out after {timeout:g} seconds"), timed_out=True)
-        ok, ctype, payload, run_time, restart = res
         self.calls += 1
-        return ok, ctype, payload, run_time, restart, (sink.getvalue() if want_stdout else None)
+        return res._replace(stdout=sink.getvalue() if want_stdout else None)

@@ -88,14 +88,19 @@ def kill_tree(pid: int) -> None:
     _signal(pid, signal.SIGKILL, False)
 
 
-def become_subreaper() -> None:
-    """Orphaned descendants of this process are re-parented to it (Linux 3.4+)."""
+def become_subreaper() -> str | None:
+    """Make orphaned descendants of this process re-parent to it (Linux 3.4+): None when done,
+    else why not (the worker reports it to the server, which logs it: without it, a descendant
+    that double-forks escapes the kill of the worker's tree)."""
     if not sys.platform.startswith("linux"):
-        return
+        return f"PR_SET_CHILD_SUBREAPER is Linux-only (this is {sys.platform})"
     try:
         import ctypes
         import ctypes.util
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)                # PR_SET_CHILD_SUBREAPER
-    except Exception:
-        pass
+        if libc.prctl(36, 1, 0, 0, 0) != 0:           # PR_SET_CHILD_SUBREAPER
+            errno = ctypes.get_errno()
+            return f"prctl(PR_SET_CHILD_SUBREAPER) failed: {os.strerror(errno)} (errno {errno})"
+    except Exception as exc:       # noqa: BLE001 - no libc / no ctypes: reported, not raised
+        return f"prctl(PR_SET_CHILD_SUBREAPER) unavailable: {type(exc).__name__}: {exc}"
+    return None

@@ -11,7 +11,7 @@ second, diverging state. There is no setting for more; ``serve`` refuses ``worke
     python -m mockserver.serving.serve benchmarks.bare_app:app     # any WSGI app, same settings
 
 Settings (``mockserver.settings.Settings``, from flags or MOCKSERVER_* variables): host, port,
-threads (16), workers (only 1), idle_timeout (30 s: a connection that sends or accepts nothing
+threads (32), workers (only 1), idle_timeout (30 s: a connection that sends or accepts nothing
 for that long is closed), request_deadline (60 s from a request's first byte to its last),
 connection_limit (1000 open connections), url_prefix, max_request_bytes / max_upload_bytes.
 """

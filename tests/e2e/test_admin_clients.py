@@ -10,10 +10,11 @@ from support.clients import run_generated
 HERE = Path(__file__).parent
 
 
-def test_generated_client_deserializes_admin_resources(live_server, generated_client_path):
-    done = run_generated(generated_client_path, HERE / "generated_client_admin.py", live_server.url, ADMIN, DEMO)
+def test_generated_client_deserializes_admin_resources(live_server, generated_client):
+    version, path = generated_client
+    done = run_generated(path, HERE / "generated_client_admin.py", live_server.url, ADMIN, DEMO, version)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "all admin calls ok" in done.stdout
+    assert f"generated client {version}: all admin calls ok" in done.stdout
 
 
 def test_python_client_admin_calls(live_server):

@@ -116,7 +116,7 @@ def test_run_with_text_json_binary_and_files(cli, tmp_path):
     assert cli.out("run", "demo/Hello", "-t", "Neo") == "Hello Neo\n"
     assert cli.out("run", "demo/Hello", "-d", "Trinity") == "Hello Trinity\n"
     assert cli.out("run", "demo/Hello", "-d", '{"a": 1}') == 'Hello {"a": 1}\n'     # -d sends text/plain
-    assert cli.out("run", "demo/Hello", "-j", '{"a": 1}') == "Hello {'a': 1}\n"     # -j: parsed JSON
+    assert cli.out("run", "demo/Hello", "-j", '{"a": 1}') == 'Hello {"a":1}\n'      # -j: parsed JSON, greeted as JSON
     out = cli.out("run", "demo/JsonTransform", "-j", '{"name": "neo", "n": 2}')
     assert out.strip() == str({"transformed": {"NAME": "NEO", "N": 4}, "keys": ["n", "name"], "count": 2, "sum": 2})
     text_file = tmp_path / "in.txt"

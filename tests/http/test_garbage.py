@@ -17,10 +17,16 @@ GARBAGE = [
 ]
 
 
+# Bodiless by the seeds: a JSON null is the same as no body there (test_other_clients_manage.py).
+NULL_MEANS_NO_BODY = {("PUT", "/v1/organizations/acme/members/demo")}
+
+
 @pytest.mark.parametrize("method,path", ADMIN_ROUTES)
 def test_garbage_bodies_get_4xx_error_objects(admin, method, path):
     before = admin.get("/_mock/state").get_json()
     for body in GARBAGE:
+        if body == b"null" and (method, path) in NULL_MEANS_NO_BODY:
+            continue
         for ctype in ("application/json", "text/plain", None):
             headers = {"Content-Type": ctype} if ctype else {}
             r = admin.call(method, path, raw=body, headers=headers)

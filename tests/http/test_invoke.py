@@ -306,3 +306,14 @@ def test_deleting_an_owner_forgets_its_algorithms_bindings_errors_and_keys(admin
     sha = make(admin, "Probe", owner="initech")                       # no binding of its own
     assert call(admin, f"/v1/algo/initech/Probe/{sha}", "Neo", "text/plain").get_json()["result"] == "hello Neo"
     assert admin.get("/v1/organizations/initech/errors").get_json() == []
+
+
+def test_code_the_mock_cannot_run_is_an_invocation_error_object(api):
+    """A build from a repository in another language: 400 in the invocation error shape (the
+    domain says why; api/invoke.py chooses the shape)."""
+    sha = make(api, "Javy", settings={"language": "java"})
+    r = call(api, f"/v1/algo/demo/Javy/{sha}", "x")
+    assert r.status_code == 400
+    assert r.get_json() == {"error": {"error_type": "SystemError", "message": (
+        "demo/Javy is written in java: the mock cannot execute its code. Set a run-time binding "
+        "(PUT /_mock/bindings) to give it behaviour")}}

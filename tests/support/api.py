@@ -21,7 +21,10 @@ class Api:
         self.checker = checker or SpecChecker(client.application)
 
     def call(self, method, path, body=None, *, key=..., raw=None, headers=None, **query):
+        """``query`` as keywords, or a query string left in ``path`` exactly as a client sends it
+        (``/v1/algo/demo/hello?timeout=300&stdout=FALSE&output=default``)."""
         key = self.key if key is ... else key
+        path, _, query_string = path.partition("?")
         hdrs = dict(headers or {})
         if key:
             hdrs.setdefault("Authorization", f"Simple {key}")
@@ -31,7 +34,10 @@ class Api:
             hdrs.setdefault("Content-Type", "application/json")
         elif path.startswith("/_mock") and method not in ("GET", "HEAD"):
             hdrs.setdefault("Content-Type", "application/json")     # what the control guard asks of every client
-        response = self.client.open(path, method=method, data=data, headers=hdrs, query_string=query or None)
+        if query_string and query:
+            raise ValueError("give the query in the path or as keywords, not both")
+        response = self.client.open(path, method=method, data=data, headers=hdrs,
+                                    query_string=query_string or query or None)
         self.checker.check(method, path, response)
         return response
 

@@ -1,32 +1,38 @@
-"""The generated client (algorithmia-api-client 1.5.5), which needs its own sys.path.
+"""The generated client, algorithmia-api-client, in the two versions that matter.
 
-It cannot be installed next to algorithmia 2.0.5, which pins 1.5.1 and imports a module
-1.5.5 no longer has, so it is installed with ``pip --target`` once per machine and its
-scripts (tests/e2e/generated_client_*.py) run in a subprocess.
+1.5.1 is the one algorithmia 2.0.5 pins, so it is in the test environment already. 1.5.5
+cannot be installed next to algorithmia 2.0.5, which imports a module (``DefaultApi``) 1.5.5 no
+longer has, so it is installed with ``pip --target`` once per machine (~/.cache/algorithmia-mock).
+The scripts (tests/e2e/generated_client_*.py) run in a subprocess with the wanted version first
+on sys.path.
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
-GENERATED_CLIENT = "algorithmia-api-client==1.5.5"
+GENERATED_CLIENT_VERSIONS = ("1.5.1", "1.5.5")
 
 
-def install_generated_client() -> str:
-    """The directory holding the generated client (its deps come from the test env)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / "api-client-1.5.5"
+def install_generated_client(version: str) -> str:
+    """A sys.path entry holding that version ('' when the test environment's own is it); its
+    dependencies come from the test environment."""
+    if metadata.version("algorithmia-api-client") == version:
+        return ""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / f"api-client-{version}"
     marker = cache / ".complete"
     if not marker.exists():
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(cache),
-                        GENERATED_CLIENT], check=True)
+                        f"algorithmia-api-client=={version}"], check=True)
         marker.touch()
     return str(cache)
 
 
 def run_generated(path: str, script: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``script`` with the generated client at ``path`` on its sys.path."""
-    env = {**os.environ, "PYTHONPATH": path}
+    """Run ``script`` with the generated client at ``path`` first on its sys.path."""
+    env = {**os.environ, "PYTHONPATH": path} if path else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=120)

@@ -53,13 +53,20 @@ class Load:
 def health_latencies(port: int, seconds: float = SAMPLE_S) -> tuple[list[float], int]:
     """Fresh-connection health checks for ``seconds``: their sorted latencies (s) and how many failed
     (no ``200`` answer, or none within the 5 s socket timeout)."""
+    return fresh_get_latencies(port, "/_mock/health", seconds)
+
+
+def fresh_get_latencies(port: int, path: str, seconds: float = SAMPLE_S, headers: bytes = b"") -> tuple[list[float], int]:
+    """``GET path`` on a fresh connection each time, for ``seconds``: the sorted latencies (s) and
+    how many failed (no ``200`` answer, or none within the 5 s socket timeout)."""
+    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n".encode() + headers + b"\r\n")
     latencies, failures = [], 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         started = time.monotonic()
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                s.sendall(request)
                 answer = b""
                 while chunk := s.recv(65536):
                     answer += chunk

@@ -187,7 +187,8 @@ def test_allow_list_entries_are_still_needed(entry):
 # The layers, top first. A module may import its own layer and the layers below; each
 # top-level module or package of mockserver/ is in exactly one layer.
 LAYERS: list[tuple[str, ...]] = [
-    ("mockserver.serving", "mockserver.plugin", "mockserver.__main__", "mockserver"),
+    ("mockserver.serving", "mockserver.plugin", "mockserver.__main__", "mockserver",
+     "mockserver.testcontainer"),                     # ways in: server, pytest plugin, Testcontainers module
     ("mockserver.app",),                              # the composition root: knows every package
     ("mockserver.api", "mockserver.control"),         # the handlers of /v1 and of /_mock
     ("mockserver.edge",),                             # HTTP and git protocol: gate, spec, auth, CORS, /git

@@ -16,7 +16,7 @@ def test_a_flag_wins_over_the_environment_which_wins_over_the_default():
     assert s.page_max == 300                      # flag
     assert s.journal_size == 7                    # env
     assert s.public_url == "http://env"
-    assert s.page_default == 50 and s.threads == 16 and s.workers == 1   # defaults
+    assert s.page_default == 50 and s.threads == 32 and s.workers == 1   # defaults
 
 
 def test_an_entry_points_default_sits_below_the_environment():
@@ -29,6 +29,21 @@ def test_lists_and_aliases_from_the_environment():
                            "MOCKSERVER_BODY_TIMEOUT": "2"})
     assert (s.fixtures, s.public_names, s.idle_timeout) == (["a.yaml", "b.yaml"], ["mock", "api.test"], 2.0)
     assert Settings.load({}, {"MOCKSERVER_IDLE_TIMEOUT": "5", "MOCKSERVER_BODY_TIMEOUT": "2"}).idle_timeout == 5.0
+
+
+def test_repeated_fixture_flags_accumulate_like_algorithms_dir(capsys):
+    """--extra-fixtures a.yaml --extra-fixtures b.yaml keeps both (issue 28), as --algorithms-dir does."""
+    args = cli.parse_args(["--fixtures", "a.yaml", "--fixtures", "b.yaml", "c.yaml", "--extra-fixtures", "x.yaml",
+                           "--extra-fixtures", "y.yaml", "--algorithms-dir", "d1", "--algorithms-dir", "d2"])
+    s = Settings.load(args, {"MOCKSERVER_EXTRA_FIXTURES": "ignored.yaml"})
+    assert s.fixtures == ["a.yaml", "b.yaml", "c.yaml"] and s.extra_fixtures == ["x.yaml", "y.yaml"]
+    assert s.algorithm_dirs == ["d1", "d2"]
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+    options = " ".join(capsys.readouterr().out.split()).split("options:", 1)[1]
+    for flag in ("--fixtures", "--extra-fixtures"):
+        described = options.split(f" {flag} PATH [PATH ...] ", 1)[1].split(" --", 1)[0]
+        assert "repeatable" in described and "accumulate" in described, described
 
 
 def test_a_bad_variable_is_named():

@@ -19,8 +19,10 @@ from mockserver.settings import Settings
 from mockserver.domain.store import State, Store
 
 ADMIN = Principal(ApiKey(api_key="admin", id="admin", owner=None, key_type="PlatformAdminKey"))
-USERS = [f"user{i}" for i in range(7)]
-ORGS = [f"org{i}" for i in range(4)]
+# "User1" and "ORG1" collide with "user1" and "org1" by case: owner names are unique without
+# regard to case, and algorithm owners resolve that way (docs/behaviour.md "Names").
+USERS = [f"user{i}" for i in range(7)] + ["User1"]
+ORGS = [f"org{i}" for i in range(4)] + ["ORG1"]
 ALGOS = ["Hello", "hello", "World", "Sum", "Echo"]        # "hello" collides with "Hello" by case
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
             "pipeline_enabled": True, "source_visibility": "closed"}

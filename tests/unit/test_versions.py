@@ -219,6 +219,8 @@ def published(ctx):
     (None, EVE, "1.0.0"), ("", DEMO, "1.0.0"), ("latestPrivate", DEMO, "1.1.0"),
     ("0.1.0", EVE, "0.1.0"), ("0.2.0", DEMO, "0.2.0"), ("1.*", EVE, "1.0.0"), ("0.*", DEMO, "0.1.0"),
     ("0.1.*", EVE, "0.1.0"), ("1.1.0", ADMIN, "1.1.0"),
+    # partial versions without the star resolve as with it (seed 004; the clients' READMEs call ".../0.1")
+    ("0.1", EVE, "0.1.0"), ("1", EVE, "1.0.0"), ("0", DEMO, "0.1.0"), ("1.0", DEMO, "1.0.0"),
 ])
 def test_resolution(ctx, published, spec, caller, expected):
     assert resolve(ctx, spec, caller) == (published[expected], expected)
@@ -227,6 +229,8 @@ def test_resolution(ctx, published, spec, caller, expected):
 @pytest.mark.parametrize("spec,caller,code", [
     ("latestPrivate", EVE, 1001), ("0.2.0", EVE, 1001), ("1.1.0", EVE, 1001), ("2.*", DEMO, 1001),
     ("0.2.*", DEMO, 1001), ("9.9.9", DEMO, 1001), ("not-a-version", DEMO, 1001),
+    # under the same callability rules: public versions only, the owner included
+    ("0.2", DEMO, 1001), ("1.1", EVE, 1001), ("2", DEMO, 1001), ("1.", DEMO, 1001), ("1.2.3.4", DEMO, 1001),
 ])
 def test_resolution_refusals(ctx, published, spec, caller, code):
     with pytest.raises(ApiError) as exc:

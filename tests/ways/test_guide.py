@@ -4,21 +4,16 @@ import re
 import subprocess
 import sys
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import pytest
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+from support.docs import DOCS, ROOT, blocks
+
 GUIDE = (ROOT / "docs" / "ways-in.md").read_text()
 README = (ROOT / "README.md").read_text()
-DOCS = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
-
-
-def blocks(text, lang):
-    return re.findall(rf"^```{lang}\n(.*?)^```", text, re.S | re.M)
 
 
 @pytest.mark.parametrize("doc", DOCS)
@@ -73,8 +68,9 @@ def test_the_guides_fixture_loads_on_top_of_the_sandbox(tmp_path):
 def test_the_guides_and_readmes_test_files_run_as_written(tmp_path):
     tests = tmp_path / "tests"
     tests.mkdir()
-    (guide_tests,) = [b for b in blocks(GUIDE, "python") if "def test_" in b]
-    (readme_tests,) = [b for b in blocks(README, "python") if "def test_" in b]
+    # the pytest plugin's examples (the Testcontainers one runs in tests/ways/test_testcontainer.py)
+    (guide_tests,) = [b for b in blocks(GUIDE, "python") if "def test_" in b and "(mockserver)" in b]
+    (readme_tests,) = [b for b in blocks(README, "python") if "def test_" in b and "(mockserver)" in b]
     (tests / "test_client.py").write_text(guide_tests)
     (tests / "test_readme.py").write_text(readme_tests)
     (fixture,) = [b for b in blocks(GUIDE, "yaml") if b.startswith("# my.yaml")]

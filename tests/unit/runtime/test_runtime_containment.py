@@ -77,7 +77,7 @@ def test_timeout_kills_the_whole_tree(engine, tmp_path):
                    "    open(path, 'w').write(json.dumps([p.pid]))\n"
                    "    time.sleep(60)\n")
     out = engine.invoke(_inv(str(src), json.dumps(str(pids_file)).encode(), timeout_s=1.0))
-    assert "timed out" in out.error["message"]
+    assert "timed out" in out.error.message
     pids = json.loads(pids_file.read_text())
     assert _until(lambda: not any(_alive(p) for p in pids))
 
@@ -132,7 +132,7 @@ def test_cancel_stops_a_running_call_and_frees_its_slot(engine, mode):
     out = engine.invoke(_inv("slow.py", b"30", key=mode, profile=profile,
                              base=str(HERE.parents[2] / "fixtures" / "algorithms")), cancelled=cancelled)
     assert time.monotonic() - started < 10
-    assert out.error["message"] == "Algorithm call cancelled: the client went away"
+    assert out.error.message == "Algorithm call cancelled: the client went away"
     assert engine.stats()["pools"][mode]["busy"] == 0
     assert engine.invoke(_inv("noop.py", key=mode + "-next", profile=profile)).error is None
 
@@ -147,7 +147,7 @@ def test_cancel_while_waiting_for_a_slot(engine):
     cancelled = threading.Event()
     threading.Timer(0.3, cancelled.set).start()
     out = engine.invoke(_inv("slow.py", b"0", key="q", profile=profile, base=fixtures), cancelled=cancelled)
-    assert "cancelled" in out.error["message"]
+    assert "cancelled" in out.error.message
     assert engine.stats()["pools"]["q"]["queued"] == 0
     blocker.join(10)
 
@@ -185,9 +185,9 @@ def test_input_nested_too_deeply_is_bad_input(engine):
 @pytest.mark.parametrize("body", [b'"text"', b'"json"', b'"raise"'])
 def test_a_lone_surrogate_is_an_algorithm_error_or_cleaned(engine, mode, body):
     out = engine.invoke(_inv("surrogate.py", body, key=mode, profile=Profile("s-" + mode, mode=mode)))
-    assert out.error is not None and out.error["error_type"] == "AlgorithmError"
-    json.dumps(out.error).encode("utf-8")
-    out.error["message"].encode("utf-8")              # no surrogate left to break the response
+    assert out.error is not None and out.error.error_type == "AlgorithmError"
+    json.dumps(out.error._asdict()).encode("utf-8")
+    out.error.message.encode("utf-8")              # no surrogate left to break the response
 
 
 # ------------------------------------------------------------------ checking bindings
@@ -219,7 +219,7 @@ def test_the_engine_refuses_to_run_bindings_the_policy_denies(tmp_path):
     try:
         assert eng.invoke(_inv("ok.py", base=str(allowed))).result == "ok"
         out = eng.invoke(_inv("os:system", b'"true"', base=None))
-        assert out.error["error_type"] == "LoadingError" and "not allowed" in out.error["message"]
+        assert out.error.error_type == "LoadingError" and "not allowed" in out.error.message
         plugin_bound = Binding("os.path:basename", trusted=True)     # what the pytest plugin bound
         inv = Invocation(key="t", binding=plugin_bound, profile=PROC, body=b'"a/b"', content_type="application/json")
         assert eng.invoke(inv).result == "b"

@@ -91,8 +91,8 @@ def test_fixture_algorithms(engine, mode):
     out = run(engine, "slow.py", b"0.01", base=FIXTURES, mode=mode)
     assert out.result["requested"] == 0.01
     out = run(engine, "failing.py", b'"x"', base=FIXTURES, mode=mode)
-    assert out.error["error_type"] == "AlgorithmError"
-    assert "always fails" in out.error["message"] and "ModelNotReady" in out.error["stacktrace"]
+    assert out.error.error_type == "AlgorithmError"
+    assert "always fails" in out.error.message and "ModelNotReady" in out.error.stacktrace
     assert out.result is None and out.content_type == "void"
 
 
@@ -123,9 +123,9 @@ def test_output_kinds(engine, mode):
     out = run(engine, "odd_outputs.py", b'"tuple"', mode=mode, key=key)
     assert (out.result, out.content_type) == ([1, 2, {"3": "x"}], "json")
     out = run(engine, "odd_outputs.py", b'"set"', mode=mode, key=key)
-    assert out.error["error_type"] == "AlgorithmError" and "JSON serializable" in out.error["message"]
+    assert out.error.error_type == "AlgorithmError" and "JSON serializable" in out.error.message
     out = run(engine, "odd_outputs.py", b'"reject"', mode=mode, key=key)
-    assert out.error["error_type"] == "InputError" and out.error["message"] == "bad input, try again"
+    assert out.error.error_type == "InputError" and out.error.message == "bad input, try again"
 
 
 # ------------------------------------------------------------ ADK semantics
@@ -152,9 +152,9 @@ def test_load_failure_fails_every_call(engine, mode):
     key = f"badload/{mode}"
     for _ in range(2):
         out = run(engine, "bad_load.py", b'"x"', mode=mode, key=key)
-        assert out.error["error_type"] == "LoadingError"
-        assert out.error["message"] == "model file missing"
-        assert "RuntimeError" in out.error["stacktrace"]
+        assert out.error.error_type == "LoadingError"
+        assert out.error.message == "model file missing"
+        assert "RuntimeError" in out.error.stacktrace
 
 
 # ------------------------------------------------------------------- stdout
@@ -184,8 +184,8 @@ def test_timeout_then_next_call_is_fresh(engine, mode):
     t0 = time.monotonic()                        # on a loaded machine may itself take 0.3 s
     out = run(engine, "slow.py", b"3", base=FIXTURES, mode=mode, key=key, timeout_s=0.3)
     assert time.monotonic() - t0 < 2.0
-    assert out.error["error_type"] == "SystemError"
-    assert out.error["message"] == "Algorithm timed out after 0.3 seconds"
+    assert out.error.error_type == "SystemError"
+    assert out.error.message == "Algorithm timed out after 0.3 seconds"
     out = run(engine, "slow.py", b"0", base=FIXTURES, mode=mode, key=key)
     assert out.error is None and out.cold is True
 
@@ -198,7 +198,7 @@ def test_timeout_kills_the_worker_process(engine):
     engine.reset()
     # same key, a new binding: the old pool is replaced
     out = run(engine, slow, b"5", key=key, timeout_s=0.2)
-    assert "timed out" in out.error["message"]
+    assert "timed out" in out.error.message
     pids = engine.stats()["pools"].get(key, {}).get("pids", [])
     assert pids == []
     assert _wait_until(lambda: not _pid_alive(pid))
@@ -206,7 +206,7 @@ def test_timeout_kills_the_worker_process(engine):
 
 def test_timeout_also_kills_the_algorithms_subprocesses(engine):
     out = run(engine, "crashy.py", b'"spawn-and-hang"', key="grandchild", timeout_s=1.0, want_stdout=True)
-    assert "timed out" in out.error["message"]
+    assert "timed out" in out.error.message
     # stdout is lost with the killed worker; find the grandchild by its command line instead
     def grandchildren():
         found = []
@@ -227,9 +227,9 @@ def test_crash_is_isolated_and_worker_replaced(engine, how):
     key = f"crash/{how}"
     pid1 = run(engine, "crashy.py", b'"pid"', key=key).result
     out = run(engine, "crashy.py", jbody(how), key=key)
-    assert out.error["error_type"] == "SystemError"
+    assert out.error.error_type == "SystemError"
     expected = "exited unexpectedly with code 3" if how == "exit" else "killed by SIGSEGV"
-    assert expected in out.error["message"]
+    assert expected in out.error.message
     again = run(engine, "crashy.py", b'"pid"', key=key)
     assert again.error is None and again.cold is True and again.result != pid1
     assert not _pid_alive(pid1)
@@ -242,7 +242,7 @@ def test_sys_exit_is_an_error_and_restarts_the_worker(engine, mode):
     sysexit = Binding("crashy.py", ALGOS)
     # a dedicated key for the crashy algorithm
     out = run(engine, sysexit, b'"sysexit"', mode=mode, key=key + "/c")
-    assert out.error["error_type"] == "AlgorithmError" and "sys.exit(2)" in out.error["message"]
+    assert out.error.error_type == "AlgorithmError" and "sys.exit(2)" in out.error.message
     out = run(engine, sysexit, b'"pid"', mode=mode, key=key + "/c")
     assert out.error is None and out.cold is True
 
@@ -253,8 +253,8 @@ def test_out_of_memory_is_reported_and_server_survives(engine):
     out = run(engine, "crashy.py", jbody({"alloc_mb": 16}), profile=small, key=key)
     assert out.result == 16 << 20
     out = run(engine, "crashy.py", jbody({"alloc_mb": 512}), profile=small, key=key)
-    assert out.error["error_type"] == "OutOfMemoryError"
-    assert "memory" in out.error["message"]
+    assert out.error.error_type == "OutOfMemoryError"
+    assert "memory" in out.error.message
     ok = run(engine, "crashy.py", jbody({"alloc_mb": 16}), profile=small, key=key)
     assert ok.error is None and ok.cold is True
     # the server process itself has no such limit
@@ -353,14 +353,15 @@ def test_back_to_back_calls_do_not_wake_the_reaper_each_time(mode):
     eng = Engine(scale=1.0)
     prof = Profile("wake-" + mode, idle_s=300, mode=mode)
     wakes = []
-    real_set = eng._wake.set
-    eng._wake.set = lambda: (wakes.append(1), real_set())
+    wake = eng._reaper._wake
+    real_set = wake.set
+    wake.set = lambda: (wakes.append(1), real_set())
     try:
         for _ in range(200):
             assert run(eng, "counter.py", base=FIXTURES, profile=prof, key="w").error is None
         assert len(wakes) <= 5, len(wakes)
     finally:
-        eng._wake.set = real_set
+        wake.set = real_set
         eng.shutdown()
 
 
@@ -468,7 +469,7 @@ def test_check_binding(engine, tmp_path):
     assert engine.check_binding(Binding(str(bad))).startswith("SyntaxError")
     # and invoking a broken binding answers a LoadingError, it does not raise
     out = run(engine, Binding(str(bad)))
-    assert out.error["error_type"] == "LoadingError"
+    assert out.error.error_type == "LoadingError"
 
 
 # ----------------------------------------------------- lifecycle & leaks
@@ -497,7 +498,7 @@ def test_reset_and_shutdown_leave_no_processes():
     all_pids.update(pids)
     eng.shutdown()
     t.join(5)
-    assert "aborted" in results[0].error["message"]
+    assert "aborted" in results[0].error.message
     assert _wait_until(lambda: not any(_pid_alive(p) for p in pids))
     assert not any(_pid_alive(p) for p in all_pids)
     with pytest.raises(EngineClosed):
@@ -532,12 +533,12 @@ def test_stack_trace_shows_only_the_algorithms_frames(tmp_path):
         "def apply(x):\n    try:\n        helper(x)\n    except KeyError as exc:\n"
         "        raise ValueError('wrapped') from exc\n")
     (tmp_path / "broken.py").write_text("import no_such_module_here\n\ndef apply(x):\n    return x\n")
-    ok, _, err, _, _ = execute(prepare(Binding(str(tmp_path / "chained.py") + ":apply")), "k")
-    trace = err["stacktrace"]
+    ok, _, err, _, _, _ = execute(prepare(Binding(str(tmp_path / "chained.py") + ":apply")), "k")
+    trace = err.stacktrace
     assert not ok and "chained.py" in trace and "in helper" in trace and "KeyError" in trace and "ValueError" in trace
     assert "direct cause" in trace
-    ok, _, err, _, _ = execute(prepare(Binding(str(tmp_path / "broken.py") + ":apply")), "k")
-    trace = err["stacktrace"]
-    assert not ok and err["error_type"] == "LoadingError" and "broken.py" in trace and "no_such_module_here" in trace
+    ok, _, err, _, _, _ = execute(prepare(Binding(str(tmp_path / "broken.py") + ":apply")), "k")
+    trace = err.stacktrace
+    assert not ok and err.error_type == "LoadingError" and "broken.py" in trace and "no_such_module_here" in trace
     for ours in ("executor.py", "binding.py", "mockserver/runtime", "<frozen importlib"):
         assert ours not in trace, trace

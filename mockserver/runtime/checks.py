@@ -1,0 +1,69 @@
+"""Does a binding import? (``Engine.check_binding``): resolved here for the template and
+callables of this process, imported in a checker process for files and modules (the one import
+check builds use too, :mod:`.importcheck`, with the environment and user a worker of that code
+gets), each such import holding a slot of the server's binding-check pool (:mod:`.admission`).
+Answers for an unchanged file are remembered."""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Optional
+
+from mockserver.runtime.admission import Tenant
+from mockserver.runtime.binding import Binding, load_binding
+from mockserver.runtime.errors import BindingError
+from mockserver.runtime.importcheck import ImportChecks
+
+_CACHE_MAX = 1024
+
+
+class BindingChecks:
+    def __init__(self, tenant: Optional[Tenant], timeout_s: float, imports: ImportChecks):
+        self.tenant = tenant
+        self.timeout_s = float(timeout_s)
+        self.imports = imports
+        self.checker = imports.shared
+        self._cache: dict[tuple, Optional[str]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, binding: Binding) -> Optional[str]:
+        """None if the binding imports and has a callable ``apply`` (or the named function);
+        else why not. Raises ChecksBusy when no check slot is free. Does not run load()."""
+        if binding.is_template:
+            return None
+        try:
+            kind, location, func = binding.parse()
+        except BindingError as exc:
+            return exc.message
+        if kind == "callable":
+            try:
+                load_binding(binding)
+            except BindingError as exc:
+                return exc.message
+            return None
+        cache_key = None
+        if kind == "file":
+            try:
+                st = os.stat(location)
+            except OSError:
+                return f"algorithm file not found: {location}"
+            cache_key = (binding, location, st.st_mtime_ns, st.st_size)
+            with self._lock:
+                if cache_key in self._cache:
+                    return self._cache[cache_key]
+        if self.tenant is not None:
+            self.tenant.enter_check()
+        try:
+            problem = self.imports.check(binding, self.timeout_s)
+        finally:
+            if self.tenant is not None:
+                self.tenant.leave_check()
+        if cache_key is not None:
+            with self._lock:
+                if len(self._cache) > _CACHE_MAX:
+                    self._cache.clear()
+                self._cache[cache_key] = problem
+        return problem
+
+    def stop(self) -> None:
+        self.imports.stop()
