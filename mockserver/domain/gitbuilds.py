@@ -17,11 +17,11 @@ import importlib.metadata
 import os
 from typing import Mapping
 
-from packaging.requirements import InvalidRequirement, Requirement
 
 from mockserver.errors import CANNOT_EXECUTE, CODE_GONE
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
+from mockserver.runtime.adk import ENTRYPOINT as ADK_ENTRYPOINT, entrypoint_in
 from mockserver.runtime.wheels import pip_install
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
@@ -81,6 +81,8 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
     steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
     steps.append("Beginning container customization")
     entry = entrypoint(name, language)
+    if entry is not None:
+        entry = entrypoint_in(files, entry)      # the ADK's src/Algorithm.py when the commit has it
     if entry is None:
         steps += ["Step 2/3 : dependencies: not checked for this language",
                   f"Step 3/3 : entrypoint: the mock cannot execute {language} code; the build succeeds so it can "
@@ -93,16 +95,17 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
         return entry, steps, problem
     steps.append(f"Step 3/3 : import entrypoint {entry} and find apply()")
     if not os.path.isfile(os.path.join(folder, *entry.split("/"))):
-        problem = f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py"
+        problem = (f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py "
+                   f"(or {ADK_ENTRYPOINT} for the ADK)")
         return entry, steps + [f"ERROR: {problem}"], problem
     if repo.tree_of(commit) == template_tree(name, language):
         return entry, steps + ["  entrypoint ok (the unchanged template)"], None
     problem, trace = check_entrypoint(ctx, commit, entry, env)
     if problem is None:
         return entry, steps + ["  entrypoint ok"], None
-    problem = problem.replace(folder, SHOWN_PATH)
-    shown = (trace or "").replace(folder, SHOWN_PATH).rstrip().splitlines()
-    return entry, steps + [f"  {line}" for line in shown] + [f"ERROR: {problem}"], problem
+    shown = (trace or "").replace(folder, SHOWN_PATH).rstrip().splitlines()    # as the platform shows it
+    last = shown[-1] if shown else problem.replace(folder, SHOWN_PATH)
+    return entry, steps + [f"  {line}" for line in shown] + [f"ERROR: {last}"], last
 
 
 def check_entrypoint(ctx: Ctx, commit: str, entry: str, env: Mapping[str, str] | None = None
@@ -116,6 +119,7 @@ def check_entrypoint(ctx: Ctx, commit: str, entry: str, env: Mapping[str, str] |
 def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
     """Offline requirements: satisfied by what the server has installed, or installed from
     the wheel folder into ``src/`` (the entrypoint's folder, on the worker's import path)."""
+    from packaging import requirements      # builds only: kept out of the server's start-up
     path = os.path.join(folder, "requirements.txt")
     if not os.path.isfile(path):
         return ["  no requirements.txt: nothing to install"], None
@@ -130,8 +134,8 @@ def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str]
             lines.append(f"  {text}: ignored (pip options do not apply offline)")
             continue
         try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
+            req = requirements.Requirement(text)
+        except requirements.InvalidRequirement as exc:
             problem = f"requirements.txt: cannot parse {text!r}: {exc}"
             return lines + [f"ERROR: {problem}"], problem
         if req.marker is not None and not req.marker.evaluate():

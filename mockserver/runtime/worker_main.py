@@ -31,7 +31,7 @@ import sys
 from typing import Optional
 
 from mockserver.runtime import binding as _binding
-from mockserver.runtime import hardening, procs
+from mockserver.runtime import hardening, procs, traces
 from mockserver.runtime.context import InvocationContext, reset_current, set_current
 from mockserver.runtime.errors import BindingError, call_error
 from mockserver.runtime.executor import Executed, execute, prepare
@@ -111,8 +111,8 @@ def _serve_checks(conn: FramedSocket, target: str) -> None:
             problem = trace = None
         except BaseException as exc:      # noqa: BLE001 - report whatever the import raised
             problem = _check_message(exc)
-            import traceback              # only when an import failed: workers stay light
-            trace = "".join(traceback.format_exception(exc))[-_TRACE_CAP:]
+            # the algorithm's frames only, at the platform's paths (traces.py; loaded on failure only)
+            trace = traces.format_exception(exc, traces.Paths.for_target(binding.target))[-_TRACE_CAP:]
         try:
             conn.send(_dumps(("checked", problem, trace), PROTOCOL))
             msg = _loads(conn.recv())

@@ -2,16 +2,59 @@
 (algorithmia 2.0.5's CLI) and the official Python client (issue 19)."""
 import os
 import shutil
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import requests
 
 from support.api import ALICE, DEMO
-from support.git import SETTINGS, build_logs, git_env, head_of, sh, wait_build
 from mockserver.errors import INVALID_BUILD_STATUS
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
+
+SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
+            "pipeline_enabled": True, "environment": "cpu"}
+
+
+def git_env(home: Path, key: str) -> dict:
+    """git configured as a user would: a credential helper answering the API key as the password."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "ALGORITHMIA_"))}
+    env.update(HOME=str(home), GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1",
+               GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com")
+    (home / ".gitconfig").write_text(
+        "[credential]\n\thelper = \"!f() { echo username=demo; echo password=%s; }; f\"\n" % key)
+    return env
+
+
+def sh(*args, cwd, env, ok=True):
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done
+
+
+def wait_build(url, name, commit, key=DEMO, timeout=60.0):
+    """The build of ``commit``, once it has finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        builds = requests.get(f"{url}/v1/algorithms/demo/{name}/builds", headers={"Authorization": f"Simple {key}"},
+                              timeout=30).json()["results"]
+        build = next((b for b in builds if b["commit_sha"] == commit), None)
+        if build is not None and build["status"] != "in-progress":
+            return build
+        assert time.monotonic() < deadline, builds
+        time.sleep(0.2)
+
+
+def build_logs(url, name, build_id):
+    r = requests.get(f"{url}/v1/algorithms/demo/{name}/builds/{build_id}/logs",
+                     headers={"Authorization": f"Simple {DEMO}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["logs"]
 
 
 @pytest.fixture()
@@ -22,6 +65,10 @@ def client(live_server):
 
 def create(client, name, **settings):
     client.algo(f"demo/{name}").create(details={"label": name}, settings={**SETTINGS, **settings})
+
+
+def head_of(repo, env):
+    return sh("git", "rev-parse", "HEAD", cwd=repo, env=env).stdout.strip()
 
 
 def test_clone_edit_push_build_publish_call_with_git(live_server, client, tmp_path):
@@ -64,7 +111,7 @@ def test_clone_edit_push_build_publish_call_with_git(live_server, client, tmp_pa
     broken = wait_build(url, "Greeter", head_of(repo, env))
     assert broken["status"] == "failed", broken
     logs = build_logs(url, "Greeter", broken["build_id"])
-    assert "Traceback (most recent call last)" in logs and "SyntaxError" in logs
+    assert 'File "/opt/algorithm/src/Greeter.py", line 1' in logs and "SyntaxError" in logs
     assert "/opt/algorithm/src/Greeter.py" in logs, logs            # the checkout's path as the platform shows it
     r = requests.post(f"{url}/v1/algorithms/demo/Greeter/versions", json={"version_info": {"version_type": "minor"}},
                       headers={"Authorization": f"Simple {DEMO}"}, timeout=30)

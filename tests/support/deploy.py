@@ -7,7 +7,10 @@ from pathlib import Path
 
 import requests
 
-from support.git import SETTINGS, git_env, head_of, sh
+from support.git import git, git_env
+
+SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
+            "pipeline_enabled": True, "environment": "cpu"}
 
 
 def auth(key: str) -> dict[str, str]:
@@ -26,16 +29,16 @@ def push(url: str, owner: str, name: str, key: str, files: dict[str, str], workd
     home = workdir / f"home-{owner}-{name}"
     home.mkdir(parents=True, exist_ok=True)
     env = git_env(home, key)
-    sh("git", "clone", "-q", f"{url}/git/{owner}/{name}.git", cwd=home, env=env)
+    git("clone", "-q", f"{url}/git/{owner}/{name}.git", cwd=home, env=env)
     repo = home / name
     for path, text in files.items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(text)
-    sh("git", "add", "-A", cwd=repo, env=env)
-    sh("git", "commit", "-qm", f"deploy {name}", cwd=repo, env=env)
+    git("add", "-A", cwd=repo, env=env)
+    git("commit", "-qm", f"deploy {name}", cwd=repo, env=env)
     extra = ["-c", f"http.extraHeader=X-Mock-Control-Key: {control_key}"] if control_key else []
-    sh("git", *extra, "push", "-q", cwd=repo, env=env)
-    return head_of(repo, env)
+    git(*extra, "push", "-q", cwd=repo, env=env)
+    return git("rev-parse", "HEAD", cwd=repo, env=env)
 
 
 def wait_build(url: str, owner: str, name: str, commit: str, key: str, timeout: float = 90.0) -> dict:
