@@ -132,8 +132,13 @@ class MockFlask(Flask):
         return func
 
 
-def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None) -> Flask:
-    settings = settings or Settings.load()
+def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
+    """The mock's app for the run's ``settings``, which are required: they are built once by the
+    entry point (``Settings.load()`` from flags and the environment, or ``Settings(...)`` in code),
+    never read from the environment here (docs/architecture.md)."""
+    if not isinstance(settings, Settings):
+        raise TypeError(f"create_app needs the run's Settings, not {settings!r}: build them once at the entry "
+                        "point (Settings.load() reads flags and MOCKSERVER_* variables) or pass Settings(...)")
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = api_body_limit(settings)
