@@ -20,7 +20,7 @@ from mockserver.edge import auth, cors, gate
 from mockserver.web import current
 from mockserver.api import admin, algorithms, data, invoke, meta
 from mockserver.web.handlers import Handlers
-from mockserver.settings import Settings
+from mockserver.settings import MiB, Settings
 from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
 from mockserver.domain.storage import Storage
@@ -34,6 +34,8 @@ from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
 from mockserver.runtime.admission import Admission
+from mockserver.runtime.checkouts import CheckoutCache
+from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
 from mockserver.web.jsonio import json_response
 from mockserver.edge.spec import ApiSpec, Operation
@@ -47,13 +49,13 @@ class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
     def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None,
-                 admission: Admission | None = None, storage: Storage | None = None):
+                 admission: Admission | None = None, parent: "MockServer | None" = None):
+        """``parent``: the root server of a sandbox, whose worker users, checkout cache and git
+        storage it shares."""
         self.settings = settings
         # The server-wide pools of calls and binding checks: the root server's, shared by its
         # sandboxes (each engine holds its own share of them: a Tenant).
         self.admission = admission or admission_for(settings)
-        # Git storage on disk (large blobs, checkouts): one per process, shared with the sandboxes.
-        self.storage = storage or Storage(settings)
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
         self.control_key = settings.control_key
@@ -62,15 +64,23 @@ class MockServer:
             self.control_key = secrets.token_urlsafe(24)
             self.control_key_generated = True
         self.spec = spec
-        engine = Engine(scale=settings.profile_scale, policy=code_policy(settings, self.storage),
-                        invocations_per_key=settings.invocations_per_key,
+        # Who runs user code, where checkouts and large git blobs live: one of each per server
+        # process, its sandboxes' too.
+        self.isolation = parent.isolation if parent else Isolation.from_settings(settings.worker_uids,
+                                                                                settings.worker_env)
+        self.checkouts = parent.checkouts if parent else CheckoutCache(
+            self.isolation, settings.storage_dir, settings.checkout_cache_mb * MiB)
+        self.storage = parent.storage if parent else Storage(settings)
+        engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
+                        invocations_per_key=settings.invocations_per_key, isolation=self.isolation,
                         admission=self.admission.tenant("sandbox" if template is not None else "default"))
         if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
             self.ctx = template.new_ctx(settings, engine)
-            self.ctx.storage = self.storage
+            self.ctx.checkouts, self.ctx.storage = self.checkouts, self.storage
         else:
             self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
-                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES}, storage=self.storage)
+                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES}, checkouts=self.checkouts,
+                           storage=self.storage)
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
@@ -96,7 +106,7 @@ class MockServer:
 
     def forget_checkouts(self, keep: set[str] | None = None) -> None:
         """Remove this server's checkouts: all, or those of algorithms (by id) not in ``keep``."""
-        self.storage.checkouts.forget(self.ctx.scope, keep)
+        self.checkouts.forget(self.ctx.scope, keep)
 
     def close(self) -> None:
         """Stop the workers and remove the checkouts (a sandbox deleted or expired)."""
@@ -118,16 +128,17 @@ def admission_for(settings: Settings) -> Admission:
                                  settings.binding_checks_max, settings.binding_checks_per_sandbox)
 
 
-def code_policy(settings: Settings, storage: Storage) -> CodePolicy:
+def code_policy(settings: Settings) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
     configured folders and module prefixes, and code in the folders of start-up fixture files
-    (``--fixtures`` and ``--extra-fixtures`` alike). Which of those may also run in-process is
-    a separate question (``trusted_dirs``). Built commits run from the checkout cache: allowed,
-    but never trusted to run in-process (pushed code runs in worker processes only)."""
+    (``--fixtures`` and ``--extra-fixtures`` alike). What may run in-process is not a matter of
+    folders but of provenance (``Binding.trusted``): built commits run from the checkout cache
+    by provenance too (``Binding.checkout``): no binding may name it, and its code never runs
+    in-process."""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
     extra_fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.extra_fixtures]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *extra_fixture_dirs,
-                       storage.checkouts.root], settings.algorithm_modules, trusted_dirs=fixture_dirs)
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *fixture_dirs,
+                       *extra_fixture_dirs], settings.algorithm_modules)
 
 
 class MockFlask(Flask):
@@ -147,7 +158,7 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = api_body_limit(settings)
-    server = MockServer(settings, spec or ApiSpec.load(), storage=Storage(settings))
+    server = MockServer(settings, spec or ApiSpec.load())
     app.extensions["mockserver"] = server
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
@@ -166,8 +177,7 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
-                                                              admission=server.admission,
-                                                              storage=server.storage))
+                                                              admission=server.admission, parent=server))
     # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
     # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,

@@ -61,6 +61,10 @@ class Settings:
     git_storage_mb: int = 4096                           # disk for the large blobs of every repository
     checkout_cache_mb: int = 2048                        # disk for checked-out commits (builds and calls)
     storage_dir: str | None = None                       # where both live (a fresh folder in it, removed at exit)
+    # Workers of code that came over HTTP or git: which uids they run under when the server is
+    # root (auto: 50000-59999; off: the server's own), and which server variables they see.
+    worker_uids: str = "auto"
+    worker_env: list[str] = field(default_factory=list)
     # -- the control plane
     control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
     public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
@@ -117,6 +121,14 @@ def _number(kind: Callable[[str], Any]) -> Callable[[str, str], Any]:
 
 def _text(raw: str, _name: str) -> str:
     return raw
+
+
+def _uid_range(raw: str, name: str) -> str:
+    value = raw.strip().lower()
+    first, sep, last = value.partition("-")
+    if value in ("auto", "off") or (sep and first.isdigit() and last.isdigit() and 0 < int(first) <= int(last)):
+        return value
+    raise SettingError(f"{name}={raw!r}: expected auto, off or FIRST-LAST (e.g. 50000-59999)")
 
 
 def _choice(*allowed: str) -> Callable[[str, str], str]:
@@ -231,6 +243,13 @@ OPTIONS: tuple[Option, ...] = (
                                 "recently used are removed past it", _INT, metavar="MB"),
     Option("storage_dir", "folder for the large blobs and the checkout cache (a fresh folder inside it, removed "
                           "at exit); default: the system's temporary folder", metavar="DIR"),
+    Option("worker_uids", "when the server runs as root, the uids (`FIRST-LAST`) workers of code bound over "
+                          "HTTP or pushed with git run under: one per pushed commit, one for HTTP bindings; "
+                          "`auto`: 50000-59999 when root, else the server's own; `off`: the server's own "
+                          "(see docs/security.md)", _uid_range, metavar="RANGE"),
+    Option("worker_env", "a variable of the server's environment that workers of code bound over HTTP or "
+                         "pushed with git also get (repeatable; they get only `PATH`, locale, proxy and CA "
+                         "variables otherwise)", _names, many="names", metavar="NAME"),
     Option("control_key", "key for `/_mock` (`X-Mock-Control-Key`); required off loopback, generated when not "
                           "given", metavar="KEY", secret=True),
     Option("public_names", "a Host name, besides loopback names and IP addresses, that may reach `/_mock` "

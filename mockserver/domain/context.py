@@ -10,6 +10,8 @@ from mockserver.ids import Clock, Ids
 from mockserver.domain.locks import NamedLocks
 from mockserver.domain.storage import Storage
 from mockserver.domain.store import Store
+from mockserver.runtime.checkouts import CheckoutCache
+from mockserver.runtime.isolation import Isolation
 
 
 @dataclass
@@ -20,7 +22,10 @@ class Ctx:
     settings: Settings
     engine: Any = None          # runtime.Engine, once the runtime is wired in
     profiles: dict[str, Any] | None = None   # name -> runtime.Profile, from fixtures
-    # Git storage on disk, shared by the servers of one process (app.py hands the root's to
+    # Where built commits are checked out: the server's (shared with its sandboxes); a bare Ctx
+    # (domain tests) gets its own, made on first use, workers as this process's user.
+    checkouts: CheckoutCache = field(default_factory=lambda: CheckoutCache(Isolation()))
+    # Large git blobs on disk, shared by the servers of one process (app.py hands the root's to
     # every sandbox; without one, a Ctx makes its own from its settings, on first use); a
     # server's checkouts are its own ``scope`` in the cache.
     storage: Storage | None = None

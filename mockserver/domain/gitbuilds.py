@@ -1,26 +1,27 @@
-"""Building what was pushed, and running what was built.
+"""Building what was pushed, and running what was built: the rules.
 
-A build checks the commit out into a content-addressed folder, handles
-``requirements.txt`` offline (each requirement must already be installed in
-the server's environment, or install from the wheel folder the user
-configured: ``MOCKSERVER_WHEELHOUSE``), then imports the entrypoint
-``src/<Name>.py`` and looks for ``apply``. The import runs in a child process
-with a time limit: pushed code never runs inside the server process.
-Invoking a version runs its build's commit from the same checkout, in the
-profile's worker (runtime engine).
+A build checks the commit out (the server's checkout cache, ``runtime/checkouts.py``),
+handles ``requirements.txt`` offline (each requirement must already be installed in the
+server's environment, or install from the wheel folder the user configured:
+``MOCKSERVER_WHEELHOUSE``; pip runs in ``runtime/wheels.py``), then imports the entrypoint
+``src/<Name>.py`` and looks for ``apply``. The import is the runtime's one import check
+(``runtime/importcheck.py``), in a child process with a time limit and the environment a
+call gets (``build_env`` in builds.py): pushed code never runs inside the server process.
+Invoking a version runs its build's commit from the same checkout, in the profile's worker
+(runtime engine), never in the server's threads whatever the profile says.
 """
 from __future__ import annotations
 
 import functools
 import importlib.metadata
 import os
-import subprocess
-import sys
+from typing import Mapping
 
 from mockserver.errors import CANNOT_EXECUTE, CHECKOUT_CACHE_FULL, CODE_GONE, REPOSITORY_UNUSABLE, ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.runtime.adk import ENTRYPOINT as ADK_ENTRYPOINT, entrypoint_in
+from mockserver.runtime.wheels import pip_install
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
@@ -30,23 +31,16 @@ from mockserver.domain.repository import (CONF_FILE, Repository, entrypoint, fol
                                           platform_conf, template_files)
 
 CHECK_TIMEOUT_S = 60.0
-INSTALL_TIMEOUT_S = 180.0
 SHOWN_PATH = "/opt/algorithm"         # the checkout's path as build logs show it
-_CHECK = r"""
-import sys
-from mockserver.runtime.binding import Binding, load_binding
-from mockserver.runtime.traces import Paths, format_exception
-try:
-    load_binding(Binding(sys.argv[1]), register=False)
-except BaseException as exc:   # its trace without this script's own frame, as the platform shows it
-    sys.stderr.write(format_exception(exc.with_traceback(exc.__traceback__.tb_next), Paths.for_target(sys.argv[1])))
-    sys.exit(1)
-"""
 
 
 def checkout(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str) -> tuple[str, bool]:
-    """(the commit's folder in the server's checkout cache, True when written now)."""
-    return ctx.storage.checkouts.checkout(ctx.scope, algorithm_id, repo, commit, GitLimits.of(ctx.settings))
+    """(the commit's folder in the server's checkout cache, True when written now). Raises
+    RepositoryError when it breaks the limits, ApiError when the cache cannot hold it."""
+    limits = GitLimits.of(ctx.settings)
+    size = repo.checkout_size(commit, limits)
+    return ctx.checkouts.place(ctx.scope, algorithm_id, commit, size,
+                               lambda parent: repo.checkout(commit, os.path.join(parent, commit), limits))
 
 
 # -- repositories as state ---------------------------------------------------------
@@ -92,9 +86,10 @@ def _template_repository(full_name: str, language: str | None, created_at: str) 
     return initial(files, message, seconds)
 
 
-def verify(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str, name: str, language: str | None
-           ) -> tuple[str | None, list[str], str | None]:
-    """(entrypoint, log lines, problem or None) of building ``commit``."""
+def verify(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str, name: str, language: str | None,
+           env: Mapping[str, str] | None = None) -> tuple[str | None, list[str], str | None]:
+    """(entrypoint, log lines, problem or None) of building ``commit``; ``env``: the variables
+    its import check runs with (``builds.build_env``)."""
     try:
         folder, _ = checkout(ctx, algorithm_id, repo, commit)
         files = sorted(path for path, _, _ in repo.walk(commit))
@@ -112,6 +107,7 @@ def verify(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str, name: str
                   "be published, and calls answer an error unless a run-time binding is set"]
         return None, steps, None
     lines, problem = install_requirements(folder, ctx.settings.wheelhouse)
+    ctx.checkouts.reseal(folder, commit)    # what pip wrote is the commit's uid's to read
     steps += ["Step 2/3 : requirements.txt"] + lines
     if problem:
         return entry, steps, problem
@@ -122,31 +118,20 @@ def verify(ctx: Ctx, algorithm_id: str, repo: Repository, commit: str, name: str
         return entry, steps + [f"ERROR: {problem}"], problem
     if repo.is_template(commit, name, language):
         return entry, steps + ["  entrypoint ok (the unchanged template)"], None
-    ok, output = _run_check(folder, entry)
-    output = output.replace(folder, SHOWN_PATH).rstrip()
-    if ok:
+    problem, trace = check_entrypoint(ctx, folder, commit, entry, env)
+    if problem is None:
         return entry, steps + ["  entrypoint ok"], None
-    last = output.splitlines()[-1] if output else "the import failed"
-    return entry, steps + [f"  {line}" for line in output.splitlines()] + [f"ERROR: {last}"], last
+    shown = (trace or "").replace(folder, SHOWN_PATH).rstrip().splitlines()    # as the platform shows it
+    last = shown[-1] if shown else problem.replace(folder, SHOWN_PATH)
+    return entry, steps + [f"  {line}" for line in shown] + [f"ERROR: {last}"], last
 
 
-def _child_env() -> dict[str, str]:
-    """The server's environment minus its own settings and keys."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOCKSERVER_", "ALGORITHMIA_"))}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
-def _run_check(folder: str, entry: str) -> tuple[bool, str]:
-    target = os.path.join(folder, *entry.split("/")) + ":apply"
-    try:
-        # cwd: the cache folder (only commit folders), so nothing pushed shadows the mock's modules
-        done = subprocess.run([sys.executable, "-c", _CHECK, target], cwd=os.path.dirname(folder), env=_child_env(),
-                              capture_output=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False, f"TimeoutError: importing {entry} took longer than {CHECK_TIMEOUT_S:.0f}s"
-    output = (done.stderr or b"").decode("utf-8", "replace")
-    return done.returncode == 0, output
+def check_entrypoint(ctx: Ctx, folder: str, commit: str, entry: str, env: Mapping[str, str] | None = None
+                     ) -> tuple[str | None, str | None]:
+    """(problem, traceback) of importing the checked-out commit's entrypoint and finding
+    ``apply``: the runtime's import check, as the commit's own user, with ``env``."""
+    binding = ctx.checkouts.binding(folder, commit, entry)
+    return ctx.engine.imports.check_traced(binding, CHECK_TIMEOUT_S, env=dict(env or {}))
 
 
 def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
@@ -186,24 +171,13 @@ def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str]
             problem = (f"requirement {text!r} is not installed{found} and no wheel folder is configured "
                        "(MOCKSERVER_WHEELHOUSE / --wheelhouse): the mock builds offline")
             return lines + [f"ERROR: {problem}"], problem
-        ok, output = _pip_install(text, folder, wheelhouse)
+        ok, output = pip_install(text, os.path.join(folder, "src"), wheelhouse)
         if not ok:
             last = output.strip().splitlines()[-1] if output.strip() else "pip failed"
             problem = f"requirement {text!r} could not be installed from the wheel folder{found}: {last}"
             return lines + [f"ERROR: {problem}"], problem
         lines.append(f"  {text}: installed from the wheel folder")
     return lines, None
-
-
-def _pip_install(requirement: str, folder: str, wheelhouse: str) -> tuple[bool, str]:
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
-               "--find-links", wheelhouse, "--target", os.path.join(folder, "src"), "--upgrade", requirement]
-    try:
-        done = subprocess.run(command, cwd=folder, env=_child_env(), capture_output=True,
-                              timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False, f"pip took longer than {INSTALL_TIMEOUT_S:.0f}s"
-    return done.returncode == 0, (done.stdout + done.stderr).decode("utf-8", "replace")
 
 
 # -- running -------------------------------------------------------------------------
@@ -233,5 +207,6 @@ def binding_for(ctx: Ctx, algorithm_id: str, algo_name: str, repo: Repository, b
         raise CannotRun(CHECKOUT_CACHE_FULL, exc.message) from None
     if fresh:
         install_requirements(folder, ctx.settings.wheelhouse)
-    return Binding(os.path.join(folder, *build.entrypoint.split("/")) + ":apply")
+        ctx.checkouts.reseal(folder, build.commit_sha)
+    return ctx.checkouts.binding(folder, build.commit_sha, build.entrypoint)
 

@@ -22,7 +22,7 @@ from mockserver.domain import builds
 from mockserver.domain.blobstore import REPO_INLINE_MAX, StoredBlob
 from mockserver.domain.context import Ctx
 from mockserver.domain.gitaccess import GitTarget
-from mockserver.domain.gitbuilds import repository_of
+from mockserver.domain.gitbuilds import checkout, repository_of
 from mockserver.domain.gitlimits import NAME_MAX, OBJECT_OVERHEAD, GitLimits, RepositoryError
 from mockserver.domain.gitpack import PackRefused, read_pack
 from mockserver.domain.repository import DEFAULT_BRANCH, Repository
@@ -56,8 +56,10 @@ class PushRefused(Exception):
         self.message, self.ref = message, ref
 
 
-def push(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO | None) -> PushReport:
-    """Apply ``commands`` with the objects of ``pack`` (a seekable file, None without objects)."""
+def push(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO | None, *,
+         base_url: str | None = None) -> PushReport:
+    """Apply ``commands`` with the objects of ``pack`` (a seekable file, None without objects);
+    ``base_url``: the API's address, for the new head's build (its import check may call it)."""
     with ctx.algorithm_lock(target.full_name):
         try:
             _, moved = _accept(ctx, target, commands, pack)
@@ -69,7 +71,7 @@ def push(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO | 
             return _refused(commands, exc.message, unpacked=False)
         report = PushReport()
         if moved:
-            report.messages += _build(ctx, target)
+            report.messages += _build(ctx, target, base_url)
         return report
 
 
@@ -101,7 +103,7 @@ def _accept(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO
         head = refs.get(DEFAULT_BRANCH)
         moved = head is not None and head != before.refs.get(DEFAULT_BRANCH)
         if moved:        # the head must check out (into the cache, where its build finds it)
-            ctx.storage.checkouts.checkout(ctx.scope, target.algorithm_id, after, head.decode(), limits)
+            checkout(ctx, target.algorithm_id, after, head.decode())
         after = Repository({**before.objects, **reached, **blobs.adopt(staged)}, refs)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -237,10 +239,10 @@ def _refused(commands: list[Command], message: str, *, unpacked: bool, ref: byte
     return report
 
 
-def _build(ctx: Ctx, target: GitTarget) -> list[str]:
+def _build(ctx: Ctx, target: GitTarget, base_url: str | None) -> list[str]:
     """The new head's build, as the push's last lines (read the build through the API too)."""
     try:
-        build = builds.build_head(ctx, None, target.owner, target.name, "git push")
+        build = builds.build_head(ctx, None, target.owner, target.name, "git push", base_url=base_url)
     except ApiError as err:     # e.g. deleted meanwhile: the push itself went through
         log.warning("no build after the push to %s: %s", target.full_name, err.message)
         return [f"no build: {err.message}"]

@@ -1,9 +1,10 @@
-"""Where a server process keeps git data on disk: the large blobs and the checkout cache.
+"""Where a server process keeps the large blobs of its git repositories on disk.
 
 One ``Storage`` per server process, shared by its sandboxes (the composition root makes it
-and hands it to every server it builds), so its budgets bound the whole process. Its folder
+and hands it to every server it builds), so its budget bounds the whole process. Its folder
 is made on first use, inside ``--storage-dir`` (default: the system's temporary folder), and
-removed when the process exits.
+removed when the process exits. (Checked-out commits live in the runtime's checkout cache,
+``runtime/checkouts.py``, beside it.)
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import threading
 
 from mockserver.settings import MiB, Settings
 from mockserver.domain.blobstore import BlobStore
-from mockserver.domain.checkouts import CheckoutCache
 
 
 class Storage:
@@ -24,7 +24,6 @@ class Storage:
         self._lock = threading.Lock()
         self._root: str | None = None
         self._blobs: BlobStore | None = None
-        self._checkouts: CheckoutCache | None = None
 
     def _open(self) -> None:
         with self._lock:
@@ -33,9 +32,8 @@ class Storage:
             parent = self.settings.storage_dir
             if parent:
                 os.makedirs(parent, exist_ok=True)
-            root = tempfile.mkdtemp(prefix="algorithmia-mock-", dir=parent or None)
+            root = tempfile.mkdtemp(prefix="algorithmia-mock-git-", dir=parent or None)
             self._blobs = BlobStore(root, self.settings.git_storage_mb * MiB)
-            self._checkouts = CheckoutCache(os.path.join(root, "checkouts"), self.settings.checkout_cache_mb * MiB)
             self._root = root
             atexit.register(self.close)
 
@@ -48,11 +46,6 @@ class Storage:
     def blobs(self) -> BlobStore:
         self._open()
         return self._blobs
-
-    @property
-    def checkouts(self) -> CheckoutCache:
-        self._open()
-        return self._checkouts
 
     def close(self) -> None:
         """Remove the folder and everything in it (at exit; a later use makes a new one)."""

@@ -28,7 +28,7 @@ from mockserver.domain.principal import Principal
 from mockserver.edge import git_receive
 from mockserver.edge.auth import key_from_header
 from mockserver.edge.git_view import RepositoryView
-from mockserver.web.current import server_of
+from mockserver.web.current import base_url_of, server_of
 from mockserver.domain import gitaccess, gitpush
 from mockserver.domain.context import Ctx
 from mockserver.errors import (GIT_AUTH_REQUIRED, GIT_BODY_TOO_LARGE, GIT_NOT_FOUND, GIT_UNKNOWN_SERVICE,
@@ -84,10 +84,11 @@ class GitMiddleware:
         if environ.get("REQUEST_METHOD") == "GET":
             return _answer(200, "application/x-git-receive-pack-advertisement",
                            git_receive.advertisement(target.repo))
-        return self._receive(ctx, target, environ)
+        return self._receive(ctx, target, environ, base_url_of(environ, server.settings.public_url))
 
-    def _receive(self, ctx: Ctx, target: gitaccess.GitTarget, environ: dict):
-        """A push: its commands, its pack spooled to disk, then the domain's verdict."""
+    def _receive(self, ctx: Ctx, target: gitaccess.GitTarget, environ: dict, base_url: str):
+        """A push: its commands, its pack spooled to disk, then the domain's verdict (``base_url``:
+        the API's address, for the build's import check)."""
         if environ.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/x-git-receive-pack-request":
             raise ApiError(GIT_WRONG_CONTENT_TYPE, "Invalid Content-Type: a push is sent as "
                            "application/x-git-receive-pack-request")
@@ -105,7 +106,7 @@ class GitMiddleware:
             with ctx.storage.blobs.spool() as pack:
                 if sends_pack:
                     body.copy_to(pack)
-                result = gitpush.push(ctx, target, commands, pack if sends_pack else None)
+                result = gitpush.push(ctx, target, commands, pack if sends_pack else None, base_url=base_url)
         except git_receive.TooLarge as exc:
             result = gitpush.PushReport(unpack_error=f"push refused: the pack is over {exc.limit} bytes as sent "
                                         "(the request body limit, --max-request-bytes)")

@@ -10,6 +10,7 @@ from mockserver.app import create_app
 from mockserver.settings import Settings, SettingError
 from mockserver.fixtures import FixtureError
 from mockserver.control.logs import configure_logging
+from mockserver.runtime.isolation import protect_server_process
 
 try:
     _settings = Settings.load()
@@ -17,6 +18,7 @@ except SettingError as _exc:
     print(f"mockserver: {_exc}", file=sys.stderr, flush=True)      # as the mockserver command says it
     raise SystemExit(2) from None
 configure_logging(_settings.log_level)
+protect_server_process()          # settings built: user code gets nothing of the server's (docs/security.md)
 try:
     app = create_app(_settings)
 except FixtureError as _exc:

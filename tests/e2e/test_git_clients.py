@@ -160,7 +160,8 @@ def test_pushed_code_survives_export_and_import_and_reset_forgets_it(live_server
     assert requests.post(f"{url}/_mock/reset", json={}, headers=control, timeout=30).status_code == 200
     assert sh("git", "fetch", cwd=repo, env=env, ok=False).returncode != 0          # gone with the reset
     mock = live_server.mock
-    assert not os.path.exists(os.path.join(mock.storage.checkouts.root, mock.ctx.scope))   # reset removed them
+    assert not os.path.exists(os.path.join(mock.checkouts.root, mock.ctx.scope))   # reset removed them
+    shutil.rmtree(mock.checkouts.root)                                         # as after a restart
     assert requests.put(f"{url}/_mock/state", json=exported, headers=control, timeout=30).status_code == 200
     assert client.algo("demo/Kept/0.1.0").pipe("x").result == "kept x"
     sh("git", "fetch", cwd=repo, env=env)

@@ -32,9 +32,11 @@ def memory_mb(pid: int) -> dict[str, int]:
     return out
 
 
-def storage_root(parent: Path) -> Path:
-    (root,) = parent.iterdir()          # the server's own folder inside --storage-dir
-    return root
+def storage_folders(parent: Path) -> tuple[Path, Path]:
+    """The server's own folders inside --storage-dir: (large blobs, checkouts)."""
+    (blobs,) = parent.glob("algorithmia-mock-git-*")
+    (checkouts,) = parent.glob("algorithmia-mock-checkouts-*")
+    return blobs, checkouts
 
 
 def files_under(folder: Path) -> list[Path]:
@@ -79,9 +81,9 @@ def test_a_zip_bomb_push_is_refused_before_it_is_expanded(tmp_path):
                "limit of 134217728 bytes (--git-max-blob-mb)" in done.stderr, done.stderr
         assert after["VmHWM"] - before["VmHWM"] < 30, (before, after)        # the peak did not move
         assert remote_head(url, "Bomb") == before_head and len(builds_of(url, "Bomb")) == builds_before
-        root = storage_root(storage)
-        assert files_under(root / "blobs") == [] and files_under(root / "staging") == []
-        assert files_under(root / "checkouts") == []
+        blobs, checkouts = storage_folders(storage)
+        assert files_under(blobs / "blobs") == [] and files_under(blobs / "staging") == []
+        assert files_under(checkouts) == []
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc for memory")
@@ -100,8 +102,8 @@ def test_a_100_mb_model_lives_on_disk_and_out_of_the_state_export(tmp_path):
         assert after["VmHWM"] - before["VmHWM"] < 40, (before, after)
         assert "remote: build " in done.stderr and ": succeeded" in done.stderr, done.stderr
         assert wait_build(url, "Model", commit)["status"] == "succeeded"
-        root = storage_root(storage)
-        assert [p.stat().st_size for p in files_under(root / "blobs")] == [100 * MiB]
+        blobs, _ = storage_folders(storage)
+        assert [p.stat().st_size for p in files_under(blobs / "blobs")] == [100 * MiB]
         exported = requests.get(f"{url}/_mock/state", timeout=60)
         assert len(exported.content) < MiB
         assert exported.json()["repos"]["demo/Model"]["objects"][blob] == [3, None, 100 * MiB]
@@ -160,7 +162,7 @@ def test_deep_or_long_trees_are_refused_at_push(live_server, tmp_path, names, sa
     assert done.returncode != 0 and says in done.stderr, done.stderr
     assert "[remote rejected] master -> master" in done.stderr
     assert remote_head(url, "Deep") == before_head and len(builds_of(url, "Deep")) == builds_before
-    scope = Path(mock.storage.checkouts.root) / mock.ctx.scope
+    scope = Path(mock.checkouts.root) / mock.ctx.scope
     assert files_under(scope) == [] and [p for p in scope.rglob("*") if p.name.startswith(".")] == []
 
 
@@ -210,7 +212,7 @@ def test_a_deep_tree_planted_through_the_state_api_gives_error_objects(live_serv
     assert r.status_code == 200 and r.json()["build"]["status"] == "failed", r.text
     logs = build_logs(url, "Planted", r.json()["build"]["build_id"])
     assert "cannot be checked out" in logs and "--git-max-tree-depth" in logs, logs
-    scope = Path(live_server.mock.storage.checkouts.root) / live_server.mock.ctx.scope
+    scope = Path(live_server.mock.checkouts.root) / live_server.mock.ctx.scope
     assert [p.name for p in scope.rglob(".*")] == []         # no scratch folder left by the failed checkouts
 
 

@@ -33,7 +33,7 @@ def compile_new(client, base: str, name: str) -> str:
 def test_deleting_an_algorithm_removes_its_checkouts(app):
     server, client = app.extensions["mockserver"], app.test_client()
     server.reset()
-    scope = os.path.join(server.storage.checkouts.root, server.ctx.scope)
+    scope = os.path.join(server.checkouts.root, server.ctx.scope)
     gone, kept = compile_new(client, "", "Gone"), compile_new(client, "", "Kept")
     assert sorted(os.listdir(scope)) == sorted([gone, kept])
     assert client.delete("/v1/algorithms/demo/Gone", headers=AUTH).status_code == 204
@@ -47,7 +47,7 @@ def test_deleting_a_sandbox_removes_its_checkouts(app):
     box = client.post("/_mock/sandboxes", headers=JSON, data="{}").get_json()
     sandbox = app.extensions["mockserver.sandboxes"].get(box["id"]).server
     compile_new(client, f"/sandboxes/{box['id']}", "Boxed")
-    scope = os.path.join(sandbox.storage.checkouts.root, sandbox.ctx.scope)
+    scope = os.path.join(sandbox.checkouts.root, sandbox.ctx.scope)
     assert len(os.listdir(scope)) == 1
     assert client.delete(f"/_mock/sandboxes/{box['id']}", headers=JSON).status_code == 200
     assert not os.path.exists(scope)

@@ -1,14 +1,27 @@
 """The checkout cache (bounded, least recently used first, nothing half-written) and the
 large-blob store (budgeted, files shared by id, unheld files dropped for room)."""
 import os
+from pathlib import Path
 
 import pytest
 
 from mockserver.domain.blobstore import BlobStore, StoredBlob, blob_hasher, blob_id
-from mockserver.domain.checkouts import CheckoutCache
 from mockserver.domain.gitlimits import GitLimits, RepositoryError
 from mockserver.domain.repository import initial
 from mockserver.errors import ApiError
+from mockserver.runtime.checkouts import CheckoutCache as RuntimeCache
+from mockserver.runtime.isolation import Isolation
+
+class CheckoutCache(RuntimeCache):
+    """The runtime's cache with the domain's way of writing a checkout (gitbuilds.checkout)."""
+
+    def __init__(self, root: str, budget_bytes: int):
+        super().__init__(Isolation(), parent=root, budget_bytes=budget_bytes)
+
+    def checkout(self, scope, algorithm_id, repo, commit, limits=None):
+        return self.place(scope, algorithm_id, commit, repo.checkout_size(commit, limits),
+                          lambda parent: repo.checkout(commit, os.path.join(parent, commit), limits))
+
 
 LIMITS = GitLimits(push_bytes=10**6, blob_bytes=10**6, repo_bytes=10**6, tree_depth=3, path_bytes=100)
 
@@ -39,7 +52,7 @@ def test_a_commit_bigger_than_the_whole_cache_is_refused(tmp_path):
     assert not os.path.exists(cache.folder("s", "a", repo.head()))
 
 
-def test_a_checkout_that_breaks_a_limit_leaves_nothing_behind(tmp_path):
+def test_a_checkout_that_breaks_a_limit_or_fails_leaves_nothing_behind(tmp_path):
     cache = CheckoutCache(str(tmp_path / "c"), budget_bytes=10**6)
     deep = initial({"a/b/c/d/e.txt": b"x"}, "m", 1)
     with pytest.raises(RepositoryError, match="nested 4 levels deep, over the limit of 3"):
@@ -47,7 +60,13 @@ def test_a_checkout_that_breaks_a_limit_leaves_nothing_behind(tmp_path):
     long = initial({"n" * 120: b"x"}, "m", 1)
     with pytest.raises(RepositoryError, match="over the limit of 100"):
         cache.checkout("s", "a", long, long.head(), LIMITS)
-    assert list((tmp_path / "c").rglob("*")) == []       # no file, no scratch folder, no empty folder
+
+    def fails(parent):
+        os.makedirs(os.path.join(parent, "half", "written"))
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError):
+        cache.place("s", "a", "c" * 40, 10, fails)
+    assert list(Path(cache.root).rglob("*")) == []       # no file, no scratch folder, no empty folder
     assert cache.used_bytes() == 0
 
 
@@ -60,7 +79,7 @@ def test_forget_removes_a_scope_or_the_algorithms_not_kept(tmp_path):
     cache.forget("one", keep={"kept"})
     assert os.path.isdir(kept) and not os.path.exists(gone) and os.path.isdir(other)
     cache.forget("two")
-    assert not os.path.exists(tmp_path / "c" / "two") and cache.used_bytes() == 1000
+    assert not os.path.exists(os.path.join(cache.root, "two")) and cache.used_bytes() == 1000
 
 
 def stage(store: BlobStore, content: bytes) -> StoredBlob:
