@@ -33,10 +33,12 @@ def memory_mb(pid: int) -> dict[str, int]:
 
 
 def storage_folders(parent: Path) -> tuple[Path, Path]:
-    """The server's own folders inside --storage-dir: (large blobs, checkouts)."""
-    (blobs,) = parent.glob("algorithmia-mock-git-*")
-    (checkouts,) = parent.glob("algorithmia-mock-checkouts-*")
-    return blobs, checkouts
+    """The server's own folders inside --storage-dir: (large blobs, checkouts); each is made on
+    first use (a path that does not exist when it was not)."""
+    found = [sorted(parent.glob(f"algorithmia-mock-{kind}-*")) for kind in ("git", "checkouts")]
+    assert all(len(paths) <= 1 for paths in found), found
+    return tuple(paths[0] if paths else parent / f"(no {kind} folder)"
+                 for paths, kind in zip(found, ("git", "checkouts")))
 
 
 def files_under(folder: Path) -> list[Path]:
