@@ -85,7 +85,7 @@ def apply(input):
             found["listing"].append(os.listdir(root))
         except OSError as exc:
             found["listing"].append(type(exc).__name__)
-    found["checkout"] = [_read(os.path.join(root, input["commit"], "src", input["file"])) for root in roots]
+    found["checkout"] = [_read(os.path.join(root, input["checkout"], "src", input["file"])) for root in roots]
     return found
 '''
 
@@ -125,9 +125,17 @@ def server(tmp_path_factory):
         yield server
 
 
+def checkout_of(server: Server, commit: str) -> Path:
+    """Where the server checked ``commit`` out (<root>/<server>/<algorithm id>/<commit>): the
+    attacks are given the whole path, as if they had guessed it."""
+    (found,) = server.tmpdir.glob(f"algorithmia-mock-checkouts-*/*/*/{commit}")
+    return found
+
+
 def attack(server: Server, who: str = BOB, algorithm: str = "demo/Attack") -> dict:
-    answer = call(server.url, algorithm, who, {"tmpdir": str(server.tmpdir), "commit": server.secret_commit,
-                                               "file": "Secret.py"})
+    secret = checkout_of(server, server.secret_commit)
+    answer = call(server.url, algorithm, who, {"tmpdir": str(server.tmpdir), "file": "Secret.py",
+                                               "checkout": str(secret.relative_to(secret.parents[2]))})
     assert "result" in answer, answer
     return answer["result"]
 
@@ -164,12 +172,13 @@ def test_as_root_each_pushed_algorithm_has_its_own_user_and_reads_only_its_own_c
     assert from_push["uid"] not in (0, from_binding["uid"])
     assert from_push["checkout"] == [[False, "PermissionError"]]     # alice's commit, not its own
     assert from_push["environ"][0] is False and from_push["state"] == [401]
-    own = call(server.url, "demo/Snoop", DEMO, {"tmpdir": str(server.tmpdir), "commit": commit,
-                                                "file": "Snoop.py"})["result"]
+    mine = checkout_of(server, commit)
+    own = call(server.url, "demo/Snoop", DEMO, {"tmpdir": str(server.tmpdir), "file": "Snoop.py",
+                                                "checkout": str(mine.relative_to(mine.parents[2]))})["result"]
     assert own["checkout"][0][0] is True                     # its own code it may read
     root = Path(own["checkout_roots"][0])
-    secret = root / server.secret_commit
+    secret = checkout_of(server, server.secret_commit)
     st = secret.stat()
     assert stat.S_IMODE(st.st_mode) == 0o750 and st.st_uid == 0 and st.st_gid not in (0, from_push["uid"])
-    assert stat.S_IMODE(root.stat().st_mode) == 0o711
+    assert [stat.S_IMODE(folder.stat().st_mode) for folder in (root, secret.parent.parent, secret.parent)] == [0o711] * 3
     assert MARKER in (secret / "src" / "Secret.py").read_text()     # the server still reads it
