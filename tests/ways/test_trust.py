@@ -62,28 +62,34 @@ def test_a_pushed_commit_never_runs_in_the_server_process_wherever_its_checkout_
     assert isinstance(answer.get("result"), int) and answer["result"] != pid, answer
 
 
-def test_the_same_file_bound_over_http_runs_in_a_worker(server):
-    url, pid, tmpdir, _workdir = server
-    create(url, "demo", "ByHttp", DEMO)
-    r = requests.put(f"{url}/_mock/algorithms/demo/ByHttp/binding", json={"target": f"{tmpdir / 'pid.py'}:apply"},
+def bind_over_http(url, tmpdir, name):
+    """``demo/<name>`` bound over HTTP to the fixture's own file, compiled and published."""
+    create(url, "demo", name, DEMO)
+    r = requests.put(f"{url}/_mock/algorithms/demo/{name}/binding", json={"target": f"{tmpdir / 'pid.py'}:apply"},
                      headers={"Content-Type": "application/json"}, timeout=60)
     assert r.status_code == 200, r.text
-    assert requests.post(f"{url}/v1/algorithms/demo/ByHttp/compile", headers=auth(DEMO), timeout=60).ok
-    publish(url, "demo", "ByHttp", DEMO)
+    assert requests.post(f"{url}/v1/algorithms/demo/{name}/compile", headers=auth(DEMO), timeout=60).ok
+    publish(url, "demo", name, DEMO)
+
+
+def test_the_same_file_bound_over_http_runs_in_a_worker(server):
+    url, pid, tmpdir, _workdir = server
+    bind_over_http(url, tmpdir, "ByHttp")
     answer = call(url, "demo/ByHttp", DEMO)
     assert isinstance(answer.get("result"), int) and answer["result"] != pid, answer
     assert call(url, "demo/FromFixture", DEMO)["result"] == pid
 
 
 def test_a_state_import_cannot_make_anything_trusted(server):
-    url, pid, _tmpdir, _workdir = server
+    url, pid, tmpdir, _workdir = server
+    bind_over_http(url, tmpdir, "Imported")      # its own algorithm: the module's tests share one server
     control = {"Content-Type": "application/json"}
     exported = requests.get(f"{url}/_mock/state", timeout=30).json()
-    exported["trusted_bindings"] = ["demo/ByHttp"]                # a claim the export never makes
+    exported["trusted_bindings"] = ["demo/Imported"]              # a claim the export never makes
     for build in exported["algorithms"]["demo/FromFixture"]["builds"].values():
         build["binding_trusted"] = True
     assert requests.put(f"{url}/_mock/state", json=exported, headers=control, timeout=30).status_code == 200
-    for name in ("FromFixture", "ByHttp"):
+    for name in ("FromFixture", "Imported"):
         answer = call(url, f"demo/{name}", DEMO)
         assert isinstance(answer.get("result"), int) and answer["result"] != pid, (name, answer)
     assert requests.post(f"{url}/_mock/reset", json={}, headers=control, timeout=30).status_code == 200
