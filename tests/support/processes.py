@@ -1,4 +1,5 @@
-"""Servers in subprocesses for tests: a free port, the mockserver command (waitress), health, stop."""
+"""Processes for tests: servers in subprocesses (a free port, the mockserver command, health, stop)
+and whether a process is still alive."""
 from __future__ import annotations
 
 import os
@@ -13,9 +14,20 @@ from typing import Iterator
 
 import requests
 
+from support.polling import until
+
 ROOT = Path(__file__).resolve().parents[2]
 # The Dockerfile's CMD (``mockserver``); bind host and port come from the environment.
 SERVE = ["-m", "mockserver"]
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs: a zombie (``Z``) or dead (``X``) process, or none at all, is not alive."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def free_port() -> int:
@@ -25,18 +37,16 @@ def free_port() -> int:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if proc.poll() is not None:
             err = proc.stderr.read() if proc.stderr else ""
             raise AssertionError(f"server exited with {proc.returncode}:\n{err[-2000:] if err else ''}")
         try:
-            if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
-                return
+            return requests.get(f"{url}/_mock/health", timeout=1).status_code == 200
         except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"server at {url} did not become healthy in {timeout} s")
+            return False
+    if not until(healthy, timeout, interval=0.05):
+        raise AssertionError(f"server at {url} did not become healthy in {timeout} s")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:

@@ -70,5 +70,5 @@ def test_a_request_that_trickles_past_the_deadline_is_closed():
                 except OSError:
                     closed_after = time.monotonic() - started
                     break
-                time.sleep(0.5)
+                time.sleep(0.5)                 # the behaviour under test: a byte every half second
             assert closed_after is not None and 1.5 < closed_after < 6

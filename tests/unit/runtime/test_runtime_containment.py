@@ -13,27 +13,12 @@ import pytest
 
 from mockserver.runtime import BadInput, Binding, Engine, Invocation, KeyBusy, Profile
 from mockserver.runtime.policy import CodePolicy
+from support.polling import until
+from support.processes import pid_alive
 
 HERE = Path(__file__).parent
 ALGOS = str(HERE / "algos")
 PROC = Profile("contained", mode="process")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
-def _until(pred, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def _inv(target, body=b"null", *, key="k", profile=PROC, base=ALGOS, **kw) -> Invocation:
@@ -55,17 +40,17 @@ def test_a_call_returns_when_apply_returns_even_if_it_started_processes(engine):
     out = engine.invoke(_inv("forker.py", timeout_s=30))
     assert out.error is None, out.error
     assert time.monotonic() - started < 10          # not the children's 60 s
-    assert len(out.result) == 3 and all(_alive(p) for p in out.result)
+    assert len(out.result) == 3 and all(pid_alive(p) for p in out.result)
     engine.reset()                                  # the fork, the setsid child and the daemon die
-    assert _until(lambda: not any(_alive(p) for p in out.result))
+    assert until(lambda: not any(pid_alive(p) for p in out.result))
 
 
 def test_shutdown_kills_setsid_and_double_forked_descendants():
     eng = Engine(scale=0.0)
     out = eng.invoke(_inv("forker.py"))
-    assert all(_alive(p) for p in out.result)
+    assert all(pid_alive(p) for p in out.result)
     eng.shutdown()
-    assert _until(lambda: not any(_alive(p) for p in out.result))
+    assert until(lambda: not any(pid_alive(p) for p in out.result))
 
 
 def test_timeout_kills_the_whole_tree(engine, tmp_path):
@@ -79,7 +64,7 @@ def test_timeout_kills_the_whole_tree(engine, tmp_path):
     out = engine.invoke(_inv(str(src), json.dumps(str(pids_file)).encode(), timeout_s=1.0))
     assert "timed out" in out.error.message
     pids = json.loads(pids_file.read_text())
-    assert _until(lambda: not any(_alive(p) for p in pids))
+    assert until(lambda: not any(pid_alive(p) for p in pids))
 
 
 def test_a_fork_returning_from_apply_does_not_answer_for_the_worker(engine, tmp_path):
@@ -143,7 +128,7 @@ def test_cancel_while_waiting_for_a_slot(engine):
     blocker = threading.Thread(target=engine.invoke, args=(_inv("slow.py", b"3", key="q", profile=profile,
                                                                 base=fixtures),))
     blocker.start()
-    assert _until(lambda: engine.stats()["pools"].get("q", {}).get("busy") == 1)
+    assert until(lambda: engine.stats()["pools"].get("q", {}).get("busy") == 1)
     cancelled = threading.Event()
     threading.Timer(0.3, cancelled.set).start()
     out = engine.invoke(_inv("slow.py", b"0", key="q", profile=profile, base=fixtures), cancelled=cancelled)
@@ -161,7 +146,7 @@ def test_concurrent_calls_per_api_key_are_capped():
         t = threading.Thread(target=eng.invoke, args=(_inv("slow.py", b"2", key="a", base=fixtures,
                                                            caller="key-1"),))
         t.start()
-        assert _until(lambda: eng.stats()["pools"].get("a", {}).get("busy") == 1)
+        assert until(lambda: eng.stats()["pools"].get("a", {}).get("busy") == 1)
         with pytest.raises(KeyBusy):
             eng.invoke(_inv("noop.py", key="b", caller="key-1"))
         assert eng.invoke(_inv("noop.py", key="b", caller="key-2")).error is None

@@ -1,0 +1,51 @@
+"""An algorithm whose calls the test ends: each call waits until the gate's file exists.
+
+A test that needs calls in flight (a slot taken, a queue filled, workers started side by side)
+starts them, polls for that state (support.polling.until), then opens the gate; no sleep races
+a slow machine. A call never waits more than ``HOLD_S`` (a forgotten gate cannot hang a test).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+HOLD_S = 30
+SOURCE = f'''"""Test algorithm: holds the call until the file input["until"] exists (at most {HOLD_S} s)."""
+import os
+import time
+
+
+def apply(input):
+    deadline = time.monotonic() + {HOLD_S}
+    while not os.path.exists(input["until"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return input
+'''
+
+
+class Gate:
+    """``gate.py`` written into ``folder``: bind ``Binding(Gate.file, str(gate.folder))`` or ``gate.target``."""
+
+    file = "gate.py"
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.chmod(0o755)                  # a worker under another uid (server run as root) reads it
+        self.path = self.folder / "gate.py"
+        self.path.write_text(SOURCE)
+        self._open = self.folder / "gate.open"
+        self.close()
+
+    @property
+    def target(self) -> str:
+        """A binding target (absolute path and function)."""
+        return f"{self.path}:apply"
+
+    def input(self, **extra) -> dict:
+        """The input of a call that waits for this gate (``extra`` comes back as the result)."""
+        return {"until": str(self._open), **extra}
+
+    def open(self) -> None:
+        self._open.touch()
+
+    def close(self) -> None:
+        self._open.unlink(missing_ok=True)
