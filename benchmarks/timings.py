@@ -11,6 +11,7 @@ any target is missed. See benchmarks/README.md, "Timings taken out of the tests"
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -31,6 +32,10 @@ from support.api import DEMO  # noqa: E402
 from support.hostile import (Load, fresh_get_latencies, health_latencies, p99, put_big_file, slowloris,  # noqa: E402
                              stalled_reader, trickled_body)
 from support.processes import served  # noqa: E402
+
+import latency  # noqa: E402  (benchmarks/, this script's folder)
+from mockserver.fixtures import default_fixture  # noqa: E402
+from servers import base_env, start_server  # noqa: E402
 
 ALGORITHMS = str(ROOT / "fixtures" / "algorithms")
 RESULTS: list[tuple[str, float, str, float, bool]] = []      # name, figure, unit, target, met
@@ -147,6 +152,45 @@ def admission() -> None:
 
 MEASUREMENTS = {"reset": reset, "warm_slots": warm_slots, "durations": durations, "hostile": hostile,
                 "admission": admission}
+
+
+# Issue 31's latency targets (benchmarks/latency.py), on this checkout's install: run.py measures
+# the same on `pip install .` and on the Docker image's CMD from the wheel.
+def _latency_report(figures: dict) -> None:
+    for t in latency.targets(figures):
+        RESULTS.append((t["target"], 0.0, t["value"], 0.0, bool(t["pass"])))
+        print(f"{'PASS' if t['pass'] else 'FAIL'}  {t['target']}: {t['value']} (target {t['goal']}; {t['note']})",
+              flush=True)
+
+
+def startup() -> None:
+    """`python -m mockserver` (the plain command) to its first healthy answer, median of 5."""
+    argv = [sys.executable, "-m", "mockserver"]
+    latency.startup("warm-up", argv, base_env(), runs=1)          # the first start compiles the spec cache
+    _latency_report({"startup": {"`python -m mockserver`": latency.startup("mockserver", argv, base_env())[0]}})
+
+
+def reset_http() -> None:
+    """POST /_mock/reset round trip on an idle `python -m mockserver` with the default fixtures."""
+    server = start_server("reset", [sys.executable, "-m", "mockserver"], base_env(), "/_mock/health")
+    try:
+        _latency_report({"reset": latency.reset_round_trip(server.port)})
+    finally:
+        server.stop()
+
+
+def invoke_latency() -> None:
+    """1,000 sequential worker-process no-op calls on an idle server, one keep-alive connection."""
+    fixtures = os.pathsep.join([str(default_fixture()), str(latency.BENCH_FIXTURES)])    # its folder is trusted
+    env = {**base_env(), "MOCKSERVER_FIXTURES": fixtures, "MOCKSERVER_PROFILE_SCALE": "0"}
+    server = start_server("invoke", [sys.executable, "-m", "mockserver"], env, "/_mock/health")
+    try:
+        _latency_report({"invoke": latency.invoke_latency(server.port)})
+    finally:
+        server.stop()
+
+
+MEASUREMENTS.update({"startup": startup, "reset_http": reset_http, "invoke_latency": invoke_latency})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from mockserver.control.faults import FaultSet
 from mockserver.domain.gitbuilds import checkout_root
 from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
-from mockserver.control.logs import log_request
+from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
 from mockserver.control.metrics import Metrics
 from mockserver.errors import INTERNAL, REQUEST_INVALID, USER_NOT_FOUND, ApiError
 from mockserver.ids import Clock, Ids
@@ -107,12 +107,14 @@ def admission_for(settings: Settings) -> Admission:
 
 def code_policy(settings: Settings) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
-    configured folders and module prefixes, and code in the folders of start-up fixtures.
-    Built commits run from the checkout cache: allowed, but never trusted to run in-process
-    (pushed code runs in worker processes only)."""
+    configured folders and module prefixes, and code in the folders of start-up fixture files
+    (``--fixtures`` and ``--extra-fixtures`` alike). Which of those may also run in-process is
+    a separate question (``trusted_dirs``). Built commits run from the checkout cache: allowed,
+    but never trusted to run in-process (pushed code runs in worker processes only)."""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, checkout_root()],
-                      settings.algorithm_modules, trusted_dirs=fixture_dirs)
+    extra_fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.extra_fixtures]
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *extra_fixture_dirs,
+                       checkout_root()], settings.algorithm_modules, trusted_dirs=fixture_dirs)
 
 
 class MockFlask(Flask):
@@ -126,7 +128,7 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     settings = settings or Settings.load()
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
-    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_request_bytes, settings.max_upload_bytes)
+    app.config["MAX_CONTENT_LENGTH"] = api_body_limit(settings)
     server = MockServer(settings, spec or ApiSpec.load())
     app.extensions["mockserver"] = server
     if server.control_key_generated:
@@ -147,10 +149,28 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
                                                               admission=server.admission))
-    # Outermost first: the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
-    app.wsgi_app = SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
-                                                   max(settings.max_upload_bytes, 64 * 1024 * 1024)), sandboxes)
+    # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
+    # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
+    app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
+                                                             git_push_limit(settings)), sandboxes))
     return app
+
+
+def api_body_limit(settings: Settings) -> int:
+    """The largest body of an API or control request (routes refuse more with a 413 error object)."""
+    return max(settings.max_request_bytes, settings.max_upload_bytes)
+
+
+def git_push_limit(settings: Settings) -> int:
+    """The largest git push body: the API's limit, the one the HTTP server has always enforced on it."""
+    return api_body_limit(settings)
+
+
+def server_body_bound(settings: Settings) -> int:
+    """The bound the HTTP server enforces by itself, outside the app: twice the largest body a
+    route accepts, so a body somewhat over a route's limit still reaches the route and gets its
+    413 error object, while no request can make the server read more than this."""
+    return 2 * max(api_body_limit(settings), git_push_limit(settings))
 
 
 class AlgorithmIdConverter(BaseConverter):
@@ -272,6 +292,9 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
         path, method = req.path, environ["REQUEST_METHOD"]
         op = endpoints.get(req.endpoint or "")
         operation = op.id if op is not None else "unmatched"
+        error = None
+        if status >= 400 and not response.direct_passthrough:     # why, for clients that hide the body
+            error = explanation(response.get_data(), response.content_type)
         if not site.is_mock_own_path(path):
             query = environ.get("QUERY_STRING")
             journal.record({
@@ -281,7 +304,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "time": time.time(),   # wall clock: never advance the API's clock
                 "request_body": _body_for_journal(req, req.content_length, journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
-                "fault": fault,
+                "fault": fault, "error": error,
                 "notes": attrs.get("notes"),   # how the request was read (api.common.note), or None
             })
         metrics.observe_request(operation, method, status, duration)
@@ -290,7 +313,9 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
         if operation in _DELETES_ALGORITHMS and status < 300:
             with mock.ctx.store.read() as state:
                 metrics.forget_algorithms(keep=set(state.algorithms))
-        log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault)
+        environ[LOGGED_KEY] = True
+        log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
+                    error_code=error and error["code"], error_message=error and error["message"])
         return response
     return record
 

@@ -81,6 +81,13 @@ INVALID_INPUT = Kind(INVALID_JSON, 400)        # an algorithm call's body does n
 SHUTTING_DOWN = Kind(INTERNAL, 503)            # the invocation engine has been shut down
 CODE_GONE = Kind(None, 409)                    # a build's commit is no longer in its repository (invocation shape)
 CANNOT_EXECUTE = Kind(None, 400)               # the algorithm's language cannot run in the mock (invocation shape)
+# settings.algorithm_environment names no listed environment, or disagrees with language/environment.
+UNKNOWN_ALGORITHM_ENVIRONMENT = Kind(INVALID_REQUEST, 400)
+# Multipart algorithm input the platform cannot hand to apply(): a part without a name or a valid
+# Content-Type, a part that does not decode, too many parts, a malformed body.
+INVALID_MULTIPART_INPUT = Kind(INVALID_REQUEST, 400)
+DROPPED_BY_FAULT = Kind(INTERNAL, 502)            # the (never complete) answer of an injected drop
+CONTENT_TYPE_REQUIRED = Kind(REQUEST_INVALID, 415)  # a control request body of a type it does not take
 
 
 class ApiError(Exception):

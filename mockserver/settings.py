@@ -40,7 +40,8 @@ class Settings:
     binding_checks_max: int = 4                          # binding imports checked at once, all sandboxes
     binding_checks_per_sandbox: int = 2                  # of those, at most this many for one sandbox
     # Code that bindings over HTTP and in fixtures may name (the bundled sandbox algorithms and
-    # the folders of start-up fixture files are always allowed; see runtime/policy.py)
+    # the folders of start-up fixture files, --fixtures and --extra-fixtures, are always allowed;
+    # see runtime/policy.py)
     algorithm_dirs: list[str] = field(default_factory=list)
     algorithm_modules: list[str] = field(default_factory=list)
     wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
@@ -59,7 +60,6 @@ class Settings:
     workers: int = 1                                     # processes; anything but 1 is refused (serve.py)
     connection_limit: int = 1000
     idle_timeout: float = 30.0
-    request_deadline: float = 60.0
     url_prefix: str = ""
     log_level: str = "info"
 
@@ -188,7 +188,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("binding_checks_per_sandbox", "of `--binding-checks-max`, the most one sandbox may hold; more get 429",
                                          _INT, metavar="N"),
     Option("algorithm_dirs", "a folder whose `.py` files bindings may name (repeatable); the bundled sandbox "
-                             "algorithms and the folders of `--fixtures` files are always allowed",
+                             "algorithms and the folders of `--fixtures` and `--extra-fixtures` files are always "
+                             "allowed",
                              _paths, many="paths", metavar="DIR", flag_name="--algorithms-dir", env_name="MOCKSERVER_ALGORITHMS_DIRS"),
     Option("algorithm_modules", "a module prefix bindings may name, e.g. `mypkg.algos` (repeatable)",
                                 _names, many="names", metavar="PREFIX", flag_name="--algorithm-module"),
@@ -213,8 +214,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("idle_timeout", "seconds a connection may send or accept nothing before it is closed "
                            "(`MOCKSERVER_BODY_TIMEOUT` is read when it is unset)",
                            _FLOAT, metavar="SECONDS", also_env=("MOCKSERVER_BODY_TIMEOUT",)),
-    Option("request_deadline", "seconds from a request's first byte to its last (head and body); past it the "
-                               "connection is closed", _FLOAT, metavar="SECONDS"),
     Option("url_prefix", "a mount prefix (behind a path router), moved from the path into `SCRIPT_NAME` so "
                          "every link carries it", metavar="PREFIX"),
     Option("log_level", "`debug`, `info`, `warning`, `error`", _choice("debug", "info", "warning", "error")),

@@ -54,7 +54,8 @@ def scm_status(inp):
 @ops("getAlgorithmSecrets")
 def get_secrets(inp):
     algorithm_id = inp.path["algorithm_id"]
-    return ok({"results": [render.secret(algorithm_id, s) for s in secrets.listing(ctx(), caller(), algorithm_id)]})
+    found = [render.secret(algorithm_id, s) for s in secrets.listing(ctx(), caller(), algorithm_id)]
+    return ok({"results": found, "secrets": found})     # the generated client's name, and the platform's
 
 
 @ops("createAlgorithmSecret")

@@ -20,6 +20,7 @@ from mockserver.runtime.calls import Outcome
 from mockserver.runtime.errors import SYSTEM_ERROR
 
 ops = Handlers()
+COLD_START_HEADER = "X-Mock-Cold-Start"
 
 
 @ops("invokeAlgorithm", "invokeAlgorithmVersion")
@@ -42,7 +43,10 @@ def invoke(inp):
     except CannotRun as cannot:
         raise ApiError(cannot.kind, cannot.message, shape="invocation", error_type=SYSTEM_ERROR) from None
     mock.observe_invocation(call.algorithm, time.perf_counter() - started, outcome.error is None)
-    return _answer(call, outcome, request_id, q.get("output"))
+    response = _answer(call, outcome, request_id, q.get("output"))
+    # Mock-only: whether this call started a worker (a cold start). The bodies stay the platform's.
+    response.headers[COLD_START_HEADER] = "true" if outcome.cold else "false"
+    return response
 
 
 def _refusal(refused: CallRefused) -> ApiError:
@@ -59,7 +63,7 @@ def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: st
         if trace and call.may_see_source:
             error["stacktrace"] = trace       # the docs' name
             error["stack_trace"] = trace      # the Python client's name
-        body = {"error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
+        body = {"async": False, "error": error, "metadata": _metadata(call, outcome, "void"), "request_id": request_id}
         # output=raw signals failure with HTTP 400 (seed 004); otherwise 200 + error.
         return json_response(body, 400 if output == "raw" else 200)
     if output == "raw":
@@ -67,8 +71,8 @@ def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: st
     result = outcome.result
     if outcome.content_type == "binary":
         result = base64.b64encode(bytes(result)).decode("ascii")
-    return json_response({"result": result, "metadata": _metadata(call, outcome, outcome.content_type),
-                          "request_id": request_id})
+    return json_response({"async": False, "result": result,
+                          "metadata": _metadata(call, outcome, outcome.content_type), "request_id": request_id})
 
 
 def _metadata(call: invocation.Call, outcome: Outcome, content_type: str) -> dict[str, Any]:

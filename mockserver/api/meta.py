@@ -43,6 +43,6 @@ def environment_template(inp):
                     headers={"Content-Disposition": f'attachment; filename="{templates.ARCHIVE_NAME}"'})
 
 
-@ops("getSecretProviders")
+@ops("getSecretProviders", "adminListSecretProviders")
 def secret_providers(inp):
     return ok([render.secret_provider(p) for p in environments.SECRET_PROVIDERS])

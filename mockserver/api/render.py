@@ -6,8 +6,6 @@ Field order is the wire order.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from typing import Any
 
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Secret
@@ -162,25 +160,30 @@ def error_entry(e: ErrorEntry) -> dict[str, Any]:
 
 
 def secret(algorithm_id: str, s: Secret) -> dict[str, Any]:
-    """An algorithm's secret: never its value."""
-    return {"id": s.id, "short_name": s.short_name, "description": s.description,
+    """An algorithm's secret: never its value. ``secret_key``, ``created`` and ``modified`` as
+    algorithmia 2.0.5's recorded answers show them."""
+    return {"id": s.id, "short_name": s.short_name, "description": s.description, "secret_key": s.secret_key,
             "owner_type": "algorithm", "owner_id": algorithm_id, "provider_id": s.provider_id,
-            "default_secret_value_id": s.value_id}
+            "default_secret_value_id": s.value_id, "created": s.created_at,
+            "modified": s.modified_at or s.created_at}
 
 
 # -- languages, environments -----------------------------------------------------------
 def language(lang: Language) -> dict[str, Any]:
-    return {"name": lang.name, "display_name": lang.display_name,
-            "configuration": json.dumps({"language": lang.name})}
+    return {"name": lang.name, "display_name": lang.display_name, "configuration": lang.configuration}
 
 
 def environment(e: Environment) -> dict[str, Any]:
-    return {"id": e.id, "environment_specification_id": e.id, "display_name": e.display_name,
-            "description": e.description, "machine_type": e.machine_type, "language": language(e.language)}
+    return {"id": e.id, "environment_specification_id": e.environment_specification_id,
+            "display_name": e.display_name, "description": e.description, "created_at": e.created_at,
+            "language": language(e.language), "machine_type": e.machine_type}
 
 
 def secret_provider(p: SecretProvider) -> dict[str, Any]:
-    return asdict(p)
+    """The generated client's ProviderInfo field names (camelCase), as the platform answers."""
+    return {"id": p.id, "name": p.name, "description": p.description, "moduleName": p.module_name,
+            "factoryClassName": p.factory_class_name, "interfaceVersion": p.interface_version,
+            "isEnabled": p.is_enabled, "isDefault": p.is_default, "created": p.created, "modified": p.modified}
 
 
 def data_listing(listing: Listing) -> dict[str, Any]:

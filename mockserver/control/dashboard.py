@@ -6,7 +6,8 @@ others get a sign-in form that carries no state and no key.
 
 It reads the state defensively (``getattr`` with defaults), so it keeps working
 while the domain records grow. The journal table refreshes itself by polling
-``/_mock/journal?since=N``; the buttons call ``/_mock/reset`` and ``/_mock/faults``.
+``/_mock/journal?since=N``, and shows each error answer's code and message (clients such as
+``algorithmia`` 2.0.5 show only the status); the buttons call ``/_mock/reset`` and ``/_mock/faults``.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ TEMPLATE = r"""<!doctype html>
 {% else %}<tr><td colspan="6" class="muted">no active faults</td></tr>{% endfor %}
 </table></section>
 <section class="wide"><h2>Request journal <span class="muted" id="journal-count"></span></h2>
-<table id="journal"><thead><tr><th>#</th><th>time</th><th>request</th><th>status</th><th>ms</th><th>bodies</th></tr></thead><tbody></tbody></table>
+<table id="journal"><thead><tr><th>#</th><th>time</th><th>request</th><th>status</th><th>error</th><th>ms</th><th>bodies</th></tr></thead><tbody></tbody></table>
 </section>
 </main>
 <script>
@@ -97,12 +98,15 @@ function body(label, text) {
   const d = document.createElement("details"); const s = document.createElement("summary"); s.textContent = label;
   const p = document.createElement("pre"); p.textContent = text; d.append(s, p); return d;
 }
+// An error answer's code and message: what a client that hides the body never shows.
+function explain(error) { return error ? (error.code == null ? "" : error.code + ": ") + error.message : ""; }
 function addEntries(entries) {
   for (const e of entries) {
     last = Math.max(last, e.seq);
     const tr = document.createElement("tr"); tr.className = "entry"; tr.dataset.seq = e.seq;
     tr.append(cell(e.seq), cell((e.time || "").slice(11, 23)), cell(e.method + " " + e.path),
-              cell(e.status + (e.fault ? " (" + e.fault + ")" : ""), "s" + String(e.status)[0]), cell(e.duration_ms));
+              cell(e.status + (e.fault ? " (" + e.fault + ")" : ""), "s" + String(e.status)[0]),
+              cell(explain(e.error), "error"), cell(e.duration_ms));
     const td = document.createElement("td");
     for (const b of [body("request", e.request_body), body("response", e.response_body)]) if (b) td.append(b);
     tr.append(td); tbody.prepend(tr);

@@ -6,13 +6,15 @@ pattern starts with ``^`` or ``re:``. It fires ``times`` times (default: until
 cleared) and/or with a ``probability`` drawn from its own RNG seeded by ``seed``
 (reproducible). When it fires it waits ``delay_ms``, then:
 
-- ``drop``: closes the connection without an answer (the client sees a
-  connection error), under waitress (the mock's server) and werkzeug's;
+- ``drop``: the client gets no usable answer and sees a broken connection: under waitress
+  (the mock's server) the answer breaks off after its head and first byte (a 502 head with a
+  longer Content-Length, then the connection closes; see :func:`broken_answer`); under
+  werkzeug's server the connection is reset before any answer;
 - ``status``: answers an Algorithmia error object ``code``/``message``;
 - neither: the request goes on to the normal handler (pure latency).
 
 Requests under ``/_mock/`` are never faulted (so faults can always be cleared).
-Pure Python apart from :func:`install`; no state besides the :class:`FaultSet`.
+No state besides the :class:`FaultSet`.
 """
 from __future__ import annotations
 
@@ -26,8 +28,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import Response, g, request
+
 from mockserver.web.current import SERVER_KEY
-from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
+from mockserver.web.jsonio import dumps_bytes
+from mockserver.errors import DROPPED_BY_FAULT, INTERNAL, REQUEST_INVALID, ApiError
 
 
 
@@ -147,19 +152,35 @@ class FaultSet:
         return None
 
 
-def _dropped():
-    """A response body that makes waitress close the connection before it sent anything:
-    its documented reaction to ClientDisconnected raised by a task."""
-    from waitress.channel import ClientDisconnected
-    raise ClientDisconnected("fault: drop")
-    yield b""                                    # a generator: raises when waitress iterates it
+class InjectedDrop(Exception):
+    """Raised by a dropped answer's body: the WSGI server aborts the answer and closes the connection."""
+
+
+def broken_answer(fault_id: str):
+    """An answer that breaks off: the server sends its head and first byte, then the body raises.
+
+    PEP 3333 (which waitress implements) has the server abort a response whose application
+    fails after the response began, and waitress then closes the connection; the client sees
+    the connection break before the declared Content-Length arrived. waitress documents no way
+    for an application to close a connection before answering, so this is the closest to a
+    dropped connection it allows. waitress's log line for the abort is filtered out
+    (control/logs.py: quiet_injected_drops).
+    """
+    body = ApiError(DROPPED_BY_FAULT, f"Injected fault {fault_id}: the connection was dropped").body()
+    whole = dumps_bytes(body)
+
+    def first_byte_then_break():
+        yield whole[:1]
+        raise InjectedDrop(fault_id)
+    return Response(first_byte_then_break(), status=502, direct_passthrough=True,
+                    headers={"Content-Type": "application/json", "Content-Length": str(len(whole))})
 
 
 def drop_connection(environ: dict) -> bool:
     """Shut the client socket down so the client gets no answer at all.
 
     For werkzeug's development server, which puts the socket in ``werkzeug.socket``
-    (waitress takes the ``_dropped`` body instead). After the shutdown the server's
+    (under waitress the answer breaks off instead: :func:`broken_answer`). After the shutdown the server's
     attempt to write the response fails with EPIPE, which it treats as a client that
     went away (no 500 page, nothing sent). Returns False when there is no socket
     (e.g. the Flask test client).
@@ -178,8 +199,6 @@ def drop_connection(environ: dict) -> bool:
 
 def injection_hook(server):
     """The before_request hook (after the control guard, before the spec gate)."""
-    from flask import Response, g, request
-
 
     def inject():
         mock = request.environ.get(SERVER_KEY) or server     # the request's sandbox
@@ -198,7 +217,7 @@ def injection_hook(server):
         g.fault = fault.id
         if fault.drop:
             if "waitress.client_disconnected" in request.environ:
-                return Response(_dropped(), status=499, direct_passthrough=True)   # never sent
+                return broken_answer(fault.id)
             if drop_connection(request.environ):
                 return Response(b"", status=499)      # never reaches the client
             raise ApiError(REQUEST_INVALID, f"Injected fault {fault.id}: drop requested, but this server "

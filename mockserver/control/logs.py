@@ -1,5 +1,10 @@
 """Log lines: one structured (JSON) access line per request, written in batches.
 
+An error answer's line carries its error code and message (:func:`explanation`), as does its
+journal entry: clients such as ``algorithmia`` 2.0.5 show only ``<Response [404]>``, so the
+log and the dashboard are where a user reads why. :class:`AccessLog` writes the line of the
+answers made outside the Flask app (git's, an unknown sandbox's 404).
+
 A ``StreamHandler`` writes and flushes every record, a system call per request on the
 hot path; under the server's threads each one also hands the GIL to another thread.
 So :func:`configure_logging` uses the standard library's pair: a ``QueueHandler`` on
@@ -17,7 +22,11 @@ import queue
 import sys
 import time
 from logging.handlers import QueueHandler, QueueListener
+from typing import Any, Callable, Iterable
 
+import orjson
+
+from mockserver.control.faults import InjectedDrop
 from mockserver.web.jsonio import dumps_bytes
 
 access_log = logging.getLogger("mockserver.access")
@@ -40,15 +49,71 @@ def log_request(method: str, path: str, status: int, duration_ms: float, request
             access_log.handle(record)
 
 
+MESSAGE_CHARS = 1000        # of an error message in a log line or journal entry
+LOGGED_KEY = "mockserver.logged"     # environ: the Flask app wrote this request's access line
+
+
+def explanation(body: bytes, content_type: str | None) -> dict[str, Any] | None:
+    """``{"code", "message"}`` of an error answer's body: an Algorithmia error object (``code``
+    None in the invocation and bare shapes), or a text answer (git's); None when it has neither."""
+    code, message = None, None
+    if (content_type or "").startswith("application/json"):
+        try:
+            error = orjson.loads(body).get("error")
+        except (orjson.JSONDecodeError, AttributeError):
+            error = None
+        if isinstance(error, dict):
+            code, message = error.get("code"), error.get("message")
+        elif isinstance(error, str):
+            message = error
+    elif (content_type or "").startswith("text/plain"):
+        message = body.decode("utf-8", errors="replace").strip()
+    if not isinstance(message, str) or not message:
+        return None
+    if len(message) > MESSAGE_CHARS:
+        message = message[:MESSAGE_CHARS] + f"... [{len(message) - MESSAGE_CHARS} more characters]"
+    return {"code": code if isinstance(code, int) else None, "message": message}
+
+
+class AccessLog:
+    """WSGI middleware: the access line of an answer the Flask app did not log itself (its
+    after_request hook marks ``environ[LOGGED_KEY]``), with the explanation of an error."""
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        answer: dict[str, Any] = {}
+
+        def remember(status: str, headers: list, exc_info: Any = None):
+            answer["status"], answer["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, remember)
+        if environ.get(LOGGED_KEY) or "status" not in answer:
+            return body
+        status = int(answer["status"][:3])
+        error = None
+        if status >= 400:
+            body = list(body)                    # an error answer made here is one short piece
+            content_type = next((v for k, v in answer["headers"] if k.lower() == "content-type"), None)
+            error = explanation(b"".join(body), content_type)
+        log_request(environ.get("REQUEST_METHOD", ""), environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+                    status, (time.perf_counter() - started) * 1000, "",
+                    operation="git" if environ.get("PATH_INFO", "").startswith("/git/") else "unmatched",
+                    error_code=error and error["code"], error_message=error and error["message"])
+        return body
+
+
 _installed: "QueueHandler | None" = None   # by configure_logging
 _mockserver_log = logging.getLogger("mockserver")
-_root_log = logging.getLogger()
 
 
 def _only_listener() -> "QueueHandler | None":
     """The handler configure_logging installed, when it is the only place access lines go."""
     if (_installed is not None and not access_log.handlers and not access_log.filters
-            and not _root_log.handlers and _mockserver_log.handlers == [_installed]):
+            and not _mockserver_log.propagate and _mockserver_log.handlers == [_installed]):
         return _installed
     return None
 
@@ -126,4 +191,20 @@ def configure_logging(level: str) -> None:
         handler, listener = batching_handler()
         atexit.register(listener.stop)
         logger.addHandler(handler)
+        # waitress.serve() configures the root logger (logging.basicConfig()) when it starts:
+        # mockserver's lines stay on this handler only, not printed twice.
+        logger.propagate = False
         _installed = handler
+
+
+def _not_an_injected_drop(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, InjectedDrop)
+
+
+def quiet_injected_drops() -> None:
+    """waitress logs every answer an application aborts, with its traceback, on its documented
+    ``waitress`` logger; an injected ``drop`` fault aborts on purpose (control/faults.py)."""
+    waitress_log = logging.getLogger("waitress")
+    if _not_an_injected_drop not in waitress_log.filters:
+        waitress_log.addFilter(_not_an_injected_drop)

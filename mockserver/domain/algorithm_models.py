@@ -54,6 +54,7 @@ class Secret:
     provider_id: str
     description: str = ""
     created_at: str = ""
+    modified_at: str = ""             # when its name, key, description or value last changed
 
 
 @dataclass(slots=True)

@@ -30,7 +30,7 @@ from mockserver.domain import orgs, scms
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version
 from mockserver.domain.algorithm_settings import SETTINGS_DEFAULTS, known_settings
 from mockserver.domain.context import Ctx
-from mockserver.domain.environments import canonical_language
+from mockserver.domain.environments import canonical_language, resolve_algorithm_environment
 from mockserver.domain.gitbuilds import keep_template_repository
 from mockserver.domain.names import check_name
 
@@ -253,8 +253,8 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
         raise ApiError(INVALID_REQUEST, "The request body must be a JSON object")
     name = check_name(body.get("name"), "algorithm name", INVALID_REQUEST)
     details = merge_details({}, body.get("details") or {})
-    settings = check_settings({**require_settings(body.get("settings"), SETTINGS_DEFAULTS),
-                               "algorithm_callability": "private"})
+    given = resolve_algorithm_environment(ctx, body.get("settings"))
+    settings = check_settings({**require_settings(given, SETTINGS_DEFAULTS), "algorithm_callability": "private"})
     owner = owner_of(state, owner)
     if not orgs.acts_for(state, who, owner):
         raise not_authorized(f"Caller is not authorized to perform the operation: only {owner} "
@@ -301,9 +301,10 @@ def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any]
             raise ApiError(INVALID_REQUEST, f"Algorithms cannot be renamed: the body names {given_name!r}, "
                            f"the algorithm is {algo.full_name}")
         details = merge_details(algo.details, body.get("details"))
-        given = {k: v for k, v in require_settings(body.get("settings")).items()
-                 if k != "algorithm_callability" and v is not None}   # callability changes by publishing
-        settings = check_settings({**algo.settings, **given})
+        given = resolve_algorithm_environment(ctx, body.get("settings"), algo.settings)
+        given = {k: v for k, v in require_settings(given).items()
+                 if k != "algorithm_callability" and (v is not None or k == "algorithm_environment")}
+        settings = check_settings({**algo.settings, **given})   # callability changes by publishing
         if settings.get("language") != algo.settings.get("language"):
             keep_template_repository(state, algo)     # the repository keeps the template it started with
         algo.details, algo.settings = details, settings

@@ -5,6 +5,11 @@ finished when compile answers, unless the algorithm's environment profile
 sets ``build_delay_s``: then the build is ``in-progress`` until that time has
 passed and finishes lazily, the next time anything reads it (its logs answer
 404 until then). A build fails when its bound callable cannot be imported.
+
+A build takes time that shows: ``finished_at`` is ``started_at`` plus its duration, the
+profile's ``build_delay_s`` (scaled) when set, else what the build's work took (checkout,
+requirements, import check); under a frozen or step clock, where real time must not show,
+``NOMINAL_BUILD_S`` instead.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from mockserver.domain.profiles import profile_for
 from mockserver.domain.gitbuilds import repository_of, verify
 from mockserver.domain.repository import recommitted
 
+NOMINAL_BUILD_S = 2.0        # a build's duration under a frozen or step clock (no build_delay_s)
 # What each language's build step installs from (shown in the logs).
 _DEPENDENCIES = {
     "python3-1": ("requirements.txt", "pip install -r requirements.txt"),
@@ -82,10 +88,11 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str) -> Algori
         build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
         with ctx.store.read() as state:
             return view(state, find_managed(ctx, state, who, owner, name), build)
+    started = time.monotonic()
     problem = check_binding(ctx, target, base)      # imports code: outside the lock
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
-        build = new_build(ctx, state, algo, problem)
+        build = new_build(ctx, state, algo, problem, work_s=time.monotonic() - started)
         return view(state, algo, build)
 
 
@@ -104,6 +111,7 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
             state.put_repo(algo.full_name, repo)
         algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
     commit = repo.head()
+    started = time.monotonic()
     if commit is None:
         raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
     entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
@@ -120,41 +128,57 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
         algo = state.algorithm_named(owner, name)
         if algo is None or algo.id != algo_id:
             raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
-        return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry)
+        return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry,
+                         work_s=time.monotonic() - started)
+
+
+def build_duration(ctx: Ctx, delay: float, work_s: float) -> float:
+    """How long a build took, in seconds: the profile's (scaled) delay, else its real work, which
+    a frozen or step clock replaces by ``NOMINAL_BUILD_S`` (answers stay reproducible)."""
+    if delay > 0:
+        return delay
+    return NOMINAL_BUILD_S if ctx.clock.mode != "real" else max(work_s, 0.001)
 
 
 def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None, *, commit_sha: str | None = None,
-              steps: list[str] | None = None, entrypoint: str | None = None) -> Build:
+              steps: list[str] | None = None, entrypoint: str | None = None, work_s: float = 0.0) -> Build:
     """Add a build of ``algo`` (the store's write lock held); with ``commit_sha`` and ``steps``
-    a build of that commit of its repository (gitbuilds), else of its binding."""
+    a build of that commit of its repository (gitbuilds), else of its binding. ``work_s``: the
+    real time its work took, just before this."""
     target, _ = _binding_of(state, algo)
     settings = {k: v for k, v in algo.settings.items()}
     profile = _profile(ctx, settings)
     delay = (getattr(profile, "build_delay_s", 0.0) or 0.0) * float(ctx.settings.profile_scale)
+    duration = build_duration(ctx, delay, work_s)
+    now = ctx.clock.now()
+    # Under a real clock the work is over: it started ``duration`` ago. A fixed clock (and a
+    # delayed build) starts now and finishes ``duration`` later.
+    started = now - datetime.timedelta(seconds=duration) if ctx.clock.mode == "real" and delay <= 0 else now
     status = "failed" if problem else "succeeded"
     from_repository = commit_sha is not None
     build = Build(build_id=ctx.ids.uuid(), commit_sha=commit_sha or ctx.ids.git_hash(), status=status,
-                  started_at=ctx.clock.iso(), binding=None if from_repository else algo.binding,
+                  started_at=iso(started), binding=None if from_repository else algo.binding,
                   binding_base=None if from_repository else algo.binding_base,
                   settings=settings, seq=state.next_seq(), from_repository=from_repository, entrypoint=entrypoint)
     if from_repository:
         build.logs = repository_build_logs(algo, build, getattr(profile, "name", None),
-                                           getattr(profile, "description", ""), steps or [], problem, delay)
+                                           getattr(profile, "description", ""), steps or [], problem, duration)
     else:
         build.logs = build_logs(algo, build, target, getattr(profile, "name", None),
-                                getattr(profile, "description", ""), problem, delay)
+                                getattr(profile, "description", ""), problem, duration)
+    finished = iso(started + datetime.timedelta(seconds=duration))
     if delay > 0:
         build.status, build.final_status = "in-progress", status
         build.ready_at = time.monotonic() + delay
-        build.finishes_at = iso(ctx.clock.now() + datetime.timedelta(seconds=delay))
+        build.finishes_at = finished
     else:
-        build.finished_at = ctx.clock.iso()
+        build.finished_at = finished
     algo.builds[build.build_id] = build
     return build
 
 
 def build_logs(algo: Algorithm, build: Build, target: str | None, profile: str | None, description: str, problem: str | None,
-               delay: float) -> str:
+               duration: float) -> str:
     """Logs modelled on the platform's container build."""
     settings = build.settings
     language = settings.get("language") or settings.get("package_set") or "python3-1"
@@ -192,12 +216,12 @@ def build_logs(algo: Algorithm, build: Build, target: str | None, profile: str |
                   'Step 7/7 : ENTRYPOINT ["/opt/algorithmia/bin/algorithm-runner"]',
                   f"Successfully built {digest[:12]}",
                   f"Successfully tagged {algo.owner.lower()}/{algo.name.lower()}:{build.commit_sha[:12]}",
-                  f"Build succeeded in {max(delay, 0.8):.1f}s"]
+                  f"Build succeeded in {duration:.1f}s"]
     return "\n".join(lines)
 
 
 def repository_build_logs(algo: Algorithm, build: Build, profile: str | None, description: str, steps: list[str],
-                          problem: str | None, delay: float) -> str:
+                          problem: str | None, duration: float) -> str:
     """The real steps of building a commit (gitbuilds.verify) between the usual header and verdict."""
     settings = build.settings
     language = settings.get("language") or settings.get("package_set") or "python3-1"
@@ -208,10 +232,10 @@ def repository_build_logs(algo: Algorithm, build: Build, profile: str | None, de
              f"Environment: {environment} (profile {profile or 'default'}{': ' + description if description else ''})",
              *steps]
     if problem:
-        lines += [f"Build failed: {problem}"]
+        lines += [f"Build failed in {duration:.1f}s: {problem}"]
     else:
         lines += [f"Successfully tagged {algo.owner.lower()}/{algo.name.lower()}:{build.commit_sha[:12]}",
-                  "Build succeeded"]
+                  f"Build succeeded in {duration:.1f}s"]
     return "\n".join(lines)
 
 

@@ -21,11 +21,11 @@ import sys
 import tempfile
 import threading
 
-from packaging.requirements import InvalidRequirement, Requirement
 
 from mockserver.errors import CANNOT_EXECUTE, CODE_GONE
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
+from mockserver.runtime.adk import ENTRYPOINT as ADK_ENTRYPOINT, entrypoint_in
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
@@ -37,12 +37,13 @@ CHECK_TIMEOUT_S = 60.0
 INSTALL_TIMEOUT_S = 180.0
 SHOWN_PATH = "/opt/algorithm"         # the checkout's path as build logs show it
 _CHECK = r"""
-import sys, traceback
+import sys
 from mockserver.runtime.binding import Binding, load_binding
+from mockserver.runtime.traces import Paths, format_exception
 try:
     load_binding(Binding(sys.argv[1]), register=False)
-except BaseException:
-    traceback.print_exc()
+except BaseException as exc:   # its trace without this script's own frame, as the platform shows it
+    sys.stderr.write(format_exception(exc.with_traceback(exc.__traceback__.tb_next), Paths.for_target(sys.argv[1])))
     sys.exit(1)
 """
 
@@ -101,6 +102,8 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
     steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
     steps.append("Beginning container customization")
     entry = entrypoint(name, language)
+    if entry is not None:
+        entry = entrypoint_in(files, entry)      # the ADK's src/Algorithm.py when the commit has it
     if entry is None:
         steps += ["Step 2/3 : dependencies: not checked for this language",
                   f"Step 3/3 : entrypoint: the mock cannot execute {language} code; the build succeeds so it can "
@@ -112,7 +115,8 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
         return entry, steps, problem
     steps.append(f"Step 3/3 : import entrypoint {entry} and find apply()")
     if not os.path.isfile(os.path.join(folder, *entry.split("/"))):
-        problem = f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py"
+        problem = (f"the entrypoint {entry} is missing: the algorithm's code must be in src/{name}.py "
+                   f"(or {ADK_ENTRYPOINT} for the ADK)")
         return entry, steps + [f"ERROR: {problem}"], problem
     if repo.tree_of(commit) == template_tree(name, language):
         return entry, steps + ["  entrypoint ok (the unchanged template)"], None
@@ -146,6 +150,7 @@ def _run_check(folder: str, entry: str) -> tuple[bool, str]:
 def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
     """Offline requirements: satisfied by what the server has installed, or installed from
     the wheel folder into ``src/`` (the entrypoint's folder, on the worker's import path)."""
+    from packaging import requirements      # builds only: kept out of the server's start-up
     path = os.path.join(folder, "requirements.txt")
     if not os.path.isfile(path):
         return ["  no requirements.txt: nothing to install"], None
@@ -160,8 +165,8 @@ def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str]
             lines.append(f"  {text}: ignored (pip options do not apply offline)")
             continue
         try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
+            req = requirements.Requirement(text)
+        except requirements.InvalidRequirement as exc:
             problem = f"requirements.txt: cannot parse {text!r}: {exc}"
             return lines + [f"ERROR: {problem}"], problem
         if req.marker is not None and not req.marker.evaluate():

@@ -10,11 +10,12 @@ import threading
 from dataclasses import dataclass
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import INVALID_INPUT, SHUTTING_DOWN, ApiError
+from mockserver.errors import INVALID_INPUT, INVALID_MULTIPART_INPUT, SHUTTING_DOWN, ApiError
 from mockserver.runtime.binding import Binding
 from mockserver.runtime.calls import Admitted, Invocation, Outcome
 from mockserver.runtime.errors import (SYSTEM_ERROR, BadInput, CallError, EngineClosed, KeyBusy, QueueFull,
                                        ServerBusy)
+from mockserver.runtime.multipart import BadMultipart
 from mockserver.domain.store import State
 from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
@@ -80,6 +81,8 @@ def admit(ctx: Ctx, call: Call) -> Admitted:
         raise CallRefused(f"Too many concurrent algorithm calls: {exc.message}", exc.retry_after) from None
     except QueueFull as exc:
         raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
+    except BadMultipart as exc:
+        raise ApiError(INVALID_MULTIPART_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
     except BadInput as exc:
         raise ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
     except EngineClosed:
@@ -98,6 +101,8 @@ def _run_admitted(ctx: Ctx, call: Call, admitted: Admitted, request_id: str,
         outcome = ctx.engine.run(admitted, cancelled=cancelled)
     except QueueFull as exc:      # re-queued after its algorithm's pool was replaced, and that queue was full
         raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
+    except BadMultipart as exc:
+        raise ApiError(INVALID_MULTIPART_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
     except BadInput as exc:
         raise ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
     except EngineClosed:

@@ -46,7 +46,7 @@ def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) ->
         _check(algo, short_name, key, value, None, body.get("description"))
         secret = Secret(id=ctx.ids.uuid(), short_name=short_name, secret_key=key, secret_value=value,
                         value_id=ctx.ids.uuid(), provider_id=provider, description=body.get("description") or "",
-                        created_at=ctx.clock.iso())
+                        created_at=(now := ctx.clock.iso()), modified_at=now)
         algo.secrets[secret.id] = secret
         return copy.copy(secret)
 
@@ -65,6 +65,7 @@ def update(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str, body: di
             secret.description = body["description"]
         if value is not None:
             secret.secret_value, secret.value_id = value, ctx.ids.uuid()
+        secret.modified_at = ctx.clock.iso()
         return copy.copy(secret)
 
 

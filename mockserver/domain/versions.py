@@ -194,7 +194,7 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     """Which build a call of ``owner/name[/version_spec]`` runs (seed 001 "Invoke", seed 004).
 
     - none: the latest public version;
-    - ``latestPrivate``: the latest published version, private ones included (owner rights);
+    - ``latestPrivate``: the latest version published privately (seed 001; owner rights);
     - a 40-hex git hash: that build, published or not (owner rights unless it is a public version);
     - ``1.2.3``: that version (owner rights if it is private);
     - ``1.2.*`` / ``1.*``, or ``1.2`` / ``1`` (the same): the latest public version matching.
@@ -226,10 +226,12 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
             raise _no_version(algo, "latest public version", hint)
         return result(version)
     if spec == "latestPrivate":
-        version = latest_version(algo) if manager else None
-        if version is None:
-            raise _no_version(algo, spec, "" if manager else " (only the owner may call latestPrivate)")
-        return result(version)
+        # Seed 001: "Resolves to the latest version you have published privately" (docs/behaviour.md).
+        private = [v for v in algo.versions if v.callability == "private"] if manager else []
+        if not private:
+            raise _no_version(algo, spec, " (it has no privately published version)" if manager
+                              else " (only the owner may call latestPrivate)")
+        return result(max(private, key=version_key))
     if _HASH_RE.match(spec):
         build = next((b for b in algo.builds.values() if b.commit_sha.lower() == spec.lower()), None)
         version = version_of_build(algo, build) if build else None

@@ -19,7 +19,7 @@ from mockserver.errors import NOT_AUTHORIZED, ApiError
 
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type, Accept, X-Requested-With, Content-Encoding"
-EXPOSE_HEADERS = "X-Request-Id, X-Data-Type, X-Error-Message, Content-Length, Content-Type, Allow"
+EXPOSE_HEADERS = "X-Request-Id, X-Data-Type, X-Error-Message, X-Mock-Cold-Start, Content-Length, Content-Type, Allow"
 MAX_AGE = "600"
 
 

@@ -13,11 +13,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from jsonschema.exceptions import best_match
-
 from mockserver.errors import INVALID_JSON, INVALID_LIMIT, REQUEST_INVALID, ApiError
 from mockserver.edge.spec import Operation, Param
 
+_CAST = {"integer", "number", "boolean"}
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -40,7 +39,7 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
             raw = view_args.get(param.name)
             target = found.path
         elif param.location == "query":
-            raw = args.getlist(param.name) if _is_array(param) else args.get(param.name)
+            raw = args.getlist(param.name) if param.kind == "array" else args.get(param.name)
             if raw == []:
                 raw = None
             target = found.query
@@ -54,7 +53,7 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
                 raise _param_error(param, f"{param.location} parameter '{param.name}' is required")
             continue
         value = _cast(param, raw)
-        error = best_match(param.validator.iter_errors(value))
+        error = param.validator.best_error(value)
         if error is not None:
             raise _param_error(param, f"{param.location} parameter '{param.name}': {error.message}")
         target[param.name] = value
@@ -68,15 +67,17 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
     return found
 
 
-def _is_array(param: Param) -> bool:
-    return param.schema.get("type") == "array"
-
-
 def _cast(param: Param, raw: Any) -> Any:
-    kind = param.schema.get("type")
+    kind = param.kind
     if kind == "array":
-        item = Param(param.name, param.location, False, param.schema.get("items", {}), None)
-        return [_cast(item, v) for v in raw]
+        return [_cast_one(param, param.item_kind, v) for v in raw]
+    return _cast_one(param, kind, raw)
+
+
+def _cast_one(param: Param, kind: str | None, raw: Any) -> Any:
+    """A string from the query, path or headers as the schema type ``kind`` wants it."""
+    if kind not in _CAST:
+        return raw
     text = str(raw).strip()
     try:
         if kind == "integer":
@@ -122,7 +123,7 @@ def _body(op: Operation, data: bytes) -> Any:
 def check_body(op: Operation, value: Any) -> None:
     """A parsed body against the operation's body schema (ApiError naming the field)."""
     if op.body is not None and op.body.validator is not None:
-        error = best_match(op.body.validator.iter_errors(value))
+        error = op.body.validator.best_error(value)
         if error is not None:
             raise _body_error(op, error)
 

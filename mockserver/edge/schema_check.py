@@ -23,10 +23,11 @@ from __future__ import annotations
 import functools
 import json
 import re
+from types import CodeType
 from typing import Any, Callable, Iterator, Optional
 
 import fastjsonschema
-from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from jsonschema.exceptions import best_match
 
 _SAME_MEANING = {"anyOf", "oneOf", "allOf", "type", "properties", "required", "additionalProperties", "items", "enum", "pattern",
                  "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -43,16 +44,51 @@ class _Inexact(Exception):
     """The schema uses a keyword the compiled check would not treat exactly as the authority."""
 
 
+_UNSET: Any = object()
+
+
+def _oas30_validator(schema: dict[str, Any]):
+    from openapi_schema_validator import OAS30Validator, oas30_format_checker
+    return OAS30Validator(schema, format_checker=oas30_format_checker)
+
+
 class SchemaValidator:
-    def __init__(self, schema: dict[str, Any]):
+    """``accepts``: the schema's compiled check (:func:`accepting`), when the caller has it
+    already (the compiled spec); by default it is compiled here."""
+
+    def __init__(self, schema: dict[str, Any], accepts: Optional[Callable[[Any], bool]] = _UNSET):
         self.schema = schema
-        self.authority = OAS30Validator(schema, format_checker=oas30_format_checker)
-        self.fast_schema = fast_schema(schema)
-        self._accepts = _compile(self.fast_schema)
+        self._authority = None
+        if accepts is _UNSET:
+            key = fast_key(schema)
+            accepts = _compiled(key) if key is not None else None
+        self._accepts = accepts
+
+    @property
+    def fast_schema(self) -> Optional[dict[str, Any]]:
+        """What the compiled check was made from (see :func:`fast_schema`)."""
+        return fast_schema(self.schema)
 
     @property
     def compiled(self) -> bool:
         return self._accepts is not None
+
+    @property
+    def authority(self):
+        """``OAS30Validator`` for the schema, made when first needed: a value the compiled
+        check refuses, or a schema without one. (openapi-schema-validator imports
+        pydantic-settings, a third of the server's import time: start-up does without it.)"""
+        authority = self._authority
+        if authority is None:
+            authority = self._authority = _oas30_validator(self.schema)
+        return authority
+
+    def best_error(self, value: Any) -> Any:
+        """None when ``value`` is valid, else the authority's most relevant error
+        (``jsonschema.exceptions.best_match``)."""
+        if self._accepts is not None and self._accepts(value):
+            return None
+        return best_match(self.authority.iter_errors(value))
 
     def iter_errors(self, value: Any) -> Iterator[Any]:
         """The authority's errors for ``value`` (none, at once, when the compiled check accepts it)."""
@@ -104,20 +140,31 @@ def _translate(schema: Any) -> dict[str, Any]:
     return out
 
 
-def _compile(schema: Optional[dict[str, Any]]) -> Optional[Callable[[Any], bool]]:
-    if schema is None:
-        return None
-    return _compiled(json.dumps(schema, sort_keys=True))
+def fast_key(schema: Any) -> Optional[str]:
+    """The draft-4 translation of ``schema`` as canonical JSON (what a compiled check is made
+    from and filed under), or None when it has no exact translation."""
+    translated = fast_schema(schema)
+    return None if translated is None else json.dumps(translated, sort_keys=True)
 
 
-@functools.lru_cache(maxsize=None)
-def _compiled(schema_json: str) -> Optional[Callable[[Any], bool]]:
-    """One compiled check per distinct schema: the spec's 137 schemas are 17 shapes
-    (usernames, limits, ...), and each compile generates and execs code at start-up."""
+def check_code(key: str) -> Optional[CodeType]:
+    """The compiled code of the fast check for ``key`` (see :func:`fast_key`), or None when
+    fastjsonschema cannot generate one. Only accepting or refusing matters (the authority
+    writes every message), so the generated code carries no error details."""
     try:
-        check = fastjsonschema.compile(json.loads(schema_json))
+        source = fastjsonschema.compile_to_code(json.loads(key), detailed_exceptions=False)
     except fastjsonschema.JsonSchemaDefinitionException:
         return None
+    return compile(source, "<fast schema check>", "exec")
+
+
+def accepting(code: Optional[CodeType]) -> Optional[Callable[[Any], bool]]:
+    """A predicate from :func:`check_code`'s code: True when the value passes the check."""
+    if code is None:
+        return None
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    check = namespace["validate"]
 
     def accepts(value: Any) -> bool:
         try:
@@ -128,3 +175,9 @@ def _compiled(schema_json: str) -> Optional[Callable[[Any], bool]]:
             return False
         return True
     return accepts
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(key: str) -> Optional[Callable[[Any], bool]]:
+    """One compiled check per distinct schema, for validators made outside the compiled spec."""
+    return accepting(check_code(key))

@@ -34,6 +34,8 @@ _CO_VARARGS = 0x04          # inspect.CO_VARARGS: the code takes *args
 
 # name -> namespace with ``apply`` (and optional ``load``), see Binding.from_callable
 _CALLABLES: dict[str, Any] = {}
+# The ADK objects whose init() an import called (runtime/adk.py drives the last one).
+ADK_STARTED: list = []
 
 
 # Binding, Resolved and InvocationContext are not dataclasses: the dataclasses module imports
@@ -115,7 +117,8 @@ _counter = itertools.count(1)
 @contextlib.contextmanager
 def _adk_entrypoints_disabled(source: Optional[str]):
     """ADK-style modules call ``ADK(apply, load).init(...)`` at import time,
-    which would run the algorithm or read stdin forever. Make those no-ops."""
+    which would run the algorithm or read stdin forever. Make those no-ops (an ADK's
+    ``init`` records the ADK in ``ADK_STARTED`` instead)."""
     if not source or ("ADK" not in source and "handler(" not in source):
         yield
         return
@@ -127,7 +130,7 @@ def _adk_entrypoints_disabled(source: Optional[str]):
             import Algorithmia  # type: ignore  # noqa: F401
             import adk  # type: ignore
             patched.append((adk.ADK, "init", adk.ADK.__dict__["init"]))
-            adk.ADK.init = lambda self, *a, **k: None
+            adk.ADK.init = lambda self, *a, **k: ADK_STARTED.append(self)
         except Exception:
             pass
         try:

@@ -6,6 +6,9 @@ Input, by the request Content-Type (parameters like ``; charset=`` ignored):
 application/json, text/json, */*+json       ``json.loads`` (invalid -> BadInput; empty body -> None)
 text/plain, application/text, text/*        UTF-8 ``str`` (invalid UTF-8 -> BadInput)
 application/octet-stream                    ``bytes``
+multipart/form-data                         ``{part name: value}``, each part decoded by its own
+                                            Content-Type as above (one of the three kinds; a
+                                            part without one is refused: runtime/multipart.py)
 missing / anything else                     JSON if it parses, else UTF-8 text, else bytes
 ==========================================  =====================================
 
@@ -21,6 +24,7 @@ import json
 from typing import Any, Optional
 
 from mockserver.runtime.errors import BadInput
+from mockserver.runtime.multipart import BadMultipart, split
 
 JSON_TYPES = ("application/json", "text/json")
 TEXT_TYPES = ("text/plain", "application/text")
@@ -58,6 +62,8 @@ def decode_input(body: bytes | bytearray | memoryview | str | None, content_type
             raise BadInput(f"Input is not valid UTF-8 text: {exc}") from None
     if mt in BINARY_TYPES:
         return body
+    if mt.startswith("multipart/"):
+        return {part.name: _decode_part(part) for part in split(body, content_type or "")}
     # Missing or unknown Content-Type (clients are not reliable about it).
     try:
         text = body.decode("utf-8")
@@ -71,6 +77,26 @@ def decode_input(body: bytes | bytearray | memoryview | str | None, content_type
         except RecursionError:
             raise BadInput("Input JSON is nested too deeply") from None
     return text
+
+
+def _is_input_type(mt: str) -> bool:
+    return mt in JSON_TYPES or mt.endswith("+json") or mt in TEXT_TYPES or mt.startswith("text/") \
+        or mt in BINARY_TYPES
+
+
+def _decode_part(part) -> Any:
+    """One multipart part, decoded by its own Content-Type (which it must have: seed 004)."""
+    if part.content_type is None:
+        raise BadMultipart(f"multipart part {part.name!r} has no Content-Type: each part must have a valid "
+                           "Content-Type (application/json, text/plain or application/octet-stream)")
+    mt = media_type(part.content_type)
+    if not _is_input_type(mt):
+        raise BadMultipart(f"multipart part {part.name!r} has an unsupported Content-Type {mt or '(empty)'!r}: "
+                           "one of application/json, text/plain, application/text, application/octet-stream")
+    try:
+        return decode_input(part.body, part.content_type)
+    except BadInput as exc:
+        raise BadMultipart(f"multipart part {part.name!r}: {exc.message}") from None
 
 
 class OutputError(Exception):

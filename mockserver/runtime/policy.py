@@ -1,7 +1,8 @@
 """Which code a binding set over HTTP or in fixtures may name.
 
 Only files under the allowed folders (``--algorithms-dir``; the bundled sandbox algorithms
-and the folders of the fixture files given at start-up) and modules under the allowed
+and the folders of the fixture files given at start-up, ``--fixtures`` and ``--extra-fixtures``
+alike) and modules under the allowed
 prefixes (``--algorithm-module``). Symlinks and ``..`` are resolved before the check, so a
 link inside an allowed folder that points outside it is refused. The platform template is
 always allowed. Callables the pytest plugin registers in its own process, and targets the
@@ -73,8 +74,9 @@ class CodePolicy:
             if _inside(os.path.realpath(location), self.dirs):
                 return None
             where = ", ".join(self.dirs) or "none configured"
-            return (f"{location} is not under an allowed algorithms folder ({where}); "
-                    "start the server with --algorithms-dir to allow one")
+            return (f"{location} is not under an allowed folder ({where}): bindings may name files in the "
+                    "bundled sandbox algorithms, the folders of the --fixtures and --extra-fixtures files given "
+                    "at start-up and --algorithms-dir folders; start the server with --algorithms-dir to allow one")
         if any(location == p or location.startswith(p + ".") for p in self.modules):
             return None
         where = ", ".join(self.modules) or "none configured"

@@ -25,7 +25,7 @@ class Profile:
     build_delay_s: float = 0.0      # used by the lifecycle layer, not by the engine
     env: Mapping[str, str] = field(default_factory=dict)   # env vars visible to the callable
     mode: str = "process"           # "process" | "inprocess"
-    languages: tuple = ("python3-1",)
+    languages: tuple = ("python3-1",)   # settings.language values or environment languages (python3, java11, ...)
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -96,7 +96,7 @@ DEFAULT_PROFILES: tuple[Profile, ...] = (
         build_delay_s=0.0,
         env={},
         mode="process",
-        languages=("python3-1",),
+        languages=("python3-1", "python2-langpack"),
         description="Python 3.x on CPU (simulated)",
     ),
     Profile(
@@ -115,7 +115,7 @@ DEFAULT_PROFILES: tuple[Profile, ...] = (
             "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
         },
         mode="process",
-        languages=("python3-1",),
+        languages=("python3-1", "python2-langpack"),
         description="Python 3.x with one simulated GPU (CUDA env vars set, no real GPU)",
     ),
 )

@@ -1,4 +1,5 @@
-"""The ``mockserver`` command: serve the mock with waitress (one process, threads; serve.py)."""
+"""The ``mockserver`` command: serve the mock with waitress (one process, threads; serve.py), or
+``mockserver cli-env``: set up the algo CLI and git for a mock (cli_env.py)."""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +10,15 @@ from mockserver.settings import Settings, SettingError, add_arguments
 from mockserver.control.logs import configure_logging
 from mockserver.app import create_app
 from mockserver.fixtures import FixtureError
+from mockserver.serving import cli_env
 from mockserver.serving.serve import serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="mockserver", description="Offline, stateful fake of the Algorithmia REST API v1. "
-                                "Every flag falls back to its MOCKSERVER_* environment variable, then to its default.")
+                                "Every flag falls back to its MOCKSERVER_* environment variable, then to its default.",
+                                epilog="mockserver cli-env --key KEY [--url URL]: point the algo CLI, git and the "
+                                "Python client at a mock (see mockserver cli-env --help).")
     add_arguments(p)
     return p.parse_args(argv)
 
@@ -25,6 +29,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cli-env"]:            # the one subcommand; with none, the server runs
+        return cli_env.main(argv[1:])
     args = parse_args(argv)
     try:
         settings = settings_from(args)

@@ -5,6 +5,14 @@ thread, and hands a request to an app thread only once it has fully arrived. A c
 sends slowly or does not read costs a connection and a buffer, never one of the threads,
 so slow or hostile clients cannot starve the others (measured in docs/settings.md and docs/speed.md).
 
+Only waitress's documented API is used: ``waitress.serve()`` with arguments from its
+"Arguments to waitress.serve" page (the socket is bound here and handed over with ``sockets``),
+the ``waitress.client_disconnected`` environ key (web/disconnect.py) and the ``waitress``
+logger. ``serve()`` runs until KeyboardInterrupt, waitress's documented way to stop it (Ctrl-C):
+the command turns SIGTERM into one, and :class:`BackgroundServer` raises one in its own thread.
+What waitress answers by itself (bad request lines, bodies past ``max_request_body_size``, ...)
+is its documented behaviour, listed in docs/behaviour.md.
+
 ONE process: the state is in memory and process-local, so a second process would serve a
 second, diverging state. There is no setting for more; ``serve`` refuses ``workers != 1``.
 
@@ -12,41 +20,44 @@ second, diverging state. There is no setting for more; ``serve`` refuses ``worke
 
 Settings (``mockserver.settings.Settings``, from flags or MOCKSERVER_* variables): host, port,
 threads (32), workers (only 1), idle_timeout (30 s: a connection that sends or accepts nothing
-for that long is closed), request_deadline (60 s from a request's first byte to its last),
-connection_limit (1000 open connections), url_prefix, max_request_bytes / max_upload_bytes.
+for that long is closed), connection_limit (1000 open connections), url_prefix,
+max_request_bytes / max_upload_bytes (enforced by the app; see :func:`options`).
 """
 from __future__ import annotations
 
-import email.utils
+import ctypes
 import gc
 import importlib
 import logging
 import signal
+import socket
 import sys
+import threading
 import time
+import warnings
 
-from mockserver.control.logs import configure_logging
-from mockserver.web.jsonio import dumps_bytes
-from mockserver.errors import INTERNAL, REQUEST_INVALID, ApiError
+import waitress
+
+from mockserver.app import server_body_bound
+from mockserver.control.logs import configure_logging, quiet_injected_drops
 from mockserver.settings import Settings
 
+log = logging.getLogger("mockserver")
 
-def options(settings: Settings | None = None, *, host: str | None = None, port: int | None = None,
-            threads: int | None = None) -> dict:
-    """waitress's adjustments for the mock (documented options only): from ``settings`` (default:
-    the environment's), ``host``/``port``/``threads`` winning when given."""
+
+def options(settings: Settings | None = None, *, threads: int | None = None) -> dict:
+    """The documented arguments of ``waitress.serve()`` for the mock (all but the socket): from
+    ``settings`` (default: the environment's), ``threads`` winning when given."""
     s = settings or Settings.load()
     return {
-        "host": host or s.host,
-        "port": s.port if port is None else int(port),
         "threads": threads or s.threads,
         "connection_limit": s.connection_limit,
         "channel_timeout": int(s.idle_timeout),
         "cleanup_interval": 2,               # how often idle connections are looked for
-        # The request size limit (the seeds: 10 MiB). waitress refuses a body past it before the
-        # app runs: a declared Content-Length at once, unread; a chunked body as soon as it passes
-        # the limit (a 413 error object from JsonErrorTask, connection closed).
-        "max_request_body_size": max(s.max_request_bytes, s.max_upload_bytes),
+        # An outer bound only: the app refuses a body over its route's limit with a 413 error
+        # object, so waitress must let every body a route accepts through. Past this bound
+        # waitress answers its own text 413 (docs/behaviour.md).
+        "max_request_body_size": server_body_bound(s),
         # Keep one request read ahead, so waitress watches the connection while the app runs and
         # environ["waitress.client_disconnected"] tells an invocation that its client went away.
         "channel_request_lookahead": 1,
@@ -58,103 +69,51 @@ def options(settings: Settings | None = None, *, host: str | None = None, port: 
     }
 
 
-def create(app, *, settings: Settings | None = None, workers: int | None = None, socket_map: dict | None = None,
-           **kw):
-    """A waitress server for ``app``, bound but not yet serving (``.run()`` serves;
-    ``.effective_port`` is the bound port, useful with port 0). ``settings``: the server's
-    (the app's own, for the mock); default, the environment's."""
-    settings = settings or Settings.load()
+def one_process(settings: Settings, workers: int | None = None) -> None:
     if (settings.workers if workers is None else workers) != 1:
         raise ValueError("the mock serves from ONE process: its state is in that process's memory")
-    from waitress import create_server
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port and listening (port 0: a free port), for ``sockets=``."""
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)           # connections queue from now on, before waitress's loop runs
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _prepare_process() -> None:
     _quiet_queue_warnings()
+    quiet_injected_drops()
     _return_big_buffers_to_the_os()
-    server = create_server(app, map=socket_map, **options(settings, **kw))
-    server.channel_class = json_error_channel(settings.request_deadline)    # a public class attribute
-    return server
 
 
-def json_error_channel(deadline: float):
-    """waitress's connection class, with its own early errors (bad request line or chunking,
-    headers too large, body over the limit) answered as Algorithmia error objects instead of
-    text. They always close the connection, and say so."""
-    from waitress.channel import HTTPChannel
-    from waitress.task import ErrorTask
-
-
-    class JsonErrorTask(ErrorTask):
-        def execute(self):
-            error = self.request.error                 # a waitress.utilities.Error
-            message = f"{error.reason}: {error.body}".rstrip(": ")
-            code = INTERNAL if error.code >= 500 else REQUEST_INVALID
-            body = dumps_bytes(ApiError(code, message, error.code).body())
-            self.status = f"{error.code} {error.reason}"
-            self.response_headers.extend([("Content-Type", "application/json"), ("Connection", "close")])
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
-
-    class JsonErrorChannel(HTTPChannel):
-        """Also an overall deadline for a request's head and body: a client that keeps
-        trickling bytes resets the idle timeout forever, so past the deadline since its
-        request's first byte the connection is closed (no thread was ever held).
-        And a body cut short, the client closing its side before the declared length (or the
-        last chunk) arrived, is answered with a 400 error object before the connection closes:
-        the request never reaches the app."""
-        error_task_class = JsonErrorTask
-        request_started = 0.0
-
-        def received(self, data):
-            if data:
-                now = time.monotonic()
-                if self.request is None:                # these bytes begin a new request
-                    self.request_started = now
-                elif now - self.request_started > deadline:
-                    self.will_close = True
-                    return False
-            return super().received(data)
-
-        def handle_close(self):
-            # Reached from the read that saw the client's end of stream, before anything is
-            # closed; closes that waitress decided (timeouts, deadline, errors) set will_close
-            # first and stay silent.
-            request = self.request
-            if (not self.will_close and not self.requests and request is not None
-                    and request.headers_finished and not request.completed):
-                self.answer_incomplete_body(request)
-            super().handle_close()
-
-        def answer_incomplete_body(self, request) -> None:
-            declared = "the last chunk" if request.chunked else f"{request.content_length} bytes (Content-Length)"
-            body = dumps_bytes(ApiError(REQUEST_INVALID, "Incomplete request body: the client closed the connection "
-                                        f"before {declared} arrived", 400).body())
-            head = (f"HTTP/1.1 400 Bad Request\r\nServer: {self.adj.ident}\r\n"
-                    f"Date: {email.utils.formatdate(usegmt=True)}\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-            try:
-                self.socket.send(head.encode("latin-1") + body)   # small: fits the socket's buffer
-            except OSError:                 # the client is gone altogether: nobody to answer
-                pass
-
-    return JsonErrorChannel
-
-
-def serve(app, **kw) -> None:
-    """Serve until SIGINT/SIGTERM (waitress exits on both)."""
-    server = create(app, **kw)
+def serve(app, *, settings: Settings | None = None, workers: int | None = None) -> None:
+    """Serve ``app`` in this (main) thread until SIGINT/SIGTERM."""
+    settings = settings or Settings.load()
+    one_process(settings, workers)
+    sock = listening_socket(settings.host, settings.port)
+    _prepare_process()
     # Everything built at start-up (the resolved spec, validators, fixtures) lives as long as
     # the process: keep the cyclic GC from walking it again in every full collection. What
     # start-up built and dropped goes first, and the heap pages it freed back to the OS.
     gc.collect()
     _return_freed_heap_to_the_os()
     gc.freeze()
-    logging.getLogger("mockserver").info("algorithmia-mock ready (1 process, %s threads)",
-                                         server.adj.threads)
+    log.info("algorithmia-mock ready (1 process, %s threads)", options(settings)["threads"])
     signal.signal(signal.SIGTERM, _stop_on_sigterm)      # docker stop: a clean exit, code 0
     try:
-        server.run()                                     # returns on KeyboardInterrupt
+        waitress.serve(app, sockets=[sock], **options(settings))   # returns on KeyboardInterrupt
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sock.close()
 
 
 def _stop_on_sigterm(_signum, _frame):
@@ -163,35 +122,79 @@ def _stop_on_sigterm(_signum, _frame):
 
 class BackgroundServer:
     """The same server in a background thread of this process (the pytest plugin, tests):
-    ``start()``, ``port``, ``stop()``. The thread runs waitress's event loop in short turns so
-    that ``stop()`` ends it within a turn and closes every connection."""
-
-    TURN_S = 0.1
+    ``start()`` returns once it answers, ``port``, ``stop()`` ends it (see :func:`interrupt`)."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int | None = None,
                  settings: Settings | None = None):
-        import threading
-        self.socket_map: dict = {}
-        self.server = create(app, settings=settings, host=host, port=port, threads=threads,
-                             socket_map=self.socket_map)
-        self.port = self.server.effective_port
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.loop, name="mockserver-http", daemon=True)
+        settings = settings or Settings.load()
+        one_process(settings)
+        self.app, self.options = app, options(settings, threads=threads)
+        self.sock = listening_socket(host, port)
+        self.address = self.sock.getsockname()[:2]
+        self.port = self.address[1]
+        self.thread = threading.Thread(target=self.serve, name="mockserver-http", daemon=True)
+
+    def serve(self) -> None:
+        try:
+            waitress.serve(self.app, sockets=[self.sock], **self.options)
+        except KeyboardInterrupt:        # stop() before waitress's loop began: nothing to shut down
+            pass
 
     def start(self) -> "BackgroundServer":
+        _prepare_process()
         self.thread.start()
+        answered_by_waitress(self.address, deadline=time.monotonic() + 30)
         return self
 
-    def loop(self) -> None:
-        from waitress import wasyncore
-        while not self.stopping.is_set():
-            wasyncore.loop(timeout=self.TURN_S, map=self.socket_map, count=1)
-        wasyncore.close_all(self.socket_map)
-        self.server.task_dispatcher.shutdown()
-
     def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=10)
+        """waitress's own shutdown (its thread pool ends, as on Ctrl-C), then its sockets close."""
+        if self.thread.is_alive():
+            interrupt(self.thread)
+            _wake(self.address)
+            self.thread.join(timeout=15)
+        self.sock.close()
+        # The connections waitress still held go with their objects, now unreachable cycles.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+def interrupt(thread: threading.Thread) -> bool:
+    """Raise KeyboardInterrupt in ``thread``, as Ctrl-C does in a main thread: the one way
+    ``waitress.serve()`` documents to end serving, here for a server in a background thread.
+    CPython's documented ``PyThreadState_SetAsyncExc``; the exception arrives when the thread next
+    runs Python code (waitress's loop wakes at least every ``asyncore_loop_timeout``, 1 s)."""
+    return ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt)) == 1
+
+
+def _connectable(address: tuple) -> tuple:
+    host, port = address
+    return ("::1" if host == "::" else "127.0.0.1" if host == "0.0.0.0" else host), port
+
+
+def _wake(address: tuple) -> None:
+    """A connection makes waitress's loop return from select() at once (not after up to 1 s)."""
+    try:
+        socket.create_connection(_connectable(address), timeout=1).close()
+    except OSError:
+        pass
+
+
+def answered_by_waitress(address: tuple, deadline: float) -> None:
+    """Wait until the server answers a request waitress refuses by itself (the app never sees it):
+    its loop is running, so from now on KeyboardInterrupt ends it the documented way."""
+    while True:
+        try:
+            with socket.create_connection(_connectable(address), timeout=5) as probe:
+                probe.sendall(b"READY?\r\n\r\n")
+                if probe.recv(16).startswith(b"HTTP/"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server on port {address[1]} did not answer")
+        time.sleep(0.01)
 
 
 def _quiet_queue_warnings() -> None:
@@ -205,7 +208,6 @@ def _return_big_buffers_to_the_os() -> None:
     the memory: by default its mmap threshold climbs after big frees, and per-thread arenas
     then keep many freed 10 MiB bodies resident. Called before the server's threads start."""
     try:
-        import ctypes
         libc = ctypes.CDLL("libc.so.6")
         M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
         libc.mallopt(M_MMAP_THRESHOLD, 1024 * 1024)
@@ -220,7 +222,6 @@ def _return_freed_heap_to_the_os() -> None:
     """glibc's malloc_trim(3): give back the free pages inside the heap (start-up's parsing of
     the spec and fixtures leaves a few MiB of them), not only those at its top."""
     try:
-        import ctypes
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):   # not glibc: nothing to trim
         pass

@@ -1,7 +1,8 @@
 """The `algo` command (algorithmia 2.0.5's CLI) against a live mock (issue 18 items 5, 9, 10).
 
 Each test runs the installed `algo` executable as a subprocess with HOME pointing at a folder
-holding a profile (`~/.algorithmia/config`), as README.md's CLI section tells users to. The
+holding a profile (`~/.algorithmia/config`) written by `mockserver cli-env`, as README.md's CLI
+section tells users to (tests/e2e/test_cli_setup.py runs that section itself). The
 CLI exits 0 on most errors, so the tests read what it prints, and check the server's state
 over HTTP.
 """
@@ -53,13 +54,14 @@ class Cli:
 
 @pytest.fixture()
 def cli(live_server, tmp_path):
-    """A profile as README.md documents it (`algo auth` refuses http:// addresses)."""
+    """The profile `mockserver cli-env` writes (`algo auth` refuses http:// addresses)."""
     home = tmp_path / "home"
-    (home / ".algorithmia").mkdir(parents=True)
-    (home / ".algorithmia" / "config").write_text(
-        f'[profiles.default]\napi_key = "{DEMO}"\napi_server = "{live_server.url}"\n'
-        'ca_cert = ""\nbearer_token = ""\n')
-    return Cli(home, live_server.url)
+    home.mkdir()
+    cli = Cli(home, live_server.url)
+    done = subprocess.run([sys.executable, "-m", "mockserver", "cli-env", "--key", DEMO, "--url", live_server.url],
+                          env=cli.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return cli
 
 
 def http(cli, method, path, headers=None, **kw):
@@ -69,7 +71,7 @@ def http(cli, method, path, headers=None, **kw):
 def test_auth_refuses_the_mocks_address(cli):
     done = subprocess.run([algo_executable(), "auth"], input=f"{cli.url}\n{DEMO}\n\n", env=cli.env,
                           capture_output=True, text=True, timeout=120)
-    assert "invalid API address" in done.stdout          # why README.md says: write the profile
+    assert "invalid API address" in done.stdout          # why `mockserver cli-env` writes the profile
 
 
 def test_data_commands_change_the_servers_data(cli, tmp_path):
@@ -196,19 +198,24 @@ def test_builds_languages_environment(cli):
     builds = json.loads(cli.out("builds", "demo", "Hello"))
     assert builds == http(cli, "GET", "/v1/algorithms/demo/Hello/builds").json()["results"]
     assert {b["version_info"]["semantic_version"] for b in builds} == {"0.1.0", "0.1.1"}
+    # The platform's environment languages and their environments (issue 27 item 1).
     lines = cli.out("languages").splitlines()
     assert lines[0].split() == ["Name", "Description"]
-    assert ["python3-1", "Python", "3.x"] in [line.split() for line in lines]
+    table = [line.split() for line in lines]
+    assert ["python3", "Python", "3.x", "(Environments)"] in table and ["java11", "Java", "OpenJDK", "11.0",
+                                                                       "(Environments)"] in table
     assert len(lines) == 1 + len(http(cli, "GET", "/v1/algorithm-environments/edge/languages").json())
-    envs = json.loads(cli.out("environment", "python3-1"))
-    assert envs == http(cli, "GET", "/v1/algorithm-environments/edge/languages/python3-1/environments").json()["environments"]
-    assert {e["machine_type"] for e in envs} == {"CPU", "GPU"}
+    envs = json.loads(cli.out("environment", "python2"))
+    assert envs == http(cli, "GET", "/v1/algorithm-environments/edge/languages/python2/environments").json()["environments"]
+    assert [(e["display_name"], e["machine_type"]) for e in envs] == [("Python 2.x", "CPU"),
+                                                                      ("Python 2.x + GPU support", "GPU")]
+    assert {e["language"]["name"] for e in envs} == {"python2"} and all(e["created_at"] for e in envs)
     unknown = json.loads(cli.out("environment", "cobol"))              # printed as the error object
     assert unknown["error"]["code"] == 4001
 
 
 def test_template_extracts_the_language_template(cli, tmp_path):
-    envs = json.loads(cli.out("environment", "python3-1"))
+    envs = json.loads(cli.out("environment", "python3"))
     dest = tmp_path / "tpl"
     assert cli.out("template", envs[0]["id"], str(dest)).strip() == ""
     got = {str(p.relative_to(dest)): p.read_bytes() for p in dest.rglob("*") if p.is_file()}

@@ -112,7 +112,7 @@ def test_clone_edit_push_build_publish_call_with_git(live_server, client, tmp_pa
     broken = wait_build(url, "Greeter", head_of(repo, env))
     assert broken["status"] == "failed", broken
     logs = build_logs(url, "Greeter", broken["build_id"])
-    assert "Traceback (most recent call last)" in logs and "SyntaxError" in logs
+    assert 'File "/opt/algorithm/src/Greeter.py", line 1' in logs and "SyntaxError" in logs
     assert "/opt/algorithm/src/Greeter.py" in logs, logs            # the checkout's path as the platform shows it
     r = requests.post(f"{url}/v1/algorithms/demo/Greeter/versions", json={"version_info": {"version_type": "minor"}},
                       headers={"Authorization": f"Simple {DEMO}"}, timeout=30)

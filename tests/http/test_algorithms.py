@@ -286,7 +286,7 @@ def test_user_algorithms_and_error_lists(api):
     algo_id = api.get("/v1/algorithms/demo/MyAlgo").get_json()["id"]
     assert api.get("/v1/algorithms/demo/MyAlgo/errors").get_json() == []
     assert api.get(f"/v1/algorithms/{algo_id}/errors").get_json() == []
-    assert api.get(f"/v1/algorithms/{algo_id}/secrets").get_json() == {"results": []}
+    assert api.get(f"/v1/algorithms/{algo_id}/secrets").get_json() == {"results": [], "secrets": []}
     error_of(api.get(f"/v1/algorithms/{uuid.uuid4()}/errors"), 404, 1009)
     assert api.get("/v1/users/demo/errors").get_json() == []
     assert api.get("/v1/organizations/acme/errors").get_json() == []
@@ -366,8 +366,10 @@ def test_secrets_create_list_update_delete_never_show_values(api):
     secret = made.get_json()
     assert secret["short_name"] == "db" and secret["owner_id"] == algo_id and secret["owner_type"] == "algorithm"
     assert b"hunter2" not in made.data
+    # As algorithmia 2.0.5's recorded answers: the variable name, created and modified (issue 27 item 5).
+    assert secret["secret_key"] == "DB_PASSWORD" and secret["created"] == secret["modified"]
     listed = api.get(base)
-    assert listed.get_json()["results"] == [secret] and b"hunter2" not in listed.data
+    assert listed.get_json()["results"] == listed.get_json()["secrets"] == [secret] and b"hunter2" not in listed.data
     error_of(api.post(base, {**body, "secret_value": "other"}), 409, 2015)                  # same name and key
     for bad in ({**body, "short_name": "x", "secret_key": "1BAD"}, {**body, "short_name": "x", "secret_key": "ALGORITHMIA_API"},
                 {**body, "short_name": "x", "secret_key": "K", "owner_id": "someone-else"},
@@ -380,7 +382,8 @@ def test_secrets_create_list_update_delete_never_show_values(api):
     changed = api.put(f"{base}/{secret['id']}", {"secret_value": "correct horse"})
     assert changed.status_code == 200 and b"correct horse" not in changed.data
     assert changed.get_json()["default_secret_value_id"] != secret["default_secret_value_id"]
+    assert changed.get_json()["created"] == secret["created"] and changed.get_json()["modified"] >= secret["modified"]
     error_of(api.put(f"{base}/{uuid.uuid4()}", {"secret_value": "x"}), 404, 5004)
     assert api.delete(f"{base}/{secret['id']}").status_code == 204
-    assert api.get(base).get_json() == {"results": []}
+    assert api.get(base).get_json() == {"results": [], "secrets": []}
     error_of(api.delete(f"{base}/{secret['id']}"), 404, 5004)

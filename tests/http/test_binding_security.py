@@ -187,3 +187,57 @@ def test_concurrent_invocations_per_key_are_capped_with_429(sapi, roots):
     t.join(10)
     assert first[0].status_code == 200 and first[0].get_json()["result"] == 2
     assert sapi.post("/v1/algo/demo/Slow", 0).status_code == 200                 # freed
+
+
+# ------------------------------------------------------------------ issue 30: binding roots
+
+@pytest.fixture(scope="module")
+def fixture_folders(tmp_path_factory):
+    """A --fixtures folder, an --extra-fixtures folder (each with code and a fixture binding it), and
+    a folder no setting names."""
+    base = tmp_path_factory.mktemp("fixture_roots")
+    for name in ("main", "extra", "elsewhere"):
+        (base / name).mkdir()
+        (base / name / f"{name}_algo.py").write_text(f"def apply(x):\n    return '{name} ' + str(x)\n")
+    (base / "main" / "main.yaml").write_text(
+        "users:\n  - username: demo\n    email: demo@example.com\n    fullname: Demo\n"
+        "    keys:\n      - key: " + DEMO + "\n"
+        "algorithms:\n  - owner: demo\n    name: FromMain\n    binding: main_algo.py:apply\n"
+        "    versions: [{version_type: minor, callability: public}]\n")
+    (base / "extra" / "extra.yaml").write_text(
+        "algorithms:\n  - owner: demo\n    name: FromExtra\n    binding: extra_algo.py:apply\n"
+        "    versions: [{version_type: minor, callability: public}]\n")
+    return base
+
+
+@pytest.fixture(scope="module")
+def roots_app(fixture_folders):
+    app = create_app(Settings(profile_scale=0.0, fixtures=[str(fixture_folders / "main" / "main.yaml")],
+                              extra_fixtures=[str(fixture_folders / "extra" / "extra.yaml")]))
+    yield app
+    app.extensions["mockserver"].ctx.engine.shutdown()
+
+
+def test_extra_fixture_folders_are_binding_roots_like_fixture_folders(roots_app, fixture_folders):
+    server = roots_app.extensions["mockserver"]
+    server.reset()
+    api = Api(roots_app.test_client(), DEMO)
+    # the extra fixture's own binding loaded at start-up, and runs
+    assert api.post("/v1/algo/demo/FromExtra", "x").get_json()["result"] == "extra x"
+    assert api.post("/v1/algo/demo/FromMain", "x").get_json()["result"] == "main x"
+    # over HTTP, a file in either folder may be named; one in neither is refused, and the answer says which are roots
+    for name, target in [("A", fixture_folders / "extra" / "extra_algo.py"),
+                         ("B", fixture_folders / "main" / "main_algo.py")]:
+        _make(api, name)
+        assert _bind(api, name, f"{target}:apply").status_code == 200, name
+    _make(api, "C")
+    err = error_of(_bind(api, "C", f"{fixture_folders / 'elsewhere' / 'elsewhere_algo.py'}:apply"), 403, 2001)
+    assert "--extra-fixtures" in err["message"] and "--fixtures" in err["message"]
+    assert str(fixture_folders / "extra") in err["message"]
+    assert "demo/C" not in _bindings(api)
+
+
+def test_extra_fixture_folders_are_allowed_not_trusted(roots_app, fixture_folders):
+    """Naming a file and running it in the server's threads are separate: trust is not widened."""
+    policy = roots_app.extensions["mockserver"].ctx.engine.policy
+    assert str(fixture_folders / "extra") in policy.dirs and str(fixture_folders / "extra") not in policy.trusted_dirs

@@ -1,6 +1,8 @@
 """/v1/algo: version resolution, content types, output modes, errors, profiles."""
 import base64
 import json
+import os
+import sys
 import threading
 
 from mockserver.app import create_app
@@ -139,6 +141,9 @@ def test_errors_and_stacktrace_visibility(api):
     assert "ModelNotReady" in trace
     for ours in ("executor.py", "binding.py", "worker.py", "inproc.py", "mockserver/runtime"):
         assert ours not in trace, trace
+    # Paths as the platform's container shows them, nothing of the host (issue 27 item 6).
+    assert 'File "/opt/algorithm/src/failing.py", line' in trace, trace
+    assert os.path.dirname(algo_file("failing")) not in trace and sys.prefix not in trace, trace
     theirs = call(api.as_(BOB), "/v1/algo/demo/Fails", "x").get_json()["error"]
     assert "stacktrace" not in theirs and "stack_trace" not in theirs
     raw = call(api, "/v1/algo/demo/Fails", "x", output="raw")

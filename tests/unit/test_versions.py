@@ -11,7 +11,7 @@ from mockserver.domain import algorithms, builds, orgs, users, versions
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
 from mockserver.errors import ApiError
-from mockserver.ids import Clock, Ids
+from mockserver.ids import Clock, Ids, parse_iso
 from mockserver.runtime import Profile
 from mockserver.domain.store import Store
 from support.polling import until
@@ -183,6 +183,30 @@ def test_build_delay_from_profile(ctx):
     assert publish(ctx)["version_info"]["semantic_version"] == "0.1.0"
 
 
+@pytest.mark.parametrize("clock", ["frozen", "step"])
+def test_builds_take_time_that_shows_under_a_fixed_clock(ctx, clock):
+    """started_at before finished_at by the build's duration (issue 27 item 7): the nominal
+    duration under a frozen or step clock, the profile's build_delay_s when it sets one."""
+    ctx.clock = Clock(clock)
+    make(ctx)
+    build = compile_(ctx)["build"]
+    started, finished = parse_iso(build["started_at"]), parse_iso(build["finished_at"])
+    assert (finished - started).total_seconds() == builds.NOMINAL_BUILD_S
+    assert f"Build succeeded in {builds.NOMINAL_BUILD_S:.1f}s" in builds.logs(ctx, DEMO, "demo", "Hello", build["build_id"])
+    ctx.profiles["python3-cpu"] = Profile(name="python3-cpu", build_delay_s=30)
+    delayed = compile_(ctx)["build"]
+    assert delayed["status"] == "in-progress"
+    got = builds.get(ctx, DEMO, "demo", "Hello", delayed["build_id"])
+    assert (parse_iso(got.finishes_at) - parse_iso(got.started_at)).total_seconds() == 30
+
+
+def test_builds_take_time_that_shows_under_the_real_clock(ctx):
+    ctx.clock = Clock("real")
+    make(ctx)
+    build = compile_(ctx)["build"]
+    assert parse_iso(build["started_at"]) < parse_iso(build["finished_at"])
+
+
 def test_missing_profiles_mean_no_delay(ctx):
     ctx.profiles = None
     make(ctx)
@@ -237,6 +261,23 @@ def test_resolution_refusals(ctx, published, spec, caller, code):
     with pytest.raises(ApiError) as exc:
         resolve(ctx, spec, caller)
     assert exc.value.code == code and spec in exc.value.message
+
+
+def test_latest_private_is_the_latest_version_published_privately(ctx, published):
+    """Seed 001: "Resolves to the latest version you have published privately": a newer public
+    version is not it (issue 27 item 8, docs/behaviour.md)."""
+    compile_(ctx)
+    assert publish(ctx, "minor", "public")["version_info"]["semantic_version"] == "1.2.0"
+    assert resolve(ctx, "latestPrivate") == (published["1.1.0"], "1.1.0")
+
+
+def test_latest_private_without_a_private_version_is_1001(ctx):
+    make(ctx)
+    compile_(ctx)
+    publish(ctx, "minor", "public")
+    with pytest.raises(ApiError) as exc:
+        resolve(ctx, "latestPrivate")
+    assert exc.value.code == 1001 and "privately" in exc.value.message
 
 
 def test_resolution_by_hash(ctx, published):

@@ -3,12 +3,17 @@
 Each test plays one attack from issue 14 and checks the error object, that the state is
 intact, and that /v1 (the frontend sandbox) still works as before.
 """
+import shutil
+import subprocess
+
 import pytest
+import requests
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
 from support.api import ADMIN, DEMO, error_of
+from support.processes import served
 
 KEY = "test-control-key-0123456789"
 JSON = {"Content-Type": "application/json"}
@@ -84,8 +89,78 @@ def test_simple_request_content_types_cannot_change_state(app, server, content_t
     error_of(c.post("/_mock/reset", data="{}", headers=headers), 415, 6001)
     error_of(c.put("/_mock/state", data="{}", headers=headers), 415, 6001)
     error_of(c.post("/_mock/fixtures", data="users: []", headers=headers), 415, 6001)
-    error_of(c.delete("/_mock/faults", headers=headers), 415, 6001)
+    if content_type:        # a bodiless call with a Content-Type header (what an empty form sends)
+        error_of(c.delete("/_mock/faults", headers=headers), 415, 6001)
+        error_of(c.post("/_mock/reset", headers=headers), 415, 6001)
     assert c.get("/v1/users/carol", headers={"Authorization": f"Simple {ADMIN}"}).status_code == 200
+
+
+# ------------------------------------------------------------------ bodiless calls from scripts
+
+def test_bodiless_calls_without_browser_headers_need_no_content_type(app, server):
+    """curl -X POST .../_mock/reset, as WireMock's and moto's resets take it."""
+    c = app.test_client()
+    c.post("/v1/users", json=NEW_USER, headers={"Authorization": f"Simple {ADMIN}"})
+    r = c.post("/_mock/reset")
+    assert r.status_code == 200 and r.get_json() == {"status": "reset"}
+    error_of(c.get("/v1/users/carol", headers={"Authorization": f"Simple {ADMIN}"}), 404)
+    assert c.delete("/_mock/faults").status_code == 200
+    sandbox = c.post("/_mock/sandboxes", json={}).get_json()["id"]
+    assert c.delete(f"/_mock/sandboxes/{sandbox}").status_code == 200
+    assert c.get(f"/_mock/sandboxes/{sandbox}").status_code == 404
+
+
+@pytest.mark.parametrize("browser", [{"Origin": "http://localhost"}, {"Sec-Fetch-Site": "same-origin"}])
+def test_bodiless_calls_from_a_browser_keep_the_content_type_rule(app, server, browser):
+    c = app.test_client()
+    err = error_of(c.post("/_mock/reset", headers=browser), 415, 6001)
+    assert "application/json" in err["message"]
+    sandbox = c.post("/_mock/sandboxes", json={}).get_json()["id"]
+    error_of(c.delete(f"/_mock/sandboxes/{sandbox}", headers=browser), 415, 6001)
+    assert c.get(f"/_mock/sandboxes/{sandbox}").status_code == 200          # still there
+    assert c.post("/_mock/reset", headers={**browser, **JSON}).status_code == 200
+
+
+@pytest.mark.parametrize("browser", [{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}])
+def test_bodiless_calls_from_another_site_are_refused(app, server, browser):
+    c = app.test_client()
+    c.post("/v1/users", json=NEW_USER, headers={"Authorization": f"Simple {ADMIN}"})
+    error_of(c.post("/_mock/reset", headers=browser), 403, 2001)
+    sandbox = c.post("/_mock/sandboxes", json={}).get_json()["id"]
+    error_of(c.delete(f"/_mock/sandboxes/{sandbox}", headers=browser), 403, 2001)
+    assert c.get("/v1/users/carol", headers={"Authorization": f"Simple {ADMIN}"}).status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl command")
+def test_curl_resets_a_loopback_server_and_a_foreign_origin_cannot():
+    """Issue 30: on the mockserver command (loopback, no control key), exactly as a user types it."""
+    def curl(*args: str) -> tuple[int, str]:
+        out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", *args], capture_output=True, text=True,
+                             timeout=30).stdout
+        body, _, status = out.rpartition("\n")
+        return int(status), body
+
+    with served() as (url, _port, _proc):
+        admin = {"Authorization": f"Simple {ADMIN}"}
+        requests.post(f"{url}/v1/users", json=NEW_USER, headers=admin, timeout=10).raise_for_status()
+        status, body = curl("-X", "POST", "-H", "Origin: http://evil.example", f"{url}/_mock/reset")
+        assert status == 403 and '"code":2001' in body
+        assert requests.get(f"{url}/v1/users/carol", headers=admin, timeout=10).status_code == 200
+        assert curl("-X", "POST", f"{url}/_mock/reset") == (200, '{"status":"reset"}')
+        assert requests.get(f"{url}/v1/users/carol", headers=admin, timeout=10).status_code == 404
+        sandbox = requests.post(f"{url}/_mock/sandboxes", json={}, timeout=10).json()["id"]
+        assert curl("-X", "DELETE", "-H", "Origin: http://evil.example", f"{url}/_mock/sandboxes/{sandbox}")[0] == 403
+        assert curl("-X", "DELETE", f"{url}/_mock/sandboxes/{sandbox}")[0] == 200
+        assert requests.get(f"{url}/_mock/sandboxes/{sandbox}", timeout=10).status_code == 404
+        status, body = curl("-X", "POST", "-d", "{}", f"{url}/_mock/reset")       # a body: the rule applies
+        assert status == 415 and "application/json" in body
+
+
+def test_bodiless_calls_still_need_the_control_key(kc, keyed):
+    before = _user_count(keyed)
+    error_of(kc.post("/_mock/reset"), 401, 2001)
+    assert _user_count(keyed) == before
+    assert kc.post("/_mock/reset", headers={"X-Mock-Control-Key": KEY}).status_code == 200
 
 
 def test_v1_keeps_cors_for_the_frontend_sandbox(app, server):

@@ -54,6 +54,11 @@ def test_dashboard_shows_state_journal_and_drives_reset_and_faults(browser, mock
     api(mock, "GET", "/v1/scms")
     browser.wait_for("[...document.querySelectorAll('#journal tr.entry')].some(r => r.innerText.includes('/v1/scms'))",
                      timeout=5)
+    # an error answer's row says why (clients such as algorithmia 2.0.5 show only the status)
+    api(mock, "POST", "/v1/algo/demo/Hello/0.0.9", json="x")
+    row = "[...document.querySelectorAll('#journal tr.entry')].find(r => r.innerText.includes('0.0.9'))"
+    browser.wait_for(f"!!{row}", timeout=5)
+    assert "1001: No such version of algo://demo/Hello: 0.0.9" in browser.eval(f"{row}.querySelector('td.error').innerText")
 
     # fault form -> POST /_mock/faults; the page reloads and lists it
     browser.eval("""(() => { const f = document.getElementById('fault-form');

@@ -39,10 +39,11 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("README.md", "from mockserver.testcontainer import AlgorithmiaMockC"): "tests/ways/test_testcontainer.py::test_the_docs_example_runs",
     ("README.md", "def test_reverse(mockserver):"): "tests/ways/test_guide.py::test_the_guides_and_readmes_test_files_run_as_written",
     ("README.md", 'const r = await fetch("http://localhost:8080/v1/algo/'): _BROWSER,
-    ("docs/control-api.md", "curl -s -X POST http://127.0.0.1:8080/_mock/reset -H"): "here::test_control_api_reset_with_the_key",
+    ("README.md", 'eval "$(mockserver cli-env --key simDemoSandboxKey0'): "tests/e2e/test_cli_setup.py::test_the_readmes_cli_block_runs_as_written",
+    ("docs/control-api.md", "curl -s -X POST http://127.0.0.1:8080/_mock/reset"): "here::test_control_api_reset_with_the_key",
     ("docs/control-api.md", "curl -s -X POST http://127.0.0.1:8080/_mock/sandboxes"): "here::test_control_api_sandbox_walkthrough",
-    ("docs/git-and-cli.md", "export ALGORITHMIA_API=http://127.0.0.1:8080 ALGORI"): "here::test_git_walkthrough_ends_in_hello",
-    ("docs/git-and-cli.md", "[profiles.default]"): "tests/e2e/test_cli.py::test_data_commands_change_the_servers_data",
+    ("docs/git-and-cli.md", "mockserver --port 8080 &"): "here::test_git_walkthrough_ends_in_hello",
+    ("docs/git-and-cli.md", 'eval "$(mockserver cli-env --key simDemoSandboxKey0'): "here::test_git_walkthrough_ends_in_hello",
     (GUIDE, "python3 -m venv .venv && . .venv/bin/activate"): "tests/ways/test_install.py::test_plugin_in_another_project",
     (GUIDE, "# my.yaml"): "tests/ways/test_guide.py::test_the_guides_fixture_loads_on_top_of_the_sandbox",
     (GUIDE, "docker build -t algorithmia-mock ."): _DOCKER,
@@ -151,11 +152,15 @@ def json_values(text: str) -> list:
 def test_control_api_reset_with_the_key(tmp_path):
     block = the_block("docs/control-api.md", "sh", "curl -s -X POST http://127.0.0.1:8080/_mock/reset")
     key = secrets.token_urlsafe(24)
+    with served() as (_url, port, _proc):                       # no control key set: both lines reset
+        open_server = run_bash(on_port(block, port), tmp_path, KEY="any")
     with served(MOCKSERVER_CONTROL_KEY=key) as (_url, port, _proc):
         done = run_bash(on_port(block, port), tmp_path, KEY=key)
         refused = run_bash(on_port(block, port), tmp_path, KEY="not-the-key")
-    assert done.returncode == 0 and json_values(done.stdout) == [{"status": "reset"}], done.stdout + done.stderr
-    assert json_values(refused.stdout)[0]["error"]["code"], refused.stdout
+    assert json_values(open_server.stdout) == [{"status": "reset"}] * 2, open_server.stdout + open_server.stderr
+    keyless, with_key = json_values(done.stdout)
+    assert keyless["error"]["code"] and with_key == {"status": "reset"}, done.stdout + done.stderr
+    assert all(answer["error"]["code"] for answer in json_values(refused.stdout)), refused.stdout
 
 
 def test_control_api_sandbox_walkthrough(tmp_path):

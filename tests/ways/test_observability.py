@@ -109,3 +109,55 @@ def test_reset_and_deletes_drop_per_algorithm_series(app, server):
     server.observe_invocation("demo/Other", 0.1, True)
     c.post("/_mock/reset", json={})
     assert 'algorithm=' not in c.get("/_mock/metrics").get_data(as_text=True)
+
+
+def _access_lines(caplog) -> list[dict]:
+    return [json.loads(rec.getMessage()) for rec in caplog.records if rec.name == "mockserver.access"]
+
+
+def test_error_answers_carry_their_code_and_message_in_the_log_line(app, server, caplog):
+    """Issue 30: algorithmia 2.0.5 shows only '<Response [404]>'; the log line says why."""
+    caplog.set_level(logging.INFO, logger="mockserver.access")
+    c = app.test_client()
+    c.post("/v1/algo/demo/Hello/0.0.9", json="x", headers=H)             # an error object
+    c.get("/v1/algorithms/demo/Nope", headers=H)                        # the bare shape: no code
+    c.get("/v1/scms")                                                   # 401
+    c.get("/v1/users/demo/algorithms", headers=H)                       # 200: no error fields
+    lines = _access_lines(caplog)
+    assert [line["status"] for line in lines] == [404, 404, 401, 200]   # one line each
+    assert lines[0]["error_code"] == 1001 and "No such version" in lines[0]["error_message"]
+    assert "error_code" not in lines[1] and lines[1]["error_message"] == "No such algorithm"
+    assert lines[2]["error_code"] == 2001 and "Authorization required" in lines[2]["error_message"]
+    assert "error_message" not in lines[3] and "error_code" not in lines[3]
+
+
+def test_answers_made_outside_the_app_are_logged_with_their_explanation(app, server, caplog):
+    """git's answers and an unknown sandbox's 404 never reach Flask's hooks: AccessLog writes their line."""
+    caplog.set_level(logging.INFO, logger="mockserver.access")
+    c = app.test_client()
+    c.get("/git/demo/Hello.git/info/refs?service=git-receive-pack")
+    c.get("/sandboxes/nosuch/v1/scms", headers=H)
+    git, sandbox = _access_lines(caplog)
+    assert (git["status"], git["operation"], git["path"]) == (401, "git", "/git/demo/Hello.git/info/refs")
+    assert "authentication required" in git["error_message"]
+    assert (sandbox["status"], sandbox["error_code"]) == (404, 5004) and "nosuch" in sandbox["error_message"]
+
+
+def test_a_long_error_message_is_cut_in_the_log_line(app, server, caplog):
+    caplog.set_level(logging.INFO, logger="mockserver.access")
+    app.test_client().get("/v1/nosuch/" + "x" * 3000, headers=H)      # "No such route: GET /v1/nosuch/xxx..."
+    (line,) = _access_lines(caplog)
+    assert line["status"] >= 400 and len(line["error_message"]) < 1100 and "more characters]" in line["error_message"]
+
+
+def test_error_answers_carry_their_code_and_message_in_the_journal_and_the_dashboard(app, server):
+    c = app.test_client()
+    c.post("/v1/algo/demo/Hello/0.0.9", json="x", headers=H)
+    c.get("/v1/users/demo/algorithms", headers=H)
+    failed, fine = c.get("/_mock/journal").get_json()["entries"]
+    assert failed["error"] == {"code": 1001, "message": "No such version of algo://demo/Hello: 0.0.9"}
+    assert fine["error"] is None
+    page = c.get("/_mock/").get_data(as_text=True)
+    assert "<th>error</th>" in page and "cell(explain(e.error)" in page
+    initial = json.loads(re.search(r"const initial = (\{.*?\});\n", page).group(1))
+    assert initial["entries"][0]["error"]["message"] == "No such version of algo://demo/Hello: 0.0.9"

@@ -1,4 +1,5 @@
 """The Docker command (``mockserver``), run outside Docker; and the CLI's flags."""
+import json
 import os
 import subprocess
 import sys
@@ -33,19 +34,27 @@ def test_serve_command_serves_and_stops_on_sigterm(tmp_path):
                       headers=auth).raise_for_status()
         for _ in range(5):
             assert len(requests.get(f"{url}/v1/users/demo/keys", headers=auth).json()) >= 2
-        # a dropped connection really drops under waitress
+        # a dropped connection really breaks under waitress
         requests.post(f"{url}/_mock/faults", json={"path": "/v1/scms", "drop": True, "times": 1}).raise_for_status()
-        with pytest.raises(requests.ConnectionError):
+        with pytest.raises(requests.exceptions.ChunkedEncodingError, match="Connection broken"):
             requests.get(f"{url}/v1/scms", headers=auth, timeout=5)
         assert requests.get(f"{url}/v1/scms", headers=auth, timeout=5).status_code == 200
         assert "mockserver_requests_total" in requests.get(f"{url}/_mock/metrics").text
+        # the official client hides the explanation; the server's log line carries it
+        import Algorithmia
+        with pytest.raises(Exception, match=r"<Response \[404\]>"):
+            Algorithmia.client(DEMO, url).algo("demo/Hello/0.0.9").pipe("x")
     finally:
         code, took, _out, err = stop_and_collect(proc)
     assert code == 0, err
     assert took < 5, f"SIGTERM took {took:.1f}s"
     assert "ready (1 process" in err
+    assert "Traceback" not in err                    # the injected drop is not logged as a failure
     access = [line for line in err.splitlines() if line.startswith("{") and '"event":"request"' in line]
     assert any('"path":"/v1/users/demo/algorithms"' in line and '"status":200' in line for line in access), err[-2000:]
+    (failed,) = [json.loads(line) for line in access if '"/v1/algo/demo/Hello/0.0.9"' in line]
+    assert (failed["status"], failed["error_code"]) == (404, 1001)
+    assert failed["error_message"] == "No such version of algo://demo/Hello: 0.0.9"
 
 
 def test_serve_bad_fixture_stops_startup(tmp_path):
