@@ -16,17 +16,11 @@ import pytest
 import requests
 
 from support.api import ADMIN, DEMO, error_of
-from support.processes import served
 
 MiB = 1024 * 1024
 LIMIT = 10 * MiB
 BODY_TIMEOUT = 2
-
-
-@pytest.fixture(scope="module")
-def served_url():
-    with served(MOCKSERVER_THREADS="4", MOCKSERVER_BODY_TIMEOUT=str(BODY_TIMEOUT)) as server:
-        yield server
+SERVED_ENV = {"MOCKSERVER_THREADS": "4", "MOCKSERVER_BODY_TIMEOUT": str(BODY_TIMEOUT)}    # served_server's
 
 
 def worker_rss_mib(master_pid: int) -> float:
@@ -76,16 +70,16 @@ def body_of(raw: bytes):
 
 
 @pytest.fixture(scope="module")
-def data_server(served_url):
+def data_server(served_server):
     """The served mock with demo's data directory ``safety`` made once and a small upload into it."""
-    url = served_url[0]
+    url = served_server[0]
     auth = {"Authorization": f"Simple {DEMO}"}
     r = requests.post(f"{url}/v1/data/.my", json={"name": "safety"}, headers=auth, timeout=10)
     assert r.status_code == 200 and r.json() == {"result": "data://demo/safety"}, r.text
     r = requests.put(f"{url}/v1/data/.my/safety/probe.bin", data=b"x", timeout=10,
                      headers={**auth, "Content-Type": "application/octet-stream"})
     assert r.status_code == 200 and r.json() == {"result": "data://demo/safety/probe.bin"}, r.text
-    return served_url
+    return served_server
 
 
 # ------------------------------------------------------------------------- oversized bodies
@@ -133,10 +127,10 @@ def test_oversized_uploads_do_not_grow_memory(data_server):
     ("Content-Length: 1000", b'{"usernam'),                         # 1,000 bytes promised, 9 arrive
     ("Transfer-Encoding: chunked", b'400\r\n{"usernam'),            # a 1 KiB chunk begun, never ended
 ])
-def test_slow_loris_partial_body_times_out(served_url, framing, partial):
+def test_slow_loris_partial_body_times_out(served_server, framing, partial):
     """A body starts, then nothing more arrives: the server closes the connection without an
     answer after the idle timeout (bounded)."""
-    url, port, _ = served_url
+    url, port, _ = served_server
     head = (f"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Simple {ADMIN}\r\n"
             f"Content-Type: application/json\r\n{framing}\r\n\r\n")
     stalled = []
@@ -162,10 +156,10 @@ def test_slow_loris_partial_body_times_out(served_url, framing, partial):
             s.close()
 
 
-def test_slow_loris_partial_headers_are_dropped(served_url):
+def test_slow_loris_partial_headers_are_dropped(served_server):
     """A request line arrives, the headers never end: the connection is closed after the
     timeout instead of pinning a thread (more stalled clients than threads)."""
-    url, port, _ = served_url
+    url, port, _ = served_server
     stalled = []
     try:
         for _ in range(6):
@@ -200,8 +194,8 @@ def test_deep_json_rejected_cleanly(api, depth):
         assert err["code"] == 2013, err
 
 
-def test_deep_json_rejected_by_live_server(served_url):
-    url, _, _ = served_url
+def test_deep_json_rejected_by_live_server(served_server):
+    url, _, _ = served_server
     body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
     r = requests.post(f"{url}/v1/organizations", data=body, timeout=30,
                       headers={"Authorization": f"Simple {ADMIN}", "Content-Type": "application/json"})

@@ -9,13 +9,11 @@ import time
 
 import pytest
 
+from support.algorithms import SETTINGS
 from support.api import ADMIN, DEMO, Api, error_of
 from support.polling import until
 from mockserver.app import create_app
 from mockserver.settings import Settings
-
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 
 
 @pytest.fixture(scope="module")

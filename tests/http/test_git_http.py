@@ -3,10 +3,9 @@ import base64
 
 import pytest
 
+from support.algorithms import SETTINGS
 from support.api import ALICE, BOB, DEMO, error_of
 
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 REFS = "/git/demo/Repo.git/info/refs"
 
 

@@ -8,40 +8,10 @@ import threading
 from mockserver.app import create_app
 from mockserver.resources import resource_path
 from mockserver.settings import Settings
+from support.algorithms import algo_file, compile_, make, publish
 from support.api import BOB, DEMO, Api, error_of
 from support.gate import Gate
 from support.polling import until
-
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
-
-
-def algo_file(name):
-    return str(resource_path("fixtures", "algorithms", f"{name}.py")) + ":apply"
-
-
-def make(api, name, target=None, owner="demo", settings=None):
-    r = api.post(f"/v1/algorithms/{owner}", {"name": name, "details": {"label": name},
-                                             "settings": {**SETTINGS, **(settings or {})}})
-    assert r.status_code == 200, r.data
-    if target:
-        r = api.put(f"/_mock/algorithms/{owner}/{name}/binding", {"target": target})
-        assert r.status_code == 200, r.data
-    return compile_(api, name, owner)
-
-
-def compile_(api, name, owner="demo"):
-    r = api.post(f"/v1/algorithms/{owner}/{name}/compile")
-    assert r.status_code == 200, r.data
-    return r.get_json()["version_info"]["git_hash"]
-
-
-def publish(api, name, kind="minor", callability="public", owner="demo"):
-    r = api.post(f"/v1/algorithms/{owner}/{name}/versions",
-                 {"settings": {"algorithm_callability": callability},
-                  "version_info": {"version_type": kind, "release_notes": "r"}})
-    assert r.status_code == 200, r.data
-    return r.get_json()["version_info"]["semantic_version"]
 
 
 def call(api, path, body, ctype="application/json", key=..., **query):

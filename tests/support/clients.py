@@ -9,8 +9,10 @@ on sys.path.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -23,12 +25,25 @@ def install_generated_client(version: str) -> str:
     if metadata.version("algorithmia-api-client") == version:
         return ""
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / f"api-client-{version}"
-    marker = cache / ".complete"
-    if not marker.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(cache),
+    if (cache / ".complete").exists():
+        return str(cache)
+    # Installed beside the cache, then renamed into place: pytest-xdist workers (and other runs on
+    # the machine) that install at once never see, or write into, a half-installed folder.
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".api-client-{version}-", dir=cache.parent))
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(staging),
                         f"algorithmia-api-client=={version}"], check=True)
-        marker.touch()
+        (staging / ".complete").touch()
+        if cache.exists() and not (cache / ".complete").exists():
+            shutil.rmtree(cache, ignore_errors=True)        # left half-made by an older, interrupted run
+        try:
+            staging.rename(cache)
+        except OSError:                                     # another run's install won the race
+            if not (cache / ".complete").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return str(cache)
 
 

@@ -19,6 +19,7 @@ from support.polling import until
 ROOT = Path(__file__).resolve().parents[2]
 # The Dockerfile's CMD (``mockserver``); bind host and port come from the environment.
 SERVE = ["-m", "mockserver"]
+BIND_ATTEMPTS = 3
 
 
 def pid_alive(pid: int) -> bool:
@@ -60,15 +61,26 @@ def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
 
 @contextmanager
 def served(**env_extra: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """The mock as the mockserver command serves it, healthy: yields (url, port, process)."""
-    port = free_port()
-    env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port),
-           "MOCKSERVER_LOG_LEVEL": "warning", **env_extra}
-    proc = subprocess.Popen([sys.executable, *SERVE], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    """The mock as the mockserver command serves it, healthy: yields (url, port, process).
+
+    The free port is free when chosen; another process (a parallel test, any outgoing connection)
+    may take it before the server binds it, and then the server stops saying it cannot listen:
+    that start is retried on another port."""
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        port = free_port()
+        env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port),
+               "MOCKSERVER_LOG_LEVEL": "warning", **env_extra}
+        proc = subprocess.Popen([sys.executable, *SERVE], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc)
+            break
+        except AssertionError as exc:
+            stop(proc)
+            if "cannot listen" not in str(exc) or attempt == BIND_ATTEMPTS:
+                raise
     try:
-        wait_healthy(url, proc)
         yield url, port, proc
     finally:
         stop(proc)

@@ -6,6 +6,7 @@ import threading
 
 from mockserver.web.jsonio import dumps_bytes
 from mockserver.control.logs import LineWriter, batching_handler
+from support.polling import until
 
 
 def _logger(handler: logging.Handler) -> logging.Logger:

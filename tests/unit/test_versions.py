@@ -14,11 +14,10 @@ from mockserver.errors import ApiError
 from mockserver.ids import Clock, Ids, parse_iso
 from mockserver.runtime import Profile
 from mockserver.domain.store import Store
+from support.algorithms import SETTINGS
 from support.polling import until
 
 BASE = "http://mock"
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 
 
 def who(username, admin=False):

@@ -6,10 +6,9 @@ import pytest
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
+from support.algorithms import SETTINGS as ALGO_SETTINGS
 from support.api import ADMIN, DEMO
 
-ALGO_SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl",
-                 "network_access": "full", "pipeline_enabled": True, "environment": "cpu"}
 
 SEQUENCE = [
     ("POST", "/v1/users", ADMIN, {"username": "carol", "email": "carol@example.com", "fullname": "Carol C"}),
