@@ -108,10 +108,18 @@ def tree_cpu_s(pid: int) -> float:
 
 
 def process_memory(pid: int) -> dict | None:
-    """RSS and PSS of one process in MiB (/proc/<pid>/smaps_rollup), None once it is gone."""
+    """RSS and PSS of one process in MiB (/proc/<pid>/smaps_rollup), None once it is gone. The
+    mock's server process is non-dumpable (docs/security.md): unless this runs as root its
+    smaps_rollup is unreadable, and /proc/<pid>/status gives its RSS, standing in for PSS too."""
     fields = {}
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        try:
+            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except PermissionError:
+            lines = [line.replace("VmRSS:", "Rss:") for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                     if line.startswith("VmRSS:")]
+            lines += [line.replace("Rss:", "Pss:") for line in lines]
+        for line in lines:
             parts = line.split()
             if len(parts) == 3 and parts[2] == "kB":
                 fields[parts[0].rstrip(":")] = int(parts[1]) / 1024

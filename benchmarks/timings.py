@@ -126,6 +126,7 @@ def admission() -> None:
     default settings). Stopping the server ends the load."""
     auth = {"Authorization": f"Simple {DEMO}", "Content-Type": "application/json"}
     with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o755)        # bound over HTTP: as root its worker runs as another uid (docs/security.md)
         target = hanging_module(Path(folder), 60)
         with served(MOCKSERVER_ALGORITHMS_DIRS=folder) as (url, port, _proc):
             make_algorithm(url, "Hangs")

@@ -23,7 +23,6 @@ from mockserver.web.handlers import Handlers
 from mockserver.settings import Settings
 from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
-from mockserver.domain.gitbuilds import checkout_root
 from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
@@ -34,6 +33,8 @@ from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
 from mockserver.runtime.admission import Admission
+from mockserver.runtime.checkouts import CheckoutCache
+from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
 from mockserver.web.jsonio import json_response
 from mockserver.edge.spec import ApiSpec, Operation
@@ -47,7 +48,8 @@ class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
     def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None,
-                 admission: Admission | None = None):
+                 admission: Admission | None = None, parent: "MockServer | None" = None):
+        """``parent``: the root server of a sandbox, whose worker users and checkout cache it shares."""
         self.settings = settings
         # The server-wide pools of calls and binding checks: the root server's, shared by its
         # sandboxes (each engine holds its own share of them: a Tenant).
@@ -60,14 +62,19 @@ class MockServer:
             self.control_key = secrets.token_urlsafe(24)
             self.control_key_generated = True
         self.spec = spec
+        # Who runs user code, and where checkouts live: one of each per server, its sandboxes' too.
+        self.isolation = parent.isolation if parent else Isolation.from_settings(settings.worker_uids,
+                                                                                settings.worker_env)
+        self.checkouts = parent.checkouts if parent else CheckoutCache(self.isolation)
         engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
-                        invocations_per_key=settings.invocations_per_key,
+                        invocations_per_key=settings.invocations_per_key, isolation=self.isolation,
                         admission=self.admission.tenant("sandbox" if template is not None else "default"))
         if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
             self.ctx = template.new_ctx(settings, engine)
+            self.ctx.checkouts = self.checkouts
         else:
             self.ctx = Ctx(store=Store(), ids=Ids(settings.seed), clock=Clock(settings.clock), settings=settings,
-                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES})
+                           engine=engine, profiles={p.name: p for p in DEFAULT_PROFILES}, checkouts=self.checkouts)
         self.journal = Journal(settings.journal_size, settings.journal_body_bytes)
         self.host_urls: dict[tuple, str] = {}   # request.host_url by its environ inputs (api.common)
         self.faults = FaultSet()        # /_mock/faults (cleared on reset)
@@ -108,13 +115,14 @@ def admission_for(settings: Settings) -> Admission:
 def code_policy(settings: Settings) -> CodePolicy:
     """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
     configured folders and module prefixes, and code in the folders of start-up fixture files
-    (``--fixtures`` and ``--extra-fixtures`` alike). Which of those may also run in-process is
-    a separate question (``trusted_dirs``). Built commits run from the checkout cache: allowed,
-    but never trusted to run in-process (pushed code runs in worker processes only)."""
+    (``--fixtures`` and ``--extra-fixtures`` alike). What may run in-process is not a matter of
+    folders but of provenance (``Binding.trusted``): built commits run from the checkout cache
+    by provenance too (``Binding.checkout``): no binding may name it, and its code never runs
+    in-process."""
     fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
     extra_fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.extra_fixtures]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *extra_fixture_dirs,
-                       checkout_root()], settings.algorithm_modules, trusted_dirs=fixture_dirs)
+    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *fixture_dirs,
+                       *extra_fixture_dirs], settings.algorithm_modules)
 
 
 class MockFlask(Flask):
@@ -124,8 +132,13 @@ class MockFlask(Flask):
         return func
 
 
-def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None) -> Flask:
-    settings = settings or Settings.load()
+def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
+    """The mock's app for the run's ``settings``, which are required: they are built once by the
+    entry point (``Settings.load()`` from flags and the environment, or ``Settings(...)`` in code),
+    never read from the environment here (docs/architecture.md)."""
+    if not isinstance(settings, Settings):
+        raise TypeError(f"create_app needs the run's Settings, not {settings!r}: build them once at the entry "
+                        "point (Settings.load() reads flags and MOCKSERVER_* variables) or pass Settings(...)")
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = api_body_limit(settings)
@@ -148,7 +161,7 @@ def create_app(settings: Settings | None = None, *, spec: ApiSpec | None = None)
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
-                                                              admission=server.admission))
+                                                              admission=server.admission, parent=server))
     # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
     # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,

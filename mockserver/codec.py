@@ -16,8 +16,9 @@ def to_json(value: Any) -> Any:
     if hasattr(value, "to_json") and not isinstance(value, type):
         return value.to_json()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # derived fields are rebuilt on import; "export": False fields stay in this process
         return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("derived")}   # derived fields are rebuilt on import
+                if not f.metadata.get("derived") and f.metadata.get("export", True)}
     if isinstance(value, (bytes, bytearray)):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, dict):
@@ -47,7 +48,8 @@ def from_json(data: Any, hint: Any) -> Any:
         return hint.from_json(data)
     if dataclasses.is_dataclass(hint):
         hints = get_type_hints(hint)
-        names = {f.name for f in dataclasses.fields(hint) if f.init}
+        # a field that is never exported is never imported either (nothing can claim it)
+        names = {f.name for f in dataclasses.fields(hint) if f.init and f.metadata.get("export", True)}
         return hint(**{k: from_json(v, hints[k]) for k, v in data.items() if k in names})
     if hint is bytes:
         return base64.b64decode(data["$bytes"]) if isinstance(data, dict) else bytes(data, "utf-8")

@@ -192,7 +192,10 @@ def _admin_key(ctx: Ctx, item: dict, _base: Path) -> None:
 
 
 def _algorithm(ctx: Ctx, item: dict, base: Path | None) -> None:
-    load_algorithm(ctx, SYSTEM, item, None if base is None else str(base))
+    # A fixture file (base given) is named only by the operator (--fixtures, --extra-fixtures) or
+    # the pytest plugin (load_fixtures): its bindings are theirs, trusted. A document sent over
+    # HTTP (no base) binds untrusted code.
+    load_algorithm(ctx, SYSTEM, item, None if base is None else str(base), trusted=base is not None)
 
 
 # -- the algorithms section ---------------------------------------------------------------
@@ -200,7 +203,8 @@ FIXTURE_SETTINGS = {"language": "python3-1", "environment": "cpu", "license": "a
                     "pipeline_enabled": True, "source_visibility": "closed"}
 
 
-def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str | None) -> None:
+def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str | None, *,
+                   trusted: bool = False) -> None:
     """One item of the fixtures' ``algorithms`` section, applied through the API's rules:
     ``{owner, name, details?, settings?, binding?, source?, version_info?, compiled?,
     versions?: [{version_type | semantic_version, callability, release_notes, sample_input,
@@ -209,7 +213,9 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
     "pkg.mod:apply" or a file path relative to the fixture file. ``repository``: a folder
     (inside the fixture file's folder) that becomes the initial commit of the algorithm's
     git repository; its builds are builds of that commit, and it takes no bindings. Its keys
-    and their types were checked against ``fixture_schema.yaml`` (``$defs/algorithm``)."""
+    and their types were checked against ``fixture_schema.yaml`` (``$defs/algorithm``).
+    ``trusted``: the operator's or the plugin's file, so its bindings may run in the server's
+    process (``mode: inprocess``); they are checked against the allowed roots all the same."""
     owner, name = item["owner"], item["name"]
     folder = _repository_folder(item, base_dir)
     body = {"name": name, "details": item.get("details") or {"label": name},
@@ -219,11 +225,12 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
     with ctx.store.write() as state:
         algo = algorithms.add(ctx, state, who, owner, body)
         algo.binding, algo.binding_base = item.get("binding"), base_dir if item.get("binding") else None
+        algo.binding_trusted = trusted and bool(item.get("binding"))
         if folder:
             store_folder_repository(ctx, state, algo, folder)
     for index, spec in enumerate(item.get("versions") or []):
         _fixture_build(ctx, state_owner=(owner, name), binding=spec.get("binding", item.get("binding")),
-                       base_dir=base_dir, from_repository=bool(folder))
+                       base_dir=base_dir, from_repository=bool(folder), trusted=trusted)
         info = {k: spec[k] for k in ("version_type", "semantic_version", "release_notes", "sample_input",
                                       "sample_output") if spec.get(k) is not None}
         settings = {"algorithm_callability": spec.get("callability", "public")}
@@ -233,7 +240,7 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
             raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
     if item.get("compiled"):
         _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir,
-                       from_repository=bool(folder))
+                       from_repository=bool(folder), trusted=trusted)
 
 
 def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
@@ -268,21 +275,22 @@ def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None
 
 
 def _fixture_build(ctx: Ctx, *, state_owner: tuple[str, str], binding: str | None, base_dir: str,
-                   from_repository: bool = False) -> None:
+                   from_repository: bool = False, trusted: bool = False) -> None:
     if from_repository:
         build = build_head(ctx, None, *state_owner, "loading the fixtures")
         if build.final_status == "failed" or build.status == "failed":
             raise ApiError(REQUEST_INVALID, f"the build of {'/'.join(state_owner)} failed: {build.logs.splitlines()[-1]}")
         return
-    problem = check_binding(ctx, binding, base_dir, refuse=True)
+    problem = check_binding(ctx, binding, base_dir, refuse=True, trusted=trusted)
     with ctx.store.write() as state:
         algo = state.algorithms[f"{state_owner[0]}/{state_owner[1]}"]
-        default = (algo.binding, algo.binding_base)
-        algo.binding, algo.binding_base = (binding, base_dir if binding else None)
+        default = (algo.binding, algo.binding_base, algo.binding_trusted)
+        algo.binding, algo.binding_base, algo.binding_trusted = (binding, base_dir if binding else None,
+                                                                 trusted and bool(binding))
         try:
             build = new_build(ctx, state, algo, problem)
         finally:
-            algo.binding, algo.binding_base = default
+            algo.binding, algo.binding_base, algo.binding_trusted = default
     if build.final_status == "failed" or build.status == "failed":
         raise ApiError(REQUEST_INVALID, f"the build of {algo.full_name} failed: {problem}")
 

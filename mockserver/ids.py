@@ -11,6 +11,7 @@ error ids, and the control plane's request and error ids (``/_mock``).
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import random
 import string
 import threading
@@ -85,6 +86,18 @@ class Ids:
             return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
     error_id = request_id
+
+
+def secret_api_key(digest: bytes | None = None) -> str:
+    """An API key from the operating system's randomness ("sim" + 26 alphanumerics, as the
+    seeded ones), for keys that must not be guessable whatever the seed (call keys); or from
+    the first 19 bytes of ``digest`` (a keyed hash: the same key for the same input)."""
+    number = int.from_bytes(digest[:19] if digest is not None else os.urandom(19), "big")   # 152 bits < 62 ** 26
+    chars = []
+    for _ in range(26):
+        number, digit = divmod(number, len(_KEY_ALPHABET))
+        chars.append(_KEY_ALPHABET[digit])
+    return "sim" + "".join(chars)
 
 
 class Clock:

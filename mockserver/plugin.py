@@ -13,13 +13,14 @@ control API needs the session's control key (``mockserver.control_key``, random
 unless ``--mockserver-control-key`` sets it); the fixture's methods call the
 server in-process and need no key.
 
-Options: ``--mockserver-fixtures PATH`` (repeatable; replaces the bundled sandbox),
-``--mockserver-extra-fixtures PATH`` (repeatable; on top of it), ``--mockserver-profile-scale``
-(default 0: no simulated delays), ``--mockserver-seed N``, ``--mockserver-clock
-real|frozen|step``. Every option falls back to its ``MOCKSERVER_*`` variable (as the
-``mockserver`` command's flags do), and every other ``MOCKSERVER_*`` setting applies too,
-except host and port: the session's server listens on loopback, on a free port. Fixtures: ``mockserver`` (per test), ``mockserver_session``
-(the session's :class:`~mockserver.serving.live.LiveServer`, not reset).
+Options: every setting of the ``mockserver`` command (docs/settings.md) as ``--mockserver-NAME``
+(``--mockserver-fixtures PATH``, repeatable, replaces the bundled sandbox; ``--mockserver-extra-fixtures
+PATH`` adds to it; ``--mockserver-seed N``, ``--mockserver-clock real|frozen|step``, ...), each
+falling back to its ``MOCKSERVER_*`` variable, but for host and port: the session's server listens
+on loopback, on a free port. The plugin's own defaults: ``--mockserver-profile-scale`` 0 (no
+simulated delays) and a random control key. All of it is declared once, in
+:mod:`mockserver.settings` (``plugin_arguments``, ``load_plugin``). Fixtures: ``mockserver`` (per
+test), ``mockserver_session`` (the session's :class:`~mockserver.serving.live.LiveServer`, not reset).
 
 Remote mode: with ``--mockserver-url URL`` (env ``MOCKSERVER_URL``) no server is started;
 each session (each pytest-xdist worker) gets its own sandbox on that server instead
@@ -29,34 +30,17 @@ each session (each pytest-xdist worker) gets its own sandbox on that server inst
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Any, Callable
 
 import pytest
 
+from mockserver.settings import PluginRun, load_plugin, plugin_arguments, plugin_dest, plugin_options
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("mockserver", "algorithmia-mock server")
-    group.addoption("--mockserver-fixtures", action="append", metavar="PATH", default=None,
-                    help="fixture YAML file(s) that REPLACE the bundled sandbox (default: the sandbox)")
-    group.addoption("--mockserver-extra-fixtures", action="append", metavar="PATH", default=None,
-                    help="fixture YAML file(s) applied ON TOP of the sandbox (or of --mockserver-fixtures)")
-    group.addoption("--mockserver-profile-scale", type=float, default=None, metavar="F",
-                    help="multiply simulated delays (cold starts, overhead); default: env "
-                         "MOCKSERVER_PROFILE_SCALE, else 0 = none")
-    group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
-                    help="make generated ids, keys and request ids deterministic (default: env MOCKSERVER_SEED)")
-    group.addoption("--mockserver-clock", choices=("real", "frozen", "step"), default=None,
-                    help="timestamps: real, frozen or step (+1 s per reading); default: env MOCKSERVER_CLOCK, "
-                         "else real")
-    group.addoption("--mockserver-control-key", default=None, metavar="KEY",
-                    help="control key of the session's server (default: a random one per session; "
-                         "tests read it as mockserver.control_key); with --mockserver-url, the shared "
-                         "server's key (default: env MOCKSERVER_CONTROL_KEY)")
-    group.addoption("--mockserver-url", default=os.environ.get("MOCKSERVER_URL") or None, metavar="URL",
-                    help="use a running mock (e.g. a CI service container): each session, and so each "
-                         "pytest-xdist worker, gets its own sandbox there (default: env MOCKSERVER_URL; "
-                         "unset: start a server in-process)")
+    for flag, arguments in plugin_arguments():
+        group.addoption(flag, **arguments)
 
 
 class MockHandle:
@@ -162,32 +146,28 @@ def _pick_keys(admin: str | None, records: list[dict[str, Any]]) -> tuple[str | 
     return admin, user_key
 
 
-def plugin_settings(config, env: "dict[str, str] | None" = None):
-    """The session server's Settings: the --mockserver-* options, then MOCKSERVER_* variables,
-    then the plugin's defaults (no simulated delays, a random control key). It always listens
-    on loopback, on a free port."""
-    from mockserver.settings import Settings
-    opt = config.getoption
-    flags = {"fixtures": opt("--mockserver-fixtures"), "extra_fixtures": opt("--mockserver-extra-fixtures"),
-             "profile_scale": opt("--mockserver-profile-scale"), "seed": opt("--mockserver-seed"),
-             "clock": opt("--mockserver-clock"), "control_key": opt("--mockserver-control-key"),
-             "host": "127.0.0.1", "port": 0}
-    return Settings.load(flags, env, profile_scale=0.0, control_key=secrets.token_urlsafe(24))
+def plugin_run(config, env: "dict[str, str] | None" = None) -> PluginRun:
+    """The session's run, built once: the --mockserver-* options, then the MOCKSERVER_* variables
+    (``env``, default the process's), then the plugin's defaults (mockserver.settings)."""
+    return load_plugin({plugin_dest(o): config.getoption(plugin_dest(o)) for o in plugin_options()}, env)
+
+
+def _xdist_worker() -> str:
+    # pytest-xdist's documented name of this worker process ("gw0", ...); unset without xdist
+    return os.environ.get("PYTEST_XDIST_WORKER", "session")
 
 
 @pytest.fixture(scope="session")
 def mockserver_session(request):
     """The session's live mock server (one per test session, started on first use)."""
     from mockserver.serving.live import LiveServer
-    opt = request.config.getoption
-    settings = plugin_settings(request.config)
-    if opt("--mockserver-url"):
+    run = plugin_run(request.config)
+    settings = run.settings
+    if run.url:
         from mockserver.serving.remote import RemoteSandbox
-        sandbox = RemoteSandbox(opt("--mockserver-url"),
-                                opt("--mockserver-control-key") or os.environ.get("MOCKSERVER_CONTROL_KEY") or None,
-                                fixtures=settings.fixtures, seed=settings.seed, clock=settings.clock,
-                                profile_scale=settings.profile_scale,
-                                name="pytest " + os.environ.get("PYTEST_XDIST_WORKER", "session"))
+        sandbox = RemoteSandbox(run.url, settings.control_key, fixtures=settings.fixtures, seed=settings.seed,
+                                clock=settings.clock, profile_scale=settings.profile_scale,
+                                name="pytest " + _xdist_worker())
         yield sandbox
         sandbox.stop()
         return

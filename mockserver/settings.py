@@ -1,15 +1,22 @@
-"""Server settings: one ``Settings``, built once from CLI flags and ``MOCKSERVER_*`` variables.
+"""Server settings: one ``Settings``, built once per run from CLI flags and ``MOCKSERVER_*`` variables.
 
 Every setting is one row of :data:`OPTIONS`: its ``Settings`` field, command-line flag,
 environment variable and meaning. :meth:`Settings.load` applies them in one order, the
 same for every entry point (the ``mockserver`` command, the WSGI entry, the pytest plugin,
 the Docker image): **flag > environment variable > default**. The settings table of docs/settings.md
 lists the same rows (``tests/unit/test_settings.py`` checks that it does).
+
+This module is the only one that reads ``MOCKSERVER_*`` variables (``tests/unit/test_environment_reads.py``):
+an entry point builds the run's ``Settings`` once and passes it down; nothing below falls back
+to the environment. The pytest plugin's options come from the same rows (:func:`plugin_arguments`,
+:func:`load_plugin`), with its own defaults declared once (:data:`PLUGIN_FIXED`, :data:`PLUGIN_DEFAULTS`).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import secrets
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping
 
@@ -45,6 +52,10 @@ class Settings:
     algorithm_dirs: list[str] = field(default_factory=list)
     algorithm_modules: list[str] = field(default_factory=list)
     wheelhouse: str | None = None                        # wheel folder builds install requirements from (offline)
+    # Workers of code that came over HTTP or git: which uids they run under when the server is
+    # root (auto: 50000-59999; off: the server's own), and which server variables they see.
+    worker_uids: str = "auto"
+    worker_env: list[str] = field(default_factory=list)
     # -- the control plane
     control_key: str | None = None                       # X-Mock-Control-Key for /_mock (generated off loopback)
     public_names: list[str] = field(default_factory=list)  # Host names besides loopback ones that reach /_mock
@@ -68,23 +79,13 @@ class Settings:
              env: Mapping[str, str] | None = None, **defaults: Any) -> "Settings":
         """Settings from ``flags`` (parsed CLI flags or plugin options; None: not given), then
         ``env`` (default ``os.environ``), then ``defaults`` (an entry point's own, e.g. the
-        plugin's profile scale 0), then the field defaults."""
+        plugin's profile scale 0), then the field defaults. The one reader of the environment's
+        settings: an entry point calls it once per run and passes the result down."""
         env = os.environ if env is None else env
         if isinstance(flags, argparse.Namespace):
             flags = vars(flags)
-        flags = flags or {}
-        values: dict[str, Any] = {}
-        for option in OPTIONS:
-            given = flags.get(option.name)
-            if given is not None:
-                values[option.name] = given
-                continue
-            raw = next((env[name] for name in option.env_names if env.get(name)), None)
-            if raw is not None:
-                values[option.name] = option.parse(raw, option.env)
-            elif defaults.get(option.name) is not None:
-                values[option.name] = defaults[option.name]
-        return cls(**values)
+        values = {option.name: _resolve(option, flags or {}, env, defaults) for option in OPTIONS}
+        return cls(**{name: value for name, value in values.items() if value is not None})
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "Settings":
@@ -113,6 +114,14 @@ def _text(raw: str, _name: str) -> str:
     return raw
 
 
+def _uid_range(raw: str, name: str) -> str:
+    value = raw.strip().lower()
+    first, sep, last = value.partition("-")
+    if value in ("auto", "off") or (sep and first.isdigit() and last.isdigit() and 0 < int(first) <= int(last)):
+        return value
+    raise SettingError(f"{name}={raw!r}: expected auto, off or FIRST-LAST (e.g. 50000-59999)")
+
+
 def _choice(*allowed: str) -> Callable[[str, str], str]:
     def parse(raw: str, name: str) -> str:
         if raw.lower() not in allowed:
@@ -136,6 +145,13 @@ class Option:
     also_env: tuple[str, ...] = ()  # older names still read
     flag_name: str | None = None    # the flag, when not --name-with-dashes
     env_name: str | None = None     # the variable, when not MOCKSERVER_NAME
+    secret: bool = False            # a key: see secret_variables()
+    several_per_flag: bool = False  # the command's flag takes several values (--fixtures a b), the plugin's one
+
+    @property
+    def command_meaning(self) -> str:
+        """The meaning as the ``mockserver`` command's --help and docs/settings.md say it."""
+        return self.meaning + ("; one flag may name several files" if self.several_per_flag else "")
 
     @property
     def flag(self) -> str:
@@ -150,6 +166,17 @@ class Option:
         return (self.env, *self.also_env)
 
 
+def _resolve(option: Option, flags: Mapping[str, Any], env: Mapping[str, str], defaults: Mapping[str, Any]) -> Any:
+    """One option's value: its flag, else its first non-empty variable (parsed), else ``defaults``'."""
+    given = flags.get(option.name)
+    if given is not None:
+        return given
+    raw = next((env[name] for name in option.env_names if env.get(name)), None)
+    if raw is not None:
+        return option.parse(raw, option.env)
+    return defaults.get(option.name)
+
+
 _INT, _FLOAT = _number(int), _number(float)
 
 OPTIONS: tuple[Option, ...] = (
@@ -157,12 +184,11 @@ OPTIONS: tuple[Option, ...] = (
                    "control key", metavar="HOST"),
     Option("port", "port to listen on", _INT, metavar="PORT"),
     Option("fixtures", "fixture files applied in order; they **replace** the bundled sandbox (default: the "
-                       "sandbox); repeatable, and one flag may name several files: the files accumulate",
-                       _paths, many="paths", metavar="PATH"),
-    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`); repeatable, "
-                             "and one flag may name several files: the files accumulate",
-                             _paths, many="paths", metavar="PATH"),
-    Option("admin_key", "one more admin API key", metavar="KEY"),
+                       "sandbox); repeatable (the files accumulate)",
+                       _paths, many="paths", metavar="PATH", several_per_flag=True),
+    Option("extra_fixtures", "fixture files applied **on top of** the sandbox (or of `--fixtures`); repeatable "
+                             "(the files accumulate)", _paths, many="paths", metavar="PATH", several_per_flag=True),
+    Option("admin_key", "one more admin API key", metavar="KEY", secret=True),
     Option("seed", "deterministic ids, git hashes, build ids, request ids and keys (see \"Reproducible runs\")",
                    _INT, metavar="N"),
     Option("clock", "`real`, `frozen` (always the same instant), `step` (+1 s per reading)",
@@ -195,8 +221,15 @@ OPTIONS: tuple[Option, ...] = (
                                 _names, many="names", metavar="PREFIX", flag_name="--algorithm-module"),
     Option("wheelhouse", "a folder of wheels that builds install `requirements.txt` entries from, offline",
                          metavar="DIR"),
+    Option("worker_uids", "when the server runs as root, the uids (`FIRST-LAST`) workers of code bound over "
+                          "HTTP or pushed with git run under: one per pushed commit, one for HTTP bindings; "
+                          "`auto`: 50000-59999 when root, else the server's own; `off`: the server's own "
+                          "(see docs/security.md)", _uid_range, metavar="RANGE"),
+    Option("worker_env", "a variable of the server's environment that workers of code bound over HTTP or "
+                         "pushed with git also get (repeatable; they get only `PATH`, locale, proxy and CA "
+                         "variables otherwise)", _names, many="names", metavar="NAME"),
     Option("control_key", "key for `/_mock` (`X-Mock-Control-Key`); required off loopback, generated when not "
-                          "given", metavar="KEY"),
+                          "given", metavar="KEY", secret=True),
     Option("public_names", "a Host name, besides loopback names and IP addresses, that may reach `/_mock` "
                            "(repeatable)", _names, many="names", metavar="NAME", flag_name="--public-name"),
     Option("journal_size", "requests the journal (`/_mock/journal`) keeps", _INT, metavar="N"),
@@ -228,23 +261,129 @@ def default_of(option: Option) -> Any:
     return f.default_factory() if callable(f.default_factory) else f.default
 
 
+def _argument(option: Option, dest: str, shown_default: str, *, command: bool) -> dict[str, Any]:
+    """argparse keyword arguments of one option (default None: not given, so the variable applies).
+    ``command``: the ``mockserver`` command's flag (``--fixtures a b`` takes both files); else the
+    plugin's option (one value per flag, so a test path after it stays a test path)."""
+    meaning = option.command_meaning if command else option.meaning
+    kw: dict[str, Any] = {"dest": dest, "default": None, "metavar": option.metavar,
+                          "help": f"{meaning.replace('%', '%%')} (env {option.env}{shown_default})"}
+    choices = getattr(option.parse, "choices", None)
+    if choices:
+        kw["choices"], kw["metavar"] = choices, None
+    elif option.parse in (_INT, _FLOAT):
+        kw["type"] = int if option.parse is _INT else float
+    if command and option.several_per_flag:
+        kw["nargs"], kw["action"] = "+", "extend"      # --fixtures a b --fixtures c: a, b, c
+    elif option.many:
+        kw["action"] = "append"
+    return kw
+
+
+def _shown(default: Any) -> str:
+    return f"; default {default}" if default not in (None, [], "") else ""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per setting; each defaults to None (not given), so the environment applies."""
     for option in OPTIONS:
-        default = default_of(option)
-        shown = f"; default {default}" if default not in (None, [], "") else ""
-        kw: dict[str, Any] = {"dest": option.name, "default": None, "metavar": option.metavar,
-                              "help": f"{option.meaning.replace('%', '%%')} (env {option.env}{shown})"}
-        choices = getattr(option.parse, "choices", None)
-        if choices:
-            kw["choices"], kw["metavar"] = choices, None
-        elif option.parse in (_INT, _FLOAT):
-            kw["type"] = int if option.parse is _INT else float
-        if option.many == "paths" and option.name in ("fixtures", "extra_fixtures"):
-            kw["nargs"], kw["action"] = "+", "extend"      # --fixtures a b --fixtures c: a, b, c
-        elif option.many:
-            kw["action"] = "append"
-        parser.add_argument(option.flag, **kw)
+        parser.add_argument(option.flag, **_argument(option, option.name, _shown(default_of(option)),
+                                                     command=True))
+
+
+def secret_variables() -> tuple[str, ...]:
+    """The variables that hold keys (``MOCKSERVER_CONTROL_KEY``, ``MOCKSERVER_ADMIN_KEY``).
+    :meth:`Settings.load` is the only reader of every ``MOCKSERVER_*`` variable, so once an entry
+    point has built the run's Settings they may leave the process's environment."""
+    return tuple(name for option in (*OPTIONS, *PLUGIN_OPTIONS) if option.secret for name in option.env_names)
+
+
+# -- the pytest plugin (mockserver/plugin.py) -------------------------------------------------
+# Its options are the settings' flags as --mockserver-NAME (--mockserver-seed, --mockserver-fixtures,
+# ...), each falling back to the same variable, but for PLUGIN_FIXED; and the options of
+# PLUGIN_OPTIONS, which only the plugin has. A list option takes one value per flag, so a test
+# path after it stays a test path.
+PLUGIN_PREFIX = "--mockserver-"
+
+PLUGIN_OPTIONS: tuple[Option, ...] = (
+    Option("url", "use a running mock (e.g. a CI service container) instead of starting one: each session, "
+                  "and so each pytest-xdist worker, gets its own sandbox there (made with the fixtures, seed, "
+                  "clock and profile scale options; the shared server's key is --mockserver-control-key); "
+                  "unset: a server in this process", metavar="URL"),
+)
+
+# The session's own server always listens on loopback, on a free port: no options for these.
+PLUGIN_FIXED: Mapping[str, Any] = {"host": "127.0.0.1", "port": 0}
+
+
+@dataclass(frozen=True)
+class PluginDefault:
+    """The plugin's default for a setting, in place of the field's (below its option and variable)."""
+    make: Callable[[], Any]
+    shown: str                      # in --help
+    remote: bool = True             # applies with --mockserver-url too (to the sandbox made there)
+
+
+PLUGIN_DEFAULTS: Mapping[str, PluginDefault] = {
+    "profile_scale": PluginDefault(lambda: 0.0, "0: no simulated delays"),
+    "control_key": PluginDefault(lambda: secrets.token_urlsafe(24),
+                                 "a random one per session, which tests read as mockserver.control_key; with "
+                                 "--mockserver-url, none", remote=False),
+}
+
+
+@dataclass(frozen=True)
+class PluginRun:
+    """What the plugin serves: its own server with ``settings``, or, given ``url``, a sandbox of
+    that running mock (made from ``settings``' fixtures, seed, clock and profile scale, with its
+    ``control_key`` as the shared server's key)."""
+    settings: Settings
+    url: str | None = None
+
+
+assert set(PLUGIN_FIXED) | set(PLUGIN_DEFAULTS) <= set(_FIELDS), "the plugin's own values are of settings"
+assert {o.name for o in PLUGIN_OPTIONS} == {f.name for f in fields(PluginRun)} - {"settings"}
+
+
+def plugin_options() -> tuple[Option, ...]:
+    """Every option of the plugin: the settings' but PLUGIN_FIXED, then PLUGIN_OPTIONS."""
+    return (*(o for o in OPTIONS if o.name not in PLUGIN_FIXED), *PLUGIN_OPTIONS)
+
+
+def plugin_flag(option: Option) -> str:
+    return PLUGIN_PREFIX + option.flag[2:]
+
+
+def plugin_dest(option: Option) -> str:
+    return "mockserver_" + option.name
+
+
+def plugin_arguments() -> list[tuple[str, dict[str, Any]]]:
+    """(flag, keyword arguments for pytest's ``addoption``) of every plugin option."""
+    arguments = []
+    for option in plugin_options():
+        mine = PLUGIN_DEFAULTS.get(option.name)
+        shown = f"; default {mine.shown}" if mine else "" if option in PLUGIN_OPTIONS else _shown(default_of(option))
+        kwargs = _argument(option, plugin_dest(option), shown, command=False)
+        kwargs["help"] = _PLUGIN_FLAG_IN_TEXT.sub(lambda m: plugin_flag(_BY_FLAG[m.group(0)]), kwargs["help"])
+        arguments.append((plugin_flag(option), kwargs))
+    return arguments
+
+
+_BY_FLAG = {option.flag: option for option in OPTIONS}
+# A setting's flag named in a meaning ("of `--invocations-max`, ..."): the plugin's option instead.
+_PLUGIN_FLAG_IN_TEXT = re.compile("|".join(sorted(map(re.escape, _BY_FLAG), key=len, reverse=True)) + r"(?![\w-])")
+
+
+def load_plugin(options: Mapping[str, Any], env: Mapping[str, str] | None = None) -> PluginRun:
+    """The plugin's run: ``options`` (by :func:`plugin_dest`; None: not given), then the variables
+    (default ``os.environ``), then PLUGIN_DEFAULTS, then the field defaults; PLUGIN_FIXED always."""
+    env = os.environ if env is None else env
+    flags = {option.name: options.get(plugin_dest(option)) for option in plugin_options()}
+    own = {option.name: _resolve(option, flags, env, {}) for option in PLUGIN_OPTIONS}
+    remote = own["url"] is not None
+    defaults = {name: default.make() for name, default in PLUGIN_DEFAULTS.items() if default.remote or not remote}
+    return PluginRun(Settings.load({**flags, **PLUGIN_FIXED}, env, **defaults), **own)
 
 
 def markdown_table() -> str:
@@ -254,5 +393,5 @@ def markdown_table() -> str:
         default = default_of(option)
         shown = "–" if default in (None, [], "") else f"`{default}`"
         env = f"`{option.env}`" + {"paths": " (`:`-separated)", "names": " (comma-separated)"}.get(option.many or "", "")
-        rows.append(f"| `{option.flag}` | {env} | {shown} | {option.meaning} |")
+        rows.append(f"| `{option.flag}` | {env} | {shown} | {option.command_meaning} |")
     return "\n".join(rows)

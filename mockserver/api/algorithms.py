@@ -79,7 +79,8 @@ def delete_secret(inp):
 # -- builds -------------------------------------------------------------------------
 @ops("compileAlgorithm")
 def compile_algorithm(inp):
-    return ok(render.algorithm(builds.compile_algorithm(ctx(), caller(), *_algo(inp)), base_url()))
+    url = base_url()
+    return ok(render.algorithm(builds.compile_algorithm(ctx(), caller(), *_algo(inp), base_url=url), url))
 
 
 @ops("listAlgorithmBuilds")

@@ -240,8 +240,9 @@ def bind(server, algorithm: str, target: str, version: str | None = None) -> str
 
 def load_fixtures(server, path: str | os.PathLike) -> None:
     """Apply a fixture file on top of the current state (until the next reset). Trusted (the
-    pytest plugin's): it may bind code in its own folder, as start-up fixtures may."""
+    pytest plugin's): it may bind code in its own folder, as start-up fixtures may, and its
+    bindings may run in this process."""
     engine = server.ctx.engine
     if engine is not None and engine.policy is not None:
-        engine.policy.allow_dir(os.path.dirname(os.path.abspath(path)), trusted=True)
+        engine.policy.allow_dir(os.path.dirname(os.path.abspath(path)))
     load_file(server.ctx, Path(path))

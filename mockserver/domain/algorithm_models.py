@@ -25,6 +25,9 @@ class Build:
     finishes_at: str | None = None    # its finished_at then (ISO), fixed when compiled
     from_repository: bool = False     # built from its commit of the algorithm's git repository
     entrypoint: str | None = None     # the file calls load in that commit (None: cannot run here)
+    # The binding came from the operator (start-up fixtures) or the pytest plugin: it may run
+    # in the server's process. Never exported, so an imported state trusts nothing.
+    binding_trusted: bool = field(default=False, metadata={"export": False})
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Algorithm:
     versions: list[Version] = field(default_factory=list)    # oldest first
     binding: str | None = None        # default callable for new builds (None: platform template)
     binding_base: str | None = None
+    binding_trusted: bool = field(default=False, metadata={"export": False})   # as Build's
     # version_info fields given on create/update, shown until a version is published
     version_info: dict[str, Any] = field(default_factory=dict)
     webhook_secret: str = ""          # SCM status of external-SCM algorithms

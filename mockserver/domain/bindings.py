@@ -4,7 +4,8 @@ Set through the control API or the pytest plugin; they win over what a build
 was compiled with. A binding names importable code ("pkg.mod:apply" or
 "path/algo.py:apply"); no code is ever uploaded. Over HTTP the code must be under the
 allowed folders or module prefixes (403 otherwise, ``runtime/policy.py``); what the pytest
-plugin binds in its own process is trusted. The target is imported and checked in a
+plugin binds in its own process is trusted (``State.trusted_bindings``: it may run in the
+server's process; nothing bound over HTTP ever is). The target is imported and checked in a
 throw-away worker process, never in the server.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
     ``trusted``: the pytest plugin binds code of its own process (no folder/prefix check)."""
     if not isinstance(target, str) or not target.strip():
         raise ApiError(REQUEST_INVALID, "target must name a callable: 'package.module:apply' or 'path/algo.py:apply'")
-    binding = Binding(target, base_dir=base_dir)
+    binding = Binding(target, base_dir=base_dir, trusted=trusted)
     if not trusted and ctx.engine is not None:
         denial = ("callables can only be bound by the pytest plugin, in its own process"
                   if binding.is_callable else ctx.engine.binding_denial(binding))
@@ -52,9 +53,7 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
         if algo is None:
             raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
         resolved = target if base_dir is None else _absolute(binding)
-        if trusted and ctx.engine is not None:
-            ctx.engine.trust(resolved)
-        state.put_binding(binding_key(algo.owner, algo.name, version), resolved)
+        state.put_binding(binding_key(algo.owner, algo.name, version), resolved, trusted=trusted)
     return resolved
 
 

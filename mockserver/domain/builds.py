@@ -25,6 +25,7 @@ from mockserver.ids import iso
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
 from mockserver.domain.store import State
+from mockserver.domain import callkeys, secrets
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
 from mockserver.domain.algorithms import find, find_managed, view
 from mockserver.domain.bindings import check_import
@@ -55,20 +56,23 @@ def _profile(ctx: Ctx, settings: dict[str, Any]):
         return None
 
 
-def _binding_of(state: State, algo: Algorithm) -> tuple[str | None, str | None]:
-    """What the build will run: a run-time binding of the algorithm, else its own."""
+def _binding_of(state: State, algo: Algorithm) -> tuple[str | None, str | None, bool]:
+    """What the build will run: a run-time binding of the algorithm, else its own; and whether
+    the plugin or the operator bound it (trusted)."""
     if algo.full_name in state.bindings:
-        return state.bindings[algo.full_name], None
-    return algo.binding, algo.binding_base
+        return state.bindings[algo.full_name], None, algo.full_name in state.trusted_bindings
+    return algo.binding, algo.binding_base, algo.binding_trusted
 
 
-def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: bool = False) -> str | None:
+def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: bool = False,
+                  trusted: bool = False) -> str | None:
     """None if the callable imports (or there is none: the platform template); else why not.
     Code outside the allowed folders / module prefixes is never imported: the build fails,
-    or with ``refuse`` (fixtures) the request is refused with 403."""
+    or with ``refuse`` (fixtures) the request is refused with 403. ``trusted``: the operator's
+    start-up fixtures bound it (it was checked against the allowed roots there)."""
     if not target or ctx.engine is None:
         return None
-    binding = Binding(target, base_dir=base)
+    binding = Binding(target, base_dir=base, trusted=trusted)
     denial = ctx.engine.binding_denial(binding)
     if denial and refuse:
         raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
@@ -77,19 +81,22 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
     return check_import(ctx, binding, f"Cannot check binding {target}")
 
 
-def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
-    """Builds the repository's head; algorithms a fixture binds to a callable build that."""
+def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, *, base_url: str | None = None
+                      ) -> AlgorithmView:
+    """Builds the repository's head; algorithms a fixture binds to a callable build that.
+    ``base_url``: where the API is for the build's import check (the request's)."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         owner, name = algo.owner, algo.name             # the stored spelling from here on
-        target, base = _binding_of(state, algo)
+        target, base, trusted = _binding_of(state, algo)
         from_repository = algo.binding is None
     if from_repository:
-        build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True)
+        build = build_head(ctx, who, owner, name, f"POST /v1/algorithms/{owner}/{name}/compile", recompile=True,
+                           base_url=base_url)
         with ctx.store.read() as state:
             return view(state, find_managed(ctx, state, who, owner, name), build)
     started = time.monotonic()
-    problem = check_binding(ctx, target, base)      # imports code: outside the lock
+    problem = check_binding(ctx, target, base, trusted=trusted)      # imports code: outside the lock
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name)
         build = new_build(ctx, state, algo, problem, work_s=time.monotonic() - started)
@@ -97,10 +104,11 @@ def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str) -> Algori
 
 
 def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: str, *,
-               recompile: bool = False) -> Build:
+               recompile: bool = False, base_url: str | None = None) -> Build:
     """A build of the default branch's head (``trigger``: why, for the logs). With ``recompile``
     (POST .../compile) a head that was built already gets a new commit with the same files
-    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm")."""
+    first: each compile gives a new, publishable build (seed 003: "recompile your algorithm").
+    ``base_url``: the API's address for the import check (None: no request, e.g. start-up fixtures)."""
     with ctx.store.write() as state:
         algo = find_managed(ctx, state, who, owner, name) if who else find(state, owner, name)
         owner, name = algo.owner, algo.name
@@ -110,14 +118,20 @@ def build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger: 
             repo = recommitted(repo, "Recompile", int(ctx.clock.now().timestamp()))
             state.put_repo(algo.full_name, repo)
         algo_id, language, override = algo.id, algo.settings.get("language"), state.bindings.get(algo.full_name)
+        override_trusted = algo.full_name in state.trusted_bindings
+        key = callkeys.new_key(algo.owner, algo.full_name, call_permissions(algo, allow_data_write=True),
+                               label=f"build of {algo.full_name}")
+        env = build_env(ctx, algo, repo.head() or "", base_url, key.api_key)
     commit = repo.head()
     started = time.monotonic()
     if commit is None:
         raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
-    entry, steps, problem = verify(ctx, repo, commit, name, language)   # runs code: outside the lock
+    with callkeys.live(ctx.store.call_keys, key):       # the owner's key, for the build's duration
+        entry, steps, problem = verify(ctx, repo, commit, name, language, env)   # runs code: outside the lock
     steps.insert(0, f"Triggered by {trigger}")
     if override:
-        denial = ctx.engine.binding_denial(Binding(override)) if ctx.engine else None
+        denial = (ctx.engine.binding_denial(Binding(override, trusted=override_trusted))
+                  if ctx.engine else None)
         if denial:          # e.g. planted through a state import: refused here as when it is called
             problem = problem or f"the run-time binding {override} is not allowed: {denial}"
             steps.append(f"ERROR: {problem}")
@@ -140,12 +154,35 @@ def build_duration(ctx: Ctx, delay: float, work_s: float) -> float:
     return NOMINAL_BUILD_S if ctx.clock.mode != "real" else max(work_s, 0.001)
 
 
+def call_permissions(algo: Algorithm, *, allow_data_write: bool) -> dict[str, Any]:
+    """What a key made for running ``algo`` may do: act on data for whom it runs (seed 001:
+    ``.my`` is the caller), read its owner's ``algo://.my/*`` collections, call algorithms
+    when ``pipeline_enabled``; never manage algorithms."""
+    return {"allow_algo": bool(algo.settings.get("pipeline_enabled", True)), "allow_data": True,
+            "allow_data_write": allow_data_write, "allow_algo_management": False, "allow_web_algo": False}
+
+
+def build_env(ctx: Ctx, algo: Algorithm, commit: str, base_url: str | None, api_key: str) -> dict[str, str]:
+    """The variables a build's import check gets: those a call gets (its profile's, the
+    algorithm's secrets, ``ALGORITHMIA_API`` and a key, here of the algorithm's owner), so code
+    that loads a model through the client at import time builds as it runs (the store's lock held)."""
+    profile = _profile(ctx, algo.settings)
+    env = {**secrets.environment(algo), "ALGORITHMIA_API_KEY": api_key, "ALGORITHMIA_ALGORITHM": algo.full_name,
+           "ALGORITHMIA_VERSION": commit}
+    if profile is not None:
+        env.update({**profile.env, "ALGORITHMIA_PROFILE": profile.name, "ALGORITHMIA_PROCESSOR": profile.processor})
+    api = base_url or ctx.settings.public_url
+    if api:
+        env["ALGORITHMIA_API"] = api.rstrip("/")
+    return env
+
+
 def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None, *, commit_sha: str | None = None,
               steps: list[str] | None = None, entrypoint: str | None = None, work_s: float = 0.0) -> Build:
     """Add a build of ``algo`` (the store's write lock held); with ``commit_sha`` and ``steps``
     a build of that commit of its repository (gitbuilds), else of its binding. ``work_s``: the
     real time its work took, just before this."""
-    target, _ = _binding_of(state, algo)
+    target, _, _ = _binding_of(state, algo)
     settings = {k: v for k, v in algo.settings.items()}
     profile = _profile(ctx, settings)
     delay = (getattr(profile, "build_delay_s", 0.0) or 0.0) * float(ctx.settings.profile_scale)
@@ -159,6 +196,7 @@ def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None, *, c
     build = Build(build_id=ctx.ids.uuid(), commit_sha=commit_sha or ctx.ids.git_hash(), status=status,
                   started_at=iso(started), binding=None if from_repository else algo.binding,
                   binding_base=None if from_repository else algo.binding_base,
+                  binding_trusted=not from_repository and algo.binding_trusted,
                   settings=settings, seq=state.next_seq(), from_repository=from_repository, entrypoint=entrypoint)
     if from_repository:
         build.logs = repository_build_logs(algo, build, getattr(profile, "name", None),

@@ -1,31 +1,28 @@
-"""Building what was pushed, and running what was built.
+"""Building what was pushed, and running what was built: the rules.
 
-A build checks the commit out into a content-addressed folder, handles
-``requirements.txt`` offline (each requirement must already be installed in
-the server's environment, or install from the wheel folder the user
-configured: ``MOCKSERVER_WHEELHOUSE``), then imports the entrypoint
-``src/<Name>.py`` and looks for ``apply``. The import runs in a child process
-with a time limit: pushed code never runs inside the server process.
-Invoking a version runs its build's commit from the same checkout, in the
-profile's worker (runtime engine).
+A build checks the commit out (the server's checkout cache, ``runtime/checkouts.py``),
+handles ``requirements.txt`` offline (each requirement must already be installed in the
+server's environment, or install from the wheel folder the user configured:
+``MOCKSERVER_WHEELHOUSE``; pip runs in ``runtime/wheels.py``), then imports the entrypoint
+``src/<Name>.py`` and looks for ``apply``. The import is the runtime's one import check
+(``runtime/importcheck.py``), in a child process with a time limit and the environment a
+call gets (``build_env`` in builds.py): pushed code never runs inside the server process.
+Invoking a version runs its build's commit from the same checkout, in the profile's worker
+(runtime engine), never in the server's threads whatever the profile says.
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import importlib.metadata
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
+from typing import Mapping
 
 
 from mockserver.errors import CANNOT_EXECUTE, CODE_GONE
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.runtime.adk import ENTRYPOINT as ADK_ENTRYPOINT, entrypoint_in
+from mockserver.runtime.wheels import pip_install
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.context import Ctx
@@ -34,31 +31,7 @@ from mockserver.domain.repository import (Repository, entrypoint, folder_files, 
                          template_tree)
 
 CHECK_TIMEOUT_S = 60.0
-INSTALL_TIMEOUT_S = 180.0
 SHOWN_PATH = "/opt/algorithm"         # the checkout's path as build logs show it
-_CHECK = r"""
-import sys
-from mockserver.runtime.binding import Binding, load_binding
-from mockserver.runtime.traces import Paths, format_exception
-try:
-    load_binding(Binding(sys.argv[1]), register=False)
-except BaseException as exc:   # its trace without this script's own frame, as the platform shows it
-    sys.stderr.write(format_exception(exc.with_traceback(exc.__traceback__.tb_next), Paths.for_target(sys.argv[1])))
-    sys.exit(1)
-"""
-
-_root_lock = threading.Lock()
-_root: str | None = None
-
-
-def checkout_root() -> str:
-    """This process's checkout cache (removed at exit)."""
-    global _root
-    with _root_lock:
-        if _root is None:
-            _root = tempfile.mkdtemp(prefix="algorithmia-mock-checkouts-")
-            atexit.register(shutil.rmtree, _root, True)
-        return _root
 
 
 # -- repositories as state ---------------------------------------------------------
@@ -94,10 +67,16 @@ def _template_repository(full_name: str, language: str | None, created_at: str) 
     return initial(template_files(name, language), message, int(created.timestamp()) if created else 0)
 
 
-def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None
-           ) -> tuple[str | None, list[str], str | None]:
-    """(entrypoint, log lines, problem or None) of building ``commit``."""
-    folder = repo.checkout(commit, checkout_root())
+def checkout(ctx: Ctx, repo: Repository, commit: str) -> tuple[str, bool]:
+    """The commit's folder in the checkout cache, and whether it was written just now."""
+    return ctx.checkouts.place(commit, lambda parent: repo.checkout(commit, parent))
+
+
+def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | None,
+           env: Mapping[str, str] | None = None) -> tuple[str | None, list[str], str | None]:
+    """(entrypoint, log lines, problem or None) of building ``commit``; ``env``: the variables
+    its import check runs with (``builds.build_env``)."""
+    folder, _ = checkout(ctx, repo, commit)
     files = sorted(path for path, _, _ in repo.files(commit))
     steps = [f"Step 1/3 : checkout {commit} ({len(files)} files)"] + [f"  {path}" for path in files]
     steps.append("Beginning container customization")
@@ -110,6 +89,7 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
                   "be published, and calls answer an error unless a run-time binding is set"]
         return None, steps, None
     lines, problem = install_requirements(folder, ctx.settings.wheelhouse)
+    ctx.checkouts.reseal(commit)            # what pip wrote is the commit's uid's to read
     steps += ["Step 2/3 : requirements.txt"] + lines
     if problem:
         return entry, steps, problem
@@ -120,31 +100,20 @@ def verify(ctx: Ctx, repo: Repository, commit: str, name: str, language: str | N
         return entry, steps + [f"ERROR: {problem}"], problem
     if repo.tree_of(commit) == template_tree(name, language):
         return entry, steps + ["  entrypoint ok (the unchanged template)"], None
-    ok, output = _run_check(folder, entry)
-    output = output.replace(folder, SHOWN_PATH).rstrip()
-    if ok:
+    problem, trace = check_entrypoint(ctx, commit, entry, env)
+    if problem is None:
         return entry, steps + ["  entrypoint ok"], None
-    last = output.splitlines()[-1] if output else "the import failed"
-    return entry, steps + [f"  {line}" for line in output.splitlines()] + [f"ERROR: {last}"], last
+    shown = (trace or "").replace(folder, SHOWN_PATH).rstrip().splitlines()    # as the platform shows it
+    last = shown[-1] if shown else problem.replace(folder, SHOWN_PATH)
+    return entry, steps + [f"  {line}" for line in shown] + [f"ERROR: {last}"], last
 
 
-def _child_env() -> dict[str, str]:
-    """The server's environment minus its own settings and keys."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOCKSERVER_", "ALGORITHMIA_"))}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
-def _run_check(folder: str, entry: str) -> tuple[bool, str]:
-    target = os.path.join(folder, *entry.split("/")) + ":apply"
-    try:
-        # cwd: the cache folder (only commit folders), so nothing pushed shadows the mock's modules
-        done = subprocess.run([sys.executable, "-c", _CHECK, target], cwd=os.path.dirname(folder), env=_child_env(),
-                              capture_output=True, timeout=CHECK_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False, f"TimeoutError: importing {entry} took longer than {CHECK_TIMEOUT_S:.0f}s"
-    output = (done.stderr or b"").decode("utf-8", "replace")
-    return done.returncode == 0, output
+def check_entrypoint(ctx: Ctx, commit: str, entry: str, env: Mapping[str, str] | None = None
+                     ) -> tuple[str | None, str | None]:
+    """(problem, traceback) of importing the checked-out commit's entrypoint and finding
+    ``apply``: the runtime's import check, as the commit's own user, with ``env``."""
+    binding = ctx.checkouts.binding(commit, entry)
+    return ctx.engine.imports.check_traced(binding, CHECK_TIMEOUT_S, env=dict(env or {}))
 
 
 def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
@@ -184,24 +153,13 @@ def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str]
             problem = (f"requirement {text!r} is not installed{found} and no wheel folder is configured "
                        "(MOCKSERVER_WHEELHOUSE / --wheelhouse): the mock builds offline")
             return lines + [f"ERROR: {problem}"], problem
-        ok, output = _pip_install(text, folder, wheelhouse)
+        ok, output = pip_install(text, os.path.join(folder, "src"), wheelhouse)
         if not ok:
             last = output.strip().splitlines()[-1] if output.strip() else "pip failed"
             problem = f"requirement {text!r} could not be installed from the wheel folder{found}: {last}"
             return lines + [f"ERROR: {problem}"], problem
         lines.append(f"  {text}: installed from the wheel folder")
     return lines, None
-
-
-def _pip_install(requirement: str, folder: str, wheelhouse: str) -> tuple[bool, str]:
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
-               "--find-links", wheelhouse, "--target", os.path.join(folder, "src"), "--upgrade", requirement]
-    try:
-        done = subprocess.run(command, cwd=folder, env=_child_env(), capture_output=True,
-                              timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False, f"pip took longer than {INSTALL_TIMEOUT_S:.0f}s"
-    return done.returncode == 0, (done.stdout + done.stderr).decode("utf-8", "replace")
 
 
 # -- running -------------------------------------------------------------------------
@@ -220,10 +178,9 @@ def binding_for(ctx: Ctx, algo_name: str, repo: Repository, build: Build, langua
                         "Set a run-time binding (PUT /_mock/bindings) to give it behaviour")
     if repo.tree_of(build.commit_sha) == template_tree(algo_name.split("/", 1)[1], language):
         return Binding.template()       # the same code, already loaded: no worker cold start per algorithm
-    root = checkout_root()
-    fresh = not os.path.isdir(os.path.join(root, build.commit_sha))
-    folder = repo.checkout(build.commit_sha, root)
+    folder, fresh = checkout(ctx, repo, build.commit_sha)
     if fresh:
         install_requirements(folder, ctx.settings.wheelhouse)
-    return Binding(os.path.join(folder, *build.entrypoint.split("/")) + ":apply")
+        ctx.checkouts.reseal(build.commit_sha)
+    return ctx.checkouts.binding(build.commit_sha, build.entrypoint)
 

@@ -1,7 +1,8 @@
 """Calling an algorithm: /v1/algo semantics on top of the runtime engine.
 
 Resolution and bookkeeping happen under the store lock; the call itself runs
-outside it, so a slow algorithm never blocks the rest of the API.
+outside it, so a slow algorithm never blocks the rest of the API. The algorithm's
+``ALGORITHMIA_API_KEY`` is a key of this call alone, live while it runs (callkeys.py).
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from mockserver.runtime.errors import (SYSTEM_ERROR, BadInput, CallError, Engine
                                        ServerBusy)
 from mockserver.runtime.multipart import BadMultipart
 from mockserver.domain.store import State
-from mockserver.domain import algorithms, gitbuilds, keys, orgs, secrets
+from mockserver.domain import algorithms, callkeys, gitbuilds, orgs, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
+from mockserver.domain.builds import call_permissions
 from mockserver.domain.context import Ctx
+from mockserver.domain.models import ApiKey
 from mockserver.domain.bindings import binding_key
 from mockserver.domain.profiles import profile_for
 from mockserver.domain.refusals import CallRefused
@@ -37,6 +40,8 @@ class Call:
     invocation: Invocation
     may_see_source: bool
     caller: str | None
+    call_key: ApiKey               # the algorithm's ALGORITHMIA_API_KEY: live only while the call runs
+    load_key: ApiKey               # the owner's key its code was imported with: live while the call runs
     # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
     # simulated time: the code's real run time would differ from run to run.
     simulated_scale: float | None = None
@@ -52,21 +57,24 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         binding = _binding(state, algo, build, version.semantic_version if version else None)
         source = gitbuilds.source_of(state, algo, build) if binding is None else None
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
-        scoped = _algorithm_key(state, ctx, algo, who)
+        call_key = _call_key(algo, who)
+        load_key = ctx.store.call_keys.load_key(algo.owner, algo.full_name, build.commit_sha,
+                                                call_permissions(algo, allow_data_write=True))
         secret_env = secrets.environment(algo)
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, algo.full_name, *source)
-    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": scoped,
+    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": call_key.api_key,
            "ALGORITHMIA_ALGORITHM": algo.full_name,
            "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
            "ALGORITHMIA_PROFILE": profile.name}
     inv = Invocation(key=f"{algo.full_name}/{build.commit_sha}", binding=binding, profile=profile,
                      body=body, content_type=content_type, timeout_s=float(timeout),
-                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key)
+                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key,
+                     load_env={**env, "ALGORITHMIA_API_KEY": load_key.api_key})
     return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
                 invocation=inv,
                 may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
-                caller=who.username,
+                caller=who.username, call_key=call_key, load_key=load_key,
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
 
@@ -98,7 +106,8 @@ def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None
 def _run_admitted(ctx: Ctx, call: Call, admitted: Admitted, request_id: str,
                   cancelled: threading.Event | None = None) -> Outcome:
     try:
-        outcome = ctx.engine.run(admitted, cancelled=cancelled)
+        with callkeys.live(ctx.store.call_keys, call.call_key, call.load_key):   # from here until it ends
+            outcome = ctx.engine.run(admitted, cancelled=cancelled)
     except QueueFull as exc:      # re-queued after its algorithm's pool was replaced, and that queue was full
         raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
     except BadMultipart as exc:
@@ -138,31 +147,24 @@ def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) ->
     for key in (binding_key(algo.owner, algo.name, semver) if semver else None,
                 binding_key(algo.owner, algo.name, build.commit_sha), binding_key(algo.owner, algo.name)):
         if key and key in state.bindings:
-            return Binding(state.bindings[key])
+            return Binding(state.bindings[key], trusted=key in state.trusted_bindings)
     if build.binding:
-        return Binding(build.binding, base_dir=build.binding_base)
+        return Binding(build.binding, base_dir=build.binding_base, trusted=build.binding_trusted)
     if build.from_repository:
         return None             # the commit it was built from (gitbuilds.binding_for)
     return Binding.template()
 
 
-def _algorithm_key(state: State, ctx: Ctx, algo: Algorithm, who: Principal) -> str:
+def _call_key(algo: Algorithm, who: Principal) -> ApiKey:
     """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
     calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
     grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
 
     It may call other algorithms only when the algorithm is pipeline_enabled, and write
-    data only when the caller's key may. One key per (algorithm, caller), reused.
+    data only when the caller's key may. A new key for every call, live while it runs.
     """
-    perms = {"allow_algo": bool(algo.settings.get("pipeline_enabled", True)), "allow_data": True,
-             "allow_data_write": who.allows("allow_data_write"), "allow_algo_management": False,
-             "allow_web_algo": False}
-    secret = state.algorithm_keys.get(algo.full_name, {}).get(who.username)
-    if secret is not None:
-        state.keys[secret].permissions.update(perms)
-        return secret
-    return keys.add(state, ctx, who.username, label=f"algo://{algo.full_name}", key_type="AlgorithmKey",
-                    permissions=perms, algorithm=algo.full_name).api_key
+    return callkeys.new_key(who.username, algo.full_name,
+                            call_permissions(algo, allow_data_write=who.allows("allow_data_write")))
 
 
 def _record_error(ctx: Ctx, call: Call, error: CallError, request_id: str) -> None:

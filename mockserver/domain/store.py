@@ -21,6 +21,7 @@ from sortedcontainers import SortedDict
 
 from mockserver import codec
 from mockserver.domain.algorithm_models import Algorithm, ErrorEntry
+from mockserver.domain.callkeys import CallKeys
 from mockserver.domain.data_models import DataStore
 from mockserver.domain.models import ApiKey, Organization, Scm, User, internal_scm
 from mockserver.domain.repository import Repository
@@ -38,20 +39,20 @@ class State:
     errors: list[ErrorEntry] = field(default_factory=list)          # failed invocations, oldest first
     # Bindings set at run time (control API / plugin): "owner/name" or "owner/name/version" -> target
     bindings: dict[str, str] = field(default_factory=dict)
+    # Those of them the pytest plugin bound (they may run in the server's process). Provenance
+    # is never exported: an imported state trusts nothing.
+    trusted_bindings: set[str] = field(default_factory=set, metadata={"export": False})
     repos: dict[str, Repository] = field(default_factory=dict)     # git repositories by "owner/name"
     seq: int = 0
     # Derived, never exported: casefolded email -> username, so creating a user is O(1);
     # casefolded user or organization name -> its stored spelling, and casefolded "owner/name"
     # -> "owner/name", so names resolve without regard to case in O(1) (docs/behaviour.md);
-    # "owner/name" -> {caller: api_key} of the AlgorithmKeys its calls run with, so an
-    # invocation finds its key in O(1);
     # owner -> {name: algorithm} sorted by name, so a page of an owner's algorithms costs
     # O(log n + page); algorithm id -> "owner/name" for the routes that name an algorithm by id;
     # owner -> {api_key: key} (oldest first), so listing or dropping a user's keys is O(theirs).
     emails: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     owner_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     algorithm_names: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
-    algorithm_keys: dict[str, dict[str | None, str]] = field(default_factory=dict, metadata={"derived": True})
     algorithms_by_owner: dict[str, SortedDict] = field(default_factory=dict, metadata={"derived": True})
     algorithm_ids: dict[str, str] = field(default_factory=dict, metadata={"derived": True})
     keys_by_owner: dict[str, dict[str, ApiKey]] = field(default_factory=dict, metadata={"derived": True})
@@ -76,10 +77,6 @@ class State:
         for algo in self.algorithms.values():
             _sorted_in(self.algorithms_by_owner, algo.owner)[algo.name] = algo
         self.algorithm_ids = {algo.id: name for name, algo in self.algorithms.items()}
-        self.algorithm_keys = {}
-        for secret, key in self.keys.items():
-            if key.algorithm:
-                self.algorithm_keys.setdefault(key.algorithm, {})[key.owner] = secret
         self.keys_by_owner = {}
         for key in sorted(self.keys.values(), key=lambda k: k.seq):
             self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
@@ -152,12 +149,17 @@ class State:
     def drop_scm(self, scm_id: str) -> None:
         del self.scms[scm_id]
 
-    def put_binding(self, target: str, binding: str) -> None:
-        """A run-time binding of "owner/name" or "owner/name/version"."""
+    def put_binding(self, target: str, binding: str, *, trusted: bool = False) -> None:
+        """A run-time binding of "owner/name" or "owner/name/version"; ``trusted``: the plugin's."""
         self.bindings[target] = binding
+        if trusted:
+            self.trusted_bindings.add(target)
+        else:
+            self.trusted_bindings.discard(target)
 
     def drop_binding(self, target: str) -> bool:
         """False when there was none."""
+        self.trusted_bindings.discard(target)
         return self.bindings.pop(target, None) is not None
 
     def put_repo(self, full_name: str, repo: Repository) -> None:
@@ -171,8 +173,6 @@ class State:
     def put_key(self, key: ApiKey) -> None:
         self.keys[key.api_key] = key
         self.keys_by_owner.setdefault(key.owner, {})[key.api_key] = key
-        if key.algorithm:
-            self.algorithm_keys.setdefault(key.algorithm, {})[key.owner] = key.api_key
 
     def drop_key(self, secret: str) -> None:
         key = self.keys.pop(secret)
@@ -181,11 +181,6 @@ class State:
             owned.pop(secret, None)
             if not owned:
                 del self.keys_by_owner[key.owner]
-        by_caller = self.algorithm_keys.get(key.algorithm) if key.algorithm else None
-        if by_caller is not None and by_caller.get(key.owner) == secret:
-            del by_caller[key.owner]
-            if not by_caller:
-                del self.algorithm_keys[key.algorithm]
 
     def keys_of(self, owner: str) -> list[ApiKey]:
         """The keys an owner holds, oldest first."""
@@ -207,8 +202,9 @@ class State:
         self.data.drop_owner(owner)
 
     def _drop_algorithms(self, algos: list[Algorithm]) -> None:
-        """Builds and versions go with each algorithm; its run-time bindings, error log entries
-        and scoped keys go too, so a new algorithm of the same name inherits none of them."""
+        """Builds and versions go with each algorithm; its run-time bindings and error log
+        entries go too, so a new algorithm of the same name inherits none of them (its call
+        keys stop working with it: callkeys.py)."""
         if not algos:
             return
         names = {algo.full_name for algo in algos}
@@ -223,10 +219,8 @@ class State:
                 owned.pop(algo.name, None)
                 if not owned:
                     del self.algorithms_by_owner[algo.owner]
-            for secret in list(self.algorithm_keys.get(algo.full_name, {}).values()):
-                self.drop_key(secret)
         for target in [k for k in self.bindings if k in names or k.rsplit("/", 1)[0] in names]:
-            del self.bindings[target]
+            self.drop_binding(target)
         self.errors[:] = [e for e in self.errors if not e.is_of(ids, names)]
 
     def algorithm_named(self, owner: str, name: str) -> Algorithm | None:
@@ -251,6 +245,7 @@ class Store:
         self.state = state or State()
         self.lock = threading.RLock()
         self._baseline = _Baseline(self.state)
+        self.call_keys = CallKeys()         # the keys of running calls: never part of the state
 
     @contextmanager
     def write(self) -> Iterator[State]:
@@ -270,6 +265,7 @@ class Store:
     def reset(self) -> None:
         with self.lock:
             self.state = self._baseline.copy()
+            self.call_keys.clear()
 
     def fork(self) -> "Store":
         """A new store at this one's baseline, sharing it (a baseline is never mutated, only
@@ -277,6 +273,7 @@ class Store:
         one that is never used holds none."""
         store = Store.__new__(Store)
         store.lock = threading.RLock()
+        store.call_keys = CallKeys()
         with self.lock:
             store._baseline = self._baseline
         store.state = None
@@ -288,6 +285,9 @@ class Store:
 
     def load(self, data: dict[str, Any]) -> None:
         state = codec.from_json(data, State)   # fully decoded before the swap
+        for secret in [s for s, key in state.keys.items() if key.algorithm]:
+            state.drop_key(secret)             # per-(algorithm, caller) keys of older exports: a
+                                               # call's key lives as long as the call (callkeys.py)
         with self.lock:
             self.state = state
 

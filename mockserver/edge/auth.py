@@ -27,7 +27,7 @@ def resolve(store: Store, header: str | None) -> Principal | None:
     if secret is None:
         return None
     with store.read() as state:
-        key = state.keys.get(secret)
+        key = state.keys.get(secret) or store.call_keys.get(state, secret)   # a running call's own key
     if key is None:
         raise ApiError(INVALID_API_KEY, "Unknown or invalid API key", 401)
     return Principal(key)

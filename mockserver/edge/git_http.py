@@ -29,7 +29,7 @@ from dulwich.web import make_wsgi_chain
 from mockserver.web import site
 from mockserver.domain.principal import Principal
 from mockserver.edge.auth import key_from_header
-from mockserver.web.current import server_of
+from mockserver.web.current import base_url_of, server_of
 from mockserver.domain import algorithms, builds, gitbuilds, orgs
 from mockserver.domain.context import Ctx
 from mockserver.domain.repository import DEFAULT_BRANCH, Repository
@@ -115,7 +115,8 @@ class GitMiddleware:
                 algo.binding = algo.binding_base = None      # the repository now says what runs
             if after.refs.get(DEFAULT_BRANCH) not in (None, before.refs.get(DEFAULT_BRANCH)):
                 try:
-                    builds.build_head(ctx, None, owner, name, "git push")
+                    builds.build_head(ctx, None, owner, name, "git push",
+                                      base_url=base_url_of(environ, server.settings.public_url))
                 except ApiError as err:     # e.g. deleted meanwhile: the push itself went through
                     log.warning("no build after the push to %s/%s: %s", owner, name, err.message)
             return answer

@@ -41,9 +41,14 @@ ADK_STARTED: list = []
 # Binding, Resolved and InvocationContext are not dataclasses: the dataclasses module imports
 # inspect (with ast, dis and tokenize), about 2.5 MiB in each worker process.
 class Binding(NamedTuple):
-    """Immutable and hashable: ``Binding(target, base_dir=None)``."""
+    """Immutable and hashable: ``Binding(target, base_dir=None)``, with where the code came from:
+    ``trusted`` when the pytest plugin or the operator (start-up fixtures) bound it, so it may run
+    in the server's threads and as the server's user; ``checkout``, the commit of a pushed
+    repository it runs from (never trusted; its own uid where the server can switch uids)."""
     target: str
     base_dir: Optional[str] = None
+    trusted: bool = False
+    checkout: Optional[str] = None
 
     @staticmethod
     def template() -> "Binding":

@@ -23,6 +23,9 @@ class Invocation:
     want_stdout: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     caller: Optional[str] = None     # the API key calling: at most invocations_per_key at once
+    # What a worker started for this call imports the code with (the owner's key, the API's
+    # address): set in its process environment, under the call's own ``env``.
+    load_env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -29,13 +29,23 @@ class BindingChecker:
         self._busy: set[ProcessWorker] = set()
         self._timer: Optional[threading.Timer] = None
 
-    def check(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float) -> Optional[str]:
+    def check(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float,
+              identity=None) -> Optional[str]:
         """None if ``target`` imports and has its function, else why not."""
-        started_for = (cwd, tuple(sys_path), tuple(sorted(env.items())))
+        return self.check_traced(target, env, cwd, sys_path, timeout, identity)[0]
+
+    def check_traced(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float,
+                     identity=None) -> tuple[Optional[str], Optional[str]]:
+        """``(problem, traceback)``: both None when ``target`` imports and has its function.
+        ``identity``: the user the checker runs as (``isolation.Identity``; None: the server's)."""
+        problem = identity.cannot_read(target) if identity is not None else None
+        if problem:
+            return problem, None
+        started_for = (cwd, tuple(sys_path), tuple(sorted(env.items())), identity)
         worker = self._take(started_for)
         if worker is None:
             worker = ProcessWorker({"target": target, "memory_mb": 4096, "sys_path": sys_path, "check_only": True},
-                                   env, cwd)
+                                   env, cwd, identity)
             with self._lock:
                 self._busy.add(worker)
             worker.spawn()
@@ -48,16 +58,16 @@ class BindingChecker:
             msg = worker.receive(timeout, None)
         except WorkerDied:
             self._drop(worker)
-            return f"importing it took longer than {timeout:g} seconds"
+            return f"importing it took longer than {timeout:g} seconds", None
         if msg is None:
             try:
                 code = worker.proc.wait(2) if worker.proc else None
             except subprocess.TimeoutExpired:
                 code = None
             self._drop(worker)
-            return f"the process importing it {describe_exit(code)}"
+            return f"the process importing it {describe_exit(code)}", None
         self._give_back(worker, started_for)
-        return msg[1]
+        return msg[1], msg[2]
 
     def _take(self, started_for: tuple) -> Optional[ProcessWorker]:
         """An idle checker started for this environment, or None; idle ones started for

@@ -1,7 +1,8 @@
 """Does a binding import? (``Engine.check_binding``): resolved here for the template and
-callables of this process, imported in a checker process (:mod:`.checker`) for files and
-modules, each such import holding a slot of the server's binding-check pool
-(:mod:`.admission`). Answers for an unchanged file are remembered."""
+callables of this process, imported in a checker process for files and modules (the one import
+check builds use too, :mod:`.importcheck`, with the environment and user a worker of that code
+gets), each such import holding a slot of the server's binding-check pool (:mod:`.admission`).
+Answers for an unchanged file are remembered."""
 from __future__ import annotations
 
 import os
@@ -10,18 +11,18 @@ from typing import Optional
 
 from mockserver.runtime.admission import Tenant
 from mockserver.runtime.binding import Binding, load_binding
-from mockserver.runtime.checker import BindingChecker
 from mockserver.runtime.errors import BindingError
-from mockserver.runtime.launch import child_sys_path, process_env
+from mockserver.runtime.importcheck import ImportChecks
 
 _CACHE_MAX = 1024
 
 
 class BindingChecks:
-    def __init__(self, tenant: Optional[Tenant], timeout_s: float):
+    def __init__(self, tenant: Optional[Tenant], timeout_s: float, imports: ImportChecks):
         self.tenant = tenant
         self.timeout_s = float(timeout_s)
-        self.checker = BindingChecker()
+        self.imports = imports
+        self.checker = imports.shared
         self._cache: dict[tuple, Optional[str]] = {}
         self._lock = threading.Lock()
 
@@ -46,15 +47,14 @@ class BindingChecks:
                 st = os.stat(location)
             except OSError:
                 return f"algorithm file not found: {location}"
-            cache_key = (binding.target, binding.base_dir, location, st.st_mtime_ns, st.st_size)
+            cache_key = (binding, location, st.st_mtime_ns, st.st_size)
             with self._lock:
                 if cache_key in self._cache:
                     return self._cache[cache_key]
-        target = f"{location}:{func}" if kind == "file" else binding.target
         if self.tenant is not None:
             self.tenant.enter_check()
         try:
-            problem = self.checker.check(target, process_env({}), os.getcwd(), child_sys_path(), self.timeout_s)
+            problem = self.imports.check(binding, self.timeout_s)
         finally:
             if self.tenant is not None:
                 self.tenant.leave_check()
@@ -66,4 +66,4 @@ class BindingChecks:
         return problem
 
     def stop(self) -> None:
-        self.checker.stop()
+        self.imports.stop()

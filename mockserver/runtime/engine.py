@@ -31,6 +31,8 @@ from mockserver.runtime.codec import decode_input, decode_payload
 from mockserver.runtime.context import DEFAULT_STDOUT_CAP
 from mockserver.runtime.errors import (LOADING_ERROR, BadInput, CallError, EngineClosed, StopReason, WorkerDied,
                                        aborted_error, call_error, cancelled_error)
+from mockserver.runtime.importcheck import ImportChecks
+from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.launch import Launcher
 from mockserver.runtime.policy import CodePolicy
 from mockserver.runtime.pools import Pool, Pools
@@ -57,11 +59,12 @@ class Engine:
     def __init__(self, scale: float = 1.0, max_workers: int = 64, *,
                  stdout_cap: int = DEFAULT_STDOUT_CAP, policy: Optional[CodePolicy] = None,
                  invocations_per_key: int = 0, check_timeout_s: float = 10.0,
-                 admission: Optional[Tenant] = None):
+                 admission: Optional[Tenant] = None, isolation: Optional[Isolation] = None):
         """``policy``: which code untrusted bindings may name (None: any, for library use);
         ``invocations_per_key``: calls in flight per ``Invocation.caller`` (0: no cap);
         ``check_timeout_s``: how long :meth:`check_binding` waits for an import;
-        ``admission``: this engine's share of the server-wide pools (None: unbounded)."""
+        ``admission``: this engine's share of the server-wide pools (None: unbounded);
+        ``isolation``: the users and environment workers get (default: the server's user)."""
         if scale < 0:
             raise ValueError("scale must be >= 0")
         self.scale = float(scale)
@@ -69,15 +72,20 @@ class Engine:
         self.policy = policy
         self.tenant = admission
         self._keys = KeyCaps(invocations_per_key)
-        self._trusted: set[str] = set()          # targets the pytest plugin bound
+        self.isolation = isolation or Isolation()
         self._pools = Pools(max_workers)
         self._reaper = IdleReaper(self._pools, self.scale)
-        self._launcher = Launcher(self._pools, self.scale, self.stdout_cap)
-        self._checks = BindingChecks(admission, check_timeout_s)
+        self._launcher = Launcher(self._pools, self.scale, self.stdout_cap, self.isolation)
+        self._checks = BindingChecks(admission, check_timeout_s, ImportChecks(self.isolation))
         # One registration per engine (a partial compares by identity): unregistering it on
         # shutdown leaves the other engines' (other sandboxes') registrations in place.
         self._atexit = functools.partial(_atexit_shutdown, weakref.ref(self))
         atexit.register(self._atexit)
+
+    @property
+    def imports(self) -> ImportChecks:
+        """The import check builds use too (``ImportChecks.check_traced`` with their environment)."""
+        return self._checks.imports
 
     @property
     def max_workers(self) -> int:
@@ -193,7 +201,9 @@ class Engine:
                 log.warning("%s: the callable bound to it cannot be sent to a worker process (%s); its calls run "
                             "in the server's threads instead (no memory limit, no crash isolation). Bind a "
                             "module-level function to run it in a worker process.", inv.key, why)
-        return Pool(inv.key, binding, profile, mode, blob)
+        pool = Pool(inv.key, binding, profile, mode, blob)
+        pool.load_env = dict(inv.load_env)
+        return pool
 
     def _wait_turn(self, admitted: Admitted, timeout: float, cancelled: Optional[threading.Event]) -> None:
         """Wait until a finishing call hands its slot (and worker) over, or the pool is replaced
@@ -270,23 +280,20 @@ class Engine:
 
     def binding_denial(self, binding: Binding) -> Optional[str]:
         """Why the policy refuses this binding, or None. The template, callables registered
-        in this process and targets passed to :meth:`trust` are never refused."""
-        if self.policy is None or binding.is_template or binding.is_callable or binding.target in self._trusted:
+        in this process, trusted bindings (the plugin's, checked fixtures') and checkouts of
+        built commits are never refused."""
+        if self.policy is None or binding.is_template or binding.is_callable or binding.trusted or binding.checkout:
             return None
         return self.policy.denial(binding)
 
-    def trust(self, target: str) -> None:
-        """Targets bound by the pytest plugin (code a test put there) skip the policy."""
-        with self._pools.lock:
-            self._trusted.add(target)
-
     def inprocess_allowed(self, binding: Binding) -> bool:
-        """May this binding run in the server's threads (``mode: inprocess``)? Only callables
-        and targets the pytest plugin handed over, the template, and files in the folders of
-        fixture files given at start-up or loaded by the plugin (``CodePolicy.trusted_dirs``)."""
-        if self.policy is None or binding.is_template or binding.is_callable or binding.target in self._trusted:
-            return True
-        return self.policy.trusted(binding)
+        """May this binding run in the server's threads (``mode: inprocess``)? By provenance:
+        only what the pytest plugin or the operator bound (``Binding.trusted``: plugin ``bind``,
+        start-up fixtures), callables of this process and the template; a checkout of a pushed
+        commit never, wherever its folder is. Without a policy (library use) any but checkouts."""
+        if binding.checkout:
+            return False
+        return self.policy is None or Isolation.trusted(binding)
 
     # ------------------------------------------------------------ lifecycle
 

@@ -9,9 +9,11 @@ import threading
 import time
 from typing import Mapping, Optional
 
+from mockserver.runtime.binding import Binding
 from mockserver.runtime.context import InvocationContext
 from mockserver.runtime.errors import WorkerDied, call_error
 from mockserver.runtime.inproc import InprocShared, InprocWorker
+from mockserver.runtime.isolation import Identity, Isolation
 from mockserver.runtime.pools import Pool, Pools
 from mockserver.runtime.profiles import GPU_ENV_VARS, Profile
 from mockserver.runtime.reaper import stop_workers
@@ -23,15 +25,14 @@ def base_env(profile: Profile) -> dict:
     return {**profile.env, "ALGORITHMIA_PROFILE": profile.name, "ALGORITHMIA_PROCESSOR": profile.processor}
 
 
-def process_env(extra: Mapping[str, str], profile: Optional[Profile] = None) -> dict:
-    """A worker process's environment: the server's, without its MOCKSERVER_* and
-    ALGORITHMIA_* variables and GPU variables the profile does not set, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MOCKSERVER_", "ALGORITHMIA_")) and k not in GPU_ENV_VARS}
-    if profile is not None:
-        env.update(base_env(profile))
+def process_env(isolation: Isolation, binding: Binding, extra: Mapping[str, str], profile: Optional[Profile] = None,
+                identity: Optional[Identity] = None) -> dict:
+    """A worker process's environment (:mod:`.childenv`, through ``isolation``): never the
+    server's MOCKSERVER_* and ALGORITHMIA_* variables, GPU variables only where the profile
+    sets them, then the profile's base variables and ``extra``."""
+    env = dict(base_env(profile)) if profile is not None else {}
     env.update(extra)
-    return env
+    return isolation.environment(binding, env, drop=GPU_ENV_VARS, identity=identity)
 
 
 def child_sys_path() -> list:
@@ -39,10 +40,11 @@ def child_sys_path() -> list:
 
 
 class Launcher:
-    def __init__(self, pools: Pools, scale: float, stdout_cap: int):
+    def __init__(self, pools: Pools, scale: float, stdout_cap: int, isolation: Optional[Isolation] = None):
         self.pools = pools
         self.scale = scale
         self.stdout_cap = stdout_cap
+        self.isolation = isolation or Isolation()
 
     def start(self, pool: Pool, timeout: float, cancelled: Optional[threading.Event] = None):
         """A started worker for ``pool`` (counted in its ``active``) and the simulated cold
@@ -83,7 +85,9 @@ class Launcher:
         if not reserved:
             raise WorkerDied(call_error(f"No capacity to start a worker for {pool.key} "
                                         f"(max_workers={self.pools.max_workers} reached)"))
-        worker = ProcessWorker(self._spec(pool), process_env(pool.profile.env, pool.profile), os.getcwd())
+        identity = self.isolation.identity(pool.binding)     # its own user, when the server is root
+        env = process_env(self.isolation, pool.binding, {**pool.load_env, **pool.profile.env}, pool.profile, identity)
+        worker = ProcessWorker(self._spec(pool), env, os.getcwd(), identity)
         worker.counted = True
         with self.pools.lock:
             pool.active.add(worker)

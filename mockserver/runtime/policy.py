@@ -5,8 +5,9 @@ and the folders of the fixture files given at start-up, ``--fixtures`` and ``--e
 alike) and modules under the allowed
 prefixes (``--algorithm-module``). Symlinks and ``..`` are resolved before the check, so a
 link inside an allowed folder that points outside it is refused. The platform template is
-always allowed. Callables the pytest plugin registers in its own process, and targets the
-plugin binds, are trusted by the engine and not checked here (a test put them there).
+always allowed. What may run in the server's threads is not a matter of folders: it is the
+binding's provenance (``Binding.trusted``: the pytest plugin's ``bind`` and start-up fixtures),
+never where its file is; checkouts of pushed commits are never trusted (``Engine``).
 """
 from __future__ import annotations
 
@@ -18,39 +19,24 @@ from mockserver.runtime.errors import BindingError
 
 
 class CodePolicy:
-    """``dirs`` and ``modules``: what bindings may name. ``trusted_dirs`` (also allowed): the
-    folders of fixture files the operator gave at start-up or the pytest plugin loaded; only
-    their code may run in the server's threads (``mode: inprocess`` profiles)."""
+    """``dirs`` and ``modules``: what bindings may name."""
 
-    def __init__(self, dirs: Iterable[str] = (), modules: Iterable[str] = (), trusted_dirs: Iterable[str] = ()):
+    def __init__(self, dirs: Iterable[str] = (), modules: Iterable[str] = ()):
         self.dirs: list[str] = []
-        self.trusted_dirs: list[str] = []
         self.modules: list[str] = []
         self._answers: dict[Binding, Optional[str]] = {}    # no path resolution on every call
         for folder in dirs:
             self.allow_dir(folder)
-        for folder in trusted_dirs:
-            self.allow_dir(folder, trusted=True)
         for prefix in modules:
             prefix = prefix.strip().strip(".")
             if prefix and prefix not in self.modules:
                 self.modules.append(prefix)
 
-    def allow_dir(self, folder: str, *, trusted: bool = False) -> None:
+    def allow_dir(self, folder: str) -> None:
         real = os.path.realpath(os.path.expanduser(str(folder)))
         if real not in self.dirs:
             self.dirs.append(real)
             self._answers = {}
-        if trusted and real not in self.trusted_dirs:
-            self.trusted_dirs.append(real)
-
-    def trusted(self, binding: Binding) -> bool:
-        """A file binding in one of the trusted folders."""
-        try:
-            kind, location, _ = binding.parse()
-        except BindingError:
-            return False
-        return kind == "file" and _inside(os.path.realpath(location), self.trusted_dirs)
 
     def denial(self, binding: Binding) -> Optional[str]:
         """None if the binding may run, else why not."""

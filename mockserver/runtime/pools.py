@@ -73,6 +73,7 @@ class Pool:
         self.retired = False
         self.shared: Optional[InprocShared] = None
         self.calls = self.cold_starts = self.errors = self.timeouts = 0
+        self.load_env: dict = {}            # Invocation.load_env of the call that made the pool
 
 
 class Pools:

@@ -21,7 +21,8 @@ import time
 from typing import Any, Optional
 
 from mockserver.runtime import procs
-from mockserver.runtime.errors import CallError, StopReason, WorkerDied, aborted_error, call_error, cancelled_error
+from mockserver.runtime.errors import (LOADING_ERROR, CallError, StopReason, WorkerDied, aborted_error, call_error,
+                                       cancelled_error)
 from mockserver.runtime.executor import Executed
 from mockserver.runtime.framing import PROTOCOL, FramedSocket, Timeout
 
@@ -65,10 +66,12 @@ class ProcessWorker:
 
     mode = "process"
 
-    def __init__(self, spec: dict, env: dict, cwd: Optional[str] = None):
+    def __init__(self, spec: dict, env: dict, cwd: Optional[str] = None, identity=None):
+        """``identity``: the user to run as (``isolation.Identity``; None: the server's)."""
         self.spec = spec
         self.env = env
         self.cwd = cwd
+        self.identity = identity
         self.proc = None                  # subprocess.Popen
         self.conn: Optional[FramedSocket] = None
         self.pid: Optional[int] = None
@@ -82,18 +85,26 @@ class ProcessWorker:
     # -- lifecycle
     def spawn(self) -> None:
         """Start the process and send it the spec (does not wait for it)."""
+        cwd, code_fds = (self.cwd if self.cwd and os.path.isdir(self.cwd) else None), []
+        if self.identity is not None:        # becomes that user at boot (isolation.Identity)
+            problem = self.identity.cannot_read(self.spec["target"])
+            if problem:
+                raise WorkerDied(call_error(problem, LOADING_ERROR))
+            run_as, code_fds = self.identity.run_as(self.spec["target"])
+            self.spec, cwd = {**self.spec, "run_as": run_as}, self.identity.home
         parent_sock, child_sock = socket.socketpair()
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, str(child_sock.fileno()), _PACKAGE_ROOT],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(child_sock.fileno(),), start_new_session=True, env=self.env,
-                cwd=self.cwd if self.cwd and os.path.isdir(self.cwd) else None)
+                pass_fds=(child_sock.fileno(), *code_fds), start_new_session=True, env=self.env, cwd=cwd)
         except BaseException:
             parent_sock.close()
             raise
         finally:
             child_sock.close()
+            for fd in code_fds:
+                os.close(fd)
         self.proc, self.conn, self.pid = proc, FramedSocket(parent_sock), proc.pid
         if self.kill_reason is not None:      # reset() while we were starting
             self.kill(self.kill_reason)

@@ -31,7 +31,7 @@ import sys
 from typing import Optional
 
 from mockserver.runtime import binding as _binding
-from mockserver.runtime import procs
+from mockserver.runtime import hardening, procs, traces
 from mockserver.runtime.context import InvocationContext, reset_current, set_current
 from mockserver.runtime.errors import BindingError, call_error
 from mockserver.runtime.executor import Executed, execute, prepare
@@ -40,6 +40,7 @@ from mockserver.runtime.output_drain import OutputDrain, start_thread
 
 _dumps = pickle.dumps
 _loads = pickle.loads
+_TRACE_CAP = 16384           # characters of an import check's traceback kept
 
 
 def _watch_server(sock: socket.socket) -> None:
@@ -101,16 +102,19 @@ def _check_message(exc: BaseException) -> str:
 
 def _serve_checks(conn: FramedSocket, target: str) -> None:
     """A checker: import and resolve one target after another (``("check", target)``), answer
-    each with ``("checked", problem_or_None)``. The server replaces it if a check crashes or hangs."""
+    each with ``("checked", problem_or_None, traceback_or_None)``. The server replaces it if a
+    check crashes or hangs."""
     while True:
-        binding = _binding.Binding(target)
+        binding = _binding.Binding(hardening.reachable_target(target))
         try:
             _binding.load_binding(binding, register=binding.parse()[0] != "file")
-            problem = None
+            problem = trace = None
         except BaseException as exc:      # noqa: BLE001 - report whatever the import raised
             problem = _check_message(exc)
+            # the algorithm's frames only, at the platform's paths (traces.py; loaded on failure only)
+            trace = traces.format_exception(exc, traces.Paths.for_target(binding.target))[-_TRACE_CAP:]
         try:
-            conn.send(_dumps(("checked", problem), PROTOCOL))
+            conn.send(_dumps(("checked", problem, trace), PROTOCOL))
             msg = _loads(conn.recv())
         except Exception:                 # noqa: BLE001 - the server went away: nothing to answer
             break
@@ -143,13 +147,14 @@ def _load(spec: dict, base_env: dict):
 
 def child_main(fd: int) -> None:
     """Entry point of a worker process (see ``worker._BOOT``)."""
+    inspection = hardening.inspection_problem()     # first: no other process of its user reads it
     sock = socket.socket(fileno=fd)
     conn = FramedSocket(sock)
     try:
         spec = _loads(conn.recv())
     except Exception:                     # noqa: BLE001 - no spec: exit code 3 tells the server
         os._exit(3)
-    setup_problems = [p for p in (procs.become_subreaper(),) if p]
+    setup_problems = [p for p in (inspection, procs.become_subreaper()) if p]
     drain = OutputDrain(int(spec.get("stdout_cap") or (1 << 20)))
     start_thread(_watch_server, "server-watch", sock)
     for p in reversed(spec.get("sys_path") or []):
@@ -157,6 +162,9 @@ def child_main(fd: int) -> None:
             sys.path.insert(0, p)
     base_env: dict = spec.get("env") or {}
     setup_problems += [p for p in (_set_memory_limit(spec["memory_mb"]),) if p]
+    if spec.get("run_as"):                # untrusted code: its own user from here on (isolation.py)
+        hardening.become(*spec["run_as"])
+        spec["target"] = hardening.reachable_target(spec["target"])
     if spec.get("check_only"):
         _serve_checks(conn, spec["target"])
     ctx, loaded = _load(spec, base_env)

@@ -10,6 +10,7 @@ from mockserver.settings import Settings, SettingError, add_arguments
 from mockserver.control.logs import configure_logging
 from mockserver.app import create_app
 from mockserver.fixtures import FixtureError
+from mockserver.runtime.isolation import protect_server_process
 from mockserver.serving import cli_env
 from mockserver.serving.serve import serve
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
               "process: its state is in that process's memory (use --threads for concurrency)", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    protect_server_process()      # settings built: user code gets nothing of the server's (docs/security.md)
     try:
         app = create_app(settings)
     except FixtureError as exc:

@@ -49,8 +49,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def default_url() -> str:
-    settings = Settings.load()
+def default_url(settings: Settings) -> str:
+    """Where ``mockserver`` serves with ``settings`` (the run's: its host, port and prefix)."""
     host = "127.0.0.1" if settings.host in ("", "0.0.0.0") else "::1" if settings.host == "::" else settings.host
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}{settings.url_prefix.rstrip('/')}"
@@ -107,7 +107,7 @@ def main(argv: list[str]) -> int:
     try:
         if not _KEY.match(args.key):
             raise SetupError("--key: an API key is letters, digits and -._+/=")
-        url = checked_url(args.url or default_url())
+        url = checked_url(args.url or default_url(Settings.load()))
         path = config_file()
         write_profile(path, args.profile, url, args.key)
         print(f"mockserver cli-env: algo profile {args.profile!r} in {path}: {url}", file=sys.stderr)

@@ -8,10 +8,10 @@ from mockserver.serving.serve import BackgroundServer
 
 
 class LiveServer:
-    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, app=None):
-        self.app = app or create_app(settings or Settings.load())
-        self._http = BackgroundServer(self.app, host=host, port=port,
-                                      settings=self.app.extensions["mockserver"].settings)
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0):
+        """The app and the server of ``settings`` (the run's; ``host`` and ``port`` apart)."""
+        self.app = create_app(settings)
+        self._http = BackgroundServer(self.app, settings=settings, host=host, port=port)
         self.host = host
         self.port = self._http.port
         self.url = f"http://{host}:{self.port}"

@@ -45,10 +45,10 @@ from mockserver.settings import Settings
 log = logging.getLogger("mockserver")
 
 
-def options(settings: Settings | None = None, *, threads: int | None = None) -> dict:
+def options(settings: Settings, *, threads: int | None = None) -> dict:
     """The documented arguments of ``waitress.serve()`` for the mock (all but the socket): from
-    ``settings`` (default: the environment's), ``threads`` winning when given."""
-    s = settings or Settings.load()
+    the run's ``settings``, ``threads`` winning when given."""
+    s = settings
     return {
         "threads": threads or s.threads,
         "connection_limit": s.connection_limit,
@@ -95,9 +95,8 @@ def _prepare_process() -> None:
     _return_big_buffers_to_the_os()
 
 
-def serve(app, *, settings: Settings | None = None, workers: int | None = None) -> None:
-    """Serve ``app`` in this (main) thread until SIGINT/SIGTERM."""
-    settings = settings or Settings.load()
+def serve(app, *, settings: Settings, workers: int | None = None) -> None:
+    """Serve ``app`` in this (main) thread until SIGINT/SIGTERM, with the run's ``settings``."""
     one_process(settings, workers)
     sock = listening_socket(settings.host, settings.port)
     _prepare_process()
@@ -122,11 +121,12 @@ def _stop_on_sigterm(_signum, _frame):
 
 class BackgroundServer:
     """The same server in a background thread of this process (the pytest plugin, tests):
-    ``start()`` returns once it answers, ``port``, ``stop()`` ends it (see :func:`interrupt`)."""
+    ``start()`` returns once it answers, ``port``, ``stop()`` ends it (see :func:`interrupt`).
+    ``settings``: the run's (its server options; ``host`` and ``port`` are given apart, by
+    default loopback and a free port)."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int | None = None,
-                 settings: Settings | None = None):
-        settings = settings or Settings.load()
+    def __init__(self, app, *, settings: Settings, host: str = "127.0.0.1", port: int = 0,
+                 threads: int | None = None):
         one_process(settings)
         self.app, self.options = app, options(settings, threads=threads)
         self.sock = listening_socket(host, port)
@@ -233,10 +233,20 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m mockserver.serving.serve MODULE:APP", file=sys.stderr)
         return 2
     module, _, name = argv[0].partition(":")
-    settings = Settings.load()
-    configure_logging(settings.log_level)
-    serve(getattr(importlib.import_module(module), name), settings=settings)
+    app = getattr(importlib.import_module(module), name)
+    settings = settings_of(app)
+    if settings is None:             # not the mock's app: this entry point builds the run's Settings
+        settings = Settings.load()
+        configure_logging(settings.log_level)
+    serve(app, settings=settings)
     return 0
+
+
+def settings_of(app) -> Settings | None:
+    """The Settings a mock app (``create_app``'s, e.g. the WSGI entry's) was built with, so the
+    server and the app of one run share them; None for any other WSGI app."""
+    server = getattr(app, "extensions", {}).get("mockserver")
+    return server.settings if server is not None else None
 
 
 if __name__ == "__main__":

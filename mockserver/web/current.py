@@ -8,6 +8,7 @@ reads it per request (one dict lookup) instead of capturing one at app creation.
 from __future__ import annotations
 
 from flask import current_app, request
+from werkzeug.wsgi import get_current_url
 
 SERVER_KEY = "mockserver.server"        # environ: the request's MockServer
 SANDBOX_KEY = "mockserver.sandbox"      # environ: the sandbox id (absent at the root)
@@ -30,7 +31,7 @@ def base_url() -> str:
     env = request.environ
     configured = mock.settings.public_url
     if configured:
-        return configured.rstrip("/") + env.get(current.PREFIX_KEY, "")
+        return configured.rstrip("/") + env.get(PREFIX_KEY, "")
     # request.url_root re-derives (and IRI-decodes) the URL on every call, a noticeable
     # share of a GET's CPU: memoised by its inputs, bounded against junk Host headers.
     key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"),
@@ -42,3 +43,10 @@ def base_url() -> str:
             cache.clear()
         url = cache[key] = request.url_root.rstrip("/")
     return url
+
+
+def base_url_of(environ: dict, public_url: str | None) -> str:
+    """:func:`base_url` for code that runs outside Flask's request (the git edge)."""
+    if public_url:
+        return public_url.rstrip("/") + environ.get(PREFIX_KEY, "")
+    return get_current_url(environ, root_only=True).rstrip("/")

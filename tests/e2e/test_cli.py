@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from support.api import DEMO
+from support.code import open_to_workers
 
 ALGO = Path(sys.executable).with_name("algo")       # the console script installed next to this Python
 AUTH = {"Authorization": f"Simple {DEMO}"}
@@ -172,7 +173,7 @@ def test_a_failing_algorithm_shows_its_owner_only_its_own_frames(cli):
 def test_a_chained_error_shows_only_the_algorithms_frames(cli, tmp_path):
     """An algorithm bound at run time (a worker process) raising a chained exception: both
     tracebacks hold its own frames only."""
-    chained = tmp_path / "chained_error.py"
+    chained = open_to_workers(tmp_path) / "chained_error.py"
     chained.write_text("def lookup(key):\n    return {}[key]\n\n\n"
                        "def apply(input):\n    try:\n        return lookup(input)\n"
                        "    except KeyError as exc:\n        raise ValueError('no such key') from exc\n")

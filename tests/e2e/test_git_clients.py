@@ -11,7 +11,6 @@ import pytest
 import requests
 
 from support.api import ALICE, DEMO
-from mockserver.domain import gitbuilds
 from mockserver.errors import INVALID_BUILD_STATUS
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
@@ -207,7 +206,7 @@ def test_pushed_code_survives_export_and_import_and_reset_forgets_it(live_server
     exported = requests.get(f"{url}/_mock/state", timeout=30).json()
     assert requests.post(f"{url}/_mock/reset", json={}, headers=control, timeout=30).status_code == 200
     assert sh("git", "fetch", cwd=repo, env=env, ok=False).returncode != 0          # gone with the reset
-    shutil.rmtree(gitbuilds.checkout_root())                                     # as after a restart
+    shutil.rmtree(live_server.mock.checkouts.root)                               # as after a restart
     assert requests.put(f"{url}/_mock/state", json=exported, headers=control, timeout=30).status_code == 200
     assert client.algo("demo/Kept/0.1.0").pipe("x").result == "kept x"
     sh("git", "fetch", cwd=repo, env=env)

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 import requests
 from dulwich import porcelain
 
-from support.algorithms import SETTINGS, wait_build
+from support.algorithms import SETTINGS
 from support.api import DEMO
+from support.deploy import wait_build
 
 
 def test_go_pipe_nil_sends_content_type_twice(live_server):
@@ -47,7 +48,7 @@ def test_git_push_to_an_address_spelled_otherwise_builds_the_algorithm(live_serv
     commit = porcelain.commit(repo, message=b"pushed through another spelling",
                               author=b"Dev <dev@example.com>", committer=b"Dev <dev@example.com>").decode()
     porcelain.push(repo, remote, b"refs/heads/master:refs/heads/master", **quiet)
-    build = wait_build(url, "CaseRepo", commit)          # a push builds its head
+    build = wait_build(url, "demo", "CaseRepo", commit, DEMO)          # a push builds its head
     assert build["status"] == "succeeded", build
     called = requests.post(f"{url}/v1/algo/demo/caserepo/{commit}", json="Neo", headers=auth, timeout=60)
     assert called.json()["result"] == "pushed Neo", called.text

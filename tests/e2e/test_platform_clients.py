@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from support.api import ADMIN, DEMO
+from support.code import open_to_workers
 from support.clients import install_generated_client, run_generated
 
 HERE = Path(__file__).parent
@@ -87,7 +88,7 @@ def test_latest_private_is_the_latest_private_version(client, live_server, tmp_p
     for version, text, callability in (("0.1.0", "private one", "private"), ("0.2.0", "public two", "public")):
         algo.compile()
         algo.publish(settings={"algorithm_callability": callability}, version_info={"version_type": "minor"})
-        source = tmp_path / f"{callability}.py"
+        source = open_to_workers(tmp_path) / f"{callability}.py"       # bound over HTTP
         source.write_text(f"def apply(input):\n    return {text!r}\n")
         r = requests.put(f"{live_server.url}/_mock/algorithms/demo/Versions/versions/{version}/binding",
                          json={"target": f"{source}:apply"}, timeout=30)
@@ -97,7 +98,7 @@ def test_latest_private_is_the_latest_private_version(client, live_server, tmp_p
 
 
 def _multipart_algorithm(live_server, tmp_path):
-    source = tmp_path / "parts.py"
+    source = open_to_workers(tmp_path) / "parts.py"                     # bound over HTTP
     source.write_text(ECHO_PARTS)
     r = requests.post(f"{live_server.url}/v1/algorithms/demo", headers=AUTH, timeout=30, json={
         "name": "Parts", "details": {"label": "Parts"}, "settings": {**SETTINGS, "language": "python3-1",

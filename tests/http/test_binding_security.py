@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
 import time
 
@@ -11,8 +12,10 @@ import pytest
 
 from support.algorithms import SETTINGS
 from support.api import ADMIN, DEMO, Api, error_of
+from support.code import open_to_workers
 from support.polling import until
 from mockserver.app import create_app
+from mockserver.runtime import Binding
 from mockserver.settings import Settings
 
 
@@ -22,6 +25,7 @@ def roots(tmp_path_factory):
     allowed, outside = base / "allowed", base / "outside"
     allowed.mkdir()
     outside.mkdir()
+    open_to_workers(allowed)          # bound over HTTP: a worker of another uid when the server is root
     (allowed / "hello.py").write_text("def apply(x):\n    return 'hello ' + str(x)\n")
     (allowed / "exits.py").write_text("import os\nos._exit(3)\n")
     (allowed / "hangs.py").write_text("import time\ntime.sleep(60)\n")
@@ -70,6 +74,18 @@ def _bindings(api):
 
 
 # ------------------------------------------------------------------ issue 14: confined bindings
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="code bound over HTTP runs under another uid only when the server is "
+                    "root (CI runs as root)")
+def test_as_root_code_its_user_may_not_read_is_refused_with_how_to_fix_it(sapi, roots):
+    private = roots[0] / "private"
+    private.mkdir(mode=0o700, exist_ok=True)
+    (private / "hidden.py").write_text("def apply(x):\n    return x\n")
+    _make(sapi, "Hidden")
+    err = error_of(_bind(sapi, "Hidden", f"{private / 'hidden.py'}:apply"), 400)
+    assert "may not enter" in err["message"] and "chmod o+x" in err["message"], err
+    assert f"{private}" in err["message"] and "/proc/self" not in err["message"]
+
 
 def test_binding_to_os_system_is_refused_and_nothing_changes(sapi, roots):
     _make(sapi, "Target")
@@ -196,6 +212,7 @@ def fixture_folders(tmp_path_factory):
     base = tmp_path_factory.mktemp("fixture_roots")
     for name in ("main", "extra", "elsewhere"):
         (base / name).mkdir()
+        open_to_workers(base / name)                 # bound over HTTP below: enterable as another uid
         (base / name / f"{name}_algo.py").write_text(f"def apply(x):\n    return '{name} ' + str(x)\n")
     (base / "main" / "main.yaml").write_text(
         "users:\n  - username: demo\n    email: demo@example.com\n    fullname: Demo\n"
@@ -236,6 +253,11 @@ def test_extra_fixture_folders_are_binding_roots_like_fixture_folders(roots_app,
 
 
 def test_extra_fixture_folders_are_allowed_not_trusted(roots_app, fixture_folders):
-    """Naming a file and running it in the server's threads are separate: trust is not widened."""
-    policy = roots_app.extensions["mockserver"].ctx.engine.policy
-    assert str(fixture_folders / "extra") in policy.dirs and str(fixture_folders / "extra") not in policy.trusted_dirs
+    """Naming a file and running it in the server's threads are separate: a folder being a root
+    trusts nothing in it; only who bound the code does (Binding.trusted: the start-up fixture's)."""
+    engine = roots_app.extensions["mockserver"].ctx.engine
+    assert str(fixture_folders / "extra") in engine.policy.dirs
+    target = f"{fixture_folders / 'extra' / 'extra_algo.py'}:apply"
+    assert engine.binding_denial(Binding(target)) is None
+    assert not engine.inprocess_allowed(Binding(target))                # bound over HTTP
+    assert engine.inprocess_allowed(Binding(target, trusted=True))      # bound by the operator's fixture

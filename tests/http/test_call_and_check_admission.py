@@ -13,6 +13,7 @@ from mockserver.app import create_app
 from mockserver.runtime.errors import QueueFull
 from mockserver.settings import Settings
 from support.api import ALICE, DEMO, error_of
+from support.code import open_to_workers
 from support.polling import until
 
 JSON = {"Content-Type": "application/json"}
@@ -24,7 +25,7 @@ def auth(key=DEMO):
 
 @pytest.fixture(scope="module")
 def roots(tmp_path_factory):
-    allowed = tmp_path_factory.mktemp("admission")
+    allowed = open_to_workers(tmp_path_factory.mktemp("admission"))     # bound over HTTP
     (allowed / "hangs.py").write_text("import time\ntime.sleep(60)\n")
     (allowed / "hello.py").write_text("def apply(x):\n    return 'hello ' + str(x)\n")
     return allowed

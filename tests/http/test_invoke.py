@@ -10,6 +10,7 @@ from mockserver.resources import resource_path
 from mockserver.settings import Settings
 from support.algorithms import algo_file, compile_, make, publish
 from support.api import BOB, DEMO, Api, error_of
+from support.code import write_algorithm
 from support.gate import Gate
 from support.polling import until
 
@@ -237,24 +238,24 @@ def test_failed_calls_listed_by_algorithm_id_too(api):
     assert "always fails" in by_id[0]["message"]
 
 
-def test_an_algorithm_keeps_one_scoped_key_across_calls_reset_and_state_import(api, tmp_path):
-    """Its ALGORITHMIA_API_KEY is found through a derived index (never exported)."""
-    src = tmp_path / "whoami.py"
-    src.write_text("from mockserver.runtime.context import getenv\n\n"
-                   "def apply(input):\n    return getenv('ALGORITHMIA_API_KEY')\n")
-    make(api, "WhoAmI", f"{src}:apply")
+def test_each_call_gets_a_key_of_its_own_that_dies_with_the_call(api, tmp_path):
+    """Its ALGORITHMIA_API_KEY works while the call runs (tests/ways/test_isolation.py uses it
+    from a live call) and answers 401 afterwards; keys are never in the state, and the
+    per-(algorithm, caller) keys an older export carries are dropped on import."""
+    make(api, "WhoAmI", write_algorithm(tmp_path, "whoami.py", PROBE))
     publish(api, "WhoAmI")
     first = call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"]
-    assert first.startswith("sim") and call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"] == first
+    second = call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"]
+    assert first.startswith("sim") and len(first) == 29 and second.startswith("sim") and first != second
+    for key in (first, second):
+        error_of(api.call("GET", "/v1/data/.my", key=key), 401)
     exported = api.get("/_mock/state").get_json()
-    assert "algorithm_keys" not in exported
-    assert [k for k in exported["keys"].values() if k.get("algorithm") == "demo/WhoAmI"]
-    api.post("/_mock/reset")
+    assert not [k for k in exported["keys"].values() if k.get("algorithm")]
+    exported["keys"][first] = {"api_key": first, "id": "old", "owner": "demo", "key_type": "AlgorithmKey",
+                               "algorithm": "demo/WhoAmI", "permissions": {"allow_data": True}}
     assert api.put("/_mock/state", exported).status_code == 200
-    assert call(api, "/v1/algo/demo/WhoAmI", "x").get_json()["result"] == first
-    # the key works as the algorithm's identity: it may read its owner's data
-    r = api.call("GET", "/v1/data/.my", key=first)
-    assert r.status_code == 200, r.data
+    error_of(api.call("GET", "/v1/data/.my", key=first), 401)
+    assert first not in api.get("/_mock/state").get_json()["keys"]
 
 
 PROBE = ("from mockserver.runtime.context import getenv\n\n"
@@ -267,22 +268,11 @@ INITECH = {"org_name": "initech", "org_label": "Initech", "org_contact_name": "B
            "type_id": "7f0a3c2e-5d0b-4b0e-9a51-000000000003", "resource_type": "organization"}
 
 
-def test_deleting_an_algorithm_retires_its_scoped_key(api, tmp_path):
-    (tmp_path / "probe.py").write_text(PROBE)
-    make(api, "Probe", f"{tmp_path / 'probe.py'}:apply")
-    publish(api, "Probe")
-    key = call(api, "/v1/algo/demo/Probe", "x").get_json()["result"]
-    assert api.call("GET", "/v1/data/.my", key=key).status_code == 200
-    assert api.delete("/v1/algorithms/demo/Probe").status_code == 204
-    error_of(api.call("GET", "/v1/data/.my", key=key), 401)
-
-
 def test_deleting_an_owner_forgets_its_algorithms_bindings_errors_and_keys(admin, tmp_path):
     """A new organization of the same name, with an algorithm of the same name, inherits
     nothing from the deleted one: not its run-time binding, error log or scoped key."""
-    (tmp_path / "probe.py").write_text(PROBE)
     assert admin.post("/v1/organizations", INITECH).status_code == 200
-    make(admin, "Probe", f"{tmp_path / 'probe.py'}:apply", owner="initech")
+    make(admin, "Probe", write_algorithm(tmp_path, "probe.py", PROBE), owner="initech")
     publish(admin, "Probe", owner="initech")
     key = call(admin, "/v1/algo/initech/Probe", "x").get_json()["result"]
     assert "error" in call(admin, "/v1/algo/initech/Probe", "fail").get_json()

@@ -12,6 +12,7 @@ import pytest
 
 from support.algorithms import SETTINGS
 from support.api import ADMIN, ALICE, DEMO, error_of
+from support.code import write_algorithm
 
 R_QUERY = "timeout=300&stdout=FALSE&output=default"      # R's getAlgorithm defaults, as httr encodes them
 
@@ -152,9 +153,8 @@ def test_private_algorithms_stay_hidden_whatever_the_spelling(api):
 
 
 def test_a_binding_set_by_another_spelling_binds_the_stored_name(api, tmp_path):
-    target = tmp_path / "shout.py"
-    target.write_text("def apply(input):\n    return str(input).upper()\n")
-    assert api.put("/_mock/algorithms/demo/hello/binding", {"target": f"{target}:apply"}).status_code == 200
+    target = write_algorithm(tmp_path, "shout.py", "def apply(input):\n    return str(input).upper()\n")
+    assert api.put("/_mock/algorithms/demo/hello/binding", {"target": target}).status_code == 200
     assert "demo/Hello" in api.get("/_mock/algorithms/bindings").get_json()
     assert ruby_pipe(api, "/v1/algo/demo/Hello", "neo").get_json()["result"] == "NEO"
     assert api.delete("/_mock/algorithms/DEMO/HELLO/binding").status_code == 200

@@ -16,3 +16,20 @@ from mockserver.api.common import request_url
 def test_request_url_matches_werkzeug(app, path, query):
     with app.test_request_context(path, query_string=query, base_url="http://mock.test:8080"):
         assert request_url() == request.url
+
+
+def test_a_configured_public_url_is_the_base_of_every_link_and_of_a_builds_api():
+    """With --public-url the links carry it (the git edge's builds take it too: web.current.base_url_of)."""
+    from mockserver.app import create_app
+    from mockserver.settings import Settings
+    from mockserver.web.current import PREFIX_KEY, base_url_of
+    from support.api import ADMIN
+    app = create_app(Settings(profile_scale=0.0, public_url="https://mock.example/"))
+    try:
+        r = app.test_client().get("/v1/users/demo", headers={"Authorization": f"Simple {ADMIN}"})
+        assert r.status_code == 200, r.data
+        assert r.get_json()["self_link"] == "https://mock.example/v1/users/demo"
+        assert base_url_of({PREFIX_KEY: "/sandboxes/ab12"}, "https://mock.example/") == \
+            "https://mock.example/sandboxes/ab12"
+    finally:
+        app.extensions["mockserver"].ctx.engine.shutdown()

@@ -1,13 +1,9 @@
 """Algorithms for tests: the settings they are created with, the sandbox's algorithm files;
-creating, binding, compiling and publishing one through the spec-checking ``Api``
-(support.api); on a live server, waiting for a build to finish."""
+creating, binding, compiling and publishing one through the spec-checking ``Api`` (support.api).
+On a live server, support.deploy does the same as an author would."""
 from __future__ import annotations
 
-import requests
-
 from mockserver.resources import resource_path
-from support.api import DEMO
-from support.polling import until
 
 # What every test algorithm is created with, unless a test says otherwise.
 SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
@@ -59,16 +55,3 @@ def publish(api, name: str, kind: str = "minor", callability: str = "public", ow
     r = publish_request(api, name, kind, callability, owner, release_notes="r")
     assert r.status_code == 200, r.data
     return r.get_json()["version_info"]["semantic_version"]
-
-
-def wait_build(url: str, name: str, commit: str, key: str = DEMO, timeout: float = 60.0, owner: str = "demo") -> dict:
-    """On a live server: the build of ``commit`` once it has finished."""
-    def finished():
-        r = requests.get(f"{url}/v1/algorithms/{owner}/{name}/builds", headers={"Authorization": f"Simple {key}"},
-                         params={"limit": 100}, timeout=30)
-        assert r.status_code == 200, r.text
-        build = next((b for b in r.json()["results"] if b["commit_sha"] == commit), None)
-        return build if build is not None and build["status"] != "in-progress" else None
-    build = until(finished, timeout, interval=0.2)
-    assert build is not None, f"no finished build of {owner}/{name} at {commit} after {timeout} s"
-    return build

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.code import write_algorithm
+
 HOLD_S = 30
 SOURCE = f'''"""Test algorithm: holds the call until the file input["until"] exists (at most {HOLD_S} s)."""
 import os
@@ -29,16 +31,9 @@ class Gate:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self.folder.chmod(0o755)                  # a worker under another uid (server run as root) reads it
-        self.path = self.folder / "gate.py"
-        self.path.write_text(SOURCE)
+        self.target = write_algorithm(self.folder, self.file, SOURCE)    # a binding target: path and function
         self._open = self.folder / "gate.open"
         self.close()
-
-    @property
-    def target(self) -> str:
-        """A binding target (absolute path and function)."""
-        return f"{self.path}:apply"
 
     def input(self, **extra) -> dict:
         """The input of a call that waits for this gate (``extra`` comes back as the result)."""

@@ -26,7 +26,6 @@ DEFERRED_ALLOWED: dict[tuple[str, str], str] = {
                                           "must not import Flask and the app",
     ("mockserver.plugin", "mockserver.control.api"): _PLUGIN,
     ("mockserver.plugin", "mockserver.runtime"): _PLUGIN,
-    ("mockserver.plugin", "mockserver.settings"): _PLUGIN,
     ("mockserver.plugin", "mockserver.serving.live"): _PLUGIN,
     ("mockserver.plugin", "mockserver.serving.remote"): _PLUGIN,
 }

@@ -7,6 +7,19 @@ from dulwich.objects import Blob, Commit, Tree
 
 from mockserver.domain import gitbuilds
 from mockserver.domain.repository import (DEFAULT_BRANCH, Repository, folder_files, initial, template_files)
+from mockserver.runtime import Binding
+from mockserver.runtime.importcheck import ImportChecks
+from mockserver.runtime.isolation import Isolation
+
+
+def import_check(folder, entry="src/A.py"):
+    """The runtime's import check of a build (its own checker process), as (ok, output)."""
+    checks = ImportChecks(Isolation())
+    try:
+        problem, trace = checks.check_traced(Binding(f"{folder}/{entry}:apply"), 30, env={})
+    finally:
+        checks.stop()
+    return problem is None, (trace or problem or "")
 
 
 def test_the_python_template_answers_like_the_platform_template(tmp_path):
@@ -127,10 +140,10 @@ def test_no_requirements_file_is_fine(tmp_path):
 def test_the_import_check_runs_in_another_process(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "A.py").write_text("import os\nPID = os.getpid()\nraise SystemExit(3)\n")
-    ok, output = gitbuilds._run_check(str(tmp_path), "src/A.py")
-    assert not ok                                        # exiting the import did not exit this process
+    ok, output = import_check(tmp_path)
+    assert not ok and "SystemExit: 3" in output          # exiting the import did not exit this process
     (tmp_path / "src" / "A.py").write_text("def apply(x):\n    return x\n")
-    assert gitbuilds._run_check(str(tmp_path), "src/A.py") == (True, "")
+    assert import_check(tmp_path) == (True, "")
     assert sys.modules.get("A") is None
 
 
@@ -160,7 +173,7 @@ def test_a_requirement_installs_from_the_wheel_folder_next_to_the_entrypoint(tmp
                                                     str(tmp_path / "wheels"))
     assert problem is None, lines
     assert lines[-1] == "  mockdep==1.2.0: installed from the wheel folder"
-    assert gitbuilds._run_check(str(tmp_path), "src/A.py") == (True, "")
+    assert import_check(tmp_path) == (True, "")
 
 
 # -- fixtures: a source folder as the initial commit ---------------------------------------
@@ -170,10 +183,18 @@ def load_fixture_text(tmp_path, text):
     from mockserver.fixtures import load_into
     from mockserver.ids import Clock, Ids
     from mockserver.domain.store import Store
+    from mockserver.runtime import Engine
+    from mockserver.runtime.checkouts import CheckoutCache
     path = tmp_path / "f.yaml"
     path.write_text(text)
-    ctx = Ctx(store=Store(), ids=Ids(1), clock=Clock("frozen"), settings=Settings())
-    load_into(ctx, [str(path)])
+    isolation = Isolation()
+    ctx = Ctx(store=Store(), ids=Ids(1), clock=Clock("frozen"), settings=Settings(),
+              engine=Engine(scale=0.0, isolation=isolation), checkouts=CheckoutCache(isolation))
+    try:
+        load_into(ctx, [str(path)])
+    finally:
+        ctx.engine.shutdown()
+        ctx.checkouts.close()
     return ctx
 
 
@@ -231,10 +252,11 @@ def test_a_malformed_export_is_refused_with_a_value_error(mangle):
         Repository.from_json(data)
 
 
-def test_pushed_files_cannot_stand_in_for_the_mocks_own_modules(tmp_path):
+def test_pushed_files_cannot_stand_in_for_the_mocks_own_modules(tmp_path, monkeypatch):
     (tmp_path / "src").mkdir()
     (tmp_path / "mockserver").mkdir()
     (tmp_path / "mockserver" / "__init__.py").write_text("raise SystemExit(0)\n")    # would fake a passing check
     (tmp_path / "src" / "A.py").write_text("def other(x):\n    return x\n")
-    ok, output = gitbuilds._run_check(str(tmp_path), "src/A.py")
+    monkeypatch.chdir(tmp_path)                          # even from the checkout's own folder
+    ok, output = import_check(tmp_path)
     assert not ok and "apply" in output

@@ -72,13 +72,11 @@ def _operations(ctx: Ctx, rnd: random.Random):
     def create_key():
         keys.create(ctx, ADMIN, rnd.choice(USERS), {"key_label": "k"})
 
-    def create_algorithm_key():        # the scoped key an invocation creates for (algorithm, caller)
+    def put_binding():                 # a run-time binding, the pytest plugin's (trusted) or not
         with ctx.store.write() as state:
-            caller = rnd.choice(USERS)
-            if caller in state.users and state.algorithms:
+            if state.algorithms:
                 algo = state.algorithms[rnd.choice(sorted(state.algorithms))]
-                if caller not in state.algorithm_keys.get(algo.full_name, {}):
-                    keys.add(state, ctx, caller, key_type="AlgorithmKey", algorithm=algo.full_name)
+                state.put_binding(algo.full_name, "x.py:apply", trusted=rnd.random() < 0.5)
 
     def create_algorithm():
         owner = rnd.choice(USERS + ORGS)
@@ -89,7 +87,7 @@ def _operations(ctx: Ctx, rnd: random.Random):
         algorithms.delete(ctx, ADMIN, rnd.choice(USERS + ORGS), rnd.choice(ALGOS))
 
     weighted = [(create_user, 4), (delete_user, 1), (create_org, 2), (delete_org, 1), (put_member, 4),
-                (remove_member, 2), (create_key, 3), (create_algorithm_key, 2), (create_algorithm, 4),
+                (remove_member, 2), (create_key, 3), (put_binding, 2), (create_algorithm, 4),
                 (delete_algorithm, 2)]
     return [op for op, weight in weighted for _ in range(weight)]
 
@@ -113,6 +111,7 @@ def test_live_indexes_equal_rebuilt_ones_after_random_operations(seed):
             filled.update(name for name in DERIVED if getattr(state, name))
             state.rebuild_indexes()
             assert live == _indexes(state), f"seed {seed}, step {step}: {op.__name__} left an index stale"
+            assert state.trusted_bindings <= set(state.bindings), f"{op.__name__} left a binding's trust behind"
     assert done > 60 and refused > 10          # the sequence exercised both paths
     assert filled == set(DERIVED)              # and every index
 

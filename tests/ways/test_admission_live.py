@@ -12,6 +12,7 @@ import requests
 
 from support.admission_load import InFlight, hanging_module, make_algorithm, new_sandbox
 from support.api import DEMO
+from support.code import open_to_workers
 from support.processes import served
 
 CALL_S = 3.0              # calls of a few seconds, long enough to be in flight while we look
@@ -20,7 +21,7 @@ AUTH = {"Authorization": f"Simple {DEMO}", "Content-Type": "application/json"}
 
 
 def test_calls_and_binding_checks_past_their_pools_are_refused_and_the_server_keeps_answering(tmp_path):
-    target = hanging_module(tmp_path, IMPORT_S)
+    target = hanging_module(open_to_workers(tmp_path), IMPORT_S)     # bound over HTTP: enterable as another uid
     wide = tmp_path / "wide.yaml"          # 4 warm slots: the 12 admitted calls finish in 3 rounds
     wide.write_text("profiles:\n  - {name: python3-cpu, processor: cpu, warm_slots: 4, queue_limit: 16}\n")
     with served(MOCKSERVER_ALGORITHMS_DIRS=str(tmp_path), MOCKSERVER_EXTRA_FIXTURES=str(wide),

@@ -10,6 +10,7 @@ import time
 import requests
 
 from mockserver.serving.serve import BackgroundServer, interrupt
+from mockserver.settings import Settings
 
 
 def hello(environ, start_response):
@@ -23,7 +24,7 @@ def waitress_threads() -> set[threading.Thread]:
 
 def test_stop_ends_its_threads_closes_its_port_and_its_connections():
     before = waitress_threads()
-    server = BackgroundServer(hello, threads=3).start()
+    server = BackgroundServer(hello, settings=Settings(), threads=3).start()
     assert requests.get(f"http://127.0.0.1:{server.port}/", timeout=5).text == "hello"
     assert len(waitress_threads() - before) == 4                # the loop and 3 request threads
     kept = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -46,7 +47,7 @@ def test_stop_ends_its_threads_closes_its_port_and_its_connections():
 
 
 def test_a_server_never_started_stops():
-    server = BackgroundServer(hello)
+    server = BackgroundServer(hello, settings=Settings())
     server.stop()
     try:
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 import yaml
 
-from mockserver.settings import OPTIONS
+from mockserver.settings import OPTIONS, PLUGIN_OPTIONS
 from support.api import DEMO
 from support.docs import ROOT, blocks, the_block
 from support.processes import free_port
@@ -27,7 +27,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 IMAGE = os.environ.get("ALGORITHMIA_MOCK_IMAGE")
 HOST_NETWORK = os.environ.get("ALGORITHMIA_MOCK_HOST_NETWORK") == "1"
 # Every variable the server reads (the one Settings table), and the pytest plugin's own.
-PLUGIN_VARIABLES = set(re.findall(r'os\.environ\.get\("(MOCKSERVER_\w+)"', (ROOT / "mockserver/plugin.py").read_text()))
+PLUGIN_VARIABLES = {name for option in PLUGIN_OPTIONS for name in option.env_names}
 KNOWN_VARIABLES = {name for option in OPTIONS for name in option.env_names} | PLUGIN_VARIABLES
 HEALTH_TIMING = {"--health-interval", "--health-timeout", "--health-retries", "--health-start-period"}
 

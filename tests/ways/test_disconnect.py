@@ -8,6 +8,7 @@ import time
 
 from mockserver.web.disconnect import watch
 from mockserver.serving.serve import BackgroundServer
+from mockserver.settings import Settings
 
 
 def waiting_app(results: list, started: threading.Event, done: threading.Event, wait_s: float = 10):
@@ -24,7 +25,7 @@ def waiting_app(results: list, started: threading.Event, done: threading.Event, 
 
 def test_a_client_that_disconnects_sets_the_cancelled_event():
     results, started, done = [], threading.Event(), threading.Event()
-    server = BackgroundServer(waiting_app(results, started, done)).start()
+    server = BackgroundServer(waiting_app(results, started, done), settings=Settings()).start()
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
             s.sendall(b"POST /v1/algo/demo/Slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}")
@@ -41,7 +42,7 @@ def test_a_client_that_disconnects_sets_the_cancelled_event():
 def test_a_client_that_waits_keeps_its_call(monkeypatch):
     results, started, done = [], threading.Event(), threading.Event()
     monkeypatch.setattr(watch, "poll_s", 0.05)
-    server = BackgroundServer(waiting_app(results, started, done, wait_s=1.5)).start()
+    server = BackgroundServer(waiting_app(results, started, done, wait_s=1.5), settings=Settings()).start()
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=15) as s:
             s.sendall(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}")

@@ -1,5 +1,6 @@
 """The pytest plugin: fixture contract, reset cost, and examples/ run as another project's suite."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 import requests
 
 from mockserver.app import create_app
-from mockserver.settings import Settings
+from mockserver.settings import Settings, plugin_flag, plugin_options
 
 from support.api import ADMIN, DEMO
 
@@ -158,7 +159,27 @@ def test_plugin_options(tmp_path):
     r = _run_pytest(tmp_path, "--mockserver-fixtures", "extra.yaml", "--mockserver-seed", "5",
                     "--mockserver-clock", "frozen", "--mockserver-profile-scale", "0.25")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "--mockserver-fixtures" in _run_pytest(tmp_path, "--help").stdout
+
+
+def test_pytest_help_lists_one_option_per_setting_from_the_settings_table(tmp_path):
+    """The options pytest really registers: every setting's (but host and port) and --mockserver-url."""
+    shown = " ".join(_run_pytest(tmp_path, "--help").stdout.split())
+    registered = set(re.findall(r"(--mockserver-[a-z-]+)=", shown))
+    assert registered == {plugin_flag(option) for option in plugin_options()}
+    assert registered >= {"--mockserver-fixtures", "--mockserver-url", "--mockserver-threads"}
+    assert "--mockserver-host" not in shown and "--mockserver-port" not in shown
+    assert "env MOCKSERVER_URL" in shown and "env MOCKSERVER_JOURNAL_SIZE" in shown
+
+
+def test_a_setting_only_the_table_declares_reaches_the_plugins_server(tmp_path):
+    """--mockserver-journal-size was never written by hand: it comes from OPTIONS; its variable too."""
+    (tmp_path / "test_size.py").write_text(
+        "def test_size(mockserver):\n"
+        "    s = mockserver.server.settings\n"
+        "    assert (s.journal_size, s.page_max, s.host) == (7, 33, '127.0.0.1')\n")
+    r = _run_pytest(tmp_path, "--mockserver-journal-size", "7", "test_size.py",
+                    env={"MOCKSERVER_PAGE_MAX": "33", "MOCKSERVER_HOST": "0.0.0.0"})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
 
 
 def test_plugin_extra_fixtures_keep_the_sandbox_and_replacing_it_says_why(tmp_path):

@@ -95,3 +95,25 @@ def test_cli_unreadable_fixture(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mockserver", "--fixtures", str(tmp_path / "missing.yaml")],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "missing.yaml" in r.stderr and "cannot read" in r.stderr
+
+
+WSGI_SERVE = ["-m", "mockserver.serving.serve", "mockserver.serving.wsgi:app"]
+
+
+def test_the_wsgi_entry_serves_with_its_one_settings():
+    """The WSGI module builds the run's Settings; serve's command serves it with them."""
+    proc, url = start(WSGI_SERVE, {"MOCKSERVER_CONTROL_KEY": "wsgi-key", "MOCKSERVER_LOG_LEVEL": "warning"})
+    try:
+        wait_healthy(url, proc)
+        assert requests.get(f"{url}/_mock/state").status_code == 401           # the key of the environment
+        assert requests.get(f"{url}/_mock/state", headers={"X-Mock-Control-Key": "wsgi-key"}).status_code == 200
+    finally:
+        code, _took, _out, err = stop_and_collect(proc)
+    assert code == 0, err[-2000:]
+
+
+def test_a_bad_variable_stops_the_wsgi_entry_with_its_name():
+    proc, _url = start(WSGI_SERVE, {"MOCKSERVER_JOURNAL_SIZE": "many"})
+    code = proc.wait(timeout=60)
+    err = proc.stderr.read()
+    assert code == 2 and "MOCKSERVER_JOURNAL_SIZE='many'" in err and "Traceback" not in err, err[-2000:]

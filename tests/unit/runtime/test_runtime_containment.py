@@ -215,8 +215,9 @@ def test_the_engine_refuses_to_run_bindings_the_policy_denies(tmp_path):
         assert eng.invoke(_inv("ok.py", base=str(allowed))).result == "ok"
         out = eng.invoke(_inv("os:system", b'"true"', base=None))
         assert out.error.error_type == "LoadingError" and "not allowed" in out.error.message
-        eng.trust("os.path:basename")                 # what the pytest plugin bound
-        assert eng.invoke(_inv("os.path:basename", b'"a/b"', base=None)).result == "b"
+        plugin_bound = Binding("os.path:basename", trusted=True)     # what the pytest plugin bound
+        inv = Invocation(key="t", binding=plugin_bound, profile=PROC, body=b'"a/b"', content_type="application/json")
+        assert eng.invoke(inv).result == "b"
     finally:
         eng.shutdown()
 
@@ -243,16 +244,22 @@ def test_policy_resolves_links_and_dots_before_checking(tmp_path):
     assert policy.denial(Binding.template()) is None
 
 
-def test_inprocess_profiles_run_untrusted_code_in_worker_processes(tmp_path):
-    allowed, trusted = tmp_path / "allowed", tmp_path / "fixtures"
-    for folder in (allowed, trusted):
-        folder.mkdir()
-        (folder / "pid.py").write_text("import os\ndef apply(x):\n    return os.getpid()\n")
-    eng = Engine(scale=0.0, policy=CodePolicy([str(allowed)], trusted_dirs=[str(trusted)]))
+def test_inprocess_profiles_run_only_trusted_bindings_in_this_process(tmp_path):
+    """In-process trust is the binding's provenance, not its folder: the same file runs in a
+    worker when bound over HTTP or built from a checkout, here only when trusted."""
+    (tmp_path / "pid.py").write_text("import os\ndef apply(x):\n    return os.getpid()\n")
+    eng = Engine(scale=0.0, policy=CodePolicy([str(tmp_path)]))
     inproc = Profile("inproc", mode="inprocess")
+    target = f"{tmp_path / 'pid.py'}:apply"
+    cases = {"http": Binding(target), "trusted": Binding(target, trusted=True),
+             "checkout": Binding(target, checkout="ab" * 20),
+             "checkout-marked-trusted": Binding(target, trusted=True, checkout="ab" * 20)}
     try:
-        assert eng.invoke(_inv("pid.py", key="a", base=str(allowed), profile=inproc)).result != os.getpid()
-        assert eng.invoke(_inv("pid.py", key="t", base=str(trusted), profile=inproc)).result == os.getpid()
-        assert eng.stats()["pools"]["a"]["mode"] == "process"
+        pids = {key: eng.invoke(Invocation(key=key, binding=binding, profile=inproc, body=b"null")).result
+                for key, binding in cases.items()}
+        assert pids["trusted"] == os.getpid()
+        assert all(isinstance(pids[k], int) and pids[k] != os.getpid() for k in cases if k != "trusted"), pids
+        assert {k: p["mode"] for k, p in eng.stats()["pools"].items()} == {
+            "http": "process", "trusted": "inprocess", "checkout": "process", "checkout-marked-trusted": "process"}
     finally:
         eng.shutdown()

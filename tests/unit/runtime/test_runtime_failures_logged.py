@@ -45,11 +45,11 @@ def test_a_worker_that_cannot_become_a_subreaper_is_logged_by_the_server(tmp_pat
     missing = f"libmock-missing-{tmp_path.name}.so"
     (tmp_path / "sitecustomize.py").write_text(       # the worker process's libc cannot be found
         f"import ctypes.util\nctypes.util.find_library = lambda name: {missing!r}\n")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))      # reaches trusted code's workers (runtime/childenv.py)
     engine = Engine(scale=0.0)
     try:
         with caplog.at_level(logging.WARNING, "mockserver.runtime"):
-            out = engine.invoke(Invocation(key="k", binding=Binding("greeter.py", FIXTURES),
+            out = engine.invoke(Invocation(key="k", binding=Binding("greeter.py", FIXTURES, trusted=True),
                                            profile=Profile("p"), body=b'"Neo"', content_type="application/json"))
     finally:
         engine.shutdown()
