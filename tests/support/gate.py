@@ -11,14 +11,16 @@ from pathlib import Path
 from support.code import write_algorithm
 
 HOLD_S = 30
-SOURCE = f'''"""Test algorithm: holds the call until the file input["until"] exists (at most {HOLD_S} s)."""
+SOURCE = f'''"""Test algorithm: holds the call until the file input["until"], beside this one, exists (at most
+{HOLD_S} s). Beside it: a worker under another uid reaches this folder, not necessarily its parents."""
 import os
 import time
 
 
 def apply(input):
+    signal = os.path.join(os.path.dirname(__file__), input["until"])
     deadline = time.monotonic() + {HOLD_S}
-    while not os.path.exists(input["until"]) and time.monotonic() < deadline:
+    while not os.path.exists(signal) and time.monotonic() < deadline:
         time.sleep(0.01)
     return input
 '''
@@ -37,7 +39,7 @@ class Gate:
 
     def input(self, **extra) -> dict:
         """The input of a call that waits for this gate (``extra`` comes back as the result)."""
-        return {"until": str(self._open), **extra}
+        return {"until": self._open.name, **extra}
 
     def open(self) -> None:
         self._open.touch()
