@@ -5,10 +5,9 @@ import pytest
 from dulwich.objects import Blob, Commit, Tree
 
 from support import gitpacks
+from support.algorithms import SETTINGS
 from support.api import ALICE, BOB, DEMO, error_of
 
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 REFS = "/git/demo/Repo.git/info/refs"
 
 
