@@ -38,7 +38,7 @@ from mockserver.runtime.admission import Admission
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
-from mockserver.web.jsonio import json_response
+from mockserver.web.jsonio import error_response
 from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
 from mockserver.domain.store import Store
@@ -355,7 +355,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
 def _register_error_handlers(app: Flask, server: MockServer) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -374,13 +374,13 @@ def _register_error_handlers(app: Flask, server: MockServer) -> None:
         else:       # another error werkzeug raised itself (none of the routes does today): its status
             werkzeug_kind = Kind(Code.REQUEST_INVALID, exc.code)
             err = ApiError(werkzeug_kind, f"{exc.name}: {exc.description}")
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
         err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log")
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
 
 def _body_read_failed(timed_out: bool) -> ApiError:

@@ -25,14 +25,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from werkzeug.wrappers import Response
-
 from mockserver.web.current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
 from mockserver.domain.context import Ctx
 from mockserver.errors import REQUEST_INVALID, SANDBOX_MEMORY_FULL, SANDBOX_NOT_FOUND, TOO_MANY_SANDBOXES, ApiError
 from mockserver.fixtures import FixtureError, load_text
 from mockserver.ids import Clock, Ids, iso
-from mockserver.web.jsonio import dumps_bytes
+from mockserver.web.jsonio import error_response
 from mockserver.domain.store import Store
 from mockserver.settings import Settings
 
@@ -281,8 +279,7 @@ class SandboxMiddleware:
         sandbox = self.sandboxes.get(sandbox_id)
         if sandbox is None:
             missing = ApiError(SANDBOX_NOT_FOUND, self.sandboxes.why_missing(sandbox_id))
-            return Response(dumps_bytes(missing.body()), status=missing.status,
-                            content_type="application/json")(environ, start_response)
+            return error_response(missing)(environ, start_response)
         prefix = PREFIX + sandbox_id
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + prefix
         environ["PATH_INFO"] = "/" + rest
