@@ -11,7 +11,7 @@ from typing import Callable
 
 from flask import Flask, g, request
 from werkzeug.routing import BaseConverter
-from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
+from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
 from mockserver.control import api as control, faults, guard as control_guard
@@ -28,7 +28,8 @@ from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
 from mockserver.control.metrics import Metrics
-from mockserver.errors import INTERNAL, REQUEST_INVALID, USER_NOT_FOUND, ApiError
+from mockserver.errors import (BODY_CUT_OFF, BODY_TIMED_OUT, BODY_TOO_LARGE, INTERNAL, METHOD_NOT_ALLOWED, NO_SUCH_ROUTE,
+                               REQUEST_INVALID, ApiError, Code, Kind)
 from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
@@ -37,7 +38,7 @@ from mockserver.runtime.admission import Admission
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
-from mockserver.web.jsonio import json_response
+from mockserver.web.jsonio import error_response
 from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
 from mockserver.domain.store import Store
@@ -354,38 +355,40 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
 def _register_error_handlers(app: Flask, server: MockServer) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if isinstance(exc, NotFound):
-            err = ApiError(REQUEST_INVALID, f"No such route: {request.method} {request.path}", 404)
+            err = ApiError(NO_SUCH_ROUTE, f"No such route: {request.method} {request.path}")
         elif isinstance(exc, MethodNotAllowed):
             allowed = ", ".join(sorted(exc.valid_methods or []))
-            err = ApiError(REQUEST_INVALID, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
-                           405, headers={"Allow": allowed})
+            err = ApiError(METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
+                           headers={"Allow": allowed})
         elif isinstance(exc, ClientDisconnected):     # Werkzeug's wrapper for a failed body read
             err = _body_read_failed(timed_out=isinstance(exc.__cause__ or exc.__context__, TimeoutError))
         elif isinstance(exc, RequestEntityTooLarge):
-            err = ApiError(REQUEST_INVALID, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
-        else:
-            err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}", exc.code or 400)
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+            err = ApiError(BODY_TOO_LARGE, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes")
+        elif isinstance(exc, BadRequest):       # a request werkzeug could not make sense of
+            err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}")
+        else:       # another error werkzeug raised itself (none of the routes does today): its status
+            werkzeug_kind = Kind(Code.REQUEST_INVALID, exc.code)
+            err = ApiError(werkzeug_kind, f"{exc.name}: {exc.description}")
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
-        err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status)
+        err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log")
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
 
 def _body_read_failed(timed_out: bool) -> ApiError:
     """The error for a body that stopped arriving (408) or broke off (400), ending the connection.
     (waitress buffers whole bodies before the app runs; a server that streams them lands here.)"""
     if timed_out:
-        return ApiError(REQUEST_INVALID, "The request body did not arrive in time", 408,
-                        headers={"Connection": "close"})
-    return ApiError(REQUEST_INVALID, "The request body was cut off", 400, headers={"Connection": "close"})
+        return ApiError(BODY_TIMED_OUT, "The request body did not arrive in time", headers={"Connection": "close"})
+    return ApiError(BODY_CUT_OFF, "The request body was cut off", headers={"Connection": "close"})
 
 
 def _error_body(server: MockServer, err: ApiError) -> dict:
@@ -397,7 +400,7 @@ def _error_body(server: MockServer, err: ApiError) -> dict:
     control = site.is_mock_own_path(request.path)
     if server.ctx.ids.seed is not None and "id" in error:
         error["id"] = server.ctx.ids.error_id(control)
-    if server.replaced_sandbox and not control and (err.status == 401 or err.code == USER_NOT_FOUND) \
+    if server.replaced_sandbox and not control and (err.status == HTTPStatus.UNAUTHORIZED or err.code == Code.USER_NOT_FOUND) \
             and "message" in error:
         error["message"] += _replaced_sandbox_hint(server.settings.fixtures)
     return body

@@ -9,7 +9,7 @@ from flask import g, request
 from mockserver.web import current
 from mockserver.web.current import base_url
 from mockserver.domain.principal import Principal
-from mockserver.errors import REQUEST_INVALID, ApiError
+from mockserver.errors import BODY_TOO_LARGE, ApiError
 from mockserver.domain.context import Ctx
 from mockserver.edge.gate import Input
 from mockserver.web.jsonio import empty_response, json_response
@@ -112,4 +112,4 @@ def read_body(limit: int) -> bytes:
 
 def _too_large(limit: int, declared: int | None = None) -> ApiError:
     size = f"{declared} bytes; " if declared is not None else ""
-    return ApiError(REQUEST_INVALID, f"Request body too large: {size}the limit is {limit} bytes", 413)
+    return ApiError(BODY_TOO_LARGE, f"Request body too large: {size}the limit is {limit} bytes")

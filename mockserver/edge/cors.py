@@ -15,7 +15,7 @@ Both hooks are registered by the app factory.
 from __future__ import annotations
 
 from mockserver.web.site import is_control_path
-from mockserver.errors import NOT_AUTHORIZED, ApiError
+from mockserver.errors import CROSS_ORIGIN_REFUSED, ApiError
 
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type, Accept, X-Requested-With, Content-Encoding"
@@ -46,7 +46,7 @@ def preflight_hook(server):
         if environ["REQUEST_METHOD"] != "OPTIONS" or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
             return None
         if is_control_path(request.path):
-            raise ApiError(NOT_AUTHORIZED, "The control API allows no cross-origin requests", 403)
+            raise ApiError(CROSS_ORIGIN_REFUSED, "The control API allows no cross-origin requests")
         origin = environ.get("HTTP_ORIGIN")
         response = Response(status=204)
         del response.headers["Content-Type"]

@@ -3,7 +3,7 @@
 Query and path values arrive as strings; they are cast by their schema type and
 then validated. JSON bodies are parsed whatever the Content-Type says (clients
 mislabel them) and only for operations that declare a JSON body; bodies of
-GET/HEAD/DELETE are never read. Failures become ``ApiError`` with the code the
+GET/HEAD/DELETE are never read. Failures become ``ApiError`` of the kind the
 operation declares and a message naming the offending field.
 """
 from __future__ import annotations
@@ -61,8 +61,8 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
         if (headers.get("Content-Type") or "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             # e.g. algorithmia 2.0.5's algo.update(), which form-encodes nested dicts (only
             # their keys arrive): refused as a JSON API would, never a silent no-op 200.
-            raise ApiError(op.invalid_code, "The request body must be JSON (Content-Type: application/json), "
-                           "not a form-encoded body", 400)
+            raise ApiError(op.invalid_kind, "The request body must be JSON (Content-Type: application/json), "
+                           "not a form-encoded body")
         found.body = _body(op, read_body())
     return found
 
@@ -108,7 +108,7 @@ def _param_error(param: Param, message: str) -> ApiError:
 def _body(op: Operation, data: bytes) -> Any:
     if not data.strip():
         if op.body.required:
-            raise ApiError(op.missing_code, "The request is invalid: a JSON request body is required")
+            raise ApiError(op.missing_kind, "The request is invalid: a JSON request body is required")
         return None
     try:
         value = json.loads(data)
@@ -132,7 +132,7 @@ def _body_error(op: Operation, error) -> ApiError:
     where = "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return ApiError(op.missing_code, f"Request body is invalid, missing field: '{missing}' (at {where})")
+        return ApiError(op.missing_kind, f"Request body is invalid, missing field: '{missing}' (at {where})")
     if error.validator == "additionalProperties":
-        return ApiError(op.invalid_code, f"The request is invalid: {where}: {error.message} (no such field on this object)")
-    return ApiError(op.invalid_code, f"The request is invalid: {where}: {error.message}")
+        return ApiError(op.invalid_kind, f"The request is invalid: {where}: {error.message} (no such field on this object)")
+    return ApiError(op.invalid_kind, f"The request is invalid: {where}: {error.message}")
