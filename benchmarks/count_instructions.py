@@ -2,6 +2,7 @@
 
     python benchmarks/count_instructions.py                          # every route, 300 requests each
     python benchmarks/count_instructions.py --route create_algorithm --count 500
+    python benchmarks/count_instructions.py --bare        # bare Flask (bare_app.py) answering the same requests
 
 The app and the requests are profile_requests.py's (the benchmark's mock, the WSGI app called
 with a prebuilt environ). Each route runs in its own process under
@@ -23,9 +24,13 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def inner(route: str, count: int) -> None:
+def inner(route: str, count: int, bare: bool) -> None:
     from profile_requests import ROUTES, build_app, sender   # noqa: the measured process only
-    app = build_app()
+    if bare:
+        from bare_app import app
+        app.extensions["mockserver"] = _NoServer()
+    else:
+        app = build_app()
     try:
         send = sender(app, route)
         for i in range(100):
@@ -39,12 +44,20 @@ def inner(route: str, count: int) -> None:
     assert ROUTES
 
 
-def measure(route: str, count: int) -> float:
+class _NoServer:
+    class ctx:
+        class engine:
+            @staticmethod
+            def shutdown():
+                pass
+
+
+def measure(route: str, count: int, bare: bool = False) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "cg.out")
         cmd = ["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}",
                "--dump-instr=no", "--trace-children=no", sys.executable, os.path.abspath(__file__),
-               "--inner", route, "--count", str(count)]
+               "--inner", route, "--count", str(count), *(["--bare"] if bare else [])]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE)
         dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
         if len(dumps) < 2:
@@ -66,14 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--route", action="append", choices=sorted(ROUTES), help="repeatable; default: all")
     ap.add_argument("--count", type=int, default=300)
+    ap.add_argument("--bare", action="store_true", help="bare Flask (bare_app.py) with the routes' requests: the floor")
     ap.add_argument("--inner", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.inner:
-        inner(args.inner, args.count)
+        inner(args.inner, args.count, args.bare)
         return 0
     results = {}
     for route in args.route or list(ROUTES):
-        results[route] = round(measure(route, args.count))
+        results[route] = round(measure(route, args.count, args.bare))
         print(f"{route}: {results[route]:,} instructions per request ({args.count} requests)", flush=True)
     print(json.dumps(results))
     return 0
