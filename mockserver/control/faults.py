@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response
 
 from mockserver.web.current import SERVER_KEY
 from mockserver.web.jsonio import dumps_bytes
@@ -202,9 +202,9 @@ def drop_connection(environ: dict) -> bool:
 
 
 def injection_hook(server):
-    """The before_request hook (after the control guard, before the spec gate)."""
+    """The before-view step ``inject(request, g)`` (after the control guard, before the spec gate)."""
 
-    def inject():
+    def inject(request, g):
         mock = request.environ.get(SERVER_KEY) or server     # the request's sandbox
         faults: FaultSet = mock.faults
         if not faults or request.path.startswith("/_mock"):

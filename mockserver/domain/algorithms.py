@@ -27,7 +27,8 @@ from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORIT
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
-from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version
+from mockserver.domain.algorithm_models import (Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version,
+                                                shallow_copy)
 from mockserver.domain.algorithm_settings import SETTINGS_DEFAULTS, known_settings
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import canonical_language, resolve_algorithm_environment
@@ -133,8 +134,8 @@ def view(state: State, algo: Algorithm, build: Build | None = None, version: Ver
     """The algorithm (with ``build``: and that build, as the version ``version`` if published);
     with ``as_version`` the version object of ``build``."""
     scm = state.scms.get(algo.scm_id) or state.scms[scms.INTERNAL_ID]
-    return AlgorithmView(algo=copy.copy(algo), scm=copy.copy(scm), build=copy.copy(build),
-                         version=copy.copy(version), as_version=as_version)
+    return AlgorithmView(algo=algo.snapshot(), scm=shallow_copy(scm), build=shallow_copy(build),
+                         version=shallow_copy(version), as_version=as_version)
 
 
 def view_current(state: State, who: Principal, algo: Algorithm) -> AlgorithmView:

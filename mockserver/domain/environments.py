@@ -211,6 +211,8 @@ def environments(ctx: Ctx, language: str) -> list[Environment]:
 
 def find_environment(ctx: Ctx, env_id: Any) -> Environment | None:
     """The environment whose ``id`` is ``env_id``, or None."""
+    if not isinstance(env_id, str):      # most settings name none: skip hashing the profiles
+        return None
     return next((env for env in _all(ctx) if env.id == env_id), None)
 
 

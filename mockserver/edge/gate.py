@@ -23,16 +23,23 @@ _FALSE = {"false", "0", "no"}
 
 @dataclass
 class Input:
-    """What a handler gets: typed, validated parameters and the parsed body."""
+    """What a handler gets: typed, validated parameters and the parsed body; and what the
+    request hook resolved for it (the request's server, caller, id and the request itself), so that
+    handlers need not look them up again."""
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     body: Any = None
+    mock: Any = None               # the request's MockServer (app.py)
+    principal: Any = None          # the caller (None: no key sent, or a control operation)
+    request_id: str = ""
+    request: Any = None            # the Flask request (its environ, body)
 
 
-def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
+def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any] | None,
           headers: Mapping[str, str], read_body) -> Input:
-    """Validate one request. ``args`` is a MultiDict; ``read_body()`` returns bytes."""
+    """Validate one request. ``args`` is a MultiDict (None when the operation has no query
+    parameter); ``read_body()`` returns bytes."""
     found = Input()
     for param in op.params:
         if param.location == "path":

@@ -69,6 +69,10 @@ class Operation:
     body: Body | None = None
     success_status: int = 200
     document: Any = field(default=None, repr=False, compare=False)   # () -> the document it is in
+    query_params: bool = field(init=False, repr=False, compare=False)   # any query parameter (else args unread)
+
+    def __post_init__(self):
+        self.query_params = any(p.location == "query" for p in self.params)
 
     @property
     def node(self):
