@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 from http import HTTPStatus
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Flask, g, request
 from werkzeug.routing import BaseConverter
@@ -160,11 +161,18 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     app = MockFlask(__name__)
     app.url_map.merge_slashes = False      # "//" would answer a 308 redirect, not an error object
     app.config["MAX_CONTENT_LENGTH"] = api_body_limit(settings)
-    server = MockServer(settings, spec or ApiSpec.load())
+    spec = spec or ApiSpec.load()
+    # The routes are registered on a helper thread while the server loads its fixtures, which
+    # mostly waits for the binding checks' child processes (start-up time, issue 31).
+    routes = _Background(_register_operations, app, spec)
+    try:
+        server = MockServer(settings, spec)
+    finally:
+        routes.join()
+    endpoints = routes.result()
     app.extensions["mockserver"] = server
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
-    endpoints = _register_operations(app, server.spec)
     # Every request hook, here and nowhere else: one before and one after each view (a Flask
     # hook per step cost a call and two context look-ups each). They are app-wide (not hooks
     # of the control blueprint) because the control guard must also cover /_mock paths no route
@@ -180,6 +188,27 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
                                                              git_push_limit(settings)), sandboxes))
     return app
+
+
+class _Background(threading.Thread):
+    """``fn(*args)`` on a thread of its own; :meth:`result` (after :meth:`join`) returns or raises what it did."""
+
+    def __init__(self, fn: Callable, *args: Any):
+        super().__init__(name="mockserver-setup", daemon=True)
+        self._call, self._value, self._error = (fn, args), None, None
+        self.start()
+
+    def run(self) -> None:
+        fn, args = self._call
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:       # raised again by result(), on the caller's thread
+            self._error = exc
+
+    def result(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def api_body_limit(settings: Settings) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,7 +28,7 @@ from mockserver.domain.data_models import Connector, DataFile, Folder
 from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
-from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, ApiError, Kind
+from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError, Kind
 from mockserver.resources import resource_path
 from mockserver.runtime import Binding, Profile
 from mockserver.runtime.errors import BindingError
@@ -115,7 +116,7 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
                     name: str) -> dict[tuple[str, str | None], str | None]:
     """The import check of every allowed binding the document's algorithms name, by (target, folder)."""
     base = None if base_dir is None else str(base_dir)
-    checked: dict[tuple[str, str | None], str | None] = {}
+    todo: list[tuple[int, str]] = []
     for index, item in enumerate(_items(doc.get("algorithms"))):
         if not isinstance(item, dict) or item.get("repository") is not None:
             continue
@@ -129,11 +130,55 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
             # Code outside the allowed roots is never imported (the item is refused when applied);
             # a fixture file's bindings are then the operator's (trusted, as _algorithm loads them).
             if ctx.engine is None or ctx.engine.binding_denial(binding) is None:
-                try:
-                    checked[(str(target), base)] = check_binding(ctx, str(target), base, trusted=base is not None)
-                except ApiError as exc:     # e.g. 429: the server's binding checks are all busy
-                    raise FixtureError(name, f"algorithms/{index}", exc.message, exc.kind) from None
+                todo.append((index, str(target)))
+    checked: dict[tuple[str, str | None], str | None] = {}
+    refused: dict[int, tuple[str, ApiError]] = {}
+
+    def check(index: int, target: str) -> None:
+        try:
+            checked[(target, base)] = check_binding(ctx, target, base, trusted=base is not None)
+        except ApiError as exc:             # e.g. 429: the server's binding checks are all busy
+            refused[index] = (target, exc)
+
+    # A fixture file's checks (the start-up's) run two at a time: the server waits for them, and
+    # one slow import (the bundled pipeline.py's `import Algorithmia`) then hides the others. A
+    # check that found no free binding-check slot that way is tried once more, alone, as before.
+    if base is not None:
+        _two_at_a_time(todo, check)
+    else:
+        for item in todo:
+            check(*item)
+    for index, (target, exc) in sorted(refused.items()):
+        if exc.kind is TOO_MANY_CHECKS and base is not None:
+            del refused[index]
+            check(index, target)
+    if refused:
+        index = min(refused)
+        exc = refused[index][1]
+        raise FixtureError(name, f"algorithms/{index}", exc.message, exc.kind)
     return checked
+
+
+def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
+    """``work(*item)`` for every item, on this thread and one helper, each taking the next item."""
+    pending, failed = iter(items), []
+
+    def drain() -> None:
+        try:
+            for item in pending:            # next() on a list iterator is atomic under the GIL
+                work(*item)
+        except BaseException as exc:        # raised again on the calling thread
+            failed.append(exc)
+    helper = threading.Thread(target=drain, name="fixture-checks", daemon=True) if len(items) > 1 else None
+    if helper is not None:
+        helper.start()
+    try:
+        drain()
+    finally:
+        if helper is not None:
+            helper.join()
+    if failed:
+        raise failed[0]
 
 
 def parse(raw: bytes, name: str, *, max_bytes: int) -> dict:

@@ -59,13 +59,14 @@ class Profile:
         object.__setattr__(self, "idle_s", float(self.idle_s))
         object.__setattr__(self, "overhead_s", float(self.overhead_s))
         object.__setattr__(self, "build_delay_s", float(self.build_delay_s))
+        # Hashed on every call (environment look-ups key a cache by the loaded profiles):
+        # computed once, the profile being frozen and env its own copy.
+        object.__setattr__(self, "_hash", hash(tuple(
+            tuple(sorted(self.env.items())) if f.name == "env" else getattr(self, f.name) for f in fields(self))))
 
     # env is a dict: hash by value so profiles can key dicts / be compared.
     def __hash__(self) -> int:
-        return hash(tuple(
-            tuple(sorted(self.env.items())) if f.name == "env" else getattr(self, f.name)
-            for f in fields(self)
-        ))
+        return self._hash
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Profile":
