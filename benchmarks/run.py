@@ -119,8 +119,10 @@ def idle_figures(bench: Bench, results: dict) -> None:
         server.stop()
     cmd = bench.docker_cmd
     env = {**base_env(), **bench.docker_env, "PATH": f"{bench.docker / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
-    figures["startup"]["the image's CMD from the wheel (empty home: no spec cache)"], _ = latency.startup(
-        "docker-cmd", [str(bench.docker / "bin" / cmd[0]), *cmd[1:]], env, fresh_home=True)
+    steps = [[str(bench.docker / "bin" / step[0]), *step[1:]] for step in latency.dockerfile_build_steps()]
+    figures["startup"]["the image's CMD from the wheel (a new container: the home the image's build left)"], _ = \
+        latency.startup("docker-cmd", [str(bench.docker / "bin" / cmd[0]), *cmd[1:]], env, fresh_home=True,
+                        prepare=steps)
     results["startup_info"] = {"`mockserver` with an empty cache directory": latency.startup(
         "cold", plain, base_env(), runs=3, fresh_home=True)[0]}
     server = start_server("invoke", bench.serve("benchmarks.bench_wsgi:app"), bench.mock_env(0, False, "info"),
