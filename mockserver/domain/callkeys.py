@@ -29,6 +29,8 @@ from typing import Any, Iterator
 from mockserver.domain.models import ApiKey
 from mockserver.ids import secret_api_key, secret_uuid
 
+_LOAD_KEYS_MAX = 4096       # remembered load keys; past it they are made again (the same secrets)
+
 
 class CallKeys:
     """The live call keys of one store. A key may be live for several calls at once (a load
@@ -38,6 +40,7 @@ class CallKeys:
         self._live: dict[str, tuple[ApiKey, int]] = {}
         self._lock = threading.Lock()
         self._secret = os.urandom(32)          # load keys of this store, until it resets
+        self._load_keys: dict[tuple, ApiKey] = {}   # made once per version and permissions (each call asks)
 
     def get(self, state: Any, secret: str) -> ApiKey | None:
         """The live key, if its algorithm and owner still exist in ``state`` (read under the store's lock)."""
@@ -65,12 +68,23 @@ class CallKeys:
         with self._lock:
             self._live.clear()
             self._secret = os.urandom(32)
+            self._load_keys = {}
 
     def load_key(self, owner: str | None, algorithm: str, version: str, permissions: dict[str, Any]) -> ApiKey:
         """The owner's key the workers of ``algorithm`` at ``version`` import their code with:
         the same for every call of that version (warm workers keep it), never guessable."""
-        digest = hmac.new(self._secret, f"{algorithm}\0{version}".encode(), hashlib.sha512).digest()
-        return new_key(owner, algorithm, permissions, label=f"load of {algorithm}", secret=secret_api_key(digest))
+        cache_key = (owner, algorithm, version, tuple(sorted(permissions.items())))
+        secret, made = self._secret, self._load_keys.get(cache_key)
+        if made is None:
+            digest = hmac.new(secret, f"{algorithm}\0{version}".encode(), hashlib.sha512).digest()
+            made = new_key(owner, algorithm, dict(permissions), label=f"load of {algorithm}",
+                           secret=secret_api_key(digest))
+            with self._lock:
+                if len(self._load_keys) >= _LOAD_KEYS_MAX:
+                    self._load_keys = {}
+                if secret is self._secret:          # not reset meanwhile
+                    self._load_keys[cache_key] = made
+        return made
 
     def __len__(self) -> int:
         return len(self._live)
