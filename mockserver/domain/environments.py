@@ -213,7 +213,13 @@ def find_environment(ctx: Ctx, env_id: Any) -> Environment | None:
     """The environment whose ``id`` is ``env_id``, or None."""
     if not isinstance(env_id, str):      # most settings name none: skip hashing the profiles
         return None
-    return next((env for env in _all(ctx) if env.id == env_id), None)
+    return _by_id(tuple((ctx.profiles or {}).values())).get(env_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _by_id(profiles: tuple) -> dict[str, Environment]:
+    """The environments of ``profiles`` by id (every call of an algorithm that names one asks)."""
+    return {env.id: env for env in reversed(_catalogue(profiles))}     # the first of an id wins, as before
 
 
 def environment_language(ctx: Ctx, env_id: str) -> str:
