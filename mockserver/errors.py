@@ -77,6 +77,7 @@ REQUEST_ID_NOT_FOUND = 7000
 # Kinds: what went wrong, with its code and HTTP status.
 TOO_MANY_CALLS = Kind(None, 429)               # a call refused: its key, its algorithm's queue or the server is full
 TOO_MANY_CHECKS = Kind(REQUEST_INVALID, 429)   # a binding check refused: the server's pool of checks is full
+TOO_MANY_BUILDS = Kind(REQUEST_INVALID, 429)   # a compile or push refused: the server's pool of builds is full
 INVALID_INPUT = Kind(INVALID_JSON, 400)        # an algorithm call's body does not decode for its Content-Type
 SHUTTING_DOWN = Kind(INTERNAL, 503)            # the invocation engine has been shut down
 CODE_GONE = Kind(None, 409)                    # a build's commit is no longer in its repository (invocation shape)
@@ -103,6 +104,8 @@ CHECKOUT_CACHE_FULL = Kind(REQUEST_INVALID, 507)
 # A stored commit that cannot be checked out (a tree too deep, a path too long, an object
 # missing: only a state imported through PUT /_mock/state can hold one).
 REPOSITORY_UNUSABLE = Kind(REQUEST_INVALID, 409)
+# As root: no worker uid is free for a new commit (none of a gone checkout could be recycled yet).
+NO_WORKER_UID = Kind(REQUEST_INVALID, 503)
 
 
 class ApiError(Exception):
