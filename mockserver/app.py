@@ -349,6 +349,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 names, ids = set(state.algorithms), {algo.id for algo in state.algorithms.values()}
             metrics.forget_algorithms(keep=names)
             mock.forget_checkouts(keep=ids)
+            mock.ctx.engine.retire_pools(lambda key: key.rsplit("/", 1)[0] not in names)   # pool keys: name/commit
         environ[LOGGED_KEY] = True
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
                     error_code=error and error["code"], error_message=error and error["message"])

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mockserver.runtime.admission import Admission, KeyCaps, Tenant
 from mockserver.runtime.binding import Binding, callable_blob
@@ -308,6 +308,16 @@ class Engine:
         """Stop every worker (in-flight calls fail with a SystemError, queued
         calls are cancelled). The engine stays usable."""
         self._stop_all(StopReason.RESET)
+
+    def retire_pools(self, gone: Callable[[str], bool]) -> None:
+        """Stop the idle workers of every pool whose key ``gone`` names (its algorithm was
+        deleted): they hold its code and, as root, its commit's uid. Busy workers stop when their
+        calls end; queued calls start a new pool."""
+        with self._pools.lock:
+            idle = []
+            for pool in [p for key, p in self._pools.by_key.items() if gone(key)]:
+                idle.extend(self._pools.retire_locked(pool, StopReason.RETRY))
+        stop_workers(idle, "an idle worker of a deleted algorithm")
 
     def shutdown(self) -> None:
         """Stop everything; further invoke() raises EngineClosed. Idempotent."""
