@@ -234,8 +234,7 @@ class Isolation:
             uids = [i.uid for i in self._identities.values() if i.uid >= 0]
             self._identities.clear()
             self._released.clear()
-        for uid in uids:
-            remove_files_of(uid, uid, writable_roots())
+        remove_files_of(uids, writable_roots())
         self.workdirs.close()
 
     # -- internals ------------------------------------------------------------------------
@@ -280,7 +279,7 @@ class Isolation:
             uid = self._identities[name].uid
             if processes_of(uid):
                 continue
-            remove_files_of(uid, uid, writable_roots([self.workdirs.root]))
+            remove_files_of([uid], writable_roots([self.workdirs.root]))
             del self._identities[name]
             self._released.discard(name)
             self._recycled.append(uid)
