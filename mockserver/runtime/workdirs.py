@@ -205,6 +205,11 @@ class WorkDirs:
             self._root = tempfile.mkdtemp(prefix="algorithmia-mock-workers-", dir=self.parent or None)
             os.chmod(self._root, 0o711 if self.shared_root else 0o700)   # others enter their own, never list
             atexit.register(self.close)
+            if self.shared_root and (closed := _closed_ancestor(self._root)):
+                log.warning("workers run under other uids but cannot enter %s (mode %o), above their folders in %s: "
+                            "their HOME and TMPDIR are unusable (a temporary file then goes to /tmp, bounded per "
+                            "file only); choose a --storage-dir other users may enter", closed,
+                            os.stat(closed).st_mode & 0o777, self._root)
         return self._root
 
     def _watch(self) -> None:
@@ -216,6 +221,21 @@ class WorkDirs:
                     workdir.check()
                 except Exception:         # noqa: BLE001 - logged; the other folders are still watched
                     log.exception("measuring the worker folder %s failed", workdir.path)
+
+
+def _closed_ancestor(path: str) -> Optional[str]:
+    """The first folder above ``path`` that other users may not enter (no o+x), or None."""
+    here = os.path.dirname(os.path.abspath(path))
+    while True:
+        try:
+            if not os.stat(here).st_mode & stat.S_IXOTH:
+                return here
+        except OSError:
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
 
 
 def _mib(n: int) -> str:
