@@ -117,15 +117,20 @@ def profile(app, route: str, count: int, top: int) -> None:
     stats.print_callers(r"copy.py.*\(copy\)|encoder.py.*\(iterencode\)|uuid.py.*\(__init__\)|strftime")
 
 
+def build_app():
+    """The benchmark's quiet mock (run.py's ``mock-quiet``), as an app in this process."""
+    settings = Settings(profile_scale=0.0, log_level="warning", invocations_per_key=0,
+                        fixtures=[str(default_fixture()), str(ROOT / "benchmarks" / "fixtures.yaml")])
+    return create_app(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--route", action="append", choices=sorted(ROUTES), help="repeatable; default: all")
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args(argv)
-    settings = Settings(profile_scale=0.0, log_level="warning", invocations_per_key=0,
-                        fixtures=[str(default_fixture()), str(ROOT / "benchmarks" / "fixtures.yaml")])
-    app = create_app(settings)
+    app = build_app()
     try:
         for route in args.route or list(ROUTES):
             profile(app, route, args.count, args.top)

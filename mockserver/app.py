@@ -11,7 +11,8 @@ from typing import Callable
 
 from flask import Flask, g, request
 from werkzeug.routing import BaseConverter
-from werkzeug.exceptions import (ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
+from werkzeug.wsgi import get_content_length
+from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
 from mockserver.control import api as control, faults, guard as control_guard
@@ -28,7 +29,8 @@ from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
 from mockserver.control.metrics import Metrics
-from mockserver.errors import INTERNAL, REQUEST_INVALID, USER_NOT_FOUND, ApiError
+from mockserver.errors import (BODY_CUT_OFF, BODY_TIMED_OUT, BODY_TOO_LARGE, INTERNAL, METHOD_NOT_ALLOWED, NO_SUCH_ROUTE,
+                               REQUEST_INVALID, ApiError, Code, Kind)
 from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
@@ -38,7 +40,7 @@ from mockserver.runtime.capacity import ProcessBudget
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
-from mockserver.web.jsonio import json_response
+from mockserver.web.jsonio import error_response
 from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
 from mockserver.domain.store import Store
@@ -168,17 +170,12 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
     endpoints = _register_operations(app, server.spec)
-    # Every request hook, here and nowhere else. They are app-wide (not hooks of the control
-    # blueprint) because the control guard must also cover /_mock paths no route matches, and
-    # must run before the spec gate. Before a view, in this order:
-    app.before_request(cors.preflight_hook(server))        # a CORS preflight of /v1 answered, of /_mock refused
-    app.before_request(_control_guard_hook(server, endpoints))   # /_mock: Host, Origin, Content-Type, control key
-    app.before_request(faults.injection_hook(server))      # injected faults (never on /_mock)
-    app.before_request(_check_request(server, endpoints))  # auth and the spec gate
-    # After a view: Flask runs after_request hooks in reverse order of registration, so CORS
-    # headers (/v1 only) are added first and the journal, metrics and access line see the result.
-    app.after_request(_record(server, endpoints))
-    app.after_request(cors.headers_hook(server))
+    # Every request hook, here and nowhere else: one before and one after each view (a Flask
+    # hook per step cost a call and two context look-ups each). They are app-wide (not hooks
+    # of the control blueprint) because the control guard must also cover /_mock paths no route
+    # matches, and must run before the spec gate.
+    app.before_request(_before_view(server, endpoints))
+    app.after_request(_after_view(server, endpoints))
     _register_error_handlers(app, server)
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
@@ -260,44 +257,82 @@ def _view(fn):
 _DELETES_ALGORITHMS = frozenset({"deleteAlgorithm", "deleteUser", "deleteOrganization", "importState"})
 
 
+def _before_view(server: MockServer, endpoints: dict[str, Operation]):
+    """Before a view, in this order: a CORS preflight of /v1 answered, of /_mock refused; the
+    control guard (/_mock: Host, Origin, Content-Type, control key); injected faults (never on
+    /_mock); auth and the spec gate. Each step is ``step(request, g)``; the first that answers
+    ends the request."""
+    steps = (cors.preflight_hook(server), _control_guard_hook(server, endpoints), faults.injection_hook(server),
+             _check_request(server, endpoints))
+
+    def before_view():
+        # The request and g proxies resolved once (a proxy look-up is a context-variable read).
+        req, gg = request._get_current_object(), g._get_current_object()
+        for step in steps:
+            answer = step(req, gg)
+            if answer is not None:
+                return answer
+        return None
+    before_view.steps = steps
+    return before_view
+
+
+def _after_view(server: MockServer, endpoints: dict[str, Operation]):
+    """After a view: CORS headers (/v1 only), then the journal, metrics and access line, which
+    see the final answer. Each step is ``step(request, g, response) -> response``."""
+    steps = (cors.headers_hook(server), _record(server, endpoints))
+
+    def after_view(response):
+        req, gg = request._get_current_object(), g._get_current_object()
+        for step in steps:
+            response = step(req, gg, response)
+        return response
+    after_view.steps = steps
+    return after_view
+
+
 def _control_guard_hook(server: MockServer, endpoints: dict[str, Operation]):
     settings = server.settings
 
-    def control_guard_check():
-        if not site.is_control_path(request.path):
+    def control_guard_check(req, gg) -> None:
+        if not site.is_control_path(req.path):
             return None
-        op = endpoints.get(request.endpoint or "")
-        g.control_authorized = control_guard.guard(
-            request.environ, control_key=server.control_key, public_names=settings.public_names,
+        op = endpoints.get(req.endpoint or "")
+        gg.control_authorized = control_guard.guard(
+            req.environ, control_key=server.control_key, public_names=settings.public_names,
             operation_id=op.id if op else None, public=bool(op and op.access == "control-public"),
-            cookies=request.cookies)
+            cookies=req.cookies)
         return None
     return control_guard_check
 
 
-# _check_request and _record run on every request: each resolves the request/g proxies once
-# (a proxy lookup is a context-variable read) and keeps to what it must do.
+# _check_request and _record run on every request: each keeps to what it must do, and hands the
+# handler what it resolved (Input.mock, .principal, .request_id, .request) so that handlers
+# need no proxy look-ups of their own.
 # The request's sandbox is in the environ (SandboxMiddleware); the root's is the default.
 
 def _check_request(server: MockServer, endpoints: dict[str, Operation]):
     key = current.SERVER_KEY
 
-    def check_request():
-        req, gg = request._get_current_object(), g._get_current_object()
+    def check_request(req, gg) -> None:
         gg.started = time.perf_counter()
-        mock = req.environ.get(key) or server
+        environ = req.environ
+        mock = environ.get(key) or server
         # Control-plane and dashboard requests draw their ids from their own stream: they
         # never shift the ids of the API calls (reproducible under --seed).
-        gg.request_id = mock.ctx.ids.request_id(site.is_mock_own_path(req.path))
+        gg.request_id = request_id = mock.ctx.ids.request_id(site.is_mock_own_path(req.path))
         op = endpoints.get(req.endpoint or "")
         if op is None:
             return None
         gg.operation = op
-        headers = req.headers
+        principal = None
         if not op.access.startswith("control"):     # control operations: control_guard decided
-            gg.principal = principal = auth.resolve(mock.ctx.store, headers.get("Authorization"))
+            gg.principal = principal = auth.resolve(mock.ctx.store, environ.get("HTTP_AUTHORIZATION"))
             auth.enforce(op.access, op.permission, principal)
-        gg.input = gate.check(op, req.view_args or {}, req.args, headers, lambda: req.get_data(cache=True))
+        found = gate.check(op, req.view_args or {}, req.args if op.query_params else None, req.headers,
+                           lambda: req.get_data(cache=True))
+        found.mock, found.principal, found.request_id, found.request = mock, principal, request_id, req
+        gg.input = found
         return None
     return check_request
 
@@ -306,14 +341,15 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
     """The journal entry, metrics and access line of every answered request."""
     key = current.SERVER_KEY
 
-    def record(response):
-        req, gg = request._get_current_object(), g._get_current_object()
+    def record(req, gg, response):
         mock = req.environ.get(key) or server
         journal, metrics = mock.journal, mock.metrics
         status = response.status_code
         # Standard reason phrases ("204 No Content"): Werkzeug upper-cases them, and the
         # Python client's deleteHelper compares response.reason with "No Content".
-        response.status = _status_line(status)
+        line = _status_line(status)
+        if response.status != line:
+            response.status = line
         attrs = gg.__dict__
         started = attrs.get("started")
         duration = time.perf_counter() - started if started else 0.0
@@ -336,7 +372,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "path": req.full_path.rstrip("?") if query else path, "status": status,
                 "duration_ms": round(duration * 1000, 3), "operation": op.id if op is not None else None,
                 "time": time.time(),   # wall clock: never advance the API's clock
-                "request_body": _body_for_journal(req, req.content_length, journal.body_bytes * 4),
+                "request_body": _body_for_journal(req, get_content_length(environ), journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault, "error": error,
                 "notes": attrs.get("notes"),   # how the request was read (api.common.note), or None
@@ -360,38 +396,40 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
 def _register_error_handlers(app: Flask, server: MockServer) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if isinstance(exc, NotFound):
-            err = ApiError(REQUEST_INVALID, f"No such route: {request.method} {request.path}", 404)
+            err = ApiError(NO_SUCH_ROUTE, f"No such route: {request.method} {request.path}")
         elif isinstance(exc, MethodNotAllowed):
             allowed = ", ".join(sorted(exc.valid_methods or []))
-            err = ApiError(REQUEST_INVALID, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
-                           405, headers={"Allow": allowed})
+            err = ApiError(METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
+                           headers={"Allow": allowed})
         elif isinstance(exc, ClientDisconnected):     # Werkzeug's wrapper for a failed body read
             err = _body_read_failed(timed_out=isinstance(exc.__cause__ or exc.__context__, TimeoutError))
         elif isinstance(exc, RequestEntityTooLarge):
-            err = ApiError(REQUEST_INVALID, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
-        else:
-            err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}", exc.code or 400)
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status, err.headers)
+            err = ApiError(BODY_TOO_LARGE, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes")
+        elif isinstance(exc, BadRequest):       # a request werkzeug could not make sense of
+            err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}")
+        else:       # another error werkzeug raised itself (none of the routes does today): its status
+            werkzeug_kind = Kind(Code.REQUEST_INVALID, exc.code)
+            err = ApiError(werkzeug_kind, f"{exc.name}: {exc.description}")
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
-        err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log", 500)
-        return json_response(_error_body(current.server_of(request.environ, server), err), err.status)
+        err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log")
+        return error_response(err, _error_body(current.server_of(request.environ, server), err))
 
 
 def _body_read_failed(timed_out: bool) -> ApiError:
     """The error for a body that stopped arriving (408) or broke off (400), ending the connection.
     (waitress buffers whole bodies before the app runs; a server that streams them lands here.)"""
     if timed_out:
-        return ApiError(REQUEST_INVALID, "The request body did not arrive in time", 408,
-                        headers={"Connection": "close"})
-    return ApiError(REQUEST_INVALID, "The request body was cut off", 400, headers={"Connection": "close"})
+        return ApiError(BODY_TIMED_OUT, "The request body did not arrive in time", headers={"Connection": "close"})
+    return ApiError(BODY_CUT_OFF, "The request body was cut off", headers={"Connection": "close"})
 
 
 def _error_body(server: MockServer, err: ApiError) -> dict:
@@ -403,7 +441,7 @@ def _error_body(server: MockServer, err: ApiError) -> dict:
     control = site.is_mock_own_path(request.path)
     if server.ctx.ids.seed is not None and "id" in error:
         error["id"] = server.ctx.ids.error_id(control)
-    if server.replaced_sandbox and not control and (err.status == 401 or err.code == USER_NOT_FOUND) \
+    if server.replaced_sandbox and not control and (err.status == HTTPStatus.UNAUTHORIZED or err.code == Code.USER_NOT_FOUND) \
             and "message" in error:
         error["message"] += _replaced_sandbox_hint(server.settings.fixtures)
     return body

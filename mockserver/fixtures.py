@@ -27,7 +27,7 @@ from mockserver.domain.data_models import Connector, DataFile, Folder
 from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
-from mockserver.errors import NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, ApiError, Kind
 from mockserver.resources import resource_path
 from mockserver.runtime import Binding, Profile
 from mockserver.runtime.errors import BindingError
@@ -40,10 +40,16 @@ SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="Platf
 
 
 class FixtureError(Exception):
-    def __init__(self, file: str, where: str, reason: str, status: int = 400):
+    """A fixture document that cannot load; ``kind``: the error's kind when an ApiError said why."""
+
+    def __init__(self, file: str, where: str, reason: str, kind: Kind = REQUEST_INVALID):
         super().__init__(f"{file}: at {where}: {reason}")
         self.file, self.where, self.reason = file, where, reason
-        self.status = status
+        self.kind = kind
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
 
 
 def default_fixture() -> Path:
@@ -98,7 +104,7 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None
                     try:
                         loader(ctx, item, base_dir, checked)
                     except ApiError as exc:
-                        raise FixtureError(name, f"{section}/{index}", exc.message, exc.status) from None
+                        raise FixtureError(name, f"{section}/{index}", exc.message, exc.kind) from None
         except BaseException:
             ctx.store.restore(snapshot)
             ctx.profiles = profiles
@@ -126,7 +132,7 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
                 try:
                     checked[(str(target), base)] = check_binding(ctx, str(target), base, trusted=base is not None)
                 except ApiError as exc:     # e.g. 429: the server's binding checks are all busy
-                    raise FixtureError(name, f"algorithms/{index}", exc.message, exc.status) from None
+                    raise FixtureError(name, f"algorithms/{index}", exc.message, exc.kind) from None
     return checked
 
 
@@ -275,7 +281,7 @@ def load_algorithm(ctx: Ctx, who: Principal, item: dict[str, Any], base_dir: str
         try:
             versions.publish(ctx, who, owner, name, {"settings": settings, "version_info": info})
         except ApiError as exc:
-            raise ApiError(exc.code, f"versions/{index}: {exc.message}") from None
+            raise ApiError(exc.kind, f"versions/{index}: {exc.message}") from None
     if item.get("compiled"):
         _fixture_build(ctx, state_owner=(owner, name), binding=item.get("binding"), base_dir=base_dir,
                        from_repository=bool(folder), trusted=trusted, checked=checked)
@@ -293,7 +299,7 @@ def _refuse_disallowed_code(ctx: Ctx, item: dict, base_dir: str) -> None:
             raise ApiError(REQUEST_INVALID, f"Binding {target!r} is invalid: {exc.message}") from None
         denial = ctx.engine.binding_denial(binding) if ctx.engine is not None else None
         if denial:
-            raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
+            raise ApiError(BINDING_NOT_ALLOWED, f"Binding {target} is not allowed: {denial}")
 
 
 def _repository_folder(item: dict[str, Any], base_dir: str | None) -> str | None:

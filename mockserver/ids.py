@@ -11,11 +11,12 @@ error ids, and the control plane's request and error ids (``/_mock``).
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import itertools
 import os
 import random
 import string
 import threading
-import uuid
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
 EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
@@ -69,7 +70,7 @@ class Ids:
             return self._rng.getrandbits(n)
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self._bits(128), version=4))
+        return uuid4_text(self._bits(128))
 
     def git_hash(self) -> str:
         return f"{self._bits(160):040x}"
@@ -83,21 +84,65 @@ class Ids:
         """A request's id: API and control-plane requests draw from their own streams."""
         rng = self._control if control else self._requests
         with self._lock:
-            return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            bits = rng.getrandbits(128)
+        return uuid4_text(bits)
 
     error_id = request_id
 
 
+def uuid4_text(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))``, without building the UUID object (per request)."""
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}    # RFC 4122 variant bits
+
+
+class _SecretBytes:
+    """Unguessable bytes without a system call per draw (each ``os.urandom`` releases the GIL,
+    a hand-off between the server's threads): BLAKE2b keyed with 32 bytes of the operating
+    system's randomness over a counter (a PRF in counter mode); a forked child re-keys."""
+
+    def __init__(self) -> None:
+        self._rekey()
+        os.register_at_fork(after_in_child=self._rekey)
+
+    def _rekey(self) -> None:
+        self._key = os.urandom(32)
+        self._counter = itertools.count()
+
+    def draw(self) -> bytes:
+        """64 fresh bytes (``next`` on the counter is atomic: no two draws share a block)."""
+        return hashlib.blake2b(next(self._counter).to_bytes(16, "little"), key=self._key).digest()
+
+
+_secret_bytes = _SecretBytes()
+
+
+def secret_uuid() -> str:
+    """A version 4 UUID from unguessable bytes (not the seeded streams)."""
+    return uuid4_text(int.from_bytes(_secret_bytes.draw()[:16], "big"))
+
+
+# Random bytes to key characters in C (bytes.translate): a byte maps to _KEY_ALPHABET[byte % 62]
+# and the 8 bytes above 4 * 62 are dropped, so every character is equally likely.
+_KEY_BYTES = bytes(ord(_KEY_ALPHABET[b % len(_KEY_ALPHABET)]) for b in range(256))
+_UNEVEN_BYTES = bytes(range(4 * len(_KEY_ALPHABET), 256))
+
+
 def secret_api_key(digest: bytes | None = None) -> str:
-    """An API key from the operating system's randomness ("sim" + 26 alphanumerics, as the
-    seeded ones), for keys that must not be guessable whatever the seed (call keys); or from
-    the first 19 bytes of ``digest`` (a keyed hash: the same key for the same input)."""
-    number = int.from_bytes(digest[:19] if digest is not None else os.urandom(19), "big")   # 152 bits < 62 ** 26
-    chars = []
-    for _ in range(26):
-        number, digit = divmod(number, len(_KEY_ALPHABET))
-        chars.append(_KEY_ALPHABET[digit])
-    return "sim" + "".join(chars)
+    """An API key from unguessable bytes (``_SecretBytes``) ("sim" + 26 alphanumerics, as the
+    seeded ones: about 155 bits), for keys that must not be guessable whatever the seed (call
+    keys); or made from ``digest`` (a keyed hash, 32 bytes or more: the same key for the same
+    digest)."""
+    while True:
+        raw = _secret_bytes.draw() if digest is None else digest
+        chars = raw.translate(_KEY_BYTES, _UNEVEN_BYTES)
+        if len(chars) >= 26:
+            return "sim" + chars[:26].decode("ascii")
+        if digest is not None:        # too few usable bytes (rare): more from the digest itself
+            digest = hashlib.sha512(digest).digest()
 
 
 class Clock:

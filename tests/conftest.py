@@ -1,5 +1,6 @@
 """Fixtures only: an app on the default sandbox, a Flask test client with the demo key, a live
-server, the generated client. Shared helpers (keys, Api, error_of, processes) are in support/."""
+server, the mockserver command per module, the generated client. Shared helpers (keys, Api,
+error_of, processes, polling, algorithms) are in support/."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ from mockserver.app import create_app
 from mockserver.settings import Settings
 from support.api import ADMIN, DEMO, Api
 from support.clients import GENERATED_CLIENT_VERSIONS, install_generated_client
+from support.processes import served
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +50,14 @@ def live(tmp_path_factory):
 def live_server(live):
     live.mock.reset()
     return live
+
+
+@pytest.fixture(scope="module")
+def served_server(request):
+    """The mockserver command in a subprocess, one per module, healthy: (url, port, process). The
+    module's SERVED_ENV (a dict, optional) sets the server's MOCKSERVER_* variables."""
+    with served(**getattr(request.module, "SERVED_ENV", {})) as server:
+        yield server
 
 
 @pytest.fixture(scope="session", params=GENERATED_CLIENT_VERSIONS)

@@ -5,11 +5,12 @@ import re
 from typing import Any, Callable
 
 from flask import g, request
+from werkzeug.wsgi import get_content_length
 
 from mockserver.web import current
 from mockserver.web.current import base_url
 from mockserver.domain.principal import Principal
-from mockserver.errors import REQUEST_INVALID, ApiError
+from mockserver.errors import BODY_TOO_LARGE, ApiError
 from mockserver.domain.context import Ctx
 from mockserver.edge.gate import Input
 from mockserver.web.jsonio import empty_response, json_response
@@ -21,6 +22,11 @@ server = current.server      # the request's sandbox (the default one at the roo
 
 def ctx() -> Ctx:
     return server().ctx
+
+
+def request_base_url(inp: Input) -> str:
+    """:func:`base_url` of the request ``inp`` came with, without proxy look-ups."""
+    return base_url(inp.mock, inp.request.environ)
 
 
 def caller() -> Principal | None:
@@ -86,19 +92,22 @@ def page_args() -> dict[str, Any]:
 _CHUNK = 64 * 1024
 
 
-def read_body(limit: int) -> bytes:
-    """The raw request body, refused (413) past ``limit`` without ever buffering more.
+def read_body(limit: int, req=None) -> bytes:
+    """The raw request body (of ``req``, by default this request), refused (413) past ``limit``
+    without ever buffering more.
 
     A declared Content-Length over the limit is refused before reading; a chunked
     body is read in bounded pieces and refused as soon as it passes the limit.
     """
-    length = request.content_length
+    if req is None:
+        req = request._get_current_object()
+    length = get_content_length(req.environ)          # request.content_length, without the headers object
     if length is not None:
         if length > limit:
             raise _too_large(limit, length)
-        return request.get_data(cache=True)           # exactly Content-Length bytes (<= limit)
+        return req.get_data(cache=True)               # exactly Content-Length bytes (<= limit)
     chunks, total = [], 0
-    stream = request.stream                           # chunked: the server terminates the stream
+    stream = req.stream                               # chunked: the server terminates the stream
     while True:
         chunk = stream.read(min(_CHUNK, limit + 1 - total))
         if not chunk:
@@ -112,4 +121,4 @@ def read_body(limit: int) -> bytes:
 
 def _too_large(limit: int, declared: int | None = None) -> ApiError:
     size = f"{declared} bytes; " if declared is not None else ""
-    return ApiError(REQUEST_INVALID, f"Request body too large: {size}the limit is {limit} bytes", 413)
+    return ApiError(BODY_TOO_LARGE, f"Request body too large: {size}the limit is {limit} bytes")

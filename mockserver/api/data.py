@@ -58,7 +58,7 @@ def _check_utf8_path() -> None:
         raw.decode("utf-8")
     except UnicodeError:
         raise ApiError(REQUEST_INVALID, "The request is invalid: the path is not valid UTF-8 "
-                       "(percent-encode the UTF-8 bytes of each character)", 400) from None
+                       "(percent-encode the UTF-8 bytes of each character)") from None
 
 
 # -- read ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import time
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response
 
 from mockserver.web.disconnect import watch
 from mockserver.domain import invocation
@@ -15,7 +15,7 @@ from mockserver.domain.refusals import CallRefused, CannotRun
 from mockserver.errors import TOO_MANY_CALLS, ApiError
 from mockserver.web.jsonio import json_response
 from mockserver.web.handlers import Handlers
-from mockserver.api.common import base_url, caller, read_body, server
+from mockserver.api.common import base_url, read_body
 from mockserver.runtime.calls import Outcome
 from mockserver.runtime.errors import SYSTEM_ERROR
 
@@ -25,18 +25,18 @@ COLD_START_HEADER = "X-Mock-Cold-Start"
 
 @ops("invokeAlgorithm", "invokeAlgorithmVersion")
 def invoke(inp):
-    q, mock = inp.query, server()
-    context, request_id = mock.ctx, g.request_id
+    q, mock, req = inp.query, inp.mock, inp.request
+    context, request_id, environ = mock.ctx, inp.request_id, req.environ
     try:
-        call = invocation.prepare(context, caller(), inp.path["owner"], inp.path["algoname"], inp.path.get("version"),
-                                  read_body(mock.settings.max_request_bytes),
-                                  request.environ.get("CONTENT_TYPE"), timeout=q.get("timeout"),
-                                  stdout=bool(q.get("stdout")), base_url=base_url())
+        call = invocation.prepare(context, inp.principal, inp.path["owner"], inp.path["algoname"],
+                                  inp.path.get("version"), read_body(mock.settings.max_request_bytes, req),
+                                  environ.get("CONTENT_TYPE"), timeout=q.get("timeout"),
+                                  stdout=bool(q.get("stdout")), base_url=base_url(mock, environ))
         if q.get("output") == "void":
             invocation.run_in_background(context, call, request_id)
             return json_response({"async": True, "request_id": request_id})
         started = time.perf_counter()
-        with watch.watching(request.environ) as cancelled:      # a client that goes away cancels its call
+        with watch.watching(environ) as cancelled:      # a client that goes away cancels its call
             outcome = invocation.run(context, call, request_id, cancelled=cancelled)
     except CallRefused as refused:
         raise _refusal(refused) from None

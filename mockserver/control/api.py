@@ -21,7 +21,8 @@ from mockserver.web.handlers import Handlers
 from mockserver.web.current import base_url
 from mockserver.control.dashboard import render, render_sign_in
 from mockserver.domain import bindings, gitbuilds
-from mockserver.errors import NOT_AUTHORIZED, NOT_FOUND, REQUEST_INVALID, ApiError
+from mockserver.errors import (BINDING_NOT_ALLOWED, FAULT_NOT_FOUND, REQUEST_INVALID, SANDBOX_NOT_FOUND,
+                               SANDBOXES_AT_ROOT_ONLY, WRONG_CONTROL_KEY, ApiError)
 from mockserver.fixtures import FixtureError, load_file, load_text
 from mockserver.web.jsonio import json_response
 
@@ -88,8 +89,8 @@ def apply_fixtures(_inp):
     try:
         load_text(server.ctx, raw, "(request body)", base_dir=None)   # None: no file may be referenced
     except FixtureError as exc:
-        if exc.status == 403:       # a binding to code outside the allowed folders / modules
-            raise ApiError(NOT_AUTHORIZED, f"Bad fixtures: at {exc.where}: {exc.reason}", 403) from None
+        if exc.kind is BINDING_NOT_ALLOWED:       # a binding to code outside the allowed folders / modules
+            raise ApiError(BINDING_NOT_ALLOWED, f"Bad fixtures: at {exc.where}: {exc.reason}") from None
         raise ApiError(REQUEST_INVALID, f"Bad fixtures: at {exc.where}: {exc.reason}") from None
     return json_response({"status": "loaded"})
 
@@ -117,7 +118,7 @@ def remove_fault(inp):
     fault_id = inp.path["fault_id"]
     faults = _server().faults
     if not faults.remove(fault_id):
-        raise ApiError(REQUEST_INVALID, f"No active fault {fault_id!r} (exhausted faults are removed)", 404)
+        raise ApiError(FAULT_NOT_FOUND, f"No active fault {fault_id!r} (exhausted faults are removed)")
     return json_response({"faults": faults.list()})
 
 
@@ -168,7 +169,7 @@ def sign_in(inp):
     if key is None:
         return json_response({"status": "no control key is set"})
     if not site.same_secret(inp.body["control_key"], key):
-        raise ApiError(control_guard.WRONG_KEY, "Wrong control key", 401)
+        raise ApiError(WRONG_CONTROL_KEY, "Wrong control key")
     response = json_response({"status": "signed in"})
     response.set_cookie(control_guard.SESSION_COOKIE, control_guard.session_token(key), httponly=True,
                         samesite="Strict", path=request.script_root + "/_mock")
@@ -187,8 +188,8 @@ def sign_out(_inp):
 
 def _sandboxes():
     if request.environ.get(current.SANDBOX_KEY):
-        raise ApiError(NOT_FOUND, "Sandboxes are managed at the server's root (/_mock/sandboxes), "
-                       "not inside a sandbox", 404)
+        raise ApiError(SANDBOXES_AT_ROOT_ONLY, "Sandboxes are managed at the server's root (/_mock/sandboxes), "
+                       "not inside a sandbox")
     return current_app.extensions["mockserver.sandboxes"]
 
 
@@ -217,7 +218,7 @@ def get_sandbox(inp):
     registry, sandbox_id = _sandboxes(), inp.path["sandbox_id"]
     sandbox = registry.get(sandbox_id)
     if sandbox is None:
-        raise ApiError(NOT_FOUND, registry.why_missing(sandbox_id), 404)
+        raise ApiError(SANDBOX_NOT_FOUND, registry.why_missing(sandbox_id))
     return json_response(registry.describe(sandbox, _root_url()))
 
 
@@ -225,7 +226,7 @@ def get_sandbox(inp):
 def delete_sandbox(inp):
     registry, sandbox_id = _sandboxes(), inp.path["sandbox_id"]
     if not registry.delete(sandbox_id):
-        raise ApiError(NOT_FOUND, registry.why_missing(sandbox_id), 404)
+        raise ApiError(SANDBOX_NOT_FOUND, registry.why_missing(sandbox_id))
     return json_response({"status": "deleted"})
 
 

@@ -28,11 +28,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response
 
 from mockserver.web.current import SERVER_KEY
 from mockserver.web.jsonio import dumps_bytes
-from mockserver.errors import DROPPED_BY_FAULT, INTERNAL, REQUEST_INVALID, ApiError
+from mockserver.errors import DROP_NEEDS_A_SOCKET, DROPPED_BY_FAULT, REQUEST_INVALID, ApiError, Code, Kind
 
 
 
@@ -53,6 +53,8 @@ class Fault:
     matched: int = 0
     _regex: re.Pattern = field(default=None, repr=False)
     _rng: random.Random = field(default=None, repr=False)
+    # The error it answers (status >= 400): a kind outside the table, its author chose code and status.
+    kind: Kind | None = field(default=None, repr=False)
 
     @property
     def remaining(self) -> int | None:
@@ -92,13 +94,15 @@ def parse(body: dict[str, Any], fault_id: str) -> Fault:
     if status is not None and drop:
         raise ApiError(REQUEST_INVALID, "status and drop exclude each other (a dropped connection has no status)")
     if status is not None and status >= 400 and code is None:
-        code = INTERNAL if status >= 500 else REQUEST_INVALID
+        code = Code.INTERNAL if status >= 500 else Code.REQUEST_INVALID
     path = body["path"]
     fault = Fault(id=fault_id, method=(body.get("method") or "*").upper(), path=path, status=status, code=code,
                   message=body.get("message"), delay_ms=delay_ms, drop=drop, times=body.get("times"),
                   probability=body.get("probability"), seed=body.get("seed"))
     fault._regex = _compile(path)
     fault._rng = random.Random(fault.seed)
+    if status is not None and status >= 400:
+        fault.kind = Kind(code, status)
     return fault
 
 
@@ -172,7 +176,7 @@ def broken_answer(fault_id: str):
     def first_byte_then_break():
         yield whole[:1]
         raise InjectedDrop(fault_id)
-    return Response(first_byte_then_break(), status=502, direct_passthrough=True,
+    return Response(first_byte_then_break(), status=DROPPED_BY_FAULT.status, direct_passthrough=True,
                     headers={"Content-Type": "application/json", "Content-Length": str(len(whole))})
 
 
@@ -198,9 +202,9 @@ def drop_connection(environ: dict) -> bool:
 
 
 def injection_hook(server):
-    """The before_request hook (after the control guard, before the spec gate)."""
+    """The before-view step ``inject(request, g)`` (after the control guard, before the spec gate)."""
 
-    def inject():
+    def inject(request, g):
         mock = request.environ.get(SERVER_KEY) or server     # the request's sandbox
         faults: FaultSet = mock.faults
         if not faults or request.path.startswith("/_mock"):
@@ -220,9 +224,9 @@ def injection_hook(server):
                 return broken_answer(fault.id)
             if drop_connection(request.environ):
                 return Response(b"", status=499)      # never reaches the client
-            raise ApiError(REQUEST_INVALID, f"Injected fault {fault.id}: drop requested, but this server "
-                           "exposes no socket (Flask test client); use a live server", 502)
-        if fault.status >= 400:
-            raise ApiError(fault.code, fault.message or f"Injected fault {fault.id}", fault.status)
+            raise ApiError(DROP_NEEDS_A_SOCKET, f"Injected fault {fault.id}: drop requested, but this server "
+                           "exposes no socket (Flask test client); use a live server")
+        if fault.kind is not None:
+            raise ApiError(fault.kind, fault.message or f"Injected fault {fault.id}")
         return Response(fault.message or "", status=fault.status)
     return inject

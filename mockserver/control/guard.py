@@ -25,13 +25,11 @@ import hashlib
 import hmac
 from typing import Iterable, Mapping
 
-from mockserver.errors import CONTENT_TYPE_REQUIRED, INVALID_API_KEY, NOT_AUTHORIZED, ApiError
+from mockserver.errors import CONTENT_TYPE_REQUIRED, CONTROL_KEY_REQUIRED, WRONG_CONTROL_KEY, ApiError
 from mockserver.web.site import check_site, media_type, same_secret
 
 KEY_HEADER = "X-Mock-Control-Key"
 SESSION_COOKIE = "mockserver_control"
-MISSING_KEY = NOT_AUTHORIZED
-WRONG_KEY = INVALID_API_KEY
 
 JSON_TYPES = frozenset({"application/json"})
 FIXTURE_TYPES = frozenset({"application/x-yaml", "application/yaml", "application/json"})
@@ -79,7 +77,7 @@ def guard(environ: Mapping, *, control_key: str | None, public_names: Iterable[s
     authorized = key_authorized(control_key, environ.get("HTTP_X_MOCK_CONTROL_KEY"), cookies.get(SESSION_COOKIE))
     if not authorized and not public:
         if environ.get("HTTP_X_MOCK_CONTROL_KEY"):
-            raise ApiError(WRONG_KEY, f"Wrong control key in {KEY_HEADER}", 401)
-        raise ApiError(MISSING_KEY, f"This server requires its control key: send {KEY_HEADER}: KEY "
-                       "(printed at start-up, or set with --control-key / MOCKSERVER_CONTROL_KEY)", 401)
+            raise ApiError(WRONG_CONTROL_KEY, f"Wrong control key in {KEY_HEADER}")
+        raise ApiError(CONTROL_KEY_REQUIRED, f"This server requires its control key: send {KEY_HEADER}: KEY "
+                       "(printed at start-up, or set with --control-key / MOCKSERVER_CONTROL_KEY)")
     return authorized

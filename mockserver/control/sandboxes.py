@@ -25,14 +25,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from werkzeug.wrappers import Response
-
 from mockserver.web.current import PREFIX_KEY, SANDBOX_KEY, SERVER_KEY
 from mockserver.domain.context import Ctx
-from mockserver.errors import NOT_FOUND, REQUEST_INVALID, ApiError
+from mockserver.errors import REQUEST_INVALID, SANDBOX_MEMORY_FULL, SANDBOX_NOT_FOUND, TOO_MANY_SANDBOXES, ApiError
 from mockserver.fixtures import FixtureError, load_text
 from mockserver.ids import Clock, Ids, iso
-from mockserver.web.jsonio import dumps_bytes
+from mockserver.web.jsonio import error_response
 from mockserver.domain.store import Store
 from mockserver.settings import Settings
 
@@ -226,9 +224,9 @@ class Sandboxes:
             self._gone.popitem(last=False)
 
     def _count_error(self) -> ApiError:
-        return ApiError(REQUEST_INVALID, f"Too many sandboxes: this server keeps at most {self.settings.sandbox_max} "
+        return ApiError(TOO_MANY_SANDBOXES, f"Too many sandboxes: this server keeps at most {self.settings.sandbox_max} "
                         "(MOCKSERVER_SANDBOX_MAX); delete some (DELETE /_mock/sandboxes/{id}) or let idle ones "
-                        "expire", 429)
+                        "expire")
 
     def _check_limits(self) -> None:
         if len(self._by_id) >= self.settings.sandbox_max:
@@ -236,9 +234,9 @@ class Sandboxes:
         budget = self.settings.sandbox_memory_mb
         rss = rss_bytes() if budget else None
         if rss is not None and rss > budget * 1048576:
-            raise ApiError(REQUEST_INVALID, f"Not enough memory for another sandbox: the server uses "
+            raise ApiError(SANDBOX_MEMORY_FULL, f"Not enough memory for another sandbox: the server uses "
                            f"{rss / 1048576:.0f} MB of its {budget} MB budget (MOCKSERVER_SANDBOX_MEMORY_MB); "
-                           "delete sandboxes you no longer need", 507)
+                           "delete sandboxes you no longer need")
 
     def _template(self, seed: int | None, clock: str) -> Template:
         """The server's fixtures loaded under ``seed`` and ``clock`` (the root's own: no load)."""
@@ -280,8 +278,8 @@ class SandboxMiddleware:
         sandbox_id, _, rest = path[len(PREFIX):].partition("/")
         sandbox = self.sandboxes.get(sandbox_id)
         if sandbox is None:
-            body = ApiError(NOT_FOUND, self.sandboxes.why_missing(sandbox_id), 404).body()
-            return Response(dumps_bytes(body), status=404, content_type="application/json")(environ, start_response)
+            missing = ApiError(SANDBOX_NOT_FOUND, self.sandboxes.why_missing(sandbox_id))
+            return error_response(missing)(environ, start_response)
         prefix = PREFIX + sandbox_id
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + prefix
         environ["PATH_INFO"] = "/" + rest

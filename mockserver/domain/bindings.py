@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError
+from mockserver.errors import (ALGORITHM_NOT_FOUND, BINDING_NOT_ALLOWED, NO_BINDING, REQUEST_INVALID, TOO_MANY_CHECKS,
+                               ApiError)
 from mockserver.runtime.binding import Binding
 from mockserver.runtime.errors import BindingError, ChecksBusy
 from mockserver.domain.context import Ctx
@@ -48,14 +49,14 @@ def set_binding(ctx: Ctx, owner: str, name: str, target: str, version: str | Non
         denial = ("callables can only be bound by the pytest plugin, in its own process"
                   if binding.is_callable else ctx.engine.binding_denial(binding))
         if denial:
-            raise ApiError(NOT_AUTHORIZED, f"Cannot bind {owner}/{name} to {target}: {denial}", 403)
+            raise ApiError(BINDING_NOT_ALLOWED, f"Cannot bind {owner}/{name} to {target}: {denial}")
     problem = check_import(ctx, binding, f"Cannot bind {owner}/{name} to {target}")
     if problem:
         raise ApiError(REQUEST_INVALID, f"Cannot bind {owner}/{name} to {target}: {problem}")
     with ctx.store.write() as state:
         algo = state.algorithm_named(owner, name)          # without regard to case, as the API
         if algo is None:
-            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}")
         resolved = target if base_dir is None else _absolute(binding)
         state.put_binding(binding_key(algo.owner, algo.name, version), resolved, trusted=trusted)
     return resolved
@@ -79,7 +80,7 @@ def clear_binding(ctx: Ctx, owner: str, name: str, version: str | None = None) -
         if algo is not None:
             owner, name = algo.owner, algo.name
         if not state.drop_binding(binding_key(owner, name, version)):
-            raise ApiError(ALGORITHM_NOT_FOUND, f"No run-time binding for {binding_key(owner, name, version)}", 404)
+            raise ApiError(NO_BINDING, f"No run-time binding for {binding_key(owner, name, version)}")
 
 
 def list_bindings(ctx: Ctx) -> dict[str, str]:

@@ -22,7 +22,8 @@ import time
 from typing import Any
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import ALGORITHM_NOT_FOUND, NOT_AUTHORIZED, TOO_MANY_BUILDS, ApiError
+from mockserver.errors import (ALGORITHM_NOT_FOUND, BINDING_NOT_ALLOWED, BUILD_LOGS_NOT_READY, BUILD_NOT_FOUND,
+                               NOTHING_TO_BUILD, TOO_MANY_BUILDS, ApiError)
 from mockserver.ids import iso
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
@@ -78,7 +79,7 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
     binding = Binding(target, base_dir=base, trusted=trusted)
     denial = ctx.engine.binding_denial(binding)
     if denial and refuse:
-        raise ApiError(NOT_AUTHORIZED, f"Binding {target} is not allowed: {denial}", 403)
+        raise ApiError(BINDING_NOT_ALLOWED, f"Binding {target} is not allowed: {denial}")
     if denial:
         return f"the binding is not allowed: {denial}"
     return check_import(ctx, binding, f"Cannot check binding {target}")
@@ -159,7 +160,7 @@ def _build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger:
     commit = repo.head()
     started = time.monotonic()
     if commit is None:
-        raise ApiError(ALGORITHM_NOT_FOUND, f"{owner}/{name} has no commit on its default branch (master) to build", 404)
+        raise ApiError(NOTHING_TO_BUILD, f"{owner}/{name} has no commit on its default branch (master) to build")
     with callkeys.live(ctx.store.call_keys, key):       # the owner's key, for the build's duration
         entry, steps, problem = verify(ctx, algo_id, repo, commit, name, language, env)   # outside the store lock
     steps.insert(0, f"Triggered by {trigger}")
@@ -175,7 +176,7 @@ def _build_head(ctx: Ctx, who: Principal | None, owner: str, name: str, trigger:
     with ctx.store.write() as state:
         algo = state.algorithm_named(owner, name)
         if algo is None or algo.id != algo_id:
-            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}", 404)
+            raise ApiError(ALGORITHM_NOT_FOUND, f"No such algorithm: {owner}/{name}")
         return new_build(ctx, state, algo, problem, commit_sha=commit, steps=steps, entrypoint=entry,
                          work_s=time.monotonic() - started)
 
@@ -314,7 +315,7 @@ def repository_build_logs(algo: Algorithm, build: Build, profile: str | None, de
 def find_build(algo: Algorithm, build_id: str) -> Build:
     build = algo.builds.get(build_id)
     if build is None:
-        raise ApiError(ALGORITHM_NOT_FOUND, f"No such build of {algo.full_name}: {build_id}", 404)
+        raise ApiError(BUILD_NOT_FOUND, f"No such build of {algo.full_name}: {build_id}")
     return build
 
 
@@ -337,7 +338,7 @@ def logs(ctx: Ctx, who: Principal, owner: str, name: str, build_id: str) -> str:
         algo = find_managed(ctx, state, who, owner, name)
         build = find_build(algo, build_id)
         if build.status == "in-progress":
-            raise ApiError(ALGORITHM_NOT_FOUND, f"The logs of build {build_id} are not available until it finishes "
-                           "(status in-progress)", 404)
+            raise ApiError(BUILD_LOGS_NOT_READY, f"The logs of build {build_id} are not available until it finishes "
+                           "(status in-progress)")
         return build.logs
 

@@ -23,12 +23,11 @@ import hashlib
 import hmac
 import os
 import threading
-import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from mockserver.domain.models import ApiKey
-from mockserver.ids import secret_api_key
+from mockserver.ids import secret_api_key, secret_uuid
 
 
 class CallKeys:
@@ -70,7 +69,7 @@ class CallKeys:
     def load_key(self, owner: str | None, algorithm: str, version: str, permissions: dict[str, Any]) -> ApiKey:
         """The owner's key the workers of ``algorithm`` at ``version`` import their code with:
         the same for every call of that version (warm workers keep it), never guessable."""
-        digest = hmac.new(self._secret, f"{algorithm}\0{version}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._secret, f"{algorithm}\0{version}".encode(), hashlib.sha512).digest()
         return new_key(owner, algorithm, permissions, label=f"load of {algorithm}", secret=secret_api_key(digest))
 
     def __len__(self) -> int:
@@ -80,9 +79,9 @@ class CallKeys:
 def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], label: str = "",
             secret: str | None = None) -> ApiKey:
     """A key for one call of ``algorithm`` acting for ``owner`` (not live until :func:`live`).
-    Drawn from the operating system's randomness, never from the seeded ids: under ``--seed``
+    Drawn from unguessable bytes (seeded once by the operating system), never from the seeded ids: under ``--seed``
     a predictable key would be a usable one, and drawing it would shift every later id."""
-    return ApiKey(api_key=secret or secret_api_key(), id=str(uuid.uuid4()), owner=owner,
+    return ApiKey(api_key=secret or secret_api_key(), id=secret_uuid(), owner=owner,
                   key_label=label or f"algo://{algorithm}", key_type="AlgorithmKey", permissions=permissions,
                   algorithm=algorithm)
 

@@ -32,7 +32,8 @@ from itertools import islice
 from typing import Any, Callable, Iterator
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import INVALID_JSON, NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from mockserver.errors import (CONNECTOR_NOT_FOUND, DATA_CONFLICT, DATA_NOT_FOUND, DIRECTORY_NOT_EMPTY, INVALID_JSON,
+                               NOT_AUTHORIZED, REQUEST_INVALID, ApiError)
 from mockserver.pagination import Page, Source, paginate, sorted_source
 from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
@@ -54,20 +55,20 @@ DIRECTORY = "directory"
 
 # -- errors -----------------------------------------------------------------
 def _not_found(uri: str, why: str = "") -> ApiError:
-    return ApiError(REQUEST_INVALID, f"Path not found: {uri}{' (' + why + ')' if why else ''}", 404)
+    return ApiError(DATA_NOT_FOUND, f"Path not found: {uri}{' (' + why + ')' if why else ''}")
 
 
 def _bad_path(message: str) -> ApiError:
-    return ApiError(REQUEST_INVALID, f"The request is invalid: {message}", 400)
+    return ApiError(REQUEST_INVALID, f"The request is invalid: {message}")
 
 
 def _conflict(message: str) -> ApiError:
-    return ApiError(REQUEST_INVALID, message, 409)
+    return ApiError(DATA_CONFLICT, message)
 
 
 def _forbidden(uri: str) -> ApiError:
     return ApiError(NOT_AUTHORIZED, f"Caller is not authorized to perform the operation: write access to {uri} "
-                                    "is reserved to its owner (and the members of an owning organization)", 403)
+                                    "is reserved to its owner (and the members of an owning organization)")
 
 
 # -- paths ------------------------------------------------------------------
@@ -216,8 +217,8 @@ def find_connector(store: DataStore, state: State, who: Principal, connector_id:
     kind, _, label = connector_id.partition("+")
     if kind not in CONNECTOR_TYPES:
         known = ", ".join((HOSTED,) + CONNECTOR_TYPES)
-        raise ApiError(REQUEST_INVALID, f"Unknown connector {connector_id!r}: connector types are {known} "
-                                        "(with '+label' for a labelled connector)", 404)
+        raise ApiError(CONNECTOR_NOT_FOUND, f"Unknown connector {connector_id!r}: connector types are {known} "
+                                        "(with '+label' for a labelled connector)")
     usable = [c for c in store.connectors if c.type == kind and _may_use(state, who, c)]
     if label:
         found = next((c for c in usable if c.label == label), None)
@@ -226,8 +227,8 @@ def find_connector(store: DataStore, state: State, who: Principal, connector_id:
         if found is None and len(usable) == 1:
             found = usable[0]
     if found is None:
-        raise ApiError(REQUEST_INVALID, f"Connector {connector_id!r} is not configured: add it to the fixtures' "
-                                        "connectors section (type, label, default, buckets or files)", 404)
+        raise ApiError(CONNECTOR_NOT_FOUND, f"Connector {connector_id!r} is not configured: add it to the fixtures' "
+                                        "connectors section (type, label, default, buckets or files)")
     return found
 
 
@@ -484,7 +485,7 @@ def parse_directory_body(body: bytes) -> tuple[str, list[str] | None]:
     stripped = text.strip()
     if not stripped:
         raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name' "
-                                        "(send JSON {\"name\": ..., \"acl\": {\"read\": [...]}} or the bare name)", 400)
+                                        "(send JSON {\"name\": ..., \"acl\": {\"read\": [...]}} or the bare name)")
     if stripped[0] in "{[\"":
         try:
             value = json.loads(stripped)
@@ -495,7 +496,7 @@ def parse_directory_body(body: bytes) -> tuple[str, list[str] | None]:
         if not isinstance(value, dict):
             raise _bad_path("the directory creation body must be a JSON object {\"name\": ..., \"acl\": ...}")
         if "name" not in value:
-            raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name'", 400)
+            raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name'")
         name = check_name(value["name"], "name")
         acl = check_acl(value["acl"]) if value.get("acl") is not None else None
         return name, acl
@@ -563,8 +564,8 @@ def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bo
         node = loc.node
         if isinstance(node, Folder):
             if node.entries and not force:
-                raise ApiError(REQUEST_INVALID, f"Directory {loc.uri} is not empty ({len(node.entries)} entries); "
-                                                "delete it with force=true", 409, deleted=0)
+                raise ApiError(DIRECTORY_NOT_EMPTY, f"Directory {loc.uri} is not empty ({len(node.entries)} entries); "
+                                                "delete it with force=true", deleted=0)
             deleted = node.count()
         else:
             deleted = 1

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from mockserver.errors import NOT_FOUND, UNKNOWN_ALGORITHM_ENVIRONMENT, UNKNOWN_LANGUAGE, ApiError
+from mockserver.errors import ENVIRONMENT_NOT_FOUND, UNKNOWN_ALGORITHM_ENVIRONMENT, UNKNOWN_LANGUAGE, ApiError
 from mockserver.domain.context import Ctx
 
 # settings.language values the seeds list, with the names the platform displays.
@@ -211,6 +211,8 @@ def environments(ctx: Ctx, language: str) -> list[Environment]:
 
 def find_environment(ctx: Ctx, env_id: Any) -> Environment | None:
     """The environment whose ``id`` is ``env_id``, or None."""
+    if not isinstance(env_id, str):      # most settings name none: skip hashing the profiles
+        return None
     return next((env for env in _all(ctx) if env.id == env_id), None)
 
 
@@ -220,7 +222,7 @@ def environment_language(ctx: Ctx, env_id: str) -> str:
     for env in _all(ctx):
         if env_id in (env.id, env.environment_specification_id):
             return env.language.settings_language or env.language.name
-    raise ApiError(NOT_FOUND, f"No such environment specification: {env_id!r}", 404)
+    raise ApiError(ENVIRONMENT_NOT_FOUND, f"No such environment specification: {env_id!r}")
 
 
 def resolve_algorithm_environment(ctx: Ctx, given: Any, current: dict[str, Any] | None = None) -> Any:

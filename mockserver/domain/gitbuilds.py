@@ -18,7 +18,7 @@ import math
 import os
 from typing import Mapping
 
-from mockserver.errors import CANNOT_EXECUTE, CODE_GONE, REPOSITORY_UNUSABLE, TOO_MANY_BUILDS, ApiError, Kind
+from mockserver.errors import CANNOT_EXECUTE, CODE_GONE, REPOSITORY_UNUSABLE, TOO_MANY_BUILDS, ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
 from mockserver.runtime.errors import ProcessesBusy
@@ -210,7 +210,7 @@ def binding_for(ctx: Ctx, algorithm_id: str, algo_name: str, repo: Repository, b
         raise CannotRun(REPOSITORY_UNUSABLE, f"The code of {algo_name} at {build.commit_sha} cannot be checked out: "
                         f"{exc.message}") from None
     except ApiError as exc:           # the checkout cache is full, or no worker uid is free
-        raise CannotRun(Kind(exc.code, exc.status), exc.message) from None
+        raise CannotRun(exc.kind, exc.message) from None
     if fresh:
         install_requirements(folder, ctx.settings.wheelhouse)
         ctx.checkouts.reseal(folder, build.commit_sha)

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import re
 
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, Kind
 
 # Seed 001: "Only letters, numbers, and underscores are permitted, and must begin with a letter."
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
-def check_name(value: object, what: str, code: int) -> str:
+def check_name(value: object, what: str, kind: Kind) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value):
-        raise ApiError(code, f"Invalid {what} {value!r}: use 1-64 letters, digits or underscores, starting with a letter")
+        raise ApiError(kind, f"Invalid {what} {value!r}: use 1-64 letters, digits or underscores, starting with a letter")
     return value
 
 # The generated client (algorithmia-api-client) refuses other emails in answers,
@@ -19,7 +19,7 @@ def check_name(value: object, what: str, code: int) -> str:
 EMAIL_RE = re.compile(r"^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+[.][a-zA-Z]{2,6}$")
 
 
-def check_email(value: object, code: int) -> str:
+def check_email(value: object, kind: Kind) -> str:
     if not isinstance(value, str) or not EMAIL_RE.match(value):
-        raise ApiError(code, f"Invalid email address {value!r}")
+        raise ApiError(kind, f"Invalid email address {value!r}")
     return value

@@ -5,8 +5,8 @@ import dataclasses
 from typing import Any
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, ORG_EXISTS, ORG_NOT_FOUND, ORG_USER_RESERVATION_FAILED,
-                               USER_NOT_FOUND, ApiError, not_authorized)
+from mockserver.errors import (LAST_OWNER, MALFORMED_ORG, MEMBER_NOT_FOUND, ORG_EXISTS, ORG_NOT_FOUND,
+                               ORG_USER_RESERVATION_FAILED, ApiError, not_authorized)
 from mockserver.pagination import Page, paginate, sorted_dict_source, sorted_source
 from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
@@ -83,7 +83,7 @@ def create(ctx: Ctx, who: Principal, body: dict[str, Any]) -> Organization:
         if taken in state.orgs:
             raise ApiError(ORG_EXISTS, f"An organization already exists with this name: {taken}")
         if taken in state.users:
-            raise ApiError(ORG_USER_RESERVATION_FAILED, f"Failed to reserve an organization user while adding an organization: {taken} is a username", 409)
+            raise ApiError(ORG_USER_RESERVATION_FAILED, f"Failed to reserve an organization user while adding an organization: {taken} is a username")
         org = Organization(org_name=name, org_label=body["org_label"], org_contact_name=body["org_contact_name"],
                            org_email=body["org_email"], org_url=body.get("org_url"), id=ctx.ids.uuid(),
                            type_id=_type_id(body.get("type_id")), created_at=ctx.clock.iso(), seq=state.next_seq(),
@@ -154,7 +154,7 @@ def member(ctx: Ctx, who: Principal, org_name: str, username: str) -> Membership
         if not (who.is_admin or who.username in org.members):
             raise ApiError(ORG_NOT_FOUND, f"The requested organization was not found: {org_name}")
         if username not in org.members:
-            raise ApiError(USER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
+            raise ApiError(MEMBER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
         return Membership(org_name, username, org.members[username])
 
 
@@ -179,7 +179,7 @@ def remove_member(ctx: Ctx, who: Principal, org_name: str, username: str) -> Non
         if not (_can_manage(state, who, org) or who.username == username):
             raise not_authorized("Only an owner of the organization or an admin may remove members")
         if username not in org.members:
-            raise ApiError(USER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
+            raise ApiError(MEMBER_NOT_FOUND, f"The requested user was not found in organization {org_name}: {username}")
         if org.owners() == [username]:
             raise ApiError(LAST_OWNER, f"Unable to remove the last owner of an organization: {username} is the only owner of {org_name}")
         state.drop_member(org_name, username)

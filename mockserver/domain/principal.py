@@ -28,4 +28,4 @@ class Principal:
 
     def require(self, permission: str) -> None:
         if not self.allows(permission):
-            raise ApiError(NOT_AUTHORIZED, f"Caller is not authorized to perform the operation: the API key lacks {permission}", 403)
+            raise ApiError(NOT_AUTHORIZED, f"Caller is not authorized to perform the operation: the API key lacks {permission}")

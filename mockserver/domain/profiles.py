@@ -29,5 +29,5 @@ def profile_for(ctx: Ctx, settings: dict[str, Any]) -> Profile:
             return profile
     fallback = profiles.get(ENVIRONMENT_PROFILES.get(processor, "python3-cpu"))
     if fallback is None:
-        raise ApiError(UNSUPPORTED_MACHINE, f"The requested machine type is not supported: no {processor} environment profile is loaded", 400)
+        raise ApiError(UNSUPPORTED_MACHINE, f"The requested machine type is not supported: no {processor} environment profile is loaded")
     return fallback

@@ -5,7 +5,7 @@ import copy
 from typing import Any
 
 from mockserver.errors import (SCM_DEFAULT, SCM_DISABLED, SCM_DUPLICATE, SCM_IN_USE, SCM_INVALID,
-                      SCM_DELETE_FAILED, SCM_MALFORMED_UPDATE, SCM_NOT_FOUND, SCM_UPDATE_FAILED, ApiError)
+                      SCM_DELETE_FAILED, SCM_MALFORMED_UPDATE, SCM_NOT_FOUND, SCM_UPDATE_FAILED, ApiError, Kind)
 from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import Scm
@@ -39,16 +39,16 @@ def oauth_status(ctx: Ctx, scm_id: str) -> Scm:
     return get(ctx, scm_id)
 
 
-def _check_external(body: dict[str, Any], code: int) -> None:
+def _check_external(body: dict[str, Any], kind: Kind) -> None:
     provider = body.get("provider")
     if provider is not None and provider not in EXTERNAL_PROVIDERS:
-        raise ApiError(code, f"The provided SCM configuration is invalid: provider must be one of {', '.join(EXTERNAL_PROVIDERS)}, not {provider!r}")
+        raise ApiError(kind, f"The provided SCM configuration is invalid: provider must be one of {', '.join(EXTERNAL_PROVIDERS)}, not {provider!r}")
     urls = body.get("urls")
     if urls is not None:
         for key in _URL_KEYS:
             value = urls.get(key)
             if value is not None and not (isinstance(value, str) and value.startswith(("http://", "https://", "ssh://", "git@"))):
-                raise ApiError(code, f"The provided SCM configuration is invalid: urls.{key} must be a URL, not {value!r}")
+                raise ApiError(kind, f"The provided SCM configuration is invalid: urls.{key} must be a URL, not {value!r}")
 
 
 def create(ctx: Ctx, body: dict[str, Any]) -> Scm:

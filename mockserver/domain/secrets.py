@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import INVALID_REQUEST, NOT_FOUND, ApiError
+from mockserver.errors import INVALID_REQUEST, SECRET_EXISTS, SECRET_NOT_FOUND, ApiError
 from mockserver.domain.algorithm_models import Algorithm, Secret
 from mockserver.domain.algorithms import find_by_id
 from mockserver.domain.context import Ctx
@@ -41,7 +41,7 @@ def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) ->
             raise ApiError(INVALID_REQUEST, f"owner_type must be 'algorithm' and owner_id this algorithm's id ({algo.id})")
         provider = body.get("provider_id") or SECRET_PROVIDERS[0].id
         if provider not in _PROVIDERS:
-            raise ApiError(INVALID_REQUEST, f"Unknown provider_id {provider!r}; see GET /v1/secret-provider", 400)
+            raise ApiError(INVALID_REQUEST, f"Unknown provider_id {provider!r}; see GET /v1/secret-provider")
         short_name, key, value = body["short_name"], body["secret_key"], body["secret_value"]
         _check(algo, short_name, key, value, None, body.get("description"))
         secret = Secret(id=ctx.ids.uuid(), short_name=short_name, secret_key=key, secret_value=value,
@@ -78,7 +78,7 @@ def delete(ctx: Ctx, who: Principal, algorithm_id: str, secret_id: str) -> None:
 def _find(algo: Algorithm, secret_id: str) -> Secret:
     secret = algo.secrets.get(secret_id)
     if secret is None:
-        raise ApiError(NOT_FOUND, f"No secret {secret_id} on algorithm {algo.full_name}", 404)
+        raise ApiError(SECRET_NOT_FOUND, f"No secret {secret_id} on algorithm {algo.full_name}")
     return secret
 
 
@@ -98,5 +98,5 @@ def _check(algo: Algorithm, short_name: str, key: str, value: str, own_id: str |
         raise ApiError(INVALID_REQUEST, f"secret_value must be at most {MAX_VALUE_BYTES} bytes with no NUL character")
     for other in algo.secrets.values():
         if other.id != own_id and (other.short_name == short_name or other.secret_key == key):
-            raise ApiError(INVALID_REQUEST, f"Algorithm {algo.full_name} already has a secret named {short_name!r} "
-                           f"or using secret_key {key!r}", 409)
+            raise ApiError(SECRET_EXISTS, f"Algorithm {algo.full_name} already has a secret named {short_name!r} "
+                           f"or using secret_key {key!r}")

@@ -14,9 +14,8 @@ import base64
 import io
 import pickle
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from sortedcontainers import SortedDict
 
@@ -241,20 +240,41 @@ class State:
         return self.owner_names.get(name.casefold())
 
 
+class _Locked:
+    """``with store.write() as state``: the store's lock held for the block. A class rather than
+    a generator-based context manager: every request enters it once or more."""
+    __slots__ = ("store",)
+
+    def __init__(self, store: "Store"):
+        self.store = store
+
+    def __enter__(self) -> State:
+        store = self.store
+        store.lock.acquire()
+        try:
+            state = store.state
+            if state is None:                # a forked store's first use (fork())
+                state = store.state = store._baseline.copy()
+        except BaseException:
+            store.lock.release()
+            raise
+        return state
+
+    def __exit__(self, *_exc) -> None:
+        self.store.lock.release()
+
+
 class Store:
     def __init__(self, state: State | None = None):
         self.state = state or State()
         self.lock = threading.RLock()
+        self._locked = _Locked(self)
         self._baseline = _Baseline(self.state)
         self.call_keys = CallKeys()         # the keys of running calls: never part of the state
 
-    @contextmanager
-    def write(self) -> Iterator[State]:
-        with self.lock:
-            state = self.state
-            if state is None:                # a forked store's first use (fork())
-                state = self.state = self._baseline.copy()
-            yield state
+    def write(self) -> _Locked:
+        """The state, with the store's (reentrant) lock held for the ``with`` block."""
+        return self._locked             # holds no state of its own: one per store serves every block
 
     read = write  # one lock for both: reads see a consistent state
 
@@ -283,6 +303,7 @@ class Store:
         one that is never used holds none."""
         store = Store.__new__(Store)
         store.lock = threading.RLock()
+        store._locked = _Locked(store)
         store.call_keys = CallKeys()
         with self.lock:
             store._baseline = self._baseline

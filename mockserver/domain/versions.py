@@ -13,8 +13,8 @@ from typing import Any
 import semver
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import (ALGORITHM_NAME_NOT_FOUND, INVALID_BUILD_STATUS, INVALID_REQUEST,
-                      VERSION_ALREADY_PUBLISHED, ApiError)
+from mockserver.errors import (BUILD_FAILED, BUILD_NOT_FINISHED, INVALID_BUILD_STATUS, INVALID_REQUEST,
+                      VERSION_ALREADY_PUBLISHED, VERSION_NOT_FOUND, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.domain.store import State
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, Version
@@ -180,13 +180,13 @@ def get(ctx: Ctx, who: Principal, owner: str, name: str, ref: str) -> AlgorithmV
         build = next((b for b in algo.builds.values() if b.commit_sha == ref or b.semantic_version == ref), None)
         version = version_of_build(algo, build) if build else None
         if build is None or not (acts_for(state, who, algo.owner) or (version and version.callability == "public")):
-            raise ApiError(ALGORITHM_NAME_NOT_FOUND, f"No such version of {algo.full_name}: {ref}", 404)
+            raise ApiError(VERSION_NOT_FOUND, f"No such version of {algo.full_name}: {ref}")
         return view(state, algo, build, version, as_version=True)
 
 
 # -- invocation ---------------------------------------------------------------------
 def _no_version(algo: Algorithm, spec: str, why: str = "") -> ApiError:
-    return ApiError(ALGORITHM_NAME_NOT_FOUND, f"No such version of algo://{algo.full_name}: {spec}{why}", 404)
+    return ApiError(VERSION_NOT_FOUND, f"No such version of algo://{algo.full_name}: {spec}{why}")
 
 
 def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
@@ -214,8 +214,8 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     def result(version: Version | None, build: Build | None = None):
         build = build or algo.builds[version.build_id]
         if build.status != "succeeded":
-            raise ApiError(INVALID_BUILD_STATUS, f"algo://{algo.full_name}/{spec} cannot be called: its build is "
-                           f"{build.status}", 400 if build.status == "failed" else 409)
+            raise ApiError(BUILD_FAILED if build.status == "failed" else BUILD_NOT_FINISHED,
+                           f"algo://{algo.full_name}/{spec} cannot be called: its build is {build.status}")
         return algo, build, version
 
     if not spec:

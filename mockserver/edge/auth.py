@@ -6,7 +6,7 @@ client) and ``Bearer KEY`` (the Python client with a bearer token).
 from __future__ import annotations
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import INVALID_API_KEY, NOT_AUTHORIZED, ApiError
+from mockserver.errors import AUTHORIZATION_REQUIRED, INVALID_API_KEY, NOT_AUTHORIZED, ApiError
 from mockserver.domain.store import Store
 
 _SCHEMES = ("simple", "bearer")
@@ -29,7 +29,7 @@ def resolve(store: Store, header: str | None) -> Principal | None:
     with store.read() as state:
         key = state.keys.get(secret) or store.call_keys.get(state, secret)   # a running call's own key
     if key is None:
-        raise ApiError(INVALID_API_KEY, "Unknown or invalid API key", 401)
+        raise ApiError(INVALID_API_KEY, "Unknown or invalid API key")
     return Principal(key)
 
 
@@ -38,8 +38,8 @@ def enforce(access: str, permission: str | None, principal: Principal | None) ->
     if access == "public":
         return
     if principal is None:
-        raise ApiError(NOT_AUTHORIZED, "Authorization required: send 'Authorization: Simple YOUR_API_KEY'", 401)
+        raise ApiError(AUTHORIZATION_REQUIRED, "Authorization required: send 'Authorization: Simple YOUR_API_KEY'")
     if access == "admin" and not principal.is_admin:
-        raise ApiError(NOT_AUTHORIZED, "Caller is not authorized to perform the operation: an admin API key is required", 403)
+        raise ApiError(NOT_AUTHORIZED, "Caller is not authorized to perform the operation: an admin API key is required")
     if permission:
         principal.require(permission)

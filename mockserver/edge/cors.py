@@ -9,13 +9,13 @@ With a list, a request's ``Origin`` is echoed only when listed (plus
 ``Vary: Origin``); other origins get no CORS headers, so the browser blocks them.
 
 The spec gate registers its routes without automatic OPTIONS, so preflights are
-answered in a before_request hook, before routing could answer 404/405.
-Both hooks are registered by the app factory.
+answered before a view (the app's before_request hook), before routing could answer 404/405.
+The app factory calls both steps from its request hooks.
 """
 from __future__ import annotations
 
 from mockserver.web.site import is_control_path
-from mockserver.errors import NOT_AUTHORIZED, ApiError
+from mockserver.errors import CROSS_ORIGIN_REFUSED, ApiError
 
 ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = "Authorization, Content-Type, Accept, X-Requested-With, Content-Encoding"
@@ -36,17 +36,18 @@ def allowed_origin(origins: list[str], origin: str | None) -> str | None:
 
 
 def preflight_hook(server):
-    """A before_request hook: answers preflights of /v1 routes; refuses those of /_mock."""
-    from flask import Response, request
+    """The before-view step ``preflight(request, g)``: answers preflights of /v1 routes; refuses
+    those of /_mock."""
+    from flask import Response
 
     origins = parse_origins(server.settings.cors_origins)
 
-    def preflight():
+    def preflight(request, _g):
         environ = request.environ
         if environ["REQUEST_METHOD"] != "OPTIONS" or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
             return None
         if is_control_path(request.path):
-            raise ApiError(NOT_AUTHORIZED, "The control API allows no cross-origin requests", 403)
+            raise ApiError(CROSS_ORIGIN_REFUSED, "The control API allows no cross-origin requests")
         origin = environ.get("HTTP_ORIGIN")
         response = Response(status=204)
         del response.headers["Content-Type"]
@@ -61,12 +62,11 @@ def preflight_hook(server):
 
 
 def headers_hook(server):
-    """An after_request hook: CORS headers on every answer outside /_mock."""
-    from flask import request
-
+    """The after-view step ``add_headers(request, g, response)``: CORS headers on every answer
+    outside /_mock."""
     origins = parse_origins(server.settings.cors_origins)
 
-    def add_headers(response):
+    def add_headers(request, _g, response):
         # Only browsers send Origin, and CORS headers mean nothing without it: SDK and
         # CI traffic skips this work. (With an origin list, Vary: Origin still applies.)
         origin = request.environ.get("HTTP_ORIGIN")

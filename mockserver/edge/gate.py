@@ -3,7 +3,7 @@
 Query and path values arrive as strings; they are cast by their schema type and
 then validated. JSON bodies are parsed whatever the Content-Type says (clients
 mislabel them) and only for operations that declare a JSON body; bodies of
-GET/HEAD/DELETE are never read. Failures become ``ApiError`` with the code the
+GET/HEAD/DELETE are never read. Failures become ``ApiError`` of the kind the
 operation declares and a message naming the offending field.
 """
 from __future__ import annotations
@@ -23,16 +23,23 @@ _FALSE = {"false", "0", "no"}
 
 @dataclass
 class Input:
-    """What a handler gets: typed, validated parameters and the parsed body."""
+    """What a handler gets: typed, validated parameters and the parsed body; and what the
+    request hook resolved for it (the request's server, caller, id and the request itself), so that
+    handlers need not look them up again."""
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, Any] = field(default_factory=dict)
     body: Any = None
+    mock: Any = None               # the request's MockServer (app.py)
+    principal: Any = None          # the caller (None: no key sent, or a control operation)
+    request_id: str = ""
+    request: Any = None            # the Flask request (its environ, body)
 
 
-def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
+def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any] | None,
           headers: Mapping[str, str], read_body) -> Input:
-    """Validate one request. ``args`` is a MultiDict; ``read_body()`` returns bytes."""
+    """Validate one request. ``args`` is a MultiDict (None when the operation has no query
+    parameter); ``read_body()`` returns bytes."""
     found = Input()
     for param in op.params:
         if param.location == "path":
@@ -61,8 +68,8 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any],
         if (headers.get("Content-Type") or "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             # e.g. algorithmia 2.0.5's algo.update(), which form-encodes nested dicts (only
             # their keys arrive): refused as a JSON API would, never a silent no-op 200.
-            raise ApiError(op.invalid_code, "The request body must be JSON (Content-Type: application/json), "
-                           "not a form-encoded body", 400)
+            raise ApiError(op.invalid_kind, "The request body must be JSON (Content-Type: application/json), "
+                           "not a form-encoded body")
         found.body = _body(op, read_body())
     return found
 
@@ -108,7 +115,7 @@ def _param_error(param: Param, message: str) -> ApiError:
 def _body(op: Operation, data: bytes) -> Any:
     if not data.strip():
         if op.body.required:
-            raise ApiError(op.missing_code, "The request is invalid: a JSON request body is required")
+            raise ApiError(op.missing_kind, "The request is invalid: a JSON request body is required")
         return None
     try:
         value = json.loads(data)
@@ -132,7 +139,7 @@ def _body_error(op: Operation, error) -> ApiError:
     where = "body" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return ApiError(op.missing_code, f"Request body is invalid, missing field: '{missing}' (at {where})")
+        return ApiError(op.missing_kind, f"Request body is invalid, missing field: '{missing}' (at {where})")
     if error.validator == "additionalProperties":
-        return ApiError(op.invalid_code, f"The request is invalid: {where}: {error.message} (no such field on this object)")
-    return ApiError(op.invalid_code, f"The request is invalid: {where}: {error.message}")
+        return ApiError(op.invalid_kind, f"The request is invalid: {where}: {error.message} (no such field on this object)")
+    return ApiError(op.invalid_kind, f"The request is invalid: {where}: {error.message}")

@@ -31,8 +31,8 @@ from mockserver.edge.git_view import RepositoryView
 from mockserver.web.current import base_url_of, server_of
 from mockserver.domain import gitaccess, gitpush
 from mockserver.domain.context import Ctx
-from mockserver.errors import (GIT_AUTH_REQUIRED, GIT_BODY_TOO_LARGE, GIT_NOT_FOUND, GIT_UNKNOWN_SERVICE,
-                               GIT_WRONG_CONTENT_TYPE, ApiError)
+from mockserver.errors import (GIT_AUTH_REQUIRED, GIT_BODY_TOO_LARGE, GIT_NOT_FOUND, GIT_REQUEST_FAILED,
+                               GIT_UNKNOWN_SERVICE, GIT_WRONG_CONTENT_TYPE, ApiError)
 
 log = logging.getLogger("mockserver.git")
 
@@ -57,10 +57,10 @@ class GitMiddleware:
         try:
             status, headers, body = self.handle(environ)
         except ApiError as err:
-            status, headers, body = _text(err.status, err.message, err.headers)
+            status, headers, body = _text(err)
         except Exception:     # never a traceback on the wire
             log.exception("git request failed: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            status, headers, body = _text(400, "the git request failed; see the server log")
+            status, headers, body = _text(ApiError(GIT_REQUEST_FAILED, "the git request failed; see the server log"))
         start_response(status, headers)
         return [body] if isinstance(body, bytes) else body
 
@@ -161,7 +161,7 @@ def _run_dulwich(repo: Any, environ: dict, rest: str, max_bytes: int) -> tuple[s
     except ValueError:
         length = 0
     if length > max_bytes:
-        return _text(413, f"the request is too large: the limit is {max_bytes} bytes")
+        raise ApiError(GIT_BODY_TOO_LARGE, f"the request is too large: the limit is {max_bytes} bytes")
     env = dict(environ)
     env["PATH_INFO"], env["SCRIPT_NAME"] = rest, ""
     if env.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" and _server_dechunks(environ):
@@ -189,7 +189,7 @@ def _run_dulwich(repo: Any, environ: dict, rest: str, max_bytes: int) -> tuple[s
     status = response.get("status", "500 Internal Server Error")
     if status.startswith("5"):
         spool.close()
-        return _text(400, "the git request failed")
+        raise ApiError(GIT_REQUEST_FAILED, "the git request failed")
     size = spool.tell()
     spool.seek(0)
     headers = [(k, v) for k, v in response.get("headers", []) if k.lower() != "content-length"]
@@ -213,12 +213,14 @@ def _answer(status: int, content_type: str, body: bytes):
             [("Content-Type", content_type), ("Cache-Control", "no-cache"), ("Content-Length", str(len(body)))], body)
 
 
-def _text(status: int, message: str, headers: dict[str, str] | None = None):
+def _text(err: ApiError):
+    """An error as git's answer: plain text, as git prints it, with the status of its kind."""
+    status = err.status
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
-    body = (message + "\n").encode("utf-8")
+    body = (err.message + "\n").encode("utf-8")
     out = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-    out += list((headers or {}).items())
+    out += list(err.headers.items())
     return f"{status} {phrase}".strip(), out, body

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 import yaml
 
-from mockserver.errors import REQUEST_INVALID
+from mockserver.errors import Kind, kind_named
 from mockserver.resources import resource_path
 from mockserver.edge import schema_check, spec_cache
 from mockserver.edge.schema_check import SchemaValidator
@@ -62,13 +62,17 @@ class Operation:
     flask_rule: str
     access: str                    # public | user | admin
     permission: str | None
-    invalid_code: int
-    missing_code: int
+    invalid_kind: Kind             # the error of a body that fails its schema (x-mock-errors)
+    missing_kind: Kind             # ... that lacks a required field
     raw_body: bool
     params: list[Param] = field(default_factory=list)
     body: Body | None = None
     success_status: int = 200
     document: Any = field(default=None, repr=False, compare=False)   # () -> the document it is in
+    query_params: bool = field(init=False, repr=False, compare=False)   # any query parameter (else args unread)
+
+    def __post_init__(self):
+        self.query_params = any(p.location == "query" for p in self.params)
 
     @property
     def node(self):
@@ -203,8 +207,8 @@ def _operation_data(template: str, method: str, raw: dict, shared: list, resolve
     return {"id": raw["operationId"], "method": method.upper(), "path": template,
             "flask_rule": flask_rule(template, converters), "access": raw.get("x-mock-access", "user"),
             "permission": raw.get("x-mock-permission"),
-            "invalid_code": int(errors.get("invalid", REQUEST_INVALID)),
-            "missing_code": int(errors.get("missing", REQUEST_INVALID)),
+            "invalid_kind": kind_named(errors.get("invalid", "REQUEST_INVALID")).name,
+            "missing_kind": kind_named(errors.get("missing", "REQUEST_INVALID")).name,
             "raw_body": bool(raw.get("x-mock-raw-body")), "params": list(params.values()), "body": body,
             "success_status": success, "control": control}
 
@@ -217,8 +221,8 @@ def _operation(data: dict, checks: dict, document) -> Operation:
         schema = data["body"]["schema"]
         body = Body(data["body"]["required"], schema, _validator(schema, checks) if schema else None)
     return Operation(id=data["id"], method=data["method"], path=data["path"], flask_rule=data["flask_rule"],
-                     access=data["access"], permission=data["permission"], invalid_code=data["invalid_code"],
-                     missing_code=data["missing_code"], raw_body=data["raw_body"], params=params, body=body,
+                     access=data["access"], permission=data["permission"], invalid_kind=kind_named(data["invalid_kind"]),
+                     missing_kind=kind_named(data["missing_kind"]), raw_body=data["raw_body"], params=params, body=body,
                      success_status=data["success_status"], document=document)
 
 

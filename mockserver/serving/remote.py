@@ -17,7 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from mockserver.domain.bindings import binding_key, parse_binding_key
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, Kind
 from mockserver.fixtures import FixtureError
 
 
@@ -94,11 +94,15 @@ def merged_fixtures(paths: list[str]) -> str:
 
 
 def _api_error(exc: urllib.error.HTTPError) -> ApiError:
+    """The error the remote mock answered, as the in-process handle raises it."""
     try:
         error = json.loads(exc.read()).get("error") or {}
     except (ValueError, AttributeError):
         error = {}
-    return ApiError(error.get("code"), error.get("message") or f"HTTP {exc.code}", exc.code)
+    if not isinstance(error, dict):         # the bare shape: {"error": "message"}
+        error = {"message": str(error)}
+    answered_kind = Kind(error.get("code"), exc.code)      # a kind outside the table: the remote's answer
+    return ApiError(answered_kind, error.get("message") or f"HTTP {exc.code}")
 
 
 class RemoteHandle:

@@ -24,11 +24,13 @@ def server_of(environ, default):
     return environ.get(SERVER_KEY) or default
 
 
-def base_url() -> str:
+def base_url(mock=None, environ: dict | None = None) -> str:
     """The URL the API lives under: scheme, host and the sandbox's /sandboxes/{id} (or a mount's
-    SCRIPT_NAME), without a trailing slash."""
-    mock = server()
-    env = request.environ
+    SCRIPT_NAME), without a trailing slash. ``mock`` and ``environ``: the request's server and
+    environ when the caller has them (no proxy look-ups), else this request's."""
+    env = request.environ if environ is None else environ
+    if mock is None:
+        mock = env.get(SERVER_KEY) or current_app.extensions["mockserver"]
     configured = mock.settings.public_url
     if configured:
         return configured.rstrip("/") + env.get(PREFIX_KEY, "")

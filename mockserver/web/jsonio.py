@@ -24,6 +24,12 @@ def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> R
                     content_type="application/json")
 
 
+def error_response(err: ApiError, body: dict | None = None) -> Response:
+    """The one rendering of an ``ApiError``: its body (``body``: the error handler's finished
+    copy of it), the status its kind answers with, and its headers."""
+    return json_response(err.body() if body is None else body, err.status, err.headers)
+
+
 def empty_response(status: int = 204, headers: dict | None = None) -> Response:
     # The Python client json-decodes some empty answers; an empty 200/204 body is
     # what the real service sends for deletes.

@@ -11,7 +11,7 @@ import hmac
 import ipaddress
 from typing import Iterable, Mapping
 
-from mockserver.errors import NOT_AUTHORIZED, REQUEST_INVALID, ApiError
+from mockserver.errors import CROSS_ORIGIN_REFUSED, HOST_REFUSED, ApiError
 
 CONTROL_PREFIX = "/_mock"
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
@@ -97,8 +97,8 @@ def check_site(environ: Mapping, public_names: Iterable[str], what: str, cross_o
     host = environ.get("HTTP_HOST")
     if not host_allowed(host, public_names):
         name, _ = split_host(host)
-        raise ApiError(REQUEST_INVALID, f"Host {name!r} may not reach {what}: use a loopback name or "
-                       "an IP address, or add the name with --public-name (MOCKSERVER_PUBLIC_NAMES)", 403)
+        raise ApiError(HOST_REFUSED, f"Host {name!r} may not reach {what}: use a loopback name or "
+                       "an IP address, or add the name with --public-name (MOCKSERVER_PUBLIC_NAMES)")
     if not origin_allowed(environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE"),
                           environ.get("wsgi.url_scheme", "http"), host):
-        raise ApiError(NOT_AUTHORIZED, f"{what[0].upper()}{what[1:]} answers only its own origin: {cross_origin}", 403)
+        raise ApiError(CROSS_ORIGIN_REFUSED, f"{what[0].upper()}{what[1:]} answers only its own origin: {cross_origin}")

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from support.algorithms import SETTINGS as ALGORITHM_SETTINGS
 from support.api import ADMIN, DEMO, error_of
-from support.processes import served
 
 THREADS = 8
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": False, "source_visibility": "closed"}
+SERVED_ENV = {"MOCKSERVER_THREADS": "8"}                # served_server's
+SETTINGS = {**ALGORITHM_SETTINGS, "pipeline_enabled": False}
 
 
 def hdr(key, ctype="application/json"):
@@ -238,15 +238,9 @@ def test_live_threaded_server_parallel_clients(live_server):
     assert len(listed) == len(set(listed)) and set(names) <= set(listed)
 
 
-@pytest.fixture(scope="module")
-def served_url():
-    with served(MOCKSERVER_THREADS="8") as (url, _port, _proc):
-        yield url
-
-
-def test_served_soak_zero_errors(served_url):
+def test_served_soak_zero_errors(served_server):
     """8 client threads for SOAK_SECONDS (default 5) of mixed reads and writes: zero errors."""
-    url = served_url
+    url = served_server[0]
     seconds = float(os.environ.get("SOAK_SECONDS", "5"))
     routes = [("GET", "/v1/users/demo", None, ADMIN), ("GET", "/v1/users", None, ADMIN),
               ("GET", "/v1/organizations/acme/members", None, ADMIN), ("GET", "/v1/scms", None, DEMO),

@@ -22,6 +22,7 @@ import requests
 from mockserver.runtime.traces import SHOWN_SITE_PACKAGES
 from mockserver.serving.live import LiveServer
 from mockserver.settings import Settings
+from support.algorithms import SETTINGS
 from support.api import DEMO
 from support.clients import ADK_REQUIREMENT, adk_wheelhouse, install_from_wheelhouse
 from support.git import git_env, push_folder
@@ -29,8 +30,6 @@ from support.git import git_env, push_folder
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
 AUTH = {"Authorization": f"Simple {DEMO}"}
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 GREETER = '''from Algorithmia import ADK
 
 

@@ -70,7 +70,7 @@ def _dead(url: str, key: str) -> None:
                                ("POST", "/v1/algo/demo/Inner", {})):
         r = requests.request(method, url + path, json=body, headers=auth(key), timeout=30)
         assert r.status_code == 401, (method, path, r.status_code, r.text)
-        assert r.json()["error"]["code"] == INVALID_API_KEY, r.text          # as for any unknown key
+        assert r.json()["error"]["code"] == INVALID_API_KEY.code, r.text          # as for any unknown key
 
 
 def _stashed(url: str) -> str:

@@ -2,16 +2,8 @@
 import pytest
 import requests
 
+from support.algorithms import SETTINGS, algo_file
 from support.api import ALICE, DEMO
-
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
-
-
-@pytest.fixture()
-def client(live_server):
-    import Algorithmia
-    return Algorithmia.client(DEMO, live_server.url)
 
 
 def test_missing_algorithm_body_is_the_services_string(client, live_server):
@@ -53,10 +45,9 @@ def test_invalid_utf8_in_a_data_path_is_refused(client, live_server):
 
 def test_set_secret_and_the_algorithm_reads_it(client, live_server):
     """algorithmia 2.0.5's set_secret/get_secrets; the call sees the secret as an environment variable."""
-    from mockserver.resources import resource_path
     algo = client.algo("demo/SecretReader")
     algo.create(details={"label": "SecretReader"}, settings=SETTINGS)
-    target = str(resource_path("fixtures", "algorithms", "env_report.py")) + ":apply"
+    target = algo_file("env_report")
     assert requests.put(f"{live_server.url}/_mock/algorithms/demo/SecretReader/binding",
                         json={"target": target}).status_code == 200
     made = algo.set_secret("db", "DB_PASSWORD", "hunter2", description="the database")
@@ -76,10 +67,9 @@ def test_an_algorithm_acts_for_its_caller_plus_the_owner_grant(client, live_serv
     import Algorithmia
     from Algorithmia.acl import ReadAcl
     from Algorithmia.errors import AlgorithmException
-    from mockserver.resources import resource_path
     algo = client.algo("demo/DataReader")
     algo.create(details={"label": "DataReader"}, settings=SETTINGS)
-    target = str(resource_path("fixtures", "algorithms", "data_reader.py")) + ":apply"
+    target = algo_file("data_reader")
     assert requests.put(f"{live_server.url}/_mock/algorithms/demo/DataReader/binding",
                         json={"target": target}).status_code == 200
     algo.compile()

@@ -68,7 +68,7 @@ def test_clone_edit_push_build_publish_call_with_git(live_server, client, tmp_pa
     assert "/opt/algorithm/src/Greeter.py" in logs, logs            # the checkout's path as the platform shows it
     r = requests.post(f"{url}/v1/algorithms/demo/Greeter/versions", json={"version_info": {"version_type": "minor"}},
                       headers={"Authorization": f"Simple {DEMO}"}, timeout=30)
-    assert r.status_code == 400 and r.json()["error"]["code"] == INVALID_BUILD_STATUS, r.text
+    assert r.status_code == 400 and r.json()["error"]["code"] == INVALID_BUILD_STATUS.code, r.text
 
     # Published versions keep running what they were built from.
     assert client.algo("demo/Greeter/0.1.0").pipe("Cy").result == "hello Cy"

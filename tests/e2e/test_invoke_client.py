@@ -4,34 +4,20 @@ import requests
 from Algorithmia.algorithm import OutputType
 from Algorithmia.errors import AlgorithmException
 
-from support.api import DEMO
-from mockserver.resources import resource_path
-
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
-
-
-def target(name):
-    return str(resource_path("fixtures", "algorithms", f"{name}.py")) + ":apply"
+from support.algorithms import SETTINGS, algo_file
 
 
 def deploy(client, url, name, binding=None, publish=True, settings=None):
     algo = client.algo(f"demo/{name}")
     algo.create(details={"label": name}, settings={**SETTINGS, **(settings or {})})
     if binding:
-        r = requests.put(f"{url}/_mock/algorithms/demo/{name}/binding", json={"target": target(binding)})
+        r = requests.put(f"{url}/_mock/algorithms/demo/{name}/binding", json={"target": algo_file(binding)})
         assert r.status_code == 200, r.text
     algo.compile()
     if publish:
         algo.publish(settings={"algorithm_callability": "public"},
                      version_info={"version_type": "minor", "release_notes": "first"})
     return algo
-
-
-@pytest.fixture()
-def client(live_server):
-    import Algorithmia
-    return Algorithmia.client(DEMO, live_server.url)
 
 
 def test_pipe_text_json_bytes(client, live_server):

@@ -7,12 +7,11 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from support.algorithms import SETTINGS
 from support.api import DEMO
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 INTERNAL_SCM = {"id": "internal", "name": "Internal", "provider": "internal", "default": True, "enabled": True}

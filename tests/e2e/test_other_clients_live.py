@@ -2,16 +2,14 @@
 client's duplicated Content-Type header, and git pushing through an address spelled otherwise."""
 import http.client
 import io
-import time
 from urllib.parse import urlsplit
 
 import requests
 from dulwich import porcelain
 
+from support.algorithms import SETTINGS
 from support.api import DEMO
-
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
+from support.deploy import wait_build
 
 
 def test_go_pipe_nil_sends_content_type_twice(live_server):
@@ -50,14 +48,7 @@ def test_git_push_to_an_address_spelled_otherwise_builds_the_algorithm(live_serv
     commit = porcelain.commit(repo, message=b"pushed through another spelling",
                               author=b"Dev <dev@example.com>", committer=b"Dev <dev@example.com>").decode()
     porcelain.push(repo, remote, b"refs/heads/master:refs/heads/master", **quiet)
-    deadline = time.monotonic() + 60
-    while True:                       # a push builds its head: poll for the build of the commit
-        builds = requests.get(f"{url}/v1/algorithms/demo/CaseRepo/builds", headers=auth, timeout=30).json()["results"]
-        build = next((b for b in builds if b["commit_sha"] == commit), None)
-        if build is not None and build["status"] != "in-progress":
-            break
-        assert time.monotonic() < deadline, builds
-        time.sleep(0.2)
+    build = wait_build(url, "demo", "CaseRepo", commit, DEMO)          # a push builds its head
     assert build["status"] == "succeeded", build
     called = requests.post(f"{url}/v1/algo/demo/caserepo/{commit}", json="Neo", headers=auth, timeout=60)
     assert called.json()["result"] == "pushed Neo", called.text

@@ -25,11 +25,6 @@ def apply(input):
 '''
 
 
-@pytest.fixture()
-def client(live_server):
-    return Algorithmia.client(DEMO, live_server.url)
-
-
 def _bind(url, name, path):
     r = requests.put(f"{url}/_mock/algorithms/demo/{name}/binding", json={"target": f"{path}:apply"}, timeout=30)
     assert r.status_code == 200, r.text

@@ -6,12 +6,11 @@ import Algorithmia.errors
 import pytest
 import requests
 
+from support.algorithms import SETTINGS
 from support.api import ADMIN, DEMO
 from mockserver.settings import Settings
 from mockserver.serving.live import LiveServer
 
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 JSON = {"Content-Type": "application/json"}
 ROUNDS = 15
 

@@ -10,23 +10,19 @@ import json
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
 from support.api import ADMIN, DEMO, error_of
-from support.processes import served
 
 MiB = 1024 * 1024
 LIMIT = 10 * MiB
 BODY_TIMEOUT = 2
-
-
-@pytest.fixture(scope="module")
-def served_url():
-    with served(MOCKSERVER_THREADS="4", MOCKSERVER_BODY_TIMEOUT=str(BODY_TIMEOUT)) as server:
-        yield server
+THREADS = 4
+SERVED_ENV = {"MOCKSERVER_THREADS": str(THREADS), "MOCKSERVER_BODY_TIMEOUT": str(BODY_TIMEOUT)}    # served_server's
 
 
 def worker_rss_mib(master_pid: int) -> float:
@@ -76,16 +72,16 @@ def body_of(raw: bytes):
 
 
 @pytest.fixture(scope="module")
-def data_server(served_url):
+def data_server(served_server):
     """The served mock with demo's data directory ``safety`` made once and a small upload into it."""
-    url = served_url[0]
+    url = served_server[0]
     auth = {"Authorization": f"Simple {DEMO}"}
     r = requests.post(f"{url}/v1/data/.my", json={"name": "safety"}, headers=auth, timeout=10)
     assert r.status_code == 200 and r.json() == {"result": "data://demo/safety"}, r.text
     r = requests.put(f"{url}/v1/data/.my/safety/probe.bin", data=b"x", timeout=10,
                      headers={**auth, "Content-Type": "application/octet-stream"})
     assert r.status_code == 200 and r.json() == {"result": "data://demo/safety/probe.bin"}, r.text
-    return served_url
+    return served_server
 
 
 # ------------------------------------------------------------------------- oversized bodies
@@ -133,10 +129,10 @@ def test_oversized_uploads_do_not_grow_memory(data_server):
     ("Content-Length: 1000", b'{"usernam'),                         # 1,000 bytes promised, 9 arrive
     ("Transfer-Encoding: chunked", b'400\r\n{"usernam'),            # a 1 KiB chunk begun, never ended
 ])
-def test_slow_loris_partial_body_times_out(served_url, framing, partial):
+def test_slow_loris_partial_body_times_out(served_server, framing, partial):
     """A body starts, then nothing more arrives: the server closes the connection without an
     answer after the idle timeout (bounded)."""
-    url, port, _ = served_url
+    url, port, _ = served_server
     head = (f"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Simple {ADMIN}\r\n"
             f"Content-Type: application/json\r\n{framing}\r\n\r\n")
     stalled = []
@@ -162,10 +158,10 @@ def test_slow_loris_partial_body_times_out(served_url, framing, partial):
             s.close()
 
 
-def test_slow_loris_partial_headers_are_dropped(served_url):
+def test_slow_loris_partial_headers_are_dropped(served_server):
     """A request line arrives, the headers never end: the connection is closed after the
     timeout instead of pinning a thread (more stalled clients than threads)."""
-    url, port, _ = served_url
+    url, port, _ = served_server
     stalled = []
     try:
         for _ in range(6):
@@ -200,8 +196,8 @@ def test_deep_json_rejected_cleanly(api, depth):
         assert err["code"] == 2013, err
 
 
-def test_deep_json_rejected_by_live_server(served_url):
-    url, _, _ = served_url
+def test_deep_json_rejected_by_live_server(served_server):
+    url, _, _ = served_server
     body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
     r = requests.post(f"{url}/v1/organizations", data=body, timeout=30,
                       headers={"Authorization": f"Simple {ADMIN}", "Content-Type": "application/json"})
@@ -223,8 +219,12 @@ def test_stream_of_big_uploads_then_deleted_keeps_memory_bounded(data_server):
         r = requests.delete(f"{url}/v1/data/.my/safety/blob{i}.bin", headers=hdrs, timeout=30)
         assert r.status_code == 200 and r.json() == {"result": {"deleted": 1}}, r.text[:300]
 
-    for i in range(5):
-        cycle(i)                       # warm-up: allocator high-water mark
+    # Warm-up: each of the server's request threads allocates from an arena of its own, and which
+    # thread takes a request is the server's choice; uploads on every thread at once bring each
+    # arena to its high-water mark, whatever ran on this server before.
+    with ThreadPoolExecutor(THREADS) as pool:
+        for round_ in range(2):
+            list(pool.map(cycle, range(round_ * THREADS, (round_ + 1) * THREADS)))
     before = worker_rss_mib(proc.pid)
     for i in range(20):
         cycle(i)

@@ -4,32 +4,15 @@ import uuid
 
 import pytest
 
+from support.algorithms import SETTINGS, compile_, create, publish_request
 from support.api import ALICE, BOB, error_of
 
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-
-def create(api, name="MyAlgo", owner="demo", **extra):
-    body = {"name": name, "details": {"label": f"{name} label"}, "settings": {**SETTINGS, **extra.pop("settings", {})},
-            **extra}
-    return api.post(f"/v1/algorithms/{owner}", body)
-
-
-def compile_(api, name="MyAlgo", owner="demo"):
-    r = api.post(f"/v1/algorithms/{owner}/{name}/compile")
-    assert r.status_code == 200, r.data
-    return r.get_json()
-
-
-def publish(api, kind="minor", callability="public", name="MyAlgo", path="versions", **info):
-    return api.post(f"/v1/algorithms/demo/{name}/{path}", {"settings": {"algorithm_callability": callability},
-                                                            "version_info": {"version_type": kind, **info}})
+NAME = "MyAlgo"
 
 
 def test_create_answers_the_algorithm_object(api):
-    r = create(api, version_info={"sample_input": "Mia"})
+    r = create(api, NAME, version_info={"sample_input": "Mia"})
     assert r.status_code == 200, r.data
     body = r.get_json()
     uuid.UUID(body["id"])
@@ -44,40 +27,40 @@ def test_create_answers_the_algorithm_object(api):
 
 
 def test_org_member_may_create_under_the_org(api):
-    assert create(api, owner="acme").status_code == 200
+    assert create(api, NAME, owner="acme").status_code == 200
     assert api.as_(ALICE).get("/v1/algorithms/acme/MyAlgo").status_code == 200          # alice owns acme
-    error_of(create(api.as_(ALICE), name="Other", owner="demo"), 403, 2001)
-    error_of(create(api, owner="nobody_here"), 404, 3000)
+    error_of(create(api.as_(ALICE), "Other", owner="demo"), 403, 2001)
+    error_of(create(api, NAME, owner="nobody_here"), 404, 3000)
 
 
 def test_key_without_management_permission(api):
-    error_of(create(api.as_(BOB), owner="bob"), 403, 2001)
+    error_of(create(api.as_(BOB), NAME, owner="bob"), 403, 2001)
 
 
 @pytest.mark.parametrize("name", ["1abc", "has-dash", "has space", "_under", "", "x" * 65])
 def test_name_rules(api, name):
-    error_of(create(api, name=name), 400, 2015)
+    error_of(create(api, name), 400, 2015)
 
 
 def test_duplicate_names(api):
-    assert create(api).status_code == 200
-    error_of(create(api), 409, 1002)
-    error_of(create(api, name="MYALGO"), 409, 1002)
-    assert create(api, owner="acme").status_code == 200                 # other owner, same name
+    assert create(api, NAME).status_code == 200
+    error_of(create(api, NAME), 409, 1002)
+    error_of(create(api, "MYALGO"), 409, 1002)
+    assert create(api, NAME, owner="acme").status_code == 200                 # other owner, same name
 
 
 def test_a_deleted_name_is_free_again_in_any_case(api):
-    assert create(api).status_code == 200
+    assert create(api, NAME).status_code == 200
     assert api.delete("/v1/algorithms/demo/MyAlgo").status_code == 204
-    assert create(api, name="MYALGO").status_code == 200
-    error_of(create(api, name="myalgo"), 409, 1002)
+    assert create(api, "MYALGO").status_code == 200
+    error_of(create(api, "myalgo"), 409, 1002)
 
 
 def test_names_taken_survive_a_state_export_and_import(api):
-    assert create(api).status_code == 200
+    assert create(api, NAME).status_code == 200
     exported = api.get("/_mock/state").json
     assert api.put("/_mock/state", exported).status_code == 200
-    error_of(create(api, name="myAlgo"), 409, 1002)
+    error_of(create(api, "myAlgo"), 409, 1002)
 
 
 @pytest.mark.parametrize("settings,status,code,words", [
@@ -88,18 +71,18 @@ def test_names_taken_survive_a_state_export_and_import(api):
     ({"network_access": "partial"}, 400, 2015, "network_access"),
 ])
 def test_settings_enumerations(api, settings, status, code, words):
-    err = error_of(create(api, settings=settings), status, code)
+    err = error_of(create(api, NAME, settings=settings), status, code)
     assert words in err["message"]
 
 
 def test_open_source_with_other_licenses(api):
-    r = create(api, settings={"license": "mit", "source_visibility": "open"})
+    r = create(api, NAME, settings={"license": "mit", "source_visibility": "open"})
     assert r.status_code == 200 and r.get_json()["settings"]["license"] == "mit"
 
 
 def test_scm_choice(api, admin):
-    error_of(create(api, source={"scm": "nope"}), 404, 4009)
-    r = create(api, source={"scm": "github"})
+    error_of(create(api, NAME, source={"scm": "nope"}), 404, 4009)
+    r = create(api, NAME, source={"scm": "github"})
     assert r.status_code == 200, r.data
     source = r.get_json()["source"]
     assert source["scm"]["provider"] == "github" and source["repository_name"] == "MyAlgo"
@@ -107,7 +90,7 @@ def test_scm_choice(api, admin):
     status = api.get("/v1/algorithms/demo/MyAlgo/scm/status").get_json()
     assert status["scm_connection_status"] == "active" and status["repository_webhook_url"].endswith("/scm/webhook")
     assert admin.patch("/v1/admin/scms/github", {"enabled": False}).status_code == 200
-    error_of(create(api, name="Other", source={"scm_id": "github"}), 400, 4042)
+    error_of(create(api, "Other", source={"scm_id": "github"}), 400, 4042)
 
 
 def assert_no_such_algorithm(response):
@@ -117,7 +100,7 @@ def assert_no_such_algorithm(response):
 
 
 def test_visibility_and_management_rights(api):
-    create(api)
+    create(api, NAME)
     alice = api.as_(ALICE)
     assert_no_such_algorithm(alice.get("/v1/algorithms/demo/MyAlgo"))     # private: as if missing
     assert_no_such_algorithm(api.get("/v1/algorithms/demo/Missing"))
@@ -125,11 +108,11 @@ def test_visibility_and_management_rights(api):
                  lambda a: a.delete("/v1/algorithms/demo/MyAlgo"),
                  lambda a: a.post("/v1/algorithms/demo/MyAlgo/compile")):
         error_of(call(alice), 404, 1000)                               # invisible, not forbidden
-    sha = compile_(api)["version_info"]["git_hash"]
-    assert publish(api).status_code == 200
+    sha = compile_(api, NAME)["version_info"]["git_hash"]
+    assert publish_request(api, NAME).status_code == 200
     got = alice.get("/v1/algorithms/demo/MyAlgo")                       # public now
     assert got.status_code == 200 and got.get_json()["version_info"]["git_hash"] == sha
-    compile_(api)                                                      # unpublished: hidden from others
+    compile_(api, NAME)                                                      # unpublished: hidden from others
     assert alice.get("/v1/algorithms/demo/MyAlgo").get_json()["version_info"]["git_hash"] == sha
     assert [v["version_info"]["git_hash"] for v in alice.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"]] == [sha]
     error_of(alice.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "x"}, "settings": SETTINGS}), 403, 2001)
@@ -141,7 +124,7 @@ def test_visibility_and_management_rights(api):
 
 
 def test_update(api, admin):
-    create(api)
+    create(api, NAME)
     r = api.put("/v1/algorithms/demo/MyAlgo", {"details": {"label": "Better", "tagline": "t"},
                                               "settings": {**SETTINGS, "environment": "gpu",
                                                            "algorithm_callability": "public"}})
@@ -169,7 +152,7 @@ def test_create_and_update_need_the_seeds_required_settings(api):
                                                 "settings": partial}), 400, 2015)
         assert field in err["message"]
     assert api.get("/v1/algorithms/demo/Partial").status_code == 404
-    assert create(api).status_code == 200
+    assert create(api, NAME).status_code == 200
     before = api.get("/v1/algorithms/demo/MyAlgo").get_json()
     for body in ({"details": {"label": "No settings"}}, {"settings": {}}, {"settings": {"environment": "gpu"}},
                  *({"settings": {k: v for k, v in SETTINGS.items() if k != field}} for field in (*REQUIRED, "environment"))):
@@ -182,7 +165,7 @@ def test_create_and_update_need_the_seeds_required_settings(api):
 
 def test_form_encoded_body_to_a_json_operation_is_refused(api):
     """What algorithmia 2.0.5's algo.update() sends: only the keys of nested dicts. An error, not a silent 200."""
-    create(api)
+    create(api, NAME)
     before = api.get("/v1/algorithms/demo/MyAlgo").get_json()
     r = api.call("PUT", "/v1/algorithms/demo/MyAlgo", raw="details=label&settings=license",
                  headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -192,20 +175,20 @@ def test_form_encoded_body_to_a_json_operation_is_refused(api):
 
 
 def test_delete_erases_and_frees_the_name(api):
-    create(api)
-    compile_(api)
-    publish(api)
+    create(api, NAME)
+    compile_(api, NAME)
+    publish_request(api, NAME)
     r = api.delete("/v1/algorithms/demo/MyAlgo")
     assert r.status_code == 204 and r.data == b""
     assert_no_such_algorithm(api.get("/v1/algorithms/demo/MyAlgo"))
-    assert create(api).status_code == 200                             # free again at once
+    assert create(api, NAME).status_code == 200                             # free again at once
     assert api.get("/v1/algorithms/demo/MyAlgo/builds").get_json()["results"] == []
     assert api.get("/v1/algorithms/demo/MyAlgo/versions").get_json()["results"] == []
 
 
 def test_compile_and_builds(api):
-    create(api)
-    first = compile_(api)
+    create(api, NAME)
+    first = compile_(api, NAME)
     assert HEX40.match(first["version_info"]["git_hash"])
     assert first["compilation"]["successful"] is True
     assert first["self_link"].endswith(f"/v1/algorithms/demo/MyAlgo/versions/{first['version_info']['git_hash']}")
@@ -213,7 +196,7 @@ def test_compile_and_builds(api):
     uuid.UUID(build["build_id"])
     assert build["status"] == "succeeded" and build["commit_sha"] == first["version_info"]["git_hash"]
     assert "version_info" not in build
-    ids = [build["build_id"]] + [compile_(api)["build"]["build_id"] for _ in range(2)]
+    ids = [build["build_id"]] + [compile_(api, NAME)["build"]["build_id"] for _ in range(2)]
     listed = api.get("/v1/algorithms/demo/MyAlgo/builds", limit=2).get_json()
     assert [b["build_id"] for b in listed["results"]] == ids[::-1][:2]          # newest first
     rest = api.get("/v1/algorithms/demo/MyAlgo/builds", limit=2, marker=listed["marker"]).get_json()
@@ -228,33 +211,35 @@ def test_compile_and_builds(api):
 
 
 def test_failed_build_when_the_callable_cannot_be_imported(api, server):
-    create(api)
+    create(api, NAME)
     with server.ctx.store.write() as state:
         state.algorithms["demo/MyAlgo"].binding = "no_such_module_for_sure:apply"
-    out = compile_(api)
+    out = compile_(api, NAME)
     assert out["build"]["status"] == "failed" and out["compilation"]["successful"] is False
     assert "no_such_module_for_sure" in out["compilation"]["output"]
-    error_of(publish(api), 400, 2012)
+    error_of(publish_request(api, NAME), 400, 2012)
 
 
 def test_publish_rules_and_versions(api):
-    create(api)
-    error_of(publish(api), 400, 2012)                                       # nothing compiled
-    h1 = compile_(api)["version_info"]["git_hash"]
-    r = publish(api, "minor", "public", release_notes="First", sample_input="Mia", sample_output="Hello Mia")
+    create(api, NAME)
+    error_of(publish_request(api, NAME), 400, 2012)                                       # nothing compiled
+    h1 = compile_(api, NAME)["version_info"]["git_hash"]
+    r = publish_request(api, NAME, "minor", "public", release_notes="First", sample_input="Mia",
+                        sample_output="Hello Mia")
     assert r.status_code == 200, r.data
     v = r.get_json()
     assert v["version_info"] == {"git_hash": h1, "semantic_version": "0.1.0", "release_notes": "First",
                                  "sample_input": "Mia", "sample_output": "Hello Mia", "insights_enabled": False}
     assert v["build"]["version_info"] == {"semantic_version": "0.1.0"} and v["settings"]["algorithm_callability"] == "public"
-    error_of(publish(api), 400, 1007)                                       # once
-    h2 = compile_(api)["version_info"]["git_hash"]
-    assert publish(api, "revision", path="version").get_json()["version_info"]["semantic_version"] == "0.1.1"
-    h3 = compile_(api)["version_info"]["git_hash"]
-    err = error_of(publish(api, "patch", "private"), 400, 2015)             # breaking: needs minor
+    error_of(publish_request(api, NAME), 400, 1007)                                       # once
+    h2 = compile_(api, NAME)["version_info"]["git_hash"]
+    revision = publish_request(api, NAME, "revision", path="version")
+    assert revision.get_json()["version_info"]["semantic_version"] == "0.1.1"
+    h3 = compile_(api, NAME)["version_info"]["git_hash"]
+    err = error_of(publish_request(api, NAME, "patch", "private"), 400, 2015)             # breaking: needs minor
     assert "minor" in err["message"] and "algorithm_callability" in err["message"]
-    assert publish(api, "minor", "private").get_json()["version_info"]["semantic_version"] == "0.2.0"
-    h4 = compile_(api)["version_info"]["git_hash"]
+    assert publish_request(api, NAME, "minor", "private").get_json()["version_info"]["semantic_version"] == "0.2.0"
+    h4 = compile_(api, NAME)["version_info"]["git_hash"]
 
     def hashes(**query):
         return [x["version_info"]["git_hash"] for x in api.get("/v1/algorithms/demo/MyAlgo/versions", **query).get_json()["results"]]
@@ -282,7 +267,7 @@ def test_user_algorithms_and_error_lists(api):
     theirs = [a["name"] for a in api.as_(ALICE).get("/v1/users/demo/algorithms").get_json()["results"]]
     assert "Hello" in theirs and "Sandbox" not in theirs
     error_of(api.get("/v1/users/nobody_here/algorithms"), 404, 3000)
-    create(api)
+    create(api, NAME)
     algo_id = api.get("/v1/algorithms/demo/MyAlgo").get_json()["id"]
     assert api.get("/v1/algorithms/demo/MyAlgo/errors").get_json() == []
     assert api.get(f"/v1/algorithms/{algo_id}/errors").get_json() == []
@@ -323,7 +308,7 @@ def test_an_owners_algorithms_page_in_name_order_for_owner_and_outsiders(api):
         assert create(api, name).status_code == 200
         if i % 3 == 0:
             compile_(api, name)
-            assert publish(api, name=name).status_code == 200
+            assert publish_request(api, name).status_code == 200
     public = [n for i, n in enumerate(made) if i % 3 == 0]
     assert pages(api, "/v1/users/demo/algorithms", 4) == sorted(before + made)
     assert pages(api.as_(BOB), "/v1/users/demo/algorithms", 2) == sorted(public_before + public)
@@ -342,7 +327,7 @@ def test_an_owners_algorithms_page_in_name_order_for_owner_and_outsiders(api):
 def test_algorithms_named_errors_and_secrets_are_algorithms(api):
     """/v1/algorithms/{x}/errors is the by-id list only when x has an id's (UUID) shape."""
     for name in ("errors", "secrets"):
-        assert create(api, name=name).status_code == 200
+        assert create(api, name).status_code == 200
         got = api.get(f"/v1/algorithms/demo/{name}")
         assert got.status_code == 200 and got.get_json()["name"] == name
         algo_id = got.get_json()["id"]
@@ -356,7 +341,7 @@ def test_algorithms_named_errors_and_secrets_are_algorithms(api):
 
 
 def test_secrets_create_list_update_delete_never_show_values(api):
-    create(api)
+    create(api, NAME)
     algo_id = api.get("/v1/algorithms/demo/MyAlgo").get_json()["id"]
     base = f"/v1/algorithms/{algo_id}/secrets"
     body = {"owner_type": "algorithm", "owner_id": algo_id, "short_name": "db", "secret_key": "DB_PASSWORD",

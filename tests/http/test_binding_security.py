@@ -10,14 +10,13 @@ import time
 
 import pytest
 
+from support.algorithms import SETTINGS
 from support.api import ADMIN, DEMO, Api, error_of
 from support.code import open_to_workers
+from support.polling import until
 from mockserver.app import create_app
 from mockserver.runtime import Binding
 from mockserver.settings import Settings
-
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +193,7 @@ def test_concurrent_invocations_per_key_are_capped_with_429(sapi, roots):
                                                      .post("/v1/algo/demo/Slow", 2)))
     t.start()
     server = sapi.client.application.extensions["mockserver"]
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(p["busy"] for p in server.ctx.engine.stats()["pools"].values()):
-        time.sleep(0.01)
+    assert until(lambda: server.ctx.engine.stats()["busy"], timeout=30)      # the first call runs
     r = sapi.post("/v1/algo/demo/Slow", 0)
     assert r.status_code == 429, r.data
     assert "this API key" in r.get_json()["error"]["message"]

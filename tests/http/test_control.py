@@ -65,10 +65,12 @@ def test_every_control_route_is_in_the_control_blueprint(app):
 
 
 def test_request_hooks_run_in_the_documented_order(app):
-    before = [f.__name__ for f in app.before_request_funcs[None]]
-    assert before == ["preflight", "control_guard_check", "inject", "check_request"]
-    # Flask runs after_request hooks last-registered first: CORS headers, then the record.
-    assert [f.__name__ for f in app.after_request_funcs[None]] == ["record", "add_headers"]
+    # One hook before and one after each view, each running its steps in order.
+    [before] = app.before_request_funcs[None]
+    assert [f.__name__ for f in before.steps] == ["preflight", "control_guard_check", "inject", "check_request"]
+    # CORS headers first, then the record (journal, metrics, access line) sees the final answer.
+    [after] = app.after_request_funcs[None]
+    assert [f.__name__ for f in after.steps] == ["add_headers", "record"]
     assert not any(app.before_request_funcs.get("control", [])), "control hooks are app-wide, in one place"
 
 

@@ -5,10 +5,9 @@ import pytest
 from dulwich.objects import Blob, Commit, Tree
 
 from support import gitpacks
+from support.algorithms import SETTINGS
 from support.api import ALICE, BOB, DEMO, error_of
 
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 REFS = "/git/demo/Repo.git/info/refs"
 
 
@@ -306,3 +305,32 @@ def test_a_probe_or_an_empty_push_answers_nothing(repo):
 def test_a_push_of_odd_commands_is_a_plain_400(repo):
     r = post_push(repo, b"0010not a command0000")
     assert r.status_code == 400 and r.data.startswith(b"not a ref update"), r.data
+
+
+def test_a_fetch_over_the_body_limit_is_a_plain_413(repo):
+    r = repo.post("/git/demo/Repo.git/git-upload-pack", headers=basic(DEMO),
+                  environ_overrides={"CONTENT_LENGTH": str(10 ** 12)})
+    assert r.status_code == 413 and r.content_type.startswith("text/plain"), (r.status_code, r.data)
+    assert r.data.startswith(b"the request is too large: the limit is ")
+
+
+def test_a_failing_git_backend_is_a_plain_400(repo, monkeypatch, caplog):
+    """dulwich answering 5xx, or failing outright: git gets a plain 400, the log gets the why."""
+    from mockserver.edge import git_http
+
+    def answers_500(*_args, **_kwargs):
+        def app(environ, start_response):
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"boom"]
+        return app
+    monkeypatch.setattr(git_http, "make_wsgi_chain", answers_500)
+    r = advertise(repo, **basic(DEMO))
+    assert (r.status_code, r.data) == (400, b"the git request failed\n")
+
+    def fails(*_args, **_kwargs):
+        raise RuntimeError("dulwich broke")
+    monkeypatch.setattr(git_http, "make_wsgi_chain", fails)
+    r = advertise(repo, **basic(DEMO))
+    assert (r.status_code, r.data) == (400, b"the git request failed; see the server log\n")
+    assert any("dulwich broke" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records
+               if rec.name == "mockserver.git")

@@ -3,41 +3,16 @@ import base64
 import json
 import os
 import sys
+import threading
 
+from mockserver.app import create_app
+from mockserver.resources import resource_path
+from mockserver.settings import Settings
+from support.algorithms import algo_file, compile_, make, publish
 from support.api import BOB, DEMO, Api, error_of
 from support.code import write_algorithm
-from mockserver.resources import resource_path
-
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
-
-
-def algo_file(name):
-    return str(resource_path("fixtures", "algorithms", f"{name}.py")) + ":apply"
-
-
-def make(api, name, target=None, owner="demo", settings=None):
-    r = api.post(f"/v1/algorithms/{owner}", {"name": name, "details": {"label": name},
-                                             "settings": {**SETTINGS, **(settings or {})}})
-    assert r.status_code == 200, r.data
-    if target:
-        r = api.put(f"/_mock/algorithms/{owner}/{name}/binding", {"target": target})
-        assert r.status_code == 200, r.data
-    return compile_(api, name, owner)
-
-
-def compile_(api, name, owner="demo"):
-    r = api.post(f"/v1/algorithms/{owner}/{name}/compile")
-    assert r.status_code == 200, r.data
-    return r.get_json()["version_info"]["git_hash"]
-
-
-def publish(api, name, kind="minor", callability="public", owner="demo"):
-    r = api.post(f"/v1/algorithms/{owner}/{name}/versions",
-                 {"settings": {"algorithm_callability": callability},
-                  "version_info": {"version_type": kind, "release_notes": "r"}})
-    assert r.status_code == 200, r.data
-    return r.get_json()["version_info"]["semantic_version"]
+from support.gate import Gate
+from support.polling import until
 
 
 def call(api, path, body, ctype="application/json", key=..., **query):
@@ -228,28 +203,28 @@ def test_binding_to_missing_code_is_refused(api):
 
 def test_queue_full_is_an_error_object(tmp_path):
     """A profile with one slot and no queue: a second concurrent call is refused, the first completes."""
-    import threading
-
-    from mockserver.app import create_app
-    from mockserver.settings import Settings
     fixture = tmp_path / "tight.yaml"
     fixture.write_text("profiles:\n  - {name: python3-cpu, processor: cpu, warm_slots: 1, queue_limit: 0}\n")
-    from mockserver.resources import resource_path as rp
-    app = create_app(Settings(fixtures=[str(rp("fixtures", "default.yaml")), str(fixture)], profile_scale=0))
+    gate = Gate(tmp_path)                          # the folder of a --fixtures file is allowed to bindings
+    app = create_app(Settings(fixtures=[str(resource_path("fixtures", "default.yaml")), str(fixture)],
+                              profile_scale=0))
     try:
         tight = Api(app.test_client(), DEMO)
-        sha = make(tight, "Slow2", algo_file("slow"))
+        engine = app.extensions["mockserver"].ctx.engine
+        sha = make(tight, "Held", gate.target)
         first = {}
-        t = threading.Thread(target=lambda: first.setdefault("r", call(tight, f"/v1/algo/demo/Slow2/{sha}", 1)))
+        t = threading.Thread(target=lambda: first.setdefault("r", call(tight, f"/v1/algo/demo/Held/{sha}",
+                                                                       gate.input(n=1))))
         t.start()
-        import time
-        time.sleep(0.4)
-        second = call(tight, f"/v1/algo/demo/Slow2/{sha}", 0)
-        t.join()
+        assert until(lambda: engine.stats()["busy"] == 1, timeout=30)     # the first call holds the one slot
+        second = call(tight, f"/v1/algo/demo/Held/{sha}", gate.input(n=2))
+        gate.open()
+        t.join(30)
         assert second.status_code == 429
         assert "error" in second.get_json()
-        assert first["r"].get_json()["result"]["requested"] == 1
+        assert first["r"].get_json()["result"]["n"] == 1
     finally:
+        gate.open()
         app.extensions["mockserver"].ctx.engine.shutdown()
 
 

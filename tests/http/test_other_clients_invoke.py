@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from support.algorithms import SETTINGS
 from support.api import ADMIN, ALICE, DEMO, error_of
 from support.code import write_algorithm
 
@@ -213,5 +214,3 @@ def test_text_and_binary_inputs_keep_their_greetings(api):
     assert binary.get_json()["result"] == "Hello b'\\x00\\x01'"
 
 
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from support.algorithms import SETTINGS
 from support.api import ADMIN, DEMO, error_of
 
 R_HEADERS = {"Authorization": DEMO, "Content-Type": "application/json"}
@@ -221,5 +222,3 @@ def test_the_settings_known_are_the_spec_s(server):
         == set(schema["AlgorithmSettingsRequest"]["properties"])
 
 
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}

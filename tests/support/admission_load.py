@@ -9,12 +9,11 @@ from pathlib import Path
 
 import requests
 
+from support.algorithms import SETTINGS
 from support.api import ADMIN, ALICE, BOB, DEMO
 from support.polling import until
 
 KEYS = (ADMIN, DEMO, ALICE, BOB)
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 
 
 def hanging_module(folder: Path, seconds: float) -> str:

@@ -7,11 +7,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from support.polling import until
 
 CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)
@@ -47,13 +48,10 @@ class Page:
         return result["result"].get("value")
 
     def wait_for(self, expression, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.eval(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {expression}")
+        value = until(lambda: self.eval(expression), timeout, interval=0.1)
+        if not value:
+            raise AssertionError(f"timed out waiting for {expression}")
+        return value
 
     def goto(self, url, ready="!!document.body"):
         self.send("Page.navigate", url=url)
@@ -70,11 +68,10 @@ def start_page():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port_file = Path(profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"chromium at {CHROMIUM} did not start (exit {proc.poll()})")
-            time.sleep(0.1)
+        started = until(lambda: proc.poll() is not None or (port_file.exists() and port_file.read_text().strip()),
+                        timeout=30, interval=0.1)
+        if not started or proc.poll() is not None:
+            pytest.skip(f"chromium at {CHROMIUM} did not start (exit {proc.poll()})")
         port = int(port_file.read_text().split()[0])
         targets = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = Page(next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"])

@@ -9,12 +9,40 @@ on sys.path.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 GENERATED_CLIENT_VERSIONS = ("1.5.1", "1.5.5")
+
+
+def cached_folder(name: str, fill: Callable[[Path], None]) -> str:
+    """``~/.cache/algorithmia-mock/{name}`` (``$XDG_CACHE_HOME`` first), made once per machine by
+    ``fill(folder)``. It is filled beside its place and renamed into it: pytest-xdist workers, or
+    other runs on the machine, that make it at once never see or write into a half-made folder."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / name
+    if (cache / ".complete").exists():
+        return str(cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache.parent))
+    staging.chmod(0o755)                                    # as mkdir makes it (others may read it)
+    try:
+        fill(staging)
+        (staging / ".complete").touch()
+        if cache.exists() and not (cache / ".complete").exists():
+            shutil.rmtree(cache, ignore_errors=True)        # left half-made by an interrupted run
+        try:
+            staging.rename(cache)
+        except OSError:                                     # another run made it first
+            if not (cache / ".complete").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return str(cache)
 
 
 def install_generated_client(version: str) -> str:
@@ -22,14 +50,9 @@ def install_generated_client(version: str) -> str:
     dependencies come from the test environment."""
     if metadata.version("algorithmia-api-client") == version:
         return ""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / f"api-client-{version}"
-    marker = cache / ".complete"
-    if not marker.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(cache),
-                        f"algorithmia-api-client=={version}"], check=True)
-        marker.touch()
-    return str(cache)
+    return cached_folder(f"api-client-{version}", lambda folder: subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(folder),
+         f"algorithmia-api-client=={version}"], check=True, timeout=600))
 
 
 def run_generated(path: str, script: Path, *args: str) -> subprocess.CompletedProcess:
@@ -45,14 +68,9 @@ ADK_REQUIREMENT = "algorithmia>=1.7,<2"
 def adk_wheelhouse() -> str:
     """A wheel folder holding ``ADK_REQUIREMENT`` and its dependencies (``pip download``, once per
     machine), for the mock's ``--wheelhouse``: builds install pushed requirements from it offline."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "algorithmia-mock" / "adk-wheelhouse"
-    marker = cache / ".complete"
-    if not marker.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(cache), ADK_REQUIREMENT],
-                       check=True, timeout=600)
-        marker.touch()
-    return str(cache)
+    return cached_folder("adk-wheelhouse", lambda folder: subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(folder), ADK_REQUIREMENT],
+        check=True, timeout=600))
 
 
 def install_from_wheelhouse(wheelhouse: str, target: Path, requirement: str = ADK_REQUIREMENT) -> None:

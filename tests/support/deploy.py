@@ -2,15 +2,13 @@
 stock git command, wait for the build the push starts, publish it, call it."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import requests
 
+from support.algorithms import SETTINGS
 from support.git import git, git_env
-
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
+from support.polling import until
 
 
 def auth(key: str) -> dict[str, str]:
@@ -42,17 +40,16 @@ def push(url: str, owner: str, name: str, key: str, files: dict[str, str], workd
 
 
 def wait_build(url: str, owner: str, name: str, commit: str, key: str, timeout: float = 90.0) -> dict:
-    """The build of ``commit`` once it has finished."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The build of ``commit`` once it has finished (a push starts it)."""
+    def finished() -> dict | None:
         r = requests.get(f"{url}/v1/algorithms/{owner}/{name}/builds", headers=auth(key), params={"limit": 100},
                          timeout=30)
         assert r.status_code == 200, r.text
         build = next((b for b in r.json()["results"] if b["commit_sha"] == commit), None)
-        if build is not None and build["status"] != "in-progress":
-            return build
-        assert time.monotonic() < deadline, build
-        time.sleep(0.2)
+        return build if build is not None and build["status"] != "in-progress" else None
+    build = until(finished, timeout, interval=0.2)
+    assert build is not None, f"no finished build of {owner}/{name} at {commit} after {timeout} s"
+    return build
 
 
 def build_logs(url: str, owner: str, name: str, build_id: str, key: str) -> str:

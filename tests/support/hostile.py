@@ -12,6 +12,7 @@ import time
 import requests
 
 from support.api import DEMO
+from support.polling import until
 
 AUTH = f"Authorization: Simple {DEMO}\r\n".encode()
 SAMPLE_S = 5.0
@@ -22,15 +23,17 @@ class Load:
     """``count`` connections, each run by ``behave(sock, stop)`` on its own thread."""
 
     def __init__(self, port: int, count: int, behave):
-        self.port, self.stop, self.socks = port, threading.Event(), []
+        self.port, self.stop, self.socks, self.tried = port, threading.Event(), [], []
         self.threads = [threading.Thread(target=self.run, args=(behave,), daemon=True) for _ in range(count)]
 
     def run(self, behave):
         try:
             sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
         except OSError:
+            self.tried.append(False)
             return
         self.socks.append(sock)
+        self.tried.append(True)
         try:
             behave(sock, self.stop)
         except OSError:
@@ -39,7 +42,7 @@ class Load:
     def __enter__(self):
         for t in self.threads:
             t.start()
-        time.sleep(2)                       # every connection open and stuck
+        until(lambda: len(self.tried) == len(self.threads), timeout=30)     # every connection open (or refused)
         return self
 
     def __exit__(self, *exc):

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
-def until(condition: Callable[[], object], timeout: float = 5.0, interval: float = 0.01) -> bool:
-    """Poll ``condition`` until it is true or ``timeout`` seconds pass; its last answer, as a bool."""
+def until(condition: Callable[[], T], timeout: float = 5.0, interval: float = 0.01) -> T:
+    """Poll ``condition`` until it answers something true or ``timeout`` seconds pass; its last
+    answer (so ``assert until(...)`` fails on a timeout, and a found value comes back)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return True
+        answer = condition()
+        if answer:
+            return answer
         time.sleep(interval)
-    return bool(condition())
+    return condition()

@@ -1,4 +1,5 @@
-"""Servers in subprocesses for tests: a free port, the mockserver command (waitress), health, stop."""
+"""Processes for tests: servers in subprocesses (a free port, the mockserver command, health, stop)
+and whether a process is still alive."""
 from __future__ import annotations
 
 import os
@@ -13,9 +14,21 @@ from typing import Iterator
 
 import requests
 
+from support.polling import until
+
 ROOT = Path(__file__).resolve().parents[2]
 # The Dockerfile's CMD (``mockserver``); bind host and port come from the environment.
 SERVE = ["-m", "mockserver"]
+BIND_ATTEMPTS = 3
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` runs: a zombie (``Z``) or dead (``X``) process, or none at all, is not alive."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def free_port() -> int:
@@ -25,18 +38,16 @@ def free_port() -> int:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if proc.poll() is not None:
             err = proc.stderr.read() if proc.stderr else ""
             raise AssertionError(f"server exited with {proc.returncode}:\n{err[-2000:] if err else ''}")
         try:
-            if requests.get(f"{url}/_mock/health", timeout=1).status_code == 200:
-                return
+            return requests.get(f"{url}/_mock/health", timeout=1).status_code == 200
         except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"server at {url} did not become healthy in {timeout} s")
+            return False
+    if not until(healthy, timeout, interval=0.05):
+        raise AssertionError(f"server at {url} did not become healthy in {timeout} s")
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
@@ -50,15 +61,26 @@ def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
 
 @contextmanager
 def served(**env_extra: str) -> Iterator[tuple[str, int, subprocess.Popen]]:
-    """The mock as the mockserver command serves it, healthy: yields (url, port, process)."""
-    port = free_port()
-    env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port),
-           "MOCKSERVER_LOG_LEVEL": "warning", **env_extra}
-    proc = subprocess.Popen([sys.executable, *SERVE], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    """The mock as the mockserver command serves it, healthy: yields (url, port, process).
+
+    The free port is free when chosen; another process (a parallel test, any outgoing connection)
+    may take it before the server binds it, and then the server stops saying it cannot listen:
+    that start is retried on another port."""
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        port = free_port()
+        env = {**os.environ, "MOCKSERVER_HOST": "127.0.0.1", "MOCKSERVER_PORT": str(port),
+               "MOCKSERVER_LOG_LEVEL": "warning", **env_extra}
+        proc = subprocess.Popen([sys.executable, *SERVE], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc)
+            break
+        except AssertionError as exc:
+            stop(proc)
+            if "cannot listen" not in str(exc) or attempt == BIND_ATTEMPTS:
+                raise
     try:
-        wait_healthy(url, proc)
         yield url, port, proc
     finally:
         stop(proc)

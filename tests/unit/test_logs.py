@@ -3,10 +3,10 @@ import io
 import json
 import logging
 import threading
-import time
 
 from mockserver.web.jsonio import dumps_bytes
 from mockserver.control.logs import LineWriter, batching_handler
+from support.polling import until
 
 
 def _logger(handler: logging.Handler) -> logging.Logger:
@@ -34,9 +34,7 @@ def test_the_listener_writes_lines_when_its_queue_runs_empty():
     stream = io.StringIO()
     handler, listener = batching_handler(stream)
     _logger(handler).info("hello")
-    deadline = time.monotonic() + 2
-    while not stream.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.005)
+    until(stream.getvalue, timeout=10)
     written = stream.getvalue()
     listener.stop()
     assert written == "hello\n"

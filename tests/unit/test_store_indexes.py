@@ -17,6 +17,7 @@ from mockserver.errors import ApiError
 from mockserver.ids import Clock, Ids
 from mockserver.settings import Settings
 from mockserver.domain.store import State, Store
+from support.algorithms import SETTINGS
 
 ADMIN = Principal(ApiKey(api_key="admin", id="admin", owner=None, key_type="PlatformAdminKey"))
 # "User1" and "ORG1" collide with "user1" and "org1" by case: owner names are unique without
@@ -24,8 +25,6 @@ ADMIN = Principal(ApiKey(api_key="admin", id="admin", owner=None, key_type="Plat
 USERS = [f"user{i}" for i in range(7)] + ["User1"]
 ORGS = [f"org{i}" for i in range(4)] + ["ORG1"]
 ALGOS = ["Hello", "hello", "World", "Sum", "Echo"]        # "hello" collides with "Hello" by case
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 DERIVED = [f.name for f in dataclasses.fields(State) if f.metadata.get("derived")]
 
 

@@ -1,7 +1,6 @@
 """Domain rules of the algorithm lifecycle: semver bumping, breaking changes,
 publish rules, build delay, version resolution for invocation, error records."""
 import threading
-import time
 
 import pytest
 
@@ -15,10 +14,10 @@ from mockserver.errors import ApiError
 from mockserver.ids import Clock, Ids, parse_iso
 from mockserver.runtime import Profile
 from mockserver.domain.store import Store
+from support.algorithms import SETTINGS
+from support.polling import until
 
 BASE = "http://mock"
-SETTINGS = {"environment": "cpu", "language": "python3-1", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "source_visibility": "closed"}
 
 
 def who(username, admin=False):
@@ -168,14 +167,15 @@ def test_same_build_published_once_under_contention(ctx):
 
 
 def test_build_delay_from_profile(ctx):
-    ctx.profiles["python3-cpu"] = Profile(name="python3-cpu", build_delay_s=0.3)
+    # long enough that the checks of the build in progress run before it ends, however loaded the machine
+    ctx.profiles["python3-cpu"] = Profile(name="python3-cpu", build_delay_s=2.0)
     make(ctx)
     out = compile_(ctx)
     assert out["build"]["status"] == "in-progress" and out["compilation"]["successful"] is False
     build_id = out["build"]["build_id"]
     assert code_of(builds.logs, ctx, DEMO, "demo", "Hello", build_id) == 1000
     assert code_of(publish, ctx) == 2012
-    time.sleep(0.35)
+    assert until(lambda: builds.get(ctx, DEMO, "demo", "Hello", build_id).status != "in-progress", timeout=30)
     got = builds.get(ctx, DEMO, "demo", "Hello", build_id)
     assert got.status == "succeeded" and got.finished_at > got.started_at
     assert "Beginning container customization" in builds.logs(ctx, DEMO, "demo", "Hello", build_id)

@@ -10,7 +10,7 @@ import pytest
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
-from support.docs import DOCS, ROOT, blocks
+from support.docs import DOCS, ROOT, blocks, the_block
 
 GUIDE = (ROOT / "docs" / "ways-in.md").read_text()
 README = (ROOT / "README.md").read_text()
@@ -28,6 +28,13 @@ def test_install_commands_name_no_package_index_release():
     for text in (GUIDE, README):
         assert not re.search(r"pip install algorithmia-mock\b", text), "the package is not on PyPI"
     assert "pip install '.[pytest]'" in GUIDE and "pip install '.[pytest]'" in README
+
+
+def test_ci_runs_the_readmes_test_command():
+    """.ci/run runs the suite as the README tells a developer to (pip told to be quiet aside)."""
+    command = the_block("README.md", "sh", " -m pytest").strip()
+    assert "\n" not in command
+    assert command.replace("pip install -e", "pip install -q -e") in (ROOT / ".ci" / "run").read_text()
 
 
 def test_the_pytest_extra_exists():

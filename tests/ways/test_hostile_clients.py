@@ -13,13 +13,9 @@ import requests
 from support.api import DEMO
 from support.hostile import (AUTH, BIG_FILE_BYTES, Load, health_latencies, p99, put_big_file, slowloris,
                              stalled_reader, trickled_body)
-from support.processes import served
 
 
-@pytest.fixture(scope="module")
-def server():
-    with served(MOCKSERVER_THREADS="16") as (url, port, _proc):
-        yield url, port
+SERVED_ENV = {"MOCKSERVER_THREADS": "16"}               # served_server's
 
 
 def assert_health_answers(port: int) -> None:
@@ -30,20 +26,20 @@ def assert_health_answers(port: int) -> None:
     assert latencies and failures == 0, failures
 
 
-def test_100_slowloris_connections_do_not_block_health(server):
-    _url, port = server
+def test_100_slowloris_connections_do_not_block_health(served_server):
+    _url, port, _proc = served_server
     with Load(port, 100, slowloris):
         assert_health_answers(port)
 
 
-def test_20_trickled_bodies_do_not_block_health(server):
-    _url, port = server
+def test_20_trickled_bodies_do_not_block_health(served_server):
+    _url, port, _proc = served_server
     with Load(port, 20, trickled_body):
         assert_health_answers(port)
 
 
-def test_16_stalled_readers_of_a_10_mib_download_do_not_block_health(server):
-    url, port = server
+def test_16_stalled_readers_of_a_10_mib_download_do_not_block_health(served_server):
+    url, port, _proc = served_server
     put_big_file(url)
     with Load(port, 16, stalled_reader):
         assert_health_answers(port)

@@ -26,12 +26,6 @@ IDLE_S = 2
 
 
 @pytest.fixture(scope="module")
-def server():
-    with served() as (url, port, _proc):
-        yield url, port
-
-
-@pytest.fixture(scope="module")
 def quick_idle():
     """A server that closes silent connections after 2 s (waitress checks every 2 s)."""
     with served(MOCKSERVER_IDLE_TIMEOUT=str(IDLE_S)) as (url, port, _proc):
@@ -108,66 +102,67 @@ def post_head(path: bytes, extra: bytes) -> bytes:
 # -- bodies over a route's limit: the route's 413 error object
 
 @pytest.mark.parametrize("path", [b"/v1/algo/demo/Hello", b"/v1/data/demo/files/big.bin", b"/_mock/fixtures"])
-def test_a_body_over_the_limit_is_a_json_413(server, path):
+def test_a_body_over_the_limit_is_a_json_413(served_server, path):
     body = b"[" * (LIMIT + 1)
-    answer = exchange(server[1], post_head(path, b"Content-Length: %d\r\n\r\n" % len(body)) + body)
+    answer = exchange(served_server[1], post_head(path, b"Content-Length: %d\r\n\r\n" % len(body)) + body)
     error = assert_error_object(answer, 413)
     assert len(error["message"]) < 200
 
 
-def test_a_chunked_body_over_the_limit_is_a_json_413_not_echoed(server):
+def test_a_chunked_body_over_the_limit_is_a_json_413_not_echoed(served_server):
     piece = b"%x\r\n" % (1024 * 1024) + b"[" * (1024 * 1024) + b"\r\n"
     last = b"%x\r\n" % 2048 + b"[" * 2048 + b"\r\n0\r\n\r\n"       # passes the limit with the last bytes
     head = (b"POST /_mock/fixtures HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/x-yaml\r\nTransfer-Encoding: chunked\r\n\r\n")
-    answer = exchange(server[1], head, more=[piece] * 10 + [last])
+    answer = exchange(served_server[1], head, more=[piece] * 10 + [last])
     assert_error_object(answer, 413)
     assert len(answer[2]) < 300                    # the body is not echoed back
 
 
 # -- past waitress's own bounds: its text answers, at once
 
-def test_a_declared_body_past_the_server_bound_is_refused_before_it_is_sent(server):
-    answer = exchange(server[1], post_head(b"/v1/algo/demo/Hello", b"Content-Length: %d\r\n\r\n" % (SERVER_BOUND + 1)))
+def test_a_declared_body_past_the_server_bound_is_refused_before_it_is_sent(served_server):
+    answer = exchange(served_server[1],
+                      post_head(b"/v1/algo/demo/Hello", b"Content-Length: %d\r\n\r\n" % (SERVER_BOUND + 1)))
     assert_waitress_answer(answer, 413, b"Request Entity Too Large")
 
 
-def test_a_chunked_body_past_the_server_bound_is_refused_as_it_passes(server):
+def test_a_chunked_body_past_the_server_bound_is_refused_as_it_passes(served_server):
     piece = b"%x\r\n" % (1024 * 1024) + b"a" * (1024 * 1024) + b"\r\n"
-    answer = exchange(server[1], post_head(b"/v1/algo/demo/Hello", b"Transfer-Encoding: chunked\r\n\r\n"),
+    answer = exchange(served_server[1], post_head(b"/v1/algo/demo/Hello", b"Transfer-Encoding: chunked\r\n\r\n"),
                       more=[piece] * 21)
     assert_waitress_answer(answer, 413, b"Request Entity Too Large")
 
 
-def test_a_bad_request_line_is_waitress_400(server):
-    assert_waitress_answer(exchange(server[1], b"GARBAGE\r\n\r\n"), 400, b"Start line is invalid")
+def test_a_bad_request_line_is_waitress_400(served_server):
+    assert_waitress_answer(exchange(served_server[1], b"GARBAGE\r\n\r\n"), 400, b"Start line is invalid")
 
 
 @pytest.mark.parametrize("size", [b"zz", b"-1", b"1x"])
-def test_a_malformed_chunk_size_is_waitress_400_and_never_reaches_the_app(server, size):
-    url, port = server
+def test_a_malformed_chunk_size_is_waitress_400_and_never_reaches_the_app(served_server, size):
+    url, port, _proc = served_server
     before = journaled(url, "/v1/algo/demo/Hello")
     request = post_head(b"/v1/algo/demo/Hello", b"Transfer-Encoding: chunked\r\n\r\n" + size + b"\r\nabc\r\n0\r\n\r\n")
     assert_waitress_answer(exchange(port, request), 400, b"Invalid chunk size")
     assert journaled(url, "/v1/algo/demo/Hello") == before
 
 
-def test_headers_past_256_kib_are_waitress_431(server):
+def test_headers_past_256_kib_are_waitress_431(served_server):
     # just over waitress's 256 KiB: all of it is read before the answer (no reset on close)
     request = b"GET /v1/scms HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 262_200 + b"\r\n\r\n"
-    assert_waitress_answer(exchange(server[1], request), 431, b"Request Header Fields Too Large")
+    assert_waitress_answer(exchange(served_server[1], request), 431, b"Request Header Fields Too Large")
 
 
-def test_a_head_with_bare_lf_and_a_crlf_end_is_waitress_400(server):
+def test_a_head_with_bare_lf_and_a_crlf_end_is_waitress_400(served_server):
     request = b"GET /v1/scms HTTP/1.1\nHost: 127.0.0.1\r\n\r\n"
-    assert_waitress_answer(exchange(server[1], request), 400, b"Bare CR or LF found")
+    assert_waitress_answer(exchange(served_server[1], request), 400, b"Bare CR or LF found")
 
 
 # -- requests that never complete: closed without an answer, nothing stored or journaled
 
-def test_a_body_cut_short_closes_without_an_answer_and_stores_nothing(server):
+def test_a_body_cut_short_closes_without_an_answer_and_stores_nothing(served_server):
     """Content-Length 100, 10 bytes, half-close: the request never reaches the app."""
-    url, port = server
+    url, port, _proc = served_server
     auth = {"Authorization": f"Simple {DEMO}"}
     requests.post(f"{url}/v1/data/demo", json={"name": "cut"}, headers=auth, timeout=10)
     path = "/v1/data/demo/cut/f.txt"
@@ -184,8 +179,8 @@ def test_a_body_cut_short_closes_without_an_answer_and_stores_nothing(server):
     (b"POST /_mock/fixtures HTTP/1.1\r\nContent-Type: application/x-yaml\r\n", b"Content-Length: 100\r\n\r\nusers:"),
     (b"PUT /v1/data/demo/cut/g.txt HTTP/1.1\r\n", b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"),
 ])
-def test_a_body_cut_short_never_reaches_the_app(server, head, body):
-    url, port = server
+def test_a_body_cut_short_never_reaches_the_app(served_server, head, body):
+    url, port, _proc = served_server
     path = head.split()[1].decode()
     before = journaled(url, path)
     code, _headers, _body, _took = exchange(port, head + b"Host: 127.0.0.1\r\n" + AUTH + body, half_close=True)
@@ -202,9 +197,9 @@ def test_a_huge_chunk_size_waits_for_its_bytes_then_the_idle_timeout_closes(quic
     assert journaled(url, "/v1/algo/demo/Hello") == []
 
 
-def test_a_huge_chunk_size_is_refused_once_the_bytes_pass_the_server_bound(server):
+def test_a_huge_chunk_size_is_refused_once_the_bytes_pass_the_server_bound(served_server):
     piece = b"a" * (1024 * 1024)
-    answer = exchange(server[1], post_head(b"/v1/algo/demo/Hello",
+    answer = exchange(served_server[1], post_head(b"/v1/algo/demo/Hello",
                                            b"Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n"),
                       more=[piece] * 21)
     assert_waitress_answer(answer, 413, b"Request Entity Too Large")
@@ -223,7 +218,7 @@ def test_bare_lf_request_lines_wait_for_a_crlf_end_then_the_idle_timeout_closes(
     assert journaled(url, "/v1/scms") == before
 
 
-def test_app_answers_keep_the_connection(server):
-    url, _port = server
+def test_app_answers_keep_the_connection(served_server):
+    url, _port, _proc = served_server
     r = requests.get(f"{url}/v1/scms", headers={"Authorization": f"Simple {DEMO}"}, timeout=10)
     assert r.status_code == 200 and r.headers.get("Connection", "").lower() != "close"   # kept alive

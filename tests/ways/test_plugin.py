@@ -54,17 +54,31 @@ def test_fixture_contract(mockserver):
     assert [(e["method"], e["path"]) for e in mockserver.journal()] == [("GET", "/v1/scms")]
 
 
-def test_state_and_faults_do_not_leak_between_tests_part1(mockserver):
-    requests.post(f"{mockserver.url}/v1/users", json={"username": "leaky", "email": "l@example.com", "fullname": "L"},
-                  headers={"Authorization": f"Simple {ADMIN}"}).raise_for_status()
+LEAK_CHECKS = """
+import requests
+
+AUTH = {"Authorization": "Simple simAdminSandboxKey000000000"}
+
+def test_1_writes_state_and_a_fault(mockserver):
+    requests.post(mockserver.url + "/v1/users", json={"username": "leaky", "email": "l@example.com",
+                  "fullname": "L"}, headers=AUTH).raise_for_status()
     mockserver.fault("/v1/scms", status=500)
 
-
-def test_state_and_faults_do_not_leak_between_tests_part2(mockserver):
-    auth = {"Authorization": f"Simple {ADMIN}"}
-    assert requests.get(f"{mockserver.url}/v1/users/leaky", headers=auth).status_code == 404
+def test_2_sees_neither(mockserver):
+    assert requests.get(mockserver.url + "/v1/users/leaky", headers=AUTH).status_code == 404
     assert mockserver.faults() == []
-    assert requests.get(f"{mockserver.url}/v1/scms", headers=auth).status_code == 200
+    assert requests.get(mockserver.url + "/v1/scms", headers=AUTH).status_code == 200
+"""
+
+
+def test_state_and_faults_do_not_leak_between_tests(tmp_path):
+    """Two tests of another project, in this order in one session: the second sees nothing of the first.
+    (As two tests of this suite they would depend on the order and on sharing a session.)"""
+    (tmp_path / "test_leak.py").write_text(LEAK_CHECKS)
+    r = _run_pytest(tmp_path, "-p", "no:randomly", "-p", "no:xdist", "-vv", "test_leak.py")   # -q -vv: verbose
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    ran = [line.split(" ")[0] for line in r.stdout.splitlines() if " PASSED" in line]
+    assert ran == ["test_leak.py::test_1_writes_state_and_a_fault", "test_leak.py::test_2_sees_neither"], r.stdout
 
 
 def test_fault_helper(mockserver):

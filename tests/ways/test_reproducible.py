@@ -6,10 +6,9 @@ import pytest
 from mockserver.app import create_app
 from mockserver.settings import Settings
 
+from support.algorithms import SETTINGS as ALGO_SETTINGS
 from support.api import ADMIN, DEMO
 
-ALGO_SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl",
-                 "network_access": "full", "pipeline_enabled": True, "environment": "cpu"}
 
 SEQUENCE = [
     ("POST", "/v1/users", ADMIN, {"username": "carol", "email": "carol@example.com", "fullname": "Carol C"}),
@@ -29,19 +28,8 @@ SEQUENCE = [
 
 
 def run(seed, clock="step"):
-    app = create_app(Settings(profile_scale=0.0, seed=seed, clock=clock))
-    c = app.test_client()
-    out = []
-    for method, path, key, body in SEQUENCE:
-        kwargs = {"headers": {"Authorization": f"Simple {key}"}}
-        if isinstance(body, str):
-            kwargs["data"], kwargs["content_type"] = body, "text/plain"
-        elif body is not None:
-            kwargs["json"] = body
-        r = c.open(path, method=method, **kwargs)
-        out.append((method, path, r.status_code, r.headers.get("X-Request-Id"), r.get_data()))
-    app.extensions["mockserver"].ctx.engine.shutdown()
-    return out
+    """SEQUENCE on a new app: (method, path, status, request id, body) of each answer."""
+    return run_with(seed, clock, 0.0, ())
 
 
 def test_same_seed_same_requests_same_bytes():

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from support.algorithms import SETTINGS
 from support.api import DEMO
 from support.processes import served
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
-SETTINGS = {"language": "python3-1", "source_visibility": "closed", "license": "apl", "network_access": "full",
-            "pipeline_enabled": True, "environment": "cpu"}
 BOOM = '''import json
 
 

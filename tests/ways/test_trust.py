@@ -40,7 +40,7 @@ algorithms:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def started(tmp_path_factory):
     tmpdir = open_to_workers(Path(tempfile.mkdtemp(prefix="mock-trust-")))   # the server's TMPDIR...
     try:
         (tmpdir / "pid.py").write_text(PID)
@@ -50,6 +50,25 @@ def server(tmp_path_factory):
             yield url, proc.pid, tmpdir, tmp_path_factory.mktemp("git")
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+@pytest.fixture()
+def server(started):
+    """The module's server, reset to its start-up fixtures: each test starts from them, whatever ran before."""
+    url = started[0]
+    assert requests.post(f"{url}/_mock/reset", json={}, headers={"Content-Type": "application/json"},
+                         timeout=30).status_code == 200
+    return started
+
+
+def bind_over_http(url: str, name: str, target: str) -> None:
+    """``demo/name`` bound to ``target`` through the control API, compiled and published."""
+    create(url, "demo", name, DEMO)
+    r = requests.put(f"{url}/_mock/algorithms/demo/{name}/binding", json={"target": target},
+                     headers={"Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert requests.post(f"{url}/v1/algorithms/demo/{name}/compile", headers=auth(DEMO), timeout=60).ok
+    publish(url, "demo", name, DEMO)
 
 
 def test_a_pushed_commit_never_runs_in_the_server_process_wherever_its_checkout_is(server):
@@ -64,19 +83,15 @@ def test_a_pushed_commit_never_runs_in_the_server_process_wherever_its_checkout_
 
 def test_the_same_file_bound_over_http_runs_in_a_worker(server):
     url, pid, tmpdir, _workdir = server
-    create(url, "demo", "ByHttp", DEMO)
-    r = requests.put(f"{url}/_mock/algorithms/demo/ByHttp/binding", json={"target": f"{tmpdir / 'pid.py'}:apply"},
-                     headers={"Content-Type": "application/json"}, timeout=60)
-    assert r.status_code == 200, r.text
-    assert requests.post(f"{url}/v1/algorithms/demo/ByHttp/compile", headers=auth(DEMO), timeout=60).ok
-    publish(url, "demo", "ByHttp", DEMO)
+    bind_over_http(url, "ByHttp", f"{tmpdir / 'pid.py'}:apply")
     answer = call(url, "demo/ByHttp", DEMO)
     assert isinstance(answer.get("result"), int) and answer["result"] != pid, answer
     assert call(url, "demo/FromFixture", DEMO)["result"] == pid
 
 
 def test_a_state_import_cannot_make_anything_trusted(server):
-    url, pid, _tmpdir, _workdir = server
+    url, pid, tmpdir, _workdir = server
+    bind_over_http(url, "ByHttp", f"{tmpdir / 'pid.py'}:apply")
     control = {"Content-Type": "application/json"}
     exported = requests.get(f"{url}/_mock/state", timeout=30).json()
     exported["trusted_bindings"] = ["demo/ByHttp"]                # a claim the export never makes

@@ -48,7 +48,7 @@ def test_a_closed_peer_is_EOFError_and_silence_is_Timeout(pair):
     started = time.monotonic()
     with pytest.raises(Timeout):
         right.recv(0.2)
-    assert 0.15 < time.monotonic() - started < 2
+    assert time.monotonic() - started > 0.15       # it waited for its timeout (how much longer is load)
     left.send(b"still usable")                   # a timeout loses nothing
     assert right.recv(None) == b"still usable"
     left.close()

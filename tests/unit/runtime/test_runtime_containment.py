@@ -13,27 +13,14 @@ import pytest
 
 from mockserver.runtime import BadInput, Binding, Engine, Invocation, KeyBusy, Profile
 from mockserver.runtime.policy import CodePolicy
+from support.algorithms import SANDBOX_ALGORITHMS
+from support.gate import Gate
+from support.polling import until
+from support.processes import pid_alive
 
 HERE = Path(__file__).parent
 ALGOS = str(HERE / "algos")
 PROC = Profile("contained", mode="process")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
-def _until(pred, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def _inv(target, body=b"null", *, key="k", profile=PROC, base=ALGOS, **kw) -> Invocation:
@@ -55,17 +42,17 @@ def test_a_call_returns_when_apply_returns_even_if_it_started_processes(engine):
     out = engine.invoke(_inv("forker.py", timeout_s=30))
     assert out.error is None, out.error
     assert time.monotonic() - started < 10          # not the children's 60 s
-    assert len(out.result) == 3 and all(_alive(p) for p in out.result)
+    assert len(out.result) == 3 and all(pid_alive(p) for p in out.result)
     engine.reset()                                  # the fork, the setsid child and the daemon die
-    assert _until(lambda: not any(_alive(p) for p in out.result))
+    assert until(lambda: not any(pid_alive(p) for p in out.result))
 
 
 def test_shutdown_kills_setsid_and_double_forked_descendants():
     eng = Engine(scale=0.0)
     out = eng.invoke(_inv("forker.py"))
-    assert all(_alive(p) for p in out.result)
+    assert all(pid_alive(p) for p in out.result)
     eng.shutdown()
-    assert _until(lambda: not any(_alive(p) for p in out.result))
+    assert until(lambda: not any(pid_alive(p) for p in out.result))
 
 
 def test_timeout_kills_the_whole_tree(engine, tmp_path):
@@ -79,7 +66,7 @@ def test_timeout_kills_the_whole_tree(engine, tmp_path):
     out = engine.invoke(_inv(str(src), json.dumps(str(pids_file)).encode(), timeout_s=1.0))
     assert "timed out" in out.error.message
     pids = json.loads(pids_file.read_text())
-    assert _until(lambda: not any(_alive(p) for p in pids))
+    assert until(lambda: not any(pid_alive(p) for p in pids))
 
 
 def test_a_fork_returning_from_apply_does_not_answer_for_the_worker(engine, tmp_path):
@@ -123,49 +110,57 @@ def test_captured_output_is_capped():
 
 # ------------------------------------------------------------------ cancellation
 
+def cancel_when(condition, cancelled: threading.Event) -> None:
+    """The client goes away (``cancelled`` is set) once ``condition`` holds (polled; at most 30 s)."""
+    threading.Thread(target=lambda: until(condition, timeout=30) and cancelled.set(), daemon=True).start()
+
+
 @pytest.mark.parametrize("mode", ["process", "inprocess"])
 def test_cancel_stops_a_running_call_and_frees_its_slot(engine, mode):
     profile = Profile("cancel-" + mode, mode=mode, warm_slots=1)
     cancelled = threading.Event()
-    threading.Timer(0.5, cancelled.set).start()
+    cancel_when(lambda: engine.stats()["pools"].get(mode, {}).get("busy") == 1, cancelled)   # while it runs
     started = time.monotonic()
-    out = engine.invoke(_inv("slow.py", b"30", key=mode, profile=profile,
-                             base=str(HERE.parents[2] / "fixtures" / "algorithms")), cancelled=cancelled)
-    assert time.monotonic() - started < 10
+    out = engine.invoke(_inv("slow.py", b"60", key=mode, profile=profile, base=SANDBOX_ALGORITHMS),
+                        cancelled=cancelled)
+    assert time.monotonic() - started < 30          # not apply()'s 60 s
     assert out.error.message == "Algorithm call cancelled: the client went away"
     assert engine.stats()["pools"][mode]["busy"] == 0
     assert engine.invoke(_inv("noop.py", key=mode + "-next", profile=profile)).error is None
 
 
-def test_cancel_while_waiting_for_a_slot(engine):
+def test_cancel_while_waiting_for_a_slot(engine, tmp_path):
     profile = Profile("one-slot", warm_slots=1, queue_limit=4)
-    fixtures = str(HERE.parents[2] / "fixtures" / "algorithms")
-    blocker = threading.Thread(target=engine.invoke, args=(_inv("slow.py", b"3", key="q", profile=profile,
-                                                                base=fixtures),))
+    gate = Gate(tmp_path)
+    hold = _inv(Gate.file, json.dumps(gate.input()).encode(), key="q", profile=profile, base=str(gate.folder))
+    blocker = threading.Thread(target=engine.invoke, args=(hold,))
     blocker.start()
-    assert _until(lambda: engine.stats()["pools"].get("q", {}).get("busy") == 1)
+    assert until(lambda: engine.stats()["pools"].get("q", {}).get("busy") == 1)
     cancelled = threading.Event()
-    threading.Timer(0.3, cancelled.set).start()
-    out = engine.invoke(_inv("slow.py", b"0", key="q", profile=profile, base=fixtures), cancelled=cancelled)
+    cancel_when(lambda: engine.stats()["pools"]["q"]["queued"] == 1, cancelled)              # while it waits
+    out = engine.invoke(_inv(Gate.file, json.dumps(gate.input()).encode(), key="q", profile=profile,
+                             base=str(gate.folder)), cancelled=cancelled)
     assert "cancelled" in out.error.message
     assert engine.stats()["pools"]["q"]["queued"] == 0
-    blocker.join(10)
+    gate.open()
+    blocker.join(30)
 
 
 # ------------------------------------------------------------------ per-key cap
 
-def test_concurrent_calls_per_api_key_are_capped():
+def test_concurrent_calls_per_api_key_are_capped(tmp_path):
     eng = Engine(scale=0.0, invocations_per_key=1)
-    fixtures = str(HERE.parents[2] / "fixtures" / "algorithms")
+    gate = Gate(tmp_path)
     try:
-        t = threading.Thread(target=eng.invoke, args=(_inv("slow.py", b"2", key="a", base=fixtures,
-                                                           caller="key-1"),))
+        t = threading.Thread(target=eng.invoke, args=(_inv(Gate.file, json.dumps(gate.input()).encode(), key="a",
+                                                           base=str(gate.folder), caller="key-1"),))
         t.start()
-        assert _until(lambda: eng.stats()["pools"].get("a", {}).get("busy") == 1)
+        assert until(lambda: eng.stats()["pools"].get("a", {}).get("busy") == 1)
         with pytest.raises(KeyBusy):
             eng.invoke(_inv("noop.py", key="b", caller="key-1"))
         assert eng.invoke(_inv("noop.py", key="b", caller="key-2")).error is None
-        t.join(10)
+        gate.open()
+        t.join(30)
         assert eng.invoke(_inv("noop.py", key="b", caller="key-1")).error is None   # freed
     finally:
         eng.shutdown()

@@ -11,8 +11,8 @@ def apply(input):
         os.kill(os.getpid(), signal.SIGSEGV)
     if input == "sysexit":
         sys.exit(2)
-    if input == "spawn-and-hang":
-        print(spawn_child(), flush=True)
+    if isinstance(input, dict) and "spawn-and-hang" in input:
+        print(spawn_child(input["spawn-and-hang"]), flush=True)
         import time
         time.sleep(60)
     if isinstance(input, dict) and "alloc_mb" in input:
@@ -21,7 +21,7 @@ def apply(input):
     return os.getpid()
 
 
-def spawn_child():
-    """Start a grandchild process that would outlive a naive kill."""
+def spawn_child(mark):
+    """Start a grandchild process that would outlive a naive kill; ``mark`` names it in its command line."""
     import subprocess
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]).pid
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", mark]).pid
