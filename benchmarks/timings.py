@@ -29,7 +29,7 @@ from mockserver.runtime import Binding, Engine, Invocation, Profile  # noqa: E40
 from mockserver.settings import Settings  # noqa: E402
 from support.api import ADMIN  # noqa: E402
 from support import deploy  # noqa: E402
-from support.admission_load import (Compiles, InFlight, builds_full, compile_algorithm, flag_folder,  # noqa: E402
+from support.admission_load import (Compiles, InFlight, builds_full, builds_started, compile_algorithm, flag_folder,  # noqa: E402
                                     hanging_module, make_algorithm, new_sandbox, slow_build_files)
 from support.polling import until  # noqa: E402
 from support.api import DEMO  # noqa: E402
@@ -146,7 +146,8 @@ def admission() -> None:
             builds = Compiles(url, [("", "BuildA"), ("", "BuildB"), (other, "BuildD"), (other, "BuildE")]).start()
             load = InFlight(url, 25, target, "Hangs", timeout=60).start()
             refused = load.wait_for_refusals(calls=32 - 12, binds=16 - 2, timeout=10)
-            full = until(lambda: builds_full(url, ""), 30, 0.2)
+            full = until(lambda: builds_started(flags, ["BuildA", "BuildB", "BuildD", "BuildE"]), 60, 0.1) \
+                and builds_full(url, "")
             refusal_started = time.monotonic()
             past = compile_algorithm(url, "Hello")
             refusal_s = time.monotonic() - refusal_started

@@ -92,17 +92,33 @@ BUILD_HOLD_S = 60           # a slow build's import waits at most this long for 
 
 def slow_build_files(name: str, flag: Path) -> dict[str, str]:
     """An algorithm whose import (at its build's check) waits while ``flag`` exists: its builds
-    stay in flight until the test removes the flag (bounded by BUILD_HOLD_S)."""
+    stay in flight until the test removes the flag (bounded by BUILD_HOLD_S). A build that waits
+    first leaves a mark (:func:`builds_started`): it holds its slot of the build pool by then."""
+    started = str(flag.parent / STARTED / name)
     return {f"src/{name}.py": (f"import os, time\n_until = time.time() + {BUILD_HOLD_S}\n"
+                               f"if os.path.exists({str(flag)!r}):\n"
+                               f"    open({started!r}, 'w').close()\n"
                                f"while os.path.exists({str(flag)!r}) and time.time() < _until:\n"
                                "    time.sleep(0.05)\n\n\ndef apply(x):\n    return x\n")}
 
 
+STARTED = "started"         # in the flag folder: a mark per slow build that waits on the flag
+
+
 def flag_folder() -> Path:
-    """A folder every worker uid may search (under /tmp), for the flag slow builds wait on."""
+    """A folder every worker uid may search (under /tmp), for the flag slow builds wait on, with
+    one they may write their marks into."""
     folder = Path(tempfile.mkdtemp(prefix="mock-build-flag-"))
     folder.chmod(0o755)
+    (folder / STARTED).mkdir()
+    (folder / STARTED).chmod(0o1777)
     return folder
+
+
+def builds_started(flags: Path, names: list[str]) -> bool:
+    """Whether the slow build of each of ``names`` is waiting on its flag (so holds a build slot).
+    Watching marks, not probing with compiles: a probing compile would take a slot itself."""
+    return all((flags / STARTED / name).exists() for name in names)
 
 
 class Compiles:

@@ -16,8 +16,8 @@ import subprocess
 import requests
 
 from support import deploy
-from support.admission_load import (Compiles, InFlight, builds_full, compile_algorithm, flag_folder, hanging_module,
-                                    make_algorithm, new_sandbox, slow_build_files)
+from support.admission_load import (Compiles, InFlight, builds_full, builds_started, compile_algorithm, flag_folder,
+                                    hanging_module, make_algorithm, new_sandbox, slow_build_files)
 from support.api import DEMO
 from support.code import open_to_workers
 from support.git import git, git_env
@@ -47,10 +47,12 @@ def test_calls_binding_checks_and_builds_past_their_pools_are_refused_and_the_se
             before = _remote_head(url, "BuildC", tmp_path / "late")
             hold.touch()
             builds = Compiles(url, [("", "BuildA"), ("", "BuildB")]).start()
-            assert until(lambda: builds_full(url, "", "this sandbox has"), 30, 0.2), "two builds never ran"
+            assert until(lambda: builds_started(flags, ["BuildA", "BuildB"]), 60, 0.1), "two builds never ran"
+            assert builds_full(url, "", "this sandbox has")
             share = compile_algorithm(url, "BuildC")                        # this sandbox holds its 2
             more = Compiles(url, [(other, "BuildD"), (other, "BuildE")]).start()
-            assert until(lambda: builds_full(url, third), 30, 0.2), "the four builds never filled the pool"
+            assert until(lambda: builds_started(flags, ["BuildD", "BuildE"]), 60, 0.1), "the other two never ran"
+            assert builds_full(url, third), "the four builds did not fill the pool"
             pushed = subprocess.run(["git", "push", "-q"], cwd=late, env=git_env(tmp_path / "late", DEMO),
                                     capture_output=True, text=True, timeout=60)
             with InFlight(url, CALL_S, target, "Hangs") as load:
