@@ -7,7 +7,7 @@ import secrets
 from http import HTTPStatus
 import time
 import traceback
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Flask, g, request
 from werkzeug.routing import BaseConverter
@@ -183,8 +183,26 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
     # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
-                                                             git_push_limit(settings)), sandboxes))
+                                                             git_push_limit(settings)), sandboxes),
+                             on_answer=_journal_git(server))
     return app
+
+
+def _journal_git(server: MockServer):
+    """git's answers in the journal of their server (sandbox), as the app's own are: a user whose
+    git client printed only "403" reads why on the dashboard. Pack bodies are not kept."""
+    def record(environ: dict, status: int, duration_ms: float, error: Any) -> None:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/git/"):
+            return
+        query = environ.get("QUERY_STRING")
+        current.server_of(environ, server).journal.record({
+            "request_id": None, "method": environ.get("REQUEST_METHOD", ""),
+            "path": f"{path}?{query}" if query else path, "status": status,
+            "duration_ms": round(duration_ms, 3), "operation": "git", "time": time.time(),
+            "request_body": None, "response_body": None, "fault": None, "error": error, "notes": None,
+        })
+    return record
 
 
 def api_body_limit(settings: Settings) -> int:
