@@ -36,6 +36,7 @@ from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
 from mockserver.runtime.admission import Admission
+from mockserver.runtime.capacity import ProcessBudget
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
@@ -55,8 +56,9 @@ class MockServer:
         """``parent``: the root server of a sandbox, whose worker users, checkout cache and git
         storage it shares."""
         self.settings = settings
-        # The server-wide pools of calls and binding checks: the root server's, shared by its
-        # sandboxes (each engine holds its own share of them: a Tenant).
+        # The server-wide pools of calls, binding checks and builds, and the cap on worker
+        # processes: the root server's, shared by its sandboxes (each engine holds its own share
+        # of them: a Tenant).
         self.admission = admission or admission_for(settings)
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
@@ -68,8 +70,9 @@ class MockServer:
         self.spec = spec
         # Who runs user code, where checkouts and large git blobs live: one of each per server
         # process, its sandboxes' too.
-        self.isolation = parent.isolation if parent else Isolation.from_settings(settings.worker_uids,
-                                                                                settings.worker_env)
+        self.isolation = parent.isolation if parent else Isolation.from_settings(
+            settings.worker_uids, settings.worker_env, storage_dir=settings.storage_dir,
+            worker_disk_mb=settings.worker_disk_mb)
         self.checkouts = parent.checkouts if parent else CheckoutCache(
             self.isolation, settings.storage_dir, settings.checkout_cache_mb * MiB)
         self.storage = parent.storage if parent else Storage(settings)
@@ -127,7 +130,9 @@ class MockServer:
 
 def admission_for(settings: Settings) -> Admission:
     return Admission.for_threads(settings.threads, settings.invocations_max, settings.invocations_per_sandbox,
-                                 settings.binding_checks_max, settings.binding_checks_per_sandbox)
+                                 settings.binding_checks_max, settings.binding_checks_per_sandbox,
+                                 settings.builds_max, settings.builds_per_sandbox,
+                                 ProcessBudget(settings.worker_processes_max))
 
 
 def code_policy(settings: Settings) -> CodePolicy:
@@ -398,6 +403,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 names, ids = set(state.algorithms), {algo.id for algo in state.algorithms.values()}
             metrics.forget_algorithms(keep=names)
             mock.forget_checkouts(keep=ids)
+            mock.ctx.engine.retire_pools(lambda key: key.rsplit("/", 1)[0] not in names)   # pool keys: name/commit
         environ[LOGGED_KEY] = True
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
                     error_code=error and error["code"], error_message=error and error["message"])
