@@ -22,9 +22,9 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
-from mockserver.runtime.admission import Admission, KeyCaps, Tenant
+from mockserver.runtime.admission import KeyCaps, Tenant
 from mockserver.runtime.binding import Binding, callable_blob
 from mockserver.runtime.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Admitted, Invocation, Outcome, clamp_timeout
 from mockserver.runtime.checks import BindingChecks
