@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -27,7 +28,10 @@ from mockserver.app import create_app  # noqa: E402
 from mockserver.runtime import Binding, Engine, Invocation, Profile  # noqa: E402
 from mockserver.settings import Settings  # noqa: E402
 from support.api import ADMIN  # noqa: E402
-from support.admission_load import InFlight, hanging_module, make_algorithm, new_sandbox  # noqa: E402
+from support import deploy  # noqa: E402
+from support.admission_load import (Compiles, InFlight, builds_full, builds_started, compile_algorithm, flag_folder,  # noqa: E402
+                                    hanging_module, make_algorithm, new_sandbox, slow_build_files)
+from support.polling import until  # noqa: E402
 from support.api import DEMO  # noqa: E402
 from support.hostile import (Load, fresh_get_latencies, health_latencies, p99, put_big_file, slowloris,  # noqa: E402
                              stalled_reader, trickled_body)
@@ -120,33 +124,55 @@ def hostile() -> None:
 
 def admission() -> None:
     """tests/ways/test_admission_live.py, issue 26: while 4 keys each run their full per-key cap
-    (8) of 25 s calls and 16 binding PUTs whose import hangs (past the 10 s check timeout) are in
-    flight, a fresh client's GET /_mock/health and GET /v1/algorithms/demo/Hello keep their p99
-    under 100 ms and 250 ms, and a call in another sandbox completes (the mockserver command,
-    default settings). Stopping the server ends the load."""
+    (8) of 25 s calls, 16 binding PUTs whose import hangs (past the 10 s check timeout) are in
+    flight and 4 builds whose import waits fill the build pool (2 in the default sandbox, 2 in
+    another), a fresh client's GET /_mock/health and GET /v1/algorithms/demo/Hello keep their p99
+    under 100 ms and 250 ms, a compile past the build pool is refused at once, and a call in
+    another sandbox completes (the mockserver command, default settings). Stopping the server
+    ends the load."""
     auth = {"Authorization": f"Simple {DEMO}", "Content-Type": "application/json"}
+    flags = flag_folder()
+    hold = flags / "hold"
     with tempfile.TemporaryDirectory() as folder:
         os.chmod(folder, 0o755)        # bound over HTTP: as root its worker runs as another uid (docs/security.md)
         target = hanging_module(Path(folder), 60)
         with served(MOCKSERVER_ALGORITHMS_DIRS=folder) as (url, port, _proc):
             make_algorithm(url, "Hangs")
+            other = new_sandbox(url)
+            for prefix, name in (("", "BuildA"), ("", "BuildB"), (other, "BuildD"), (other, "BuildE")):
+                deploy.create(url + prefix, "demo", name, DEMO)
+                deploy.push(url + prefix, "demo", name, DEMO, slow_build_files(name, hold), Path(folder) / "git")
+            hold.touch()
+            builds = Compiles(url, [("", "BuildA"), ("", "BuildB"), (other, "BuildD"), (other, "BuildE")]).start()
             load = InFlight(url, 25, target, "Hangs", timeout=60).start()
             refused = load.wait_for_refusals(calls=32 - 12, binds=16 - 2, timeout=10)
+            full = until(lambda: builds_started(flags, ["BuildA", "BuildB", "BuildD", "BuildE"]), 60, 0.1) \
+                and builds_full(url, "")
+            refusal_started = time.monotonic()
+            past = compile_algorithm(url, "Hello")
+            refusal_s = time.monotonic() - refusal_started
             started = time.monotonic()
             health, health_failed = health_latencies(port, seconds=3)
             algo, algo_failed = fresh_get_latencies(port, "/v1/algorithms/demo/Hello", seconds=3,
                                                     headers=f"Authorization: Simple {DEMO}\r\n".encode())
             sandbox_started = time.monotonic()
-            other = new_sandbox(url)
-            called = requests.post(f"{url}{other}/v1/algo/demo/Hello", data='"Neo"', headers=auth, timeout=30)
+            third = new_sandbox(url)
+            called = requests.post(f"{url}{third}/v1/algo/demo/Hello", data='"Neo"', headers=auth, timeout=30)
             sandbox_s = time.monotonic() - sandbox_started
+            still_full = builds_full(url, "")
             print(f"      ({time.monotonic() - started:.1f} s of sampling; {load.refused(load.calls)} calls and "
-                  f"{load.refused(load.binds)} binding PUTs refused with 429{'' if refused else ', fewer than expected'})")
+                  f"{load.refused(load.binds)} binding PUTs refused with 429{'' if refused else ', fewer than expected'}; "
+                  f"the build pool {'full' if full and still_full else 'NOT full'} throughout)")
+            hold.unlink()
+            builds.join(30)
         load.join(10)
-    report(f"admission: health p99 under 32 long calls + 16 hanging binding checks ({health_failed} failed)",
+    shutil.rmtree(flags, ignore_errors=True)
+    report(f"admission: health p99 under 32 long calls + 16 hanging binding checks + 4 builds ({health_failed} failed)",
            p99(health) * 1000 if not health_failed else float("inf"), "ms", 100)
     report(f"admission: GET /v1/algorithms/demo/Hello p99 under the same load ({algo_failed} failed)",
            p99(algo) * 1000 if not algo_failed else float("inf"), "ms", 250)
+    report("admission: a compile past the build pool answers 429", refusal_s * 1000 if past.status_code == 429
+           else float("inf"), "ms", 250)
     ok = called.status_code == 200 and called.json().get("result") == "Hello Neo"
     report("admission: a new sandbox, then a call in it, completes", sandbox_s if ok else float("inf"), "s", 5)
 

@@ -37,6 +37,7 @@ from mockserver.control.journal import Journal
 from mockserver.resources import resource_path
 from mockserver.runtime import DEFAULT_PROFILES, Engine
 from mockserver.runtime.admission import Admission
+from mockserver.runtime.capacity import ProcessBudget
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
@@ -56,8 +57,9 @@ class MockServer:
         """``parent``: the root server of a sandbox, whose worker users, checkout cache and git
         storage it shares."""
         self.settings = settings
-        # The server-wide pools of calls and binding checks: the root server's, shared by its
-        # sandboxes (each engine holds its own share of them: a Tenant).
+        # The server-wide pools of calls, binding checks and builds, and the cap on worker
+        # processes: the root server's, shared by its sandboxes (each engine holds its own share
+        # of them: a Tenant).
         self.admission = admission or admission_for(settings)
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
@@ -69,8 +71,9 @@ class MockServer:
         self.spec = spec
         # Who runs user code, where checkouts and large git blobs live: one of each per server
         # process, its sandboxes' too.
-        self.isolation = parent.isolation if parent else Isolation.from_settings(settings.worker_uids,
-                                                                                settings.worker_env)
+        self.isolation = parent.isolation if parent else Isolation.from_settings(
+            settings.worker_uids, settings.worker_env, storage_dir=settings.storage_dir,
+            worker_disk_mb=settings.worker_disk_mb)
         self.checkouts = parent.checkouts if parent else CheckoutCache(
             self.isolation, settings.storage_dir, settings.checkout_cache_mb * MiB)
         self.storage = parent.storage if parent else Storage(settings)
@@ -128,7 +131,9 @@ class MockServer:
 
 def admission_for(settings: Settings) -> Admission:
     return Admission.for_threads(settings.threads, settings.invocations_max, settings.invocations_per_sandbox,
-                                 settings.binding_checks_max, settings.binding_checks_per_sandbox)
+                                 settings.binding_checks_max, settings.binding_checks_per_sandbox,
+                                 settings.builds_max, settings.builds_per_sandbox,
+                                 ProcessBudget(settings.worker_processes_max))
 
 
 def code_policy(settings: Settings) -> CodePolicy:
@@ -186,8 +191,26 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
     # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
-                                                             git_push_limit(settings)), sandboxes))
+                                                             git_push_limit(settings)), sandboxes),
+                             on_answer=_journal_git(server))
     return app
+
+
+def _journal_git(server: MockServer):
+    """git's answers in the journal of their server (sandbox), as the app's own are: a user whose
+    git client printed only "403" reads why on the dashboard. Pack bodies are not kept."""
+    def record(environ: dict, status: int, duration_ms: float, error: Any) -> None:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/git/"):
+            return
+        query = environ.get("QUERY_STRING")
+        current.server_of(environ, server).journal.record({
+            "request_id": None, "method": environ.get("REQUEST_METHOD", ""),
+            "path": f"{path}?{query}" if query else path, "status": status,
+            "duration_ms": round(duration_ms, 3), "operation": "git", "time": time.time(),
+            "request_body": None, "response_body": None, "fault": None, "error": error, "notes": None,
+        })
+    return record
 
 
 class _Background(threading.Thread):
@@ -409,6 +432,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 names, ids = set(state.algorithms), {algo.id for algo in state.algorithms.values()}
             metrics.forget_algorithms(keep=names)
             mock.forget_checkouts(keep=ids)
+            mock.ctx.engine.retire_pools(lambda key: key.rsplit("/", 1)[0] not in names)   # pool keys: name/commit
         environ[LOGGED_KEY] = True
         log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
                     error_code=error and error["code"], error_message=error and error["message"])

@@ -171,12 +171,15 @@ DROP_NEEDS_A_SOCKET = Kind(C.REQUEST_INVALID, 502)     # an injected drop on a s
 TOO_MANY_SANDBOXES = Kind(C.REQUEST_INVALID, 429)      # the server keeps --sandbox-max sandboxes
 SANDBOX_MEMORY_FULL = Kind(C.REQUEST_INVALID, 507)     # the server is past --sandbox-memory-mb
 TOO_MANY_CHECKS = Kind(C.REQUEST_INVALID, 429)         # the server's pool of binding checks is full
+TOO_MANY_BUILDS = Kind(C.REQUEST_INVALID, 429)         # the server's pool of builds (push, compile) is full
 # Storage on disk (large blobs, checkouts): past its budget.
 GIT_STORAGE_FULL = Kind(C.REQUEST_INVALID, 507)
 CHECKOUT_CACHE_FULL = Kind(C.REQUEST_INVALID, 507)
 # A stored commit that cannot be checked out (a tree too deep, a path too long, an object
 # missing: only a state imported through PUT /_mock/state can hold one).
 REPOSITORY_UNUSABLE = Kind(C.REQUEST_INVALID, 409)
+# As root: no worker uid is free for a new commit (none of a gone checkout could be recycled yet).
+NO_WORKER_UID = Kind(C.REQUEST_INVALID, 503)
 
 # A call of /v1/algo that did not run: the invocation shape (seed 004), which has no code.
 TOO_MANY_CALLS = Kind(None, 429)        # its key, its algorithm's queue or the server is full

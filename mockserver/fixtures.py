@@ -22,8 +22,8 @@ from jsonschema.exceptions import best_match
 from mockserver.domain.principal import Principal
 from mockserver.domain import algorithms, keys, orgs, scms, users, versions
 from mockserver.domain.builds import build_head, check_binding, new_build
-from mockserver.domain.data import (ACL_MY_ALGOS, ACL_PUBLIC, BUCKETED, CONNECTOR_TYPES, DEFAULT_ACL, check_acl,
-                                    check_name, home_folder, split_path)
+from mockserver.domain.data_paths import (ACL_MY_ALGOS, ACL_PUBLIC, BUCKETED, CONNECTOR_TYPES, DEFAULT_ACL, check_acl,
+                                         check_name, home_folder, split_path)
 from mockserver.domain.data_models import Connector, DataFile, Folder
 from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx

@@ -40,12 +40,18 @@ class Settings:
     max_upload_bytes: int = 10 * MiB
     cors_origins: str = "*"
     invocations_per_key: int = 8                         # concurrent calls per API key; more: 429
-    # Admission (runtime/admission.py): calls and binding checks each hold a request thread;
-    # past these bounds the answer is an immediate 429 with Retry-After, never a wait.
+    # Admission (runtime/admission.py): calls, binding checks and builds each hold a request
+    # thread; past these bounds the answer is an immediate 429 with Retry-After, never a wait.
     invocations_max: int = 16                            # calls in flight, all sandboxes (running or queued)
     invocations_per_sandbox: int = 12                    # of those, at most this many for one sandbox
     binding_checks_max: int = 4                          # binding imports checked at once, all sandboxes
     binding_checks_per_sandbox: int = 2                  # of those, at most this many for one sandbox
+    builds_max: int = 4                                  # builds (git push, compile) at once, all sandboxes
+    builds_per_sandbox: int = 2                          # of those, at most this many for one sandbox
+    # Worker processes (runtime/capacity.py, runtime/workdirs.py): all sandboxes' live workers and
+    # checkers, idle ones stopped least recently used first; what one process of untrusted code may write.
+    worker_processes_max: int = 32
+    worker_disk_mb: int = 1024
     # Code that bindings over HTTP and in fixtures may name (the bundled sandbox algorithms and
     # the folders of start-up fixture files, --fixtures and --extra-fixtures, are always allowed;
     # see runtime/policy.py)
@@ -222,6 +228,17 @@ OPTIONS: tuple[Option, ...] = (
                                  "all sandboxes, each up to 10 s; more get 429 with `Retry-After`", _INT, metavar="N"),
     Option("binding_checks_per_sandbox", "of `--binding-checks-max`, the most one sandbox may hold; more get 429",
                                          _INT, metavar="N"),
+    Option("builds_max", "builds at once (`git push`, `POST .../compile`: checkout, requirements, an import check "
+                         "of up to 60 s) across all sandboxes; more get 429 with `Retry-After` (a push: refused, "
+                         "git prints why)", _INT, metavar="N"),
+    Option("builds_per_sandbox", "of `--builds-max`, the most one sandbox may hold; more are refused the same way",
+                                 _INT, metavar="N"),
+    Option("worker_processes_max", "worker and checker processes alive at once across all sandboxes; at the cap "
+                                   "the least recently used idle one (any sandbox) is stopped first, and when "
+                                   "none is idle the call or check gets 429 with `Retry-After`", _INT, metavar="N"),
+    Option("worker_disk_mb", "what one process of code bound over HTTP or pushed with git may write (MiB): each "
+                             "file anywhere, and its own folder (`HOME`, `TMPDIR`) in all; past it the call fails "
+                             "and the folder is emptied (0: no bound)", _INT, metavar="MB"),
     Option("algorithm_dirs", "a folder whose `.py` files bindings may name (repeatable); the bundled sandbox "
                              "algorithms and the folders of `--fixtures` and `--extra-fixtures` files are always "
                              "allowed",
@@ -241,8 +258,8 @@ OPTIONS: tuple[Option, ...] = (
                              "a push past it is refused", _INT, metavar="MB"),
     Option("checkout_cache_mb", "disk for checked-out commits that builds and calls run (MiB); the least "
                                 "recently used are removed past it", _INT, metavar="MB"),
-    Option("storage_dir", "folder for the large blobs and the checkout cache (a fresh folder inside it, removed "
-                          "at exit); default: the system's temporary folder", metavar="DIR"),
+    Option("storage_dir", "folder for the large blobs, the checkout cache and the workers' own folders (fresh "
+                          "folders inside it, removed at exit); default: the system's temporary folder", metavar="DIR"),
     Option("worker_uids", "when the server runs as root, the uids (`FIRST-LAST`) workers of code bound over "
                           "HTTP or pushed with git run under: one per pushed commit, one for HTTP bindings; "
                           "`auto`: 50000-59999 when root, else the server's own; `off`: the server's own "
@@ -261,7 +278,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("sandbox_max", "sandboxes at most", _INT, metavar="N"),
     Option("sandbox_memory_mb", "process RSS above which no sandbox is created (0: no budget)",
                                 _INT, metavar="MB"),
-    Option("threads", "threads that run requests; calls and binding checks never take more than "
+    Option("threads", "threads that run requests; calls, binding checks and builds never take more than "
                       "`--threads` minus max(4, a quarter) of them (their limits shrink to fit)", _INT, metavar="N"),
     Option("workers", "server processes: only 1 is accepted (the state is in one process's memory)",
                       _INT, metavar="N"),

@@ -10,7 +10,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Response, request
 
-from mockserver.domain import data
+from mockserver.domain import data, data_paths
 from mockserver.errors import REQUEST_INVALID, ApiError
 from mockserver.ids import parse_iso
 from mockserver.web.jsonio import empty_response, json_response
@@ -30,7 +30,7 @@ _URI_IN_DATA_PATH = re.compile(r"([a-z][a-z0-9]*(?:\+[A-Za-z0-9_-]+)?)://(.*)", 
 
 def _where(inp) -> tuple[str, str | None]:
     """(connector, path) for every route shape."""
-    connector = inp.path.get("connector", data.HOSTED)
+    connector = inp.path.get("connector", data_paths.HOSTED)
     path = inp.path.get("data_path", inp.path.get("connector_path"))
     _check_utf8_path()
     if "connector" not in inp.path and path and (uri := _URI_IN_DATA_PATH.fullmatch(path)):
@@ -68,11 +68,11 @@ def get_path(inp):
     found = data.get(ctx(), caller(), connector, path, acl=bool(inp.query.get("acl")), page=page_args())
     if isinstance(found, data.FileView):
         response = Response(found.data, status=200, content_type=found.content_type,
-                            headers={"X-Data-Type": data.FILE})
+                            headers={"X-Data-Type": data_paths.FILE})
         if _http_date(found.last_modified):
             response.headers["Last-Modified"] = _http_date(found.last_modified)
         return response
-    return json_response(render.data_listing(found), headers={"X-Data-Type": data.DIRECTORY})
+    return json_response(render.data_listing(found), headers={"X-Data-Type": data_paths.DIRECTORY})
 
 
 @ops("headDataRoot", "headDataPath", "headConnectorRoot", "headConnectorPath")
@@ -97,7 +97,7 @@ def head_path(inp):
 @ops("uploadDataFile", "uploadConnectorFile")
 def upload(inp):
     connector, path = _where(inp)
-    data.split_path(path)                          # a bad path is refused before the body is read
+    data_paths.split_path(path)                          # a bad path is refused before the body is read
     body = read_body(server().settings.max_upload_bytes)
     return json_response({"result": data.upload(ctx(), caller(), connector, path, body)})
 

@@ -22,7 +22,7 @@ import queue
 import sys
 import time
 from logging.handlers import QueueHandler, QueueListener
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import orjson
 
@@ -77,10 +77,13 @@ def explanation(body: bytes, content_type: str | None) -> dict[str, Any] | None:
 
 class AccessLog:
     """WSGI middleware: the access line of an answer the Flask app did not log itself (its
-    after_request hook marks ``environ[LOGGED_KEY]``), with the explanation of an error."""
+    after_request hook marks ``environ[LOGGED_KEY]``), with the explanation of an error.
+    ``on_answer(environ, status, duration_ms, error)``, when given, is told of each such answer
+    (the composition root journals git's there)."""
 
-    def __init__(self, app: Callable):
+    def __init__(self, app: Callable, on_answer: Optional[Callable[[dict, int, float, Any], None]] = None):
         self.app = app
+        self.on_answer = on_answer
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -99,10 +102,13 @@ class AccessLog:
             body = list(body)                    # an error answer made here is one short piece
             content_type = next((v for k, v in answer["headers"] if k.lower() == "content-type"), None)
             error = explanation(b"".join(body), content_type)
+        duration_ms = (time.perf_counter() - started) * 1000
         log_request(environ.get("REQUEST_METHOD", ""), environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
-                    status, (time.perf_counter() - started) * 1000, "",
+                    status, duration_ms, "",
                     operation="git" if environ.get("PATH_INFO", "").startswith("/git/") else "unmatched",
                     error_code=error and error["code"], error_message=error and error["message"])
+        if self.on_answer is not None:
+            self.on_answer(environ, status, duration_ms, error)
         return body
 
 

@@ -13,18 +13,21 @@ requirements, import check); under a frozen or step clock, where real time must 
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime
 import hashlib
+import math
 import time
-import copy
 from typing import Any
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_NOT_FOUND, BINDING_NOT_ALLOWED, BUILD_LOGS_NOT_READY, BUILD_NOT_FOUND,
-                               NOTHING_TO_BUILD, ApiError)
+                               NOTHING_TO_BUILD, TOO_MANY_BUILDS, ApiError)
 from mockserver.ids import iso
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.runtime import Binding
+from mockserver.runtime.errors import BuildsBusy
 from mockserver.domain.store import State
 from mockserver.domain import callkeys, secrets
 from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
@@ -82,13 +85,36 @@ def check_binding(ctx: Ctx, target: str | None, base: str | None, *, refuse: boo
     return check_import(ctx, binding, f"Cannot check binding {target}")
 
 
+@contextlib.contextmanager
+def build_slot(ctx: Ctx, doing: str):
+    """A slot of the server's build pool (this sandbox's share) for the ``with`` block: a build
+    holds a request thread for up to a minute, so past the pool the answer is an immediate 429
+    with ``Retry-After`` (``doing`` says what was refused), never a wait."""
+    with contextlib.ExitStack() as held:
+        if ctx.engine is not None:
+            try:
+                held.enter_context(ctx.engine.building())
+            except BuildsBusy as busy:
+                raise ApiError(TOO_MANY_BUILDS, f"{doing}: too many builds at once: {busy.message}",
+                               headers={"Retry-After": str(max(1, math.ceil(busy.retry_after)))}) from None
+        yield
+
+
 def compile_algorithm(ctx: Ctx, who: Principal, owner: str, name: str, *, base_url: str | None = None
                       ) -> AlgorithmView:
     """Builds the repository's head; algorithms a fixture binds to a callable build that.
-    ``base_url``: where the API is for the build's import check (the request's)."""
+    ``base_url``: where the API is for the build's import check (the request's). Holds a slot
+    of the server's build pool (429 when none is free)."""
     with ctx.store.read() as state:
         algo = find_managed(ctx, state, who, owner, name)
         owner, name = algo.owner, algo.name             # the stored spelling from here on
+    with build_slot(ctx, f"Cannot compile {owner}/{name}"):
+        return _compile(ctx, who, owner, name, base_url)
+
+
+def _compile(ctx: Ctx, who: Principal, owner: str, name: str, base_url: str | None) -> AlgorithmView:
+    with ctx.store.read() as state:
+        algo = find_managed(ctx, state, who, owner, name)
         target, base, trusted = _binding_of(state, algo)
         from_repository = algo.binding is None
     if from_repository:

@@ -1,265 +1,25 @@
-"""The Data API (seed 001 "Data", CLIENTS.md "Data"): hosted collections and simulated connectors.
-
-Paths
-    ``data``: ``{owner}/{collection}/{file}``; ``owner`` is a user or an
-    organization, ``.my`` the caller. The hosted store has no directories
-    inside a collection (seed): ``dir("data://demo/c/sub").create()`` and uploads
-    below ``owner/collection/file`` are refused with 400 and a message that says so.
-    ``s3``/``gs``: the bucket first, then any depth; ``azureblob`` (one container)
-    and ``dropbox``: any depth from the root. ``type+label`` names a labelled
-    connector, ``type`` alone the default one of that type.
-
-ACLs (hosted collections)
-    ``[]`` private, ``["algo://.my/*"]`` the owner's algorithms,
-    ``["user://*"]`` every authenticated user. Owners, organization members and
-    admins may write; readers only read; everyone else cannot see the collection
-    (404, as if it did not exist). Key permissions (allow_data / allow_data_write)
-    are enforced by the spec gate before this module runs.
-
-Safety
-    Every path segment is checked before anything is looked up: no ``.``/``..``,
-    no empty inner segment, no NUL or other control byte, at most 255 UTF-8 bytes.
-    A refused request changes nothing.
-"""
+"""The Data API's operations (seed 001 "Data"): listing, reading, uploading, creating
+directories, updating ACLs and deleting, in hosted collections and simulated connectors. Which
+path points where, and who may read or write it, is decided in domain/data_paths.py; a refused
+request changes nothing."""
 from __future__ import annotations
 
 import heapq
 import json
 import mimetypes
 from dataclasses import dataclass
-from enum import Enum
 from itertools import islice
 from typing import Any, Callable, Iterator
 
 from mockserver.domain.principal import Principal
-from mockserver.errors import (CONNECTOR_NOT_FOUND, DATA_CONFLICT, DATA_NOT_FOUND, DIRECTORY_NOT_EMPTY, INVALID_JSON,
-                               NOT_AUTHORIZED, REQUEST_INVALID, ApiError)
+from mockserver.errors import DIRECTORY_NOT_EMPTY, INVALID_JSON, REQUEST_INVALID, ApiError
 from mockserver.pagination import Page, Source, paginate, sorted_source
 from mockserver.domain.store import State
 from mockserver.domain.context import Ctx
-from mockserver.domain.data_models import Connector, DataFile, DataStore, Folder
-from mockserver.domain.orgs import acts_for
-
-HOSTED = "data"
-CONNECTOR_TYPES = ("s3", "gs", "azureblob", "dropbox")
-BUCKETED = ("s3", "gs")                # the first path segment is the bucket
-MAX_NAME_BYTES = 255
-ACL_PUBLIC = "user://*"
-ACL_MY_ALGOS = "algo://.my/*"
-ACL_VALUES = (ACL_PUBLIC, ACL_MY_ALGOS)
-DEFAULT_ACL = [ACL_MY_ALGOS]           # the Python client's AclType.default
-
-FILE = "file"
-DIRECTORY = "directory"
-
-
-# -- errors -----------------------------------------------------------------
-def _not_found(uri: str, why: str = "") -> ApiError:
-    return ApiError(DATA_NOT_FOUND, f"Path not found: {uri}{' (' + why + ')' if why else ''}")
-
-
-def _bad_path(message: str) -> ApiError:
-    return ApiError(REQUEST_INVALID, f"The request is invalid: {message}")
-
-
-def _conflict(message: str) -> ApiError:
-    return ApiError(DATA_CONFLICT, message)
-
-
-def _forbidden(uri: str) -> ApiError:
-    return ApiError(NOT_AUTHORIZED, f"Caller is not authorized to perform the operation: write access to {uri} "
-                                    "is reserved to its owner (and the members of an owning organization)")
-
-
-# -- paths ------------------------------------------------------------------
-def check_name(name: Any, what: str = "name") -> str:
-    """One path segment / file or directory name."""
-    if not isinstance(name, str) or name == "":
-        raise _bad_path(f"{what} must be a non-empty string")
-    if name in (".", ".."):
-        raise _bad_path(f"{what} {name!r} is not allowed ('.' and '..' are not path segments)")
-    if "/" in name:
-        raise _bad_path(f"{what} {name!r} must not contain '/'")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        kind = "a NUL byte" if "\x00" in name else "a control character"
-        raise _bad_path(f"{what} {name!r} contains {kind}")
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise _bad_path(f"{what} {name!r} is not valid Unicode") from None
-    if size > MAX_NAME_BYTES:
-        raise _bad_path(f"{what} is {size} bytes long; names are limited to {MAX_NAME_BYTES} bytes (UTF-8)")
-    return name
-
-
-def split_path(raw: str | None) -> list[str]:
-    """``owner/collection/file`` -> segments. A trailing slash is fine; inner empty segments are not."""
-    if raw is None or raw == "":
-        return []
-    path = raw[:-1] if raw.endswith("/") else raw
-    if path.startswith("/"):
-        raise _bad_path(f"path {raw!r} has an empty segment (leading '/')")
-    segments = path.split("/")
-    for seg in segments:
-        if seg == "":
-            raise _bad_path(f"path {raw!r} has an empty segment ('//')")
-        check_name(seg, f"path segment {seg!r}" if len(seg) < 64 else "a path segment")
-    return segments
-
-
-# -- who may do what ----------------------------------------------------------
-def _algorithm_owner(who: Principal) -> str | None:
-    algo = getattr(who.key, "algorithm", None)
-    if not algo:
-        return None
-    ref = algo[len("algo://"):] if algo.startswith("algo://") else algo
-    return ref.split("/", 1)[0] or None
-
-
-def can_read(state: State, who: Principal, owner: str, collection: Folder) -> bool:
-    if acts_for(state, who, owner):
-        return True
-    acl = collection.acl or []
-    if ACL_PUBLIC in acl:
-        return True
-    return ACL_MY_ALGOS in acl and _algorithm_owner(who) == owner
-
-
-def check_acl(acl: Any) -> list[str]:
-    """``{"read": [...]}`` -> the read list (deduplicated, in the documented values only)."""
-    if not isinstance(acl, dict) or not isinstance(acl.get("read"), list):
-        raise _bad_path('acl must be an object {"read": [...]} with read one of [], ["algo://.my/*"], ["user://*"]')
-    read: list[str] = []
-    for value in acl["read"]:
-        if value not in ACL_VALUES:
-            raise _bad_path(f"acl.read value {value!r} is not one of {', '.join(ACL_VALUES)}")
-        if value not in read:
-            read.append(value)
-    return read
-
-
-# -- locations ------------------------------------------------------------------
-class LocKind(str, Enum):
-    """What a resolved data path names."""
-    ROOT = "root"                   # the connector's root (data://: all homes)
-    HOME = "home"                   # a user's or organization's home
-    COLLECTION = "collection"       # data://owner/collection
-    FOLDER = "folder"               # a folder of another connector
-    FILE = "file"
-    MISSING = "missing"             # nothing there (yet)
-    NESTED = "nested"               # deeper than data:// allows (owner/collection/file)
-
-
-@dataclass
-class Loc:
-    """A resolved path: what is there (``node``, None when nothing), and the rules that apply."""
-    connector: str                  # as addressed: "data", "s3", "s3+test"
-    segments: list[str]             # resolved (".my" replaced by the caller)
-    node: Folder | DataFile | None
-    parent: Folder | None           # the folder that holds / would hold ``node``
-    kind: LocKind
-    writable: bool
-    hosted: bool
-    collection: Folder | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"{self.connector}://{'/'.join(self.segments)}"
-
-    @property
-    def name(self) -> str:
-        return self.segments[-1] if self.segments else ""
-
-    @property
-    def list_id(self) -> str:
-        return f"{self.connector}:{'/'.join(self.segments)}"
-
-
-def home_folder(store: DataStore, owner: str, create: bool) -> Folder | None:
-    home = store.homes.get(owner)
-    if home is None and create:
-        home = store.homes[owner] = Folder()
-    return home
-
-
-def _resolve_hosted(state: State, who: Principal, connector: str, segments: list[str]) -> Loc:
-    if not segments:
-        return Loc(connector, [], None, None, LocKind.ROOT, False, True)
-    owner = segments[0]
-    if owner == ".my":
-        if not who.username:
-            raise _bad_path("'.my' names the caller's own data, and this API key belongs to no user")
-        owner = who.username
-    segments = [owner, *segments[1:]]
-    uri = f"{connector}://{'/'.join(segments)}"
-    if not state.owner_exists(owner):
-        raise _not_found(uri, f"no user or organization named {owner!r}")
-    writable = acts_for(state, who, owner)
-    home = state.data.homes.get(owner) or Folder()      # a home with no collection yet: empty
-    if len(segments) == 1:
-        return Loc(connector, segments, home, None, LocKind.HOME, writable, True)
-    collection = home.entries.get(segments[1])
-    if collection is not None and not can_read(state, who, owner, collection):
-        collection = None                       # invisible: exactly as if it did not exist
-    if len(segments) == 2:
-        return Loc(connector, segments, collection, home, LocKind.COLLECTION if collection else LocKind.MISSING,
-                   writable, True, collection)
-    if len(segments) > 3:
-        return Loc(connector, segments, None, None, LocKind.NESTED, writable, True, collection)
-    if collection is None:
-        return Loc(connector, segments, None, None, LocKind.MISSING, writable, True, None)
-    node = collection.entries.get(segments[2])
-    return Loc(connector, segments, node, collection, LocKind.FILE if node is not None else LocKind.MISSING,
-               writable, True, collection)
-
-
-def find_connector(store: DataStore, state: State, who: Principal, connector_id: str) -> Connector:
-    kind, _, label = connector_id.partition("+")
-    if kind not in CONNECTOR_TYPES:
-        known = ", ".join((HOSTED,) + CONNECTOR_TYPES)
-        raise ApiError(CONNECTOR_NOT_FOUND, f"Unknown connector {connector_id!r}: connector types are {known} "
-                                        "(with '+label' for a labelled connector)")
-    usable = [c for c in store.connectors if c.type == kind and _may_use(state, who, c)]
-    if label:
-        found = next((c for c in usable if c.label == label), None)
-    else:
-        found = next((c for c in usable if c.default), None) or next((c for c in usable if not c.label), None)
-        if found is None and len(usable) == 1:
-            found = usable[0]
-    if found is None:
-        raise ApiError(CONNECTOR_NOT_FOUND, f"Connector {connector_id!r} is not configured: add it to the fixtures' "
-                                        "connectors section (type, label, default, buckets or files)")
-    return found
-
-
-def _may_use(state: State, who: Principal, connector: Connector) -> bool:
-    return connector.owner is None or acts_for(state, who, connector.owner)
-
-
-def _resolve_connector(state: State, who: Principal, connector_id: str, segments: list[str]) -> Loc:
-    conn = find_connector(state.data, state, who, connector_id)
-    folder: Folder | DataFile | None = conn.root
-    parent = None
-    for seg in segments:
-        if not isinstance(folder, Folder):
-            folder, parent = None, None
-            break
-        parent, folder = folder, folder.entries.get(seg)
-    if not segments:
-        kind = LocKind.ROOT
-    elif folder is None:
-        kind = LocKind.MISSING
-    else:
-        kind = LocKind.FILE if isinstance(folder, DataFile) else LocKind.FOLDER
-    return Loc(connector_id, segments, folder, parent, kind, True, False)
-
-
-def resolve(state: State, who: Principal, connector: str, path: str | None) -> Loc:
-    segments = split_path(path)
-    if connector == HOSTED:
-        return _resolve_hosted(state, who, connector, segments)
-    return _resolve_connector(state, who, connector, segments)
-
+from mockserver.domain.data_models import DataFile, Folder
+from mockserver.domain.data_paths import (BUCKETED, DEFAULT_ACL, DIRECTORY, FILE, HOSTED, Loc, LocKind, bad_path,
+                                          can_read, check_acl, check_name, conflict, find_connector, forbidden,
+                                          home_folder, not_found, resolve)
 
 # -- reading ------------------------------------------------------------------
 @dataclass
@@ -379,9 +139,9 @@ def get(ctx: Ctx, who: Principal, connector: str, path: str | None, *, acl: bool
         if loc.kind == LocKind.ROOT and loc.hosted:
             return _root_listing(state, who, connector, page)
         if loc.kind == LocKind.NESTED:
-            raise _not_found(loc.uri, "data:// collections hold files only, no sub-directories")
+            raise not_found(loc.uri, "data:// collections hold files only, no sub-directories")
         if loc.node is None:
-            raise _not_found(loc.uri)
+            raise not_found(loc.uri)
         if isinstance(loc.node, DataFile):
             return FileView(loc.name, loc.node.data, loc.node.last_modified)
         visible = None
@@ -409,7 +169,7 @@ def head(ctx: Ctx, who: Principal, connector: str, path: str | None) -> Head:
         if loc.kind in (LocKind.ROOT, LocKind.HOME):
             return Head(DIRECTORY)
         if loc.node is None:
-            raise _not_found(loc.uri)
+            raise not_found(loc.uri)
         if isinstance(loc.node, DataFile):
             return Head(FILE, loc.node.size, loc.name, loc.node.last_modified, content_type(loc.name, loc.node.data))
         return Head(DIRECTORY)
@@ -418,7 +178,7 @@ def head(ctx: Ctx, who: Principal, connector: str, path: str | None) -> Head:
 # -- writing ------------------------------------------------------------------
 def _require_write(loc: Loc) -> None:
     if not loc.writable:
-        raise _forbidden(loc.uri)
+        raise forbidden(loc.uri)
 
 
 def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: bytes) -> str:
@@ -427,23 +187,23 @@ def upload(ctx: Ctx, who: Principal, connector: str, path: str | None, data: byt
         loc = resolve(state, who, connector, path)
         if loc.hosted:
             if loc.kind in (LocKind.ROOT, LocKind.HOME) or len(loc.segments) == 2:
-                raise _bad_path(f"{loc.uri} is a directory path; upload to data://owner/collection/file")
+                raise bad_path(f"{loc.uri} is a directory path; upload to data://owner/collection/file")
             if loc.kind == LocKind.NESTED:
-                raise _bad_path(f"{loc.uri}: data:// collections hold files only, no sub-directories")
+                raise bad_path(f"{loc.uri}: data:// collections hold files only, no sub-directories")
             if loc.collection is None:
-                raise _not_found(f"data://{'/'.join(loc.segments[:2])}",
+                raise not_found(f"data://{'/'.join(loc.segments[:2])}",
                                  "create the collection first: POST /v1/data/{owner} {\"name\": ...}")
             _require_write(loc)
             target = loc.collection
         else:
             if not loc.segments:
-                raise _bad_path(f"{loc.uri} is the connector root; give a file path")
+                raise bad_path(f"{loc.uri} is the connector root; give a file path")
             if connector.partition("+")[0] in BUCKETED and len(loc.segments) == 1:
-                raise _bad_path(f"{loc.uri}: the first path segment of {connector} is the bucket; give bucket/path/file")
+                raise bad_path(f"{loc.uri}: the first path segment of {connector} is the bucket; give bucket/path/file")
             target = _mkdirs(ctx, state, who, connector, loc.segments[:-1])
         existing = target.entries.get(loc.name)
         if isinstance(existing, Folder):
-            raise _conflict(f"{loc.uri} is a directory; a file cannot replace it")
+            raise conflict(f"{loc.uri} is a directory; a file cannot replace it")
         target.entries[loc.name] = DataFile(data, ctx.clock.iso())
         return loc.uri
 
@@ -460,11 +220,11 @@ def _mkdirs(ctx: Ctx, state: State, who: Principal, connector: str, segments: li
         node = folder.entries.get(seg) if folder is not None else None
         if node is None:
             if bucketed and i == 0:
-                raise _not_found(f"{connector}://{seg}", f"no bucket named {seg!r} on this connector")
+                raise not_found(f"{connector}://{seg}", f"no bucket named {seg!r} on this connector")
             folder = None
             continue
         if isinstance(node, DataFile):
-            raise _conflict(f"{connector}://{'/'.join(walked)} is a file, not a directory")
+            raise conflict(f"{connector}://{'/'.join(walked)} is a file, not a directory")
         folder = node
     folder = conn.root
     for seg in segments:
@@ -481,7 +241,7 @@ def parse_directory_body(body: bytes) -> tuple[str, list[str] | None]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise _bad_path("the directory creation body must be UTF-8 text: JSON {\"name\": ...} or a bare name") from None
+        raise bad_path("the directory creation body must be UTF-8 text: JSON {\"name\": ...} or a bare name") from None
     stripped = text.strip()
     if not stripped:
         raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name' "
@@ -494,7 +254,7 @@ def parse_directory_body(body: bytes) -> tuple[str, list[str] | None]:
         if isinstance(value, str):
             return check_name(value.strip(), "name"), None
         if not isinstance(value, dict):
-            raise _bad_path("the directory creation body must be a JSON object {\"name\": ..., \"acl\": ...}")
+            raise bad_path("the directory creation body must be a JSON object {\"name\": ..., \"acl\": ...}")
         if "name" not in value:
             raise ApiError(REQUEST_INVALID, "Request body is invalid, missing field: 'name'")
         name = check_name(value["name"], "name")
@@ -511,27 +271,27 @@ def create_directory(ctx: Ctx, who: Principal, connector: str, path: str | None,
         uri = f"{connector}://{'/'.join(child)}"
         if loc.hosted:
             if loc.kind == LocKind.ROOT:
-                raise _bad_path("collections are created in a home: POST /v1/data/{owner} (or .my)")
+                raise bad_path("collections are created in a home: POST /v1/data/{owner} (or .my)")
             if loc.kind != LocKind.HOME:
                 if loc.kind == LocKind.COLLECTION or (loc.kind == LocKind.MISSING and len(loc.segments) == 2):
-                    raise _bad_path(f"{uri}: data:// collections hold files only, no sub-directories "
+                    raise bad_path(f"{uri}: data:// collections hold files only, no sub-directories "
                                     "(create a collection under data://{owner} instead)")
-                raise _bad_path(f"{loc.uri} is not a directory")
+                raise bad_path(f"{loc.uri} is not a directory")
             _require_write(loc)
             home = home_folder(state.data, loc.segments[0], create=True)
             if name in home.entries:
-                raise _conflict(f"A directory already exists at {uri}")
+                raise conflict(f"A directory already exists at {uri}")
             home.entries[name] = Folder(list(DEFAULT_ACL if acl is None else acl), ctx.clock.iso())
             return uri
         if acl is not None and acl != []:
-            raise _bad_path("acl applies to hosted data collections only (connector 'data')")
+            raise bad_path("acl applies to hosted data collections only (connector 'data')")
         if loc.node is None and loc.kind != LocKind.ROOT:
-            raise _not_found(loc.uri)
+            raise not_found(loc.uri)
         if isinstance(loc.node, DataFile):
-            raise _conflict(f"{loc.uri} is a file, not a directory")
+            raise conflict(f"{loc.uri} is a file, not a directory")
         parent = loc.node
         if name in parent.entries:
-            raise _conflict(f"A {'file' if isinstance(parent.entries[name], DataFile) else 'directory'} "
+            raise conflict(f"A {'file' if isinstance(parent.entries[name], DataFile) else 'directory'} "
                             f"already exists at {uri}")
         parent.entries[name] = Folder(created=ctx.clock.iso())
         return uri
@@ -542,11 +302,11 @@ def update_acl(ctx: Ctx, who: Principal, connector: str, path: str | None, body:
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
         if not loc.hosted:
-            raise _bad_path("ACLs apply to hosted data collections only (connector 'data')")
+            raise bad_path("ACLs apply to hosted data collections only (connector 'data')")
         if loc.kind in (LocKind.MISSING, LocKind.NESTED) or loc.node is None and loc.kind != LocKind.ROOT:
-            raise _not_found(loc.uri)
+            raise not_found(loc.uri)
         if loc.kind != LocKind.COLLECTION:
-            raise _bad_path(f"{loc.uri} is not a collection; ACLs are set on data://owner/collection")
+            raise bad_path(f"{loc.uri} is not a collection; ACLs are set on data://owner/collection")
         _require_write(loc)
         loc.node.acl = acl
 
@@ -556,10 +316,10 @@ def delete(ctx: Ctx, who: Principal, connector: str, path: str | None, force: bo
     with ctx.store.write() as state:
         loc = resolve(state, who, connector, path)
         if loc.kind in (LocKind.ROOT, LocKind.HOME):
-            raise _bad_path(f"{loc.uri or connector + '://'} cannot be deleted (delete its "
+            raise bad_path(f"{loc.uri or connector + '://'} cannot be deleted (delete its "
                             f"{'collections' if loc.hosted else 'directories'} instead)")
         if loc.node is None or loc.parent is None:
-            raise _not_found(loc.uri)
+            raise not_found(loc.uri)
         _require_write(loc)
         node = loc.node
         if isinstance(node, Folder):

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import math
 import os
 from typing import Mapping
 
-from mockserver.errors import CANNOT_EXECUTE, CHECKOUT_CACHE_FULL, CODE_GONE, REPOSITORY_UNUSABLE, ApiError
+from mockserver.errors import CANNOT_EXECUTE, CODE_GONE, REPOSITORY_UNUSABLE, TOO_MANY_BUILDS, ApiError
 from mockserver.ids import parse_iso
 from mockserver.runtime import Binding
+from mockserver.runtime.errors import ProcessesBusy
 from mockserver.runtime.adk import ENTRYPOINT as ADK_ENTRYPOINT, entrypoint_in
 from mockserver.runtime.wheels import pip_install
 from mockserver.domain.store import State
@@ -131,7 +133,11 @@ def check_entrypoint(ctx: Ctx, folder: str, commit: str, entry: str, env: Mappin
     """(problem, traceback) of importing the checked-out commit's entrypoint and finding
     ``apply``: the runtime's import check, as the commit's own user, with ``env``."""
     binding = ctx.checkouts.binding(folder, commit, entry)
-    return ctx.engine.imports.check_traced(binding, CHECK_TIMEOUT_S, env=dict(env or {}))
+    try:
+        return ctx.engine.imports.check_traced(binding, CHECK_TIMEOUT_S, env=dict(env or {}))
+    except ProcessesBusy as busy:     # every process of the server's cap is busy: not the code's fault
+        raise ApiError(TOO_MANY_BUILDS, f"the build cannot check its entrypoint now: {busy.message}",
+                       headers={"Retry-After": str(max(1, math.ceil(busy.retry_after)))}) from None
 
 
 def install_requirements(folder: str, wheelhouse: str | None) -> tuple[list[str], str | None]:
@@ -203,8 +209,8 @@ def binding_for(ctx: Ctx, algorithm_id: str, algo_name: str, repo: Repository, b
     except RepositoryError as exc:
         raise CannotRun(REPOSITORY_UNUSABLE, f"The code of {algo_name} at {build.commit_sha} cannot be checked out: "
                         f"{exc.message}") from None
-    except ApiError as exc:           # the checkout cache is full
-        raise CannotRun(CHECKOUT_CACHE_FULL, exc.message) from None
+    except ApiError as exc:           # the checkout cache is full, or no worker uid is free
+        raise CannotRun(exc.kind, exc.message) from None
     if fresh:
         install_requirements(folder, ctx.settings.wheelhouse)
         ctx.checkouts.reseal(folder, build.commit_sha)

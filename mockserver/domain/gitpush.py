@@ -6,7 +6,9 @@ commit's tree must stay within the depth and path limits (each name at most 255 
 the repository within its size, its large blobs within the server's storage, and the new
 head must check out. Only then is the new repository stored, the algorithm's own binding
 cleared (the repository now says what runs) and the new head built. A refused push stores
-nothing and moves no ref. Pushes and compiles of one algorithm take turns.
+nothing and moves no ref. Pushes and compiles of one algorithm take turns. A push holds a slot
+of the server's build pool from its first step to its build's end; with none free it is
+refused at once (git prints why), before anything is read or stored.
 """
 from __future__ import annotations
 
@@ -60,6 +62,15 @@ def push(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO | 
          base_url: str | None = None) -> PushReport:
     """Apply ``commands`` with the objects of ``pack`` (a seekable file, None without objects);
     ``base_url``: the API's address, for the new head's build (its import check may call it)."""
+    try:
+        with builds.build_slot(ctx, "the server is busy"):
+            return _push(ctx, target, commands, pack, base_url)
+    except ApiError as exc:      # the build pool is full (_push answers its own): nothing read or stored
+        return _refused(commands, exc.message, unpacked=False)
+
+
+def _push(ctx: Ctx, target: GitTarget, commands: list[Command], pack: BinaryIO | None,
+          base_url: str | None) -> PushReport:
     with ctx.algorithm_lock(target.full_name):
         try:
             _, moved = _accept(ctx, target, commands, pack)

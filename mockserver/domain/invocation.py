@@ -83,18 +83,26 @@ def admit(ctx: Ctx, call: Call) -> Admitted:
     or ApiError for input that does not decode and for an engine that is shutting down."""
     try:
         return ctx.engine.admit(call.invocation)
-    except KeyBusy as exc:
-        raise CallRefused(f"Too many concurrent calls with this API key: {exc.message}", exc.retry_after) from None
-    except ServerBusy as exc:
-        raise CallRefused(f"Too many concurrent algorithm calls: {exc.message}", exc.retry_after) from None
-    except QueueFull as exc:
-        raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
-    except BadMultipart as exc:
-        raise ApiError(INVALID_MULTIPART_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
-    except BadInput as exc:
-        raise ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
-    except EngineClosed:
-        raise ApiError(SHUTTING_DOWN, "The invocation engine is shutting down") from None
+    except _ENGINE_REFUSALS as exc:
+        raise _refusal(call, exc) from None
+
+
+_ENGINE_REFUSALS = (KeyBusy, ServerBusy, QueueFull, BadMultipart, BadInput, EngineClosed)
+
+
+def _refusal(call: Call, exc: Exception) -> Exception:
+    """What the caller is told of an engine's refusal (one of _ENGINE_REFUSALS)."""
+    if isinstance(exc, KeyBusy):
+        return CallRefused(f"Too many concurrent calls with this API key: {exc.message}", exc.retry_after)
+    if isinstance(exc, ServerBusy):
+        return CallRefused(f"Too many concurrent algorithm calls: {exc.message}", exc.retry_after)
+    if isinstance(exc, QueueFull):
+        return CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after)
+    if isinstance(exc, BadMultipart):
+        return ApiError(INVALID_MULTIPART_INPUT, f"Invalid input for {call.algorithm}: {exc.message}")
+    if isinstance(exc, BadInput):
+        return ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}")
+    return ApiError(SHUTTING_DOWN, "The invocation engine is shutting down")
 
 
 def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None = None) -> Outcome:
@@ -108,14 +116,8 @@ def _run_admitted(ctx: Ctx, call: Call, admitted: Admitted, request_id: str,
     try:
         with callkeys.live(ctx.store.call_keys, call.call_key, call.load_key):   # from here until it ends
             outcome = ctx.engine.run(admitted, cancelled=cancelled)
-    except QueueFull as exc:      # re-queued after its algorithm's pool was replaced, and that queue was full
-        raise CallRefused(f"Too many concurrent calls to {call.algorithm}: {exc.message}", exc.retry_after) from None
-    except BadMultipart as exc:
-        raise ApiError(INVALID_MULTIPART_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
-    except BadInput as exc:
-        raise ApiError(INVALID_INPUT, f"Invalid input for {call.algorithm}: {exc.message}") from None
-    except EngineClosed:
-        raise ApiError(SHUTTING_DOWN, "The invocation engine is shutting down") from None
+    except _ENGINE_REFUSALS as exc:   # QueueFull: re-queued after its algorithm's pool was replaced, queue full
+        raise _refusal(call, exc) from None
     if outcome.error is not None and not (cancelled is not None and cancelled.is_set()):
         _record_error(ctx, call, outcome.error, request_id)
     return outcome

@@ -37,6 +37,7 @@ _EXPORTS = {
     "ALGORITHM_ERROR": ".errors", "LOADING_ERROR": ".errors", "OUT_OF_MEMORY_ERROR": ".errors",
     "SYSTEM_ERROR": ".errors", "BadInput": ".errors", "EngineClosed": ".errors", "QueueFull": ".errors",
     "KeyBusy": ".errors", "ServerBusy": ".errors", "ChecksBusy": ".errors", "CallError": ".errors",
+    "BuildsBusy": ".errors", "ProcessesBusy": ".errors",
     "RuntimeFailure": ".errors",
     "DEFAULT_PROFILES": ".profiles", "Profile": ".profiles",
 }

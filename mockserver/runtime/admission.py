@@ -1,26 +1,31 @@
-"""Admission: how many calls and binding checks may be in flight, server-wide and per sandbox.
+"""Admission: how many calls, binding checks and builds may be in flight, server-wide and per sandbox.
 
 Every algorithm call (running, waiting for a warm slot, or an ``output=void`` call on its own
-thread) and every binding check (an import in a checker process, up to its timeout) holds a
-thread until it ends. A server runs a fixed number of request threads, shared by all its
+thread), every binding check (an import in a checker process, up to its timeout) and every build
+(a ``git push`` or ``POST .../compile``: checkout, requirements, an import check of up to 60 s)
+holds a thread until it ends. A server runs a fixed number of request threads, shared by all its
 sandboxes, each of which has its own :class:`~mockserver.runtime.engine.Engine`. So the bounds
 live above the engines: the root server owns one :class:`Admission` and hands each engine a
 :class:`Tenant` of it (one per sandbox).
 
-Each :class:`Quota` (one for calls, one for checks) has a size and a share: at most ``size`` in
+Each :class:`Quota` (one for calls, one for checks, one for builds) has a size and a share: at most ``size`` in
 flight across all tenants, at most ``share`` for any one tenant, so one sandbox's load always
 leaves ``size - share`` to the others. Past either bound the answer is an immediate refusal
-(:class:`ServerBusy`, :class:`ChecksBusy`: 429 with ``Retry-After`` on the wire), never a wait.
+(:class:`ServerBusy`, :class:`ChecksBusy`, :class:`BuildsBusy`: 429 with ``Retry-After`` on the
+wire, or a refused push), never a wait. The same root server also owns the
+:class:`~.capacity.ProcessBudget`, the cap on live worker and checker processes of all sandboxes.
 
 :class:`KeyCaps` is the per-API-key cap within one engine (``invocations_per_key``).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Optional
+from typing import Iterator, Optional
 
-from mockserver.runtime.errors import ChecksBusy, KeyBusy, ServerBusy
+from mockserver.runtime.capacity import ProcessBudget
+from mockserver.runtime.errors import BuildsBusy, ChecksBusy, KeyBusy, ServerBusy
 
 log = logging.getLogger("mockserver.runtime")
 
@@ -74,34 +79,54 @@ class Quota:
 
 
 class Admission:
-    """The server-wide pools of calls and binding checks (None: unbounded, for library use)."""
+    """The server-wide pools of calls, binding checks and builds (None: unbounded, for library
+    use), and the server's :class:`~.capacity.ProcessBudget` (None: no server-wide cap)."""
 
     def __init__(self, calls: Optional[int] = None, calls_per_tenant: Optional[int] = None,
-                 checks: Optional[int] = None, checks_per_tenant: Optional[int] = None):
+                 checks: Optional[int] = None, checks_per_tenant: Optional[int] = None,
+                 builds: Optional[int] = None, builds_per_tenant: Optional[int] = None,
+                 processes: Optional[ProcessBudget] = None):
         self.calls = Quota("calls", calls, calls_per_tenant)
         self.checks = Quota("binding checks", checks, checks_per_tenant)
+        self.builds = Quota("builds", builds, builds_per_tenant)
+        self.processes = processes
 
     @classmethod
     def for_threads(cls, threads: int, calls: int, calls_per_tenant: int, checks: int,
-                    checks_per_tenant: int) -> "Admission":
+                    checks_per_tenant: int, builds: Optional[int] = None, builds_per_tenant: Optional[int] = None,
+                    processes: Optional[ProcessBudget] = None) -> "Admission":
         """The pools for a server of ``threads`` request threads: as configured, shrunk when
-        they would leave fewer than ``headroom(threads)`` threads to every other request."""
+        they would leave fewer than ``headroom(threads)`` threads to every other request
+        (``builds`` None: builds unbounded, as before they had a pool)."""
         calls, checks = max(1, calls), max(1, checks)
         budget = max(2, threads - headroom(threads))
         eff_calls, eff_checks = calls, checks
-        if calls + checks > budget:
+        eff_builds = None if builds is None else max(1, builds)
+        if calls + checks + (eff_builds or 0) > budget:
             eff_checks = max(1, min(checks, budget // 5))
-            eff_calls = max(1, min(calls, budget - eff_checks))
-            log.info("with %d request threads, at most %d calls and %d binding checks are admitted at once "
-                        "(configured %d and %d), leaving %d threads to other requests",
-                        threads, eff_calls, eff_checks, calls, checks, threads - eff_calls - eff_checks)
-        return cls(eff_calls, min(calls_per_tenant, eff_calls), eff_checks, min(checks_per_tenant, eff_checks))
+            if eff_builds is not None:
+                eff_builds = max(1, min(eff_builds, budget // 5))
+            eff_calls = max(1, min(calls, budget - eff_checks - (eff_builds or 0)))
+            if eff_builds is None:
+                admitted, configured = f"{eff_calls} calls and {eff_checks} binding checks", f"{calls} and {checks}"
+            else:
+                admitted = f"{eff_calls} calls, {eff_checks} binding checks and {eff_builds} builds"
+                configured = f"{calls}, {checks} and {builds}"
+            log.info("with %d request threads, at most %s are admitted at once (configured %s), leaving %d threads "
+                     "to other requests", threads, admitted, configured,
+                     threads - eff_calls - eff_checks - (eff_builds or 0))
+        per_build = None if eff_builds is None else min(builds_per_tenant or eff_builds, eff_builds)
+        return cls(eff_calls, min(calls_per_tenant, eff_calls), eff_checks, min(checks_per_tenant, eff_checks),
+                   eff_builds, per_build, processes)
 
     def tenant(self, name: str = "") -> "Tenant":
         return Tenant(self, name)
 
     def stats(self) -> dict:
-        return {"calls": self.calls.stats(), "binding_checks": self.checks.stats()}
+        out = {"calls": self.calls.stats(), "binding_checks": self.checks.stats(), "builds": self.builds.stats()}
+        if self.processes is not None:
+            out["processes"] = self.processes.stats()
+        return out
 
 
 def headroom(threads: int) -> int:
@@ -134,8 +159,27 @@ class Tenant:
     def leave_check(self) -> None:
         self.admission.checks.give(self)
 
+    def enter_build(self) -> None:
+        """Take a build slot or raise :class:`BuildsBusy`; :meth:`leave_build` gives it back."""
+        why = self.admission.builds.take(self)
+        if why is not None:
+            raise BuildsBusy(f"{why}; try again later")
+
+    def leave_build(self) -> None:
+        self.admission.builds.give(self)
+
+    @contextlib.contextmanager
+    def building(self) -> Iterator[None]:
+        """A build slot for the ``with`` block (raises :class:`BuildsBusy` when none is free)."""
+        self.enter_build()
+        try:
+            yield
+        finally:
+            self.leave_build()
+
     def stats(self) -> dict:
-        return {"calls": self.admission.calls.held_by(self), "binding_checks": self.admission.checks.held_by(self)}
+        return {"calls": self.admission.calls.held_by(self), "binding_checks": self.admission.checks.held_by(self),
+                "builds": self.admission.builds.held_by(self)}
 
 
 class KeyCaps:

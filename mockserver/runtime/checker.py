@@ -4,7 +4,9 @@ A checker process (:mod:`.worker_main` with ``check_only``) imports and resolves
 after another. It is reused from one check to the next while it stays healthy; a check that
 crashes it, exits or outlasts its timeout is reported and that process replaced. Checks that
 run at once each get a process of their own (how many may run is :mod:`.admission`'s to say).
-Idle checkers stop after :attr:`BindingChecker.IDLE_S`.
+Idle checkers stop after :attr:`BindingChecker.IDLE_S`. Every checker process counts against the
+server's process budget (an idle one may be stopped for another's start: it is an
+:class:`~.capacity.IdleHolder`), and one of untrusted code writes into its own bounded folder.
 """
 from __future__ import annotations
 
@@ -14,19 +16,27 @@ import threading
 import time
 from typing import Optional
 
+from mockserver.runtime.capacity import ProcessBudget
 from mockserver.runtime.errors import StopReason, WorkerDied
 from mockserver.runtime.framing import PROTOCOL
+from mockserver.runtime.managed import ManagedWorker
 from mockserver.runtime.reaper import stop_workers
-from mockserver.runtime.worker import ProcessWorker, describe_exit
+from mockserver.runtime.workdirs import WorkDir
+from mockserver.runtime.worker import describe_exit
 
 
 class BindingChecker:
     IDLE_S = 5.0
 
-    def __init__(self):
+    def __init__(self, budget: Optional[ProcessBudget] = None, workdir: Optional[WorkDir] = None):
+        """``budget``: the server's process cap (None: none); ``workdir``: the folder of the one
+        process of a checker made for one untrusted check (its HOME and TMPDIR, already in the
+        environment it is given)."""
+        self.budget = budget
+        self.workdir = workdir
         self._lock = threading.Lock()
-        self._idle: list[tuple[ProcessWorker, tuple, float]] = []    # (checker, started_for, idle since)
-        self._busy: set[ProcessWorker] = set()
+        self._idle: list[tuple[ManagedWorker, tuple, float]] = []    # (checker, started_for, idle since)
+        self._busy: set[ManagedWorker] = set()
         self._timer: Optional[threading.Timer] = None
 
     def check(self, target: str, env: dict, cwd: Optional[str], sys_path: list, timeout: float,
@@ -44,11 +54,16 @@ class BindingChecker:
         started_for = (cwd, tuple(sys_path), tuple(sorted(env.items())), identity)
         worker = self._take(started_for)
         if worker is None:
-            worker = ProcessWorker({"target": target, "memory_mb": 4096, "sys_path": sys_path, "check_only": True},
-                                   env, cwd, identity)
+            worker = ManagedWorker({"target": target, "memory_mb": 4096, "sys_path": sys_path, "check_only": True},
+                                   env, cwd, identity, budget=self.budget, workdir=self.workdir,
+                                   what="a binding check")
             with self._lock:
                 self._busy.add(worker)
-            worker.spawn()
+            try:
+                worker.spawn()                # raises ProcessesBusy at the server's process cap
+            except BaseException:
+                self._drop(worker)
+                raise
         else:
             try:
                 worker.conn.send(pickle.dumps(("check", target), PROTOCOL))
@@ -58,18 +73,22 @@ class BindingChecker:
             msg = worker.receive(timeout, None)
         except WorkerDied:
             self._drop(worker)
-            return f"importing it took longer than {timeout:g} seconds", None
+            return worker.disk_overrun() or f"importing it took longer than {timeout:g} seconds", None
         if msg is None:
             try:
                 code = worker.proc.wait(2) if worker.proc else None
             except subprocess.TimeoutExpired:
                 code = None
             self._drop(worker)
-            return f"the process importing it {describe_exit(code)}", None
+            return worker.disk_overrun() or f"the process importing it {describe_exit(code)}", None
+        overrun = worker.disk_overrun(measure=True)
+        if overrun:
+            self._drop(worker)
+            return overrun, None
         self._give_back(worker, started_for)
         return msg[1], msg[2]
 
-    def _take(self, started_for: tuple) -> Optional[ProcessWorker]:
+    def _take(self, started_for: tuple) -> Optional[ManagedWorker]:
         """An idle checker started for this environment, or None; idle ones started for
         another environment or dead are stopped."""
         stale, found = [], None
@@ -89,12 +108,12 @@ class BindingChecker:
         stop_workers(stale, "a stale binding checker")
         return found
 
-    def _drop(self, worker: ProcessWorker) -> None:
+    def _drop(self, worker: ManagedWorker) -> None:
         with self._lock:
             self._busy.discard(worker)
         stop_workers([worker], "a failed binding checker")
 
-    def _give_back(self, worker: ProcessWorker, started_for: tuple) -> None:
+    def _give_back(self, worker: ManagedWorker, started_for: tuple) -> None:
         with self._lock:
             self._busy.discard(worker)
             if worker.alive(probe=False):      # else stop() killed it mid-check
@@ -125,6 +144,19 @@ class BindingChecker:
         for worker in busy:
             worker.kill(StopReason.STOPPED)
         stop_workers(idle, "an idle binding checker")
+
+    # -- what the server's process budget may evict (capacity.IdleHolder) ---------------------
+    def oldest_idle(self) -> Optional[float]:
+        with self._lock:
+            return min((since for _, _, since in self._idle), default=None)
+
+    def evict_oldest_idle(self) -> Optional[ManagedWorker]:
+        with self._lock:
+            if not self._idle:
+                return None
+            entry = min(self._idle, key=lambda e: e[2])
+            self._idle.remove(entry)
+            return entry[0]
 
     def count(self) -> int:
         with self._lock:

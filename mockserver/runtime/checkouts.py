@@ -13,7 +13,10 @@ under other uids: they may enter the folder of their commit, not list the others
 The cache has a budget in bytes (``--checkout-cache-mb``, the files' sizes): a new checkout
 first removes the least recently used ones until it fits; one that cannot fit at all is
 refused (``CHECKOUT_CACHE_FULL``). One cache per server process, shared by its sandboxes, like
-the :class:`~.isolation.Isolation` it seals with.
+the :class:`~.isolation.Isolation` it seals with. When the last checkout of a commit goes
+(evicted, its algorithm deleted, its server reset or deleted), the isolation is told, so that
+the commit's worker uid can be recycled (as root); a commit no uid is free for is not checked
+out (``NO_WORKER_UID``).
 """
 from __future__ import annotations
 
@@ -25,8 +28,9 @@ import threading
 from collections import OrderedDict
 from typing import Callable, Optional
 
-from mockserver.errors import CHECKOUT_CACHE_FULL, ApiError
+from mockserver.errors import CHECKOUT_CACHE_FULL, NO_WORKER_UID, ApiError
 from mockserver.runtime.binding import Binding
+from mockserver.runtime.errors import NoWorkerUid
 from mockserver.runtime.isolation import Isolation
 
 DEFAULT_BUDGET = 2048 * 1024 * 1024
@@ -71,11 +75,19 @@ class CheckoutCache:
                     self._sizes.move_to_end(dest)
                     return dest, False
                 self._sizes.pop(dest, None)
-                self._make_room(size)
-                self._sizes[dest] = size
-                self._pending.add(dest)
+                evicted, full = self._make_room(size)
+                if not full:
+                    self._sizes[dest] = size
+                    self._pending.add(dest)
+            self._released(evicted)
+            if full:
+                raise ApiError(CHECKOUT_CACHE_FULL, full)
             try:
                 return dest, self._write(dest, commit, write)
+            except NoWorkerUid as exc:
+                with self._lock:
+                    self._sizes.pop(dest, None)
+                raise ApiError(NO_WORKER_UID, f"the commit cannot run: {exc.message}") from None
             except BaseException:
                 with self._lock:
                     self._sizes.pop(dest, None)
@@ -107,6 +119,7 @@ class CheckoutCache:
             algorithm_ids = os.listdir(base)
         except FileNotFoundError:
             return
+        gone: list[str] = []
         for algorithm_id in algorithm_ids:
             if keep is not None and algorithm_id in keep:
                 continue
@@ -114,9 +127,11 @@ class CheckoutCache:
             with self._lock:
                 for path in [p for p in self._sizes if p.startswith(folder + os.sep)]:
                     del self._sizes[path]
+                    gone.append(path)
             shutil.rmtree(folder, ignore_errors=True)
         if keep is None:
             shutil.rmtree(base, ignore_errors=True)
+        self._released(gone)
 
     def close(self) -> None:
         """Remove the cache (the server is stopping)."""
@@ -172,12 +187,21 @@ class CheckoutCache:
                 break
             here = os.path.dirname(here)
 
-    def _make_room(self, size: int) -> None:
-        """Drop least recently used checkouts until ``size`` more bytes fit (the lock held)."""
+    def _released(self, removed: list[str]) -> None:
+        """Tell the isolation about each commit of ``removed`` folders that has no checkout left."""
+        with self._lock:
+            left = {os.path.basename(p) for p in (*self._sizes, *self._pending)}
+        for commit in {os.path.basename(p) for p in removed} - left:
+            self.isolation.release_checkout(commit)
+
+    def _make_room(self, size: int) -> tuple[list[str], Optional[str]]:
+        """Drop least recently used checkouts until ``size`` more bytes fit (the lock held):
+        ``(the folders dropped, why it cannot fit or None)``."""
         if size > self.budget_bytes:
-            raise ApiError(CHECKOUT_CACHE_FULL, f"the commit's files ({size} bytes) do not fit in the checkout cache "
-                           f"({self.budget_bytes} bytes, --checkout-cache-mb)")
+            return [], (f"the commit's files ({size} bytes) do not fit in the checkout cache "
+                        f"({self.budget_bytes} bytes, --checkout-cache-mb)")
         used = sum(self._sizes.values())
+        dropped = []
         for folder in list(self._sizes):
             if used + size <= self.budget_bytes:
                 break
@@ -185,9 +209,11 @@ class CheckoutCache:
                 continue
             used -= self._sizes.pop(folder)
             shutil.rmtree(folder, ignore_errors=True)
+            dropped.append(folder)
         if used + size > self.budget_bytes:      # the rest is being written right now
-            raise ApiError(CHECKOUT_CACHE_FULL, f"the checkout cache is full ({self.budget_bytes} bytes, "
-                           "--checkout-cache-mb): try again shortly")
+            return dropped, (f"the checkout cache is full ({self.budget_bytes} bytes, --checkout-cache-mb): "
+                             "try again shortly")
+        return dropped, None
 
 
 def _remove_if_empty(folder: str) -> None:

@@ -11,7 +11,7 @@ from typing import Optional
 
 from mockserver.runtime.admission import Tenant
 from mockserver.runtime.binding import Binding, load_binding
-from mockserver.runtime.errors import BindingError
+from mockserver.runtime.errors import BindingError, ChecksBusy, ProcessesBusy
 from mockserver.runtime.importcheck import ImportChecks
 
 _CACHE_MAX = 1024
@@ -28,7 +28,8 @@ class BindingChecks:
 
     def check(self, binding: Binding) -> Optional[str]:
         """None if the binding imports and has a callable ``apply`` (or the named function);
-        else why not. Raises ChecksBusy when no check slot is free. Does not run load()."""
+        else why not. Raises ChecksBusy when no check slot is free (or no process may start:
+        the server's process cap). Does not run load()."""
         if binding.is_template:
             return None
         try:
@@ -55,6 +56,8 @@ class BindingChecks:
             self.tenant.enter_check()
         try:
             problem = self.imports.check(binding, self.timeout_s)
+        except ProcessesBusy as busy:     # the server's process cap, every process busy
+            raise ChecksBusy(busy.message, busy.retry_after) from None
         finally:
             if self.tenant is not None:
                 self.tenant.leave_check()

@@ -16,14 +16,15 @@ every call is cold.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import logging
 import threading
 import time
 import weakref
-from typing import Any, Optional
+from typing import Callable, Optional
 
-from mockserver.runtime.admission import Admission, KeyCaps, Tenant
+from mockserver.runtime.admission import KeyCaps, Tenant
 from mockserver.runtime.binding import Binding, callable_blob
 from mockserver.runtime.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Admitted, Invocation, Outcome, clamp_timeout
 from mockserver.runtime.checks import BindingChecks
@@ -75,8 +76,9 @@ class Engine:
         self.isolation = isolation or Isolation()
         self._pools = Pools(max_workers)
         self._reaper = IdleReaper(self._pools, self.scale)
-        self._launcher = Launcher(self._pools, self.scale, self.stdout_cap, self.isolation)
-        self._checks = BindingChecks(admission, check_timeout_s, ImportChecks(self.isolation))
+        budget = admission.admission.processes if admission is not None else None   # all sandboxes' processes
+        self._launcher = Launcher(self._pools, self.scale, self.stdout_cap, self.isolation, budget)
+        self._checks = BindingChecks(admission, check_timeout_s, ImportChecks(self.isolation, budget))
         # One registration per engine (a partial compares by identity): unregistering it on
         # shutdown leaves the other engines' (other sandboxes') registrations in place.
         self._atexit = functools.partial(_atexit_shutdown, weakref.ref(self))
@@ -278,6 +280,11 @@ class Engine:
         server's binding-check pool: raises ChecksBusy when none is free. Does not run load()."""
         return self._checks.check(binding)
 
+    def building(self):
+        """A slot of the server's build pool (this sandbox's share) for a ``with`` block: a push
+        or compile holds one while it builds. Raises BuildsBusy when none is free."""
+        return self.tenant.building() if self.tenant is not None else contextlib.nullcontext()
+
     def binding_denial(self, binding: Binding) -> Optional[str]:
         """Why the policy refuses this binding, or None. The template, callables registered
         in this process, trusted bindings (the plugin's, checked fixtures') and checkouts of
@@ -302,6 +309,16 @@ class Engine:
         calls are cancelled). The engine stays usable."""
         self._stop_all(StopReason.RESET)
 
+    def retire_pools(self, gone: Callable[[str], bool]) -> None:
+        """Stop the idle workers of every pool whose key ``gone`` names (its algorithm was
+        deleted): they hold its code and, as root, its commit's uid. Busy workers stop when their
+        calls end; queued calls start a new pool."""
+        with self._pools.lock:
+            idle = []
+            for pool in [p for key, p in self._pools.by_key.items() if gone(key)]:
+                idle.extend(self._pools.retire_locked(pool, StopReason.RETRY))
+        stop_workers(idle, "an idle worker of a deleted algorithm")
+
     def shutdown(self) -> None:
         """Stop everything; further invoke() raises EngineClosed. Idempotent."""
         with self._pools.lock:
@@ -320,4 +337,4 @@ class Engine:
         stop_workers(idle)
 
     def stats(self) -> dict:
-        return snapshot(self._pools, self.scale, self.tenant, self._checks.checker.count())
+        return snapshot(self._pools, self.scale, self.tenant, self._checks.imports.count())

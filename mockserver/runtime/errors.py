@@ -11,7 +11,9 @@ A failure *of the callable* is a :class:`CallError` in ``Outcome.error`` (``mess
 * :class:`EngineClosed` -- ``invoke()`` after ``shutdown()``.
 
 :meth:`Engine.check_binding` raises :class:`ChecksBusy` when the server-wide pool of binding
-checks (or this sandbox's share) is full. Each exception carries a human-readable ``.message``;
+checks (or this sandbox's share) is full; a build's slot refused is :class:`BuildsBusy`; a process
+that cannot start because the server's process cap is reached is :class:`ProcessesBusy` (a
+:class:`ServerBusy`). Each exception carries a human-readable ``.message``;
 the refusals also ``.retry_after`` (seconds, for a ``Retry-After`` header).
 
 Imported by every worker process: keep it light.
@@ -107,6 +109,23 @@ class ChecksBusy(RuntimeFailure):
     def __init__(self, message: str, retry_after: float = RETRY_AFTER_S):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BuildsBusy(RuntimeFailure):
+    """The server-wide pool of builds (pushes, compiles), or this sandbox's share of it, is full."""
+
+    def __init__(self, message: str, retry_after: float = RETRY_AFTER_S):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProcessesBusy(ServerBusy):
+    """The server's cap on live worker and checker processes is reached and no idle one can be
+    stopped to make room (every process serves a call, check or build right now)."""
+
+
+class NoWorkerUid(RuntimeFailure):
+    """As root: no uid of ``--worker-uids`` is free for a new commit (none could be recycled)."""
 
 
 class EngineClosed(RuntimeFailure):

@@ -11,7 +11,10 @@ Users (:class:`Isolation`): when the server runs as root, code that came over HT
 under other uids: every pushed commit's checkout under its own uid and group (the checkout
 folder is the server's, group-readable by that group only), code bound over HTTP under one
 shared uid. uids come from ``--worker-uids`` (default 50000-59999), skipping any that the
-user or group database knows. Not root: workers run as the server's user (Docker image:
+user or group database knows; a checkout's uid is recycled once its commit has no checkout left
+in the cache (evicted, its algorithm deleted, a reset) and nothing of the uid remains: no
+process, no file (:mod:`.uidfiles`). Every process of untrusted code gets a private folder, its
+``HOME`` and ``TMPDIR``, bounded in size (:mod:`.workdirs`). Not root: workers run as the server's user (Docker image:
 uid 10001), and docs/security.md says what that leaves readable. Code the pytest plugin or the
 operator bound (``Binding.trusted``) runs as the server's user, as it could run in its threads.
 """
@@ -23,18 +26,18 @@ import json
 import logging
 import os
 import pwd
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 from typing import Iterable, Mapping, NamedTuple, Optional
 
 from mockserver.runtime.binding import Binding
-from mockserver.runtime.errors import BindingError
+from mockserver.runtime.errors import BindingError, NoWorkerUid
 from mockserver.runtime.childenv import child_environment
 from mockserver.runtime.hardening import forbid_inspection
+from mockserver.runtime.uidfiles import processes_of, remove_files_of, writable_roots
+from mockserver.runtime.workdirs import DEFAULT_QUOTA, WorkDir, WorkDirs
 
 log = logging.getLogger("mockserver.isolation")
 
@@ -70,7 +73,8 @@ class Identity(NamedTuple):
 
     The worker starts as the server and becomes this user at boot, before any user code
     loads (``hardening.become``): a Python installed where other users cannot enter still
-    runs it. ``home`` is its working directory, ``HOME`` and ``TMPDIR``."""
+    runs it. ``home`` is its working directory, ``HOME`` and ``TMPDIR``: each process gets a
+    folder of its own (:meth:`Isolation.workdir`, then ``identity._replace(home=...)``)."""
     uid: int
     gid: int
     home: str
@@ -130,28 +134,37 @@ class Isolation:
     """Who runs a binding's code and with which environment. One per server, shared by its
     sandboxes (a checkout folder is sealed for one uid, whichever sandbox built it)."""
 
-    def __init__(self, uids: Optional[range] = None, passthrough: Iterable[str] = ()):
+    def __init__(self, uids: Optional[range] = None, passthrough: Iterable[str] = (), *,
+                 storage_dir: Optional[str] = None, worker_disk_bytes: int = DEFAULT_QUOTA):
         """``uids``: switch workers of untrusted code to these (None: run them as the server's
-        user); ignored, with a warning, when the server is not root."""
+        user); ignored, with a warning, when the server is not root. ``storage_dir``: where the
+        workers' folders are made (None: the system's temporary folder); ``worker_disk_bytes``:
+        what one process of untrusted code may write (0: no bound)."""
         if uids is not None and os.geteuid() != 0:
             log.warning("--worker-uids: the server is not root, so workers run as its own user")
             uids = None
         self.uids = uids
         self.passthrough = tuple(passthrough)
+        self.workdirs = WorkDirs(storage_dir, worker_disk_bytes, shared_root=uids is not None)
         self._lock = threading.Lock()
         self._identities: dict[str, Identity] = {}
         self._next = uids.start if uids else 0
-        self._homes: Optional[str] = None
+        self._recycled: list[int] = []          # uids handed back, ready to be handed out again
+        self._released: set[str] = set()        # identities whose checkouts are all gone
+        self.recycled = 0
+        self._at_exit = False
         self._problem: Optional[str] = None
         self._probed = False
 
     @classmethod
-    def from_settings(cls, worker_uids: str, worker_env: Iterable[str] = ()) -> "Isolation":
-        """From ``--worker-uids`` and ``--worker-env``: ``auto`` switches uids only when root."""
+    def from_settings(cls, worker_uids: str, worker_env: Iterable[str] = (), *, storage_dir: Optional[str] = None,
+                      worker_disk_mb: int = DEFAULT_QUOTA >> 20) -> "Isolation":
+        """From ``--worker-uids``, ``--worker-env``, ``--storage-dir`` and ``--worker-disk-mb``:
+        ``auto`` switches uids only when root."""
         uids = parse_uid_range(worker_uids)
         if worker_uids.strip().lower() == "auto" and os.geteuid() != 0:
             uids = None
-        return cls(uids, worker_env)
+        return cls(uids, worker_env, storage_dir=storage_dir, worker_disk_bytes=max(0, worker_disk_mb) << 20)
 
     @property
     def switches_uids(self) -> bool:
@@ -168,19 +181,34 @@ class Isolation:
             return None
         return self._identity(f"checkout:{binding.checkout}" if binding.checkout else _SHARED)
 
+    def workdir(self, binding: Binding, identity: Optional[Identity] = None) -> Optional[WorkDir]:
+        """A fresh private folder for one process running ``binding`` (its ``HOME`` and
+        ``TMPDIR``, bounded: :mod:`.workdirs`), the ``identity``'s when it runs as another uid;
+        None for trusted code, which keeps the server's."""
+        if self.trusted(binding) or (identity is not None and identity.problem):
+            return None
+        return self.workdirs.make(identity.uid if identity is not None else None)
+
     def environment(self, binding: Binding, extra: Optional[Mapping[str, str]] = None, *, drop: Iterable[str] = (),
-                    identity: Optional[Identity] = None) -> dict[str, str]:
-        """The environment of a process running ``binding`` (:mod:`.childenv`)."""
+                    identity: Optional[Identity] = None, home: Optional[str] = None) -> dict[str, str]:
+        """The environment of a process running ``binding`` (:mod:`.childenv`); ``home``: its
+        folder (default: the identity's)."""
+        if home is None and identity is not None and identity.home:
+            home = identity.home
         return child_environment(trusted=self.trusted(binding), extra=extra, passthrough=self.passthrough,
-                                 drop=drop, home=identity.home if identity is not None else None)
+                                 drop=drop, home=home)
 
     def seal(self, folder: str, commit: str) -> None:
         """Give a checkout of ``commit`` to its uid's group alone: the server owns every file,
         the commit's group may read (folders 0750, files 0640 or 0750), nobody else may enter.
-        Not root: nothing to do (the cache folder is the server's, mode 0700)."""
+        Not root: nothing to do (the cache folder is the server's, mode 0700). Raises
+        :class:`NoWorkerUid` when no uid is free for the commit (none could be recycled)."""
         if self.uids is None:
             return
-        gid = self._identity(f"checkout:{commit}").gid
+        identity = self._identity(f"checkout:{commit}")
+        if identity.uid < 0:                 # none free: nothing may be left that no worker could read
+            raise NoWorkerUid(identity.problem or "no free worker uid")
+        gid = identity.gid
         owner = os.geteuid()
         for here, dirs, files in os.walk(folder):
             os.chown(here, owner, gid, follow_symlinks=False)
@@ -193,62 +221,92 @@ class Isolation:
                 os.chown(path, owner, gid, follow_symlinks=False)
                 os.chmod(path, 0o750 if st.st_mode & 0o100 else 0o640)
 
-    def close(self) -> None:
-        """Remove the workers' home folders."""
+    def release_checkout(self, commit: str) -> None:
+        """No checkout of ``commit`` is left (evicted, its algorithm deleted, a reset): its uid
+        may be recycled once nothing of it remains. A new checkout of it before then keeps it."""
         with self._lock:
-            homes, self._homes = self._homes, None
-        if homes:
-            shutil.rmtree(homes, ignore_errors=True)
+            if f"checkout:{commit}" in self._identities:
+                self._released.add(f"checkout:{commit}")
+
+    def close(self) -> None:
+        """Remove the workers' folders, and, as root, what their uids wrote elsewhere."""
+        with self._lock:
+            uids = [i.uid for i in self._identities.values() if i.uid >= 0]
+            self._identities.clear()
+            self._released.clear()
+        remove_files_of(uids, writable_roots())
+        self.workdirs.close()
 
     # -- internals ------------------------------------------------------------------------
     def _identity(self, name: str) -> Identity:
         with self._lock:
+            self._released.discard(name)               # checked out again: keeps its uid
             identity = self._identities.get(name)
             if identity is None:
                 identity = self._allocate_locked()
-                if not self._probed:
+                if not self._probed and not identity.problem:
                     self._probed = True
                     self._problem = self._probe(identity)
                     if self._problem:
                         log.warning("%s", self._problem)
-                self._identities[name] = identity
+                if not identity.problem:                # none free now: maybe one is recycled later
+                    self._identities[name] = identity
             return identity._replace(problem=identity.problem or self._problem)
 
     def _allocate_locked(self) -> Identity:
         assert self.uids is not None
         while self._next < self.uids.stop and _taken(self._next):
             self._next += 1
-        if self._next >= self.uids.stop:
+        if self._next < self.uids.stop:
+            uid = self._next
+            self._next += 1
+            if not self._at_exit:
+                self._at_exit = True
+                atexit.register(self.close)            # what the uids wrote goes when the server stops
+        elif self._recycled or self._recycle_locked():
+            uid = self._recycled.pop(0)
+        else:
             return Identity(-1, -1, "", f"no free worker uid is left in {self.uids.start}-{self.uids.stop - 1} "
-                            "(--worker-uids): each pushed commit that runs takes one")
-        uid = self._next
-        self._next += 1
-        if self._homes is None:
-            self._homes = tempfile.mkdtemp(prefix="algorithmia-mock-workers-")
-            os.chmod(self._homes, 0o711)             # others may enter their own folder, not list
-            atexit.register(self.close)
-        home = os.path.join(self._homes, str(uid))
-        os.mkdir(home, 0o700)
-        os.chown(home, uid, uid)
-        return Identity(uid, uid, home)
+                            "(--worker-uids): each pushed commit that runs takes one, until its checkouts are "
+                            "gone and no process of it runs")
+        return Identity(uid, uid, "")
+
+    def _recycle_locked(self) -> bool:
+        """Hand back the uids of released identities that left nothing behind: no process runs
+        as the uid (a warm worker of a gone checkout keeps it until it stops), and every file
+        it wrote outside its removed folders is deleted. True when one was recycled."""
+        for name in sorted(self._released):
+            uid = self._identities[name].uid
+            if processes_of(uid):
+                continue
+            remove_files_of([uid], writable_roots([self.workdirs.root]))
+            del self._identities[name]
+            self._released.discard(name)
+            self._recycled.append(uid)
+            self.recycled += 1
+            log.info("worker uid %d recycled (%s: no checkout, no process, no file left)", uid, name)
+        return bool(self._recycled)
 
     def _probe(self, identity: Identity) -> Optional[str]:
         """Why a worker cannot become ``identity`` and import what it needs (a container that
         forbids setgroups or setuid, say), or None."""
         if identity.problem:
             return identity.problem
-        env = child_environment(trusted=False, home=identity.home)
+        folder = self.workdirs.make(identity.uid)
+        env = child_environment(trusted=False, home=folder.path)
         argv = [sys.executable, "-c", _PROBE, PACKAGE_ROOT, str(identity.uid), str(identity.gid),
                 json.dumps(INTERPRETER_DIRS)]
         try:
             done = subprocess.run(argv, env=env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
-                                  cwd=identity.home)
+                                  cwd=folder.path)
             if done.returncode == 0:
                 return None
             lines = (done.stderr or b"").decode("utf-8", "replace").strip().splitlines()
             why = lines[-1] if lines else f"exit code {done.returncode}"
         except (OSError, subprocess.SubprocessError) as exc:
             why = f"{type(exc).__name__}: {exc}"
+        finally:
+            folder.remove()
         return (f"workers cannot run as uid {identity.uid} ({why}), so code bound over HTTP or pushed with git "
                 "will not run; start the server with --worker-uids off to run that code as the server's user "
                 "(not isolated)")

@@ -1,6 +1,8 @@
-"""Starting a worker for a pool: a worker process (its spec and environment) or an in-process
-virtual worker, and the simulated cold start (``cold_start_s * scale``, of which the real
-start-up time is already spent)."""
+"""Starting a worker for a pool: a worker process (its spec, environment, user and private
+folder; counted against the server's process budget) or an in-process virtual worker, and the
+simulated cold start (``cold_start_s * scale``, of which the real start-up time is already
+spent). The launcher is also how the server's :class:`~.capacity.ProcessBudget` reaches this
+engine's idle workers to evict them for another sandbox's start."""
 from __future__ import annotations
 
 import os
@@ -10,14 +12,15 @@ import time
 from typing import Mapping, Optional
 
 from mockserver.runtime.binding import Binding
+from mockserver.runtime.capacity import ProcessBudget
 from mockserver.runtime.context import InvocationContext
 from mockserver.runtime.errors import WorkerDied, call_error
 from mockserver.runtime.inproc import InprocShared, InprocWorker
 from mockserver.runtime.isolation import Identity, Isolation
+from mockserver.runtime.managed import ManagedWorker
 from mockserver.runtime.pools import Pool, Pools
 from mockserver.runtime.profiles import GPU_ENV_VARS, Profile
 from mockserver.runtime.reaper import stop_workers
-from mockserver.runtime.worker import ProcessWorker
 
 
 def base_env(profile: Profile) -> dict:
@@ -26,13 +29,13 @@ def base_env(profile: Profile) -> dict:
 
 
 def process_env(isolation: Isolation, binding: Binding, extra: Mapping[str, str], profile: Optional[Profile] = None,
-                identity: Optional[Identity] = None) -> dict:
+                identity: Optional[Identity] = None, home: Optional[str] = None) -> dict:
     """A worker process's environment (:mod:`.childenv`, through ``isolation``): never the
     server's MOCKSERVER_* and ALGORITHMIA_* variables, GPU variables only where the profile
-    sets them, then the profile's base variables and ``extra``."""
+    sets them, then the profile's base variables and ``extra``; ``home``: its own folder."""
     env = dict(base_env(profile)) if profile is not None else {}
     env.update(extra)
-    return isolation.environment(binding, env, drop=GPU_ENV_VARS, identity=identity)
+    return isolation.environment(binding, env, drop=GPU_ENV_VARS, identity=identity, home=home)
 
 
 def child_sys_path() -> list:
@@ -40,11 +43,16 @@ def child_sys_path() -> list:
 
 
 class Launcher:
-    def __init__(self, pools: Pools, scale: float, stdout_cap: int, isolation: Optional[Isolation] = None):
+    def __init__(self, pools: Pools, scale: float, stdout_cap: int, isolation: Optional[Isolation] = None,
+                 budget: Optional[ProcessBudget] = None):
+        """``budget``: the server's cap on live processes, shared with other sandboxes (None: none)."""
         self.pools = pools
         self.scale = scale
         self.stdout_cap = stdout_cap
         self.isolation = isolation or Isolation()
+        self.budget = budget
+        if budget is not None:
+            budget.register(self)
 
     def start(self, pool: Pool, timeout: float, cancelled: Optional[threading.Event] = None):
         """A started worker for ``pool`` (counted in its ``active``) and the simulated cold
@@ -79,20 +87,46 @@ class Launcher:
             pool.cold_starts += 1
         return worker
 
-    def _process(self, pool: Pool, timeout: float) -> ProcessWorker:
+    def _process(self, pool: Pool, timeout: float) -> ManagedWorker:
+        identity = self.isolation.identity(pool.binding)     # its own user, when the server is root
+        workdir = self.isolation.workdir(pool.binding, identity)     # HOME, TMPDIR: untrusted code only
         reserved, evicted = self.pools.reserve_process(timeout)
         stop_workers(evicted, "an evicted idle worker")
         if not reserved:
+            if workdir is not None:
+                workdir.remove()
             raise WorkerDied(call_error(f"No capacity to start a worker for {pool.key} "
                                         f"(max_workers={self.pools.max_workers} reached)"))
-        identity = self.isolation.identity(pool.binding)     # its own user, when the server is root
-        env = process_env(self.isolation, pool.binding, {**pool.load_env, **pool.profile.env}, pool.profile, identity)
-        worker = ProcessWorker(self._spec(pool), env, os.getcwd(), identity)
+        if workdir is not None and identity is not None:
+            identity = identity._replace(home=workdir.path)
+        env = process_env(self.isolation, pool.binding, {**pool.load_env, **pool.profile.env}, pool.profile, identity,
+                          home=workdir.path if workdir is not None else None)
+        worker = ManagedWorker(self._spec(pool), env, os.getcwd(), identity, budget=self.budget, workdir=workdir,
+                               what=f"a worker for {pool.key}")
         worker.counted = True
         with self.pools.lock:
             pool.active.add(worker)
             pool.cold_starts += 1
         return worker
+
+    # -- what the server's process budget may evict (capacity.IdleHolder) ---------------------
+    def oldest_idle(self) -> Optional[float]:
+        with self.pools.lock:
+            return min((w.last_used for p in self.pools.by_key.values() for w in p.idle if w.mode == "process"),
+                       default=None)
+
+    def evict_oldest_idle(self):
+        with self.pools.lock:
+            oldest = pool = None
+            for p in self.pools.by_key.values():
+                for w in p.idle:
+                    if w.mode == "process" and (oldest is None or w.last_used < oldest.last_used):
+                        oldest, pool = w, p
+            if oldest is None:
+                return None
+            pool.idle.remove(oldest)
+            self.pools.forget_locked(oldest)
+            return oldest
 
     def _spec(self, pool: Pool) -> dict:
         profile = pool.profile
@@ -110,3 +144,4 @@ class Launcher:
             "sys_path": child_sys_path(),
             "stdout_cap": self.stdout_cap,
         }
+

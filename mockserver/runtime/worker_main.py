@@ -9,7 +9,8 @@ Started by :class:`~mockserver.runtime.worker.ProcessWorker` as a fresh interpre
    mid-call) it kills its process tree and exits,
 4. the memory limit: ``RLIMIT_AS = <address space at worker start> + profile.memory_mb``.
    Exceeding it raises MemoryError inside the worker -> "OutOfMemoryError", the worker is
-   replaced; the server process is never affected,
+   replaced; the server process is never affected. Untrusted code also gets a file size limit
+   (``RLIMIT_FSIZE``, :mod:`.workdirs`),
 5. import the binding and run ``load()`` once (:mod:`.executor`; errors are kept and answered
    to every call, like the ADK, until the worker is replaced). The ``ready`` message also
    reports what of the set-up failed (steps 3 and 4), for the server to log. A *checker*
@@ -90,6 +91,19 @@ def _set_memory_limit(memory_mb: int) -> Optional[str]:
         return f"no memory limit: setrlimit(RLIMIT_AS) failed: {exc}"
 
 
+def _set_file_limit(max_bytes: Optional[int]) -> Optional[str]:
+    """Untrusted code: no file it writes may grow past ``max_bytes`` (RLIMIT_FSIZE, soft and hard;
+    a write past it fails with EFBIG, as Python ignores SIGXFSZ). None when done or not asked."""
+    if not max_bytes:
+        return None
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(max_bytes), int(max_bytes)))
+        return None
+    except (ImportError, ValueError, OSError) as exc:
+        return f"no file size limit: setrlimit(RLIMIT_FSIZE) failed: {exc}"
+
+
 def _check_message(exc: BaseException) -> str:
     if isinstance(exc, BindingError):
         return exc.message
@@ -161,7 +175,8 @@ def child_main(fd: int) -> None:
         if p not in sys.path:
             sys.path.insert(0, p)
     base_env: dict = spec.get("env") or {}
-    setup_problems += [p for p in (_set_memory_limit(spec["memory_mb"]),) if p]
+    setup_problems += [p for p in (_set_memory_limit(spec["memory_mb"]),
+                                   _set_file_limit(spec.get("max_file_bytes"))) if p]
     if spec.get("run_as"):                # untrusted code: its own user from here on (isolation.py)
         hardening.become(*spec["run_as"])
         spec["target"] = hardening.reachable_target(spec["target"])

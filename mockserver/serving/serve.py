@@ -188,13 +188,26 @@ def answered_by_waitress(address: tuple, deadline: float) -> None:
         try:
             with socket.create_connection(_connectable(address), timeout=5) as probe:
                 probe.sendall(b"READY?\r\n\r\n")
-                if probe.recv(16).startswith(b"HTTP/"):
+                if _read_to_close(probe).startswith(b"HTTP/"):
                     return
         except OSError:
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"the server on port {address[1]} did not answer")
         time.sleep(0.01)
+
+
+def _read_to_close(sock: socket.socket, limit: int = 65536) -> bytes:
+    """The whole answer, read until the server closes: a probe that hangs up first makes
+    waitress log a ClientDisconnected whose traceback (kept by any log handler that stores
+    records) holds its server, and with it every connection it had, alive after the stop."""
+    answer = b""
+    while len(answer) < limit:
+        chunk = sock.recv(limit)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
 
 
 def _quiet_queue_warnings() -> None:

@@ -16,12 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from mockserver.app import create_app
+from mockserver.settings import Settings
 from support.algorithms import SETTINGS as ALGORITHM_SETTINGS
 from support.api import ADMIN, DEMO, error_of
 
 THREADS = 8
 SERVED_ENV = {"MOCKSERVER_THREADS": "8"}                # served_server's
 SETTINGS = {**ALGORITHM_SETTINGS, "pipeline_enabled": False}
+
+
+@pytest.fixture(scope="module")
+def builds_app():
+    """An app whose build pool admits every compile the races below start at once: they test
+    what concurrent compiles do to builds and versions, not the pool, which would refuse most
+    of them with 429 (tests/ways/test_admission_live.py tests it). 128 threads leave room for it."""
+    return create_app(Settings(profile_scale=0.0, seed=1234, threads=128, builds_max=24, builds_per_sandbox=24))
 
 
 def hdr(key, ctype="application/json"):
@@ -162,8 +172,9 @@ def test_concurrent_create_delete_same_user_consistent(app, server):
         assert exists == (n in listed)
 
 
-def test_concurrent_publish_no_duplicate_versions(app, server):
+def test_concurrent_publish_no_duplicate_versions(builds_app):
     """Threads compile+publish one algorithm at once: every semantic version is distinct and listed once."""
+    app = builds_app
     client = app.test_client()
     r = client.post("/v1/algorithms/demo", headers=hdr(DEMO), data=json.dumps(
         {"name": "Racy", "details": {"label": "Racy"}, "settings": SETTINGS}))
@@ -278,9 +289,10 @@ def test_served_soak_zero_errors(served_server):
     assert health.status_code == 200
 
 
-def test_concurrent_compiles_each_build_their_own_commit(app, server):
+def test_concurrent_compiles_each_build_their_own_commit(builds_app):
     """21 compiles of one algorithm at once: 21 builds on 21 commits (issue 26: they shared 6).
     The "head built already?" check and the build record are one critical section."""
+    app = builds_app
     client = app.test_client()
     r = client.post("/v1/algorithms/demo", headers=hdr(DEMO),
                     data=json.dumps({"name": "Racer", "details": {"label": "Racer"}, "settings": SETTINGS}))

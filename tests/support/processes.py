@@ -96,3 +96,21 @@ def stop_and_collect(proc: subprocess.Popen, timeout: float = 10) -> tuple[int, 
         proc.kill()
         raise AssertionError("did not stop within the timeout after SIGTERM")
     return code, time.monotonic() - started, proc.stdout.read(), proc.stderr.read()
+
+
+def worker_processes(server_pid: int) -> list[int]:
+    """The pids of a server's worker and checker processes (its children running
+    ``mockserver.runtime.worker_main``), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue                      # exited meanwhile
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == server_pid and b"worker_main" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
+            found.append(int(entry.name))
+    return found

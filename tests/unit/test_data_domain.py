@@ -7,7 +7,7 @@ import pytest
 from mockserver import codec
 from mockserver.domain.principal import Principal
 from mockserver.settings import Settings
-from mockserver.domain import data
+from mockserver.domain import data, data_paths
 from mockserver.domain.context import Ctx
 from mockserver.domain.data_models import DataStore
 from mockserver.errors import ApiError
@@ -51,15 +51,15 @@ def snapshot(ctx):
 @pytest.mark.parametrize("bad", ["a/../b", "..", "a/./b", "a//b", "/a", "a/\x00b", "a/" + "x" * 256,
                                  "a/" + "é" * 128, "a/b\x07"])
 def test_bad_paths_refused(bad):
-    e = err(data.split_path, bad)
+    e = err(data_paths.split_path, bad)
     assert e.status == 400 and e.code == 6001
 
 
 def test_paths_accept_trailing_slash_spaces_unicode_and_255_bytes():
-    assert data.split_path("demo/c/") == ["demo", "c"]
-    assert data.split_path("demo/my coll/résumé 📄.txt") == ["demo", "my coll", "résumé 📄.txt"]
-    assert data.split_path("a/" + "x" * 255)[1] == "x" * 255
-    assert data.split_path("..a/b..") == ["..a", "b.."]
+    assert data_paths.split_path("demo/c/") == ["demo", "c"]
+    assert data_paths.split_path("demo/my coll/résumé 📄.txt") == ["demo", "my coll", "résumé 📄.txt"]
+    assert data_paths.split_path("a/" + "x" * 255)[1] == "x" * 255
+    assert data_paths.split_path("..a/b..") == ["..a", "b.."]
 
 
 # -- collections and files -----------------------------------------------------------

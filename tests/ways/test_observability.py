@@ -1,4 +1,5 @@
 """One structured log line per request, /_mock/metrics in Prometheus text format."""
+import base64
 import json
 import logging
 import re
@@ -161,3 +162,23 @@ def test_error_answers_carry_their_code_and_message_in_the_journal_and_the_dashb
     assert "<th>error</th>" in page and "cell(explain(e.error)" in page
     initial = json.loads(re.search(r"const initial = (\{.*?\});\n", page).group(1))
     assert initial["entries"][0]["error"]["message"] == "No such version of algo://demo/Hello: 0.0.9"
+
+
+def test_git_answers_reach_the_journal_of_their_sandbox(app, server):
+    """git's answers are made outside Flask's hooks; their status and explanation still reach the
+    journal (and so the dashboard) of the server, or sandbox, the repository lives in."""
+    c = app.test_client()
+    control = {"Content-Type": "application/json"}
+    sandbox = c.post("/_mock/sandboxes", json={}, headers=control).get_json()["id"]
+    since = c.get("/_mock/journal").get_json()["entries"]
+    c.get("/git/demo/Hello.git/info/refs?service=git-receive-pack")
+    c.get(f"/sandboxes/{sandbox}/git/demo/Nosuch.git/info/refs?service=git-upload-pack",
+          headers={"Authorization": "Basic " + base64.b64encode(f"demo:{DEMO}".encode()).decode()})
+    root = [e for e in c.get("/_mock/journal").get_json()["entries"] if e not in since]
+    assert [(e["method"], e["path"], e["status"], e["operation"]) for e in root] == [
+        ("GET", "/git/demo/Hello.git/info/refs?service=git-receive-pack", 401, "git")]
+    assert "authentication required" in root[0]["error"]["message"]
+    (missing,) = c.get(f"/sandboxes/{sandbox}/_mock/journal").get_json()["entries"]
+    assert (missing["path"], missing["status"], missing["operation"]) == (
+        "/git/demo/Nosuch.git/info/refs?service=git-upload-pack", 404, "git")
+    assert "Nosuch" in missing["error"]["message"]

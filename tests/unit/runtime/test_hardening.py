@@ -152,8 +152,13 @@ def test_as_root_each_checkout_has_its_own_user_and_http_bindings_share_one():
         one, two = (isolation.identity(Binding("/c/s.py", checkout=sha)) for sha in ("a" * 40, "b" * 40))
         assert len({bound.uid, one.uid, two.uid}) == 3 and not any(_taken(i.uid) for i in (bound, one, two))
         assert isolation.identity(Binding("/c/s.py", trusted=True, checkout="a" * 40)) == one   # never trusted
-        home = os.stat(one.home)
+        folder = isolation.workdir(Binding("/c/s.py", checkout="a" * 40), one)     # one per process, its uid's
+        home = os.stat(folder.path)
         assert (home.st_uid, home.st_mode & 0o777) == (one.uid, 0o700)
+        assert os.stat(os.path.dirname(folder.path)).st_mode & 0o777 == 0o711    # others enter, never list
+        assert isolation.workdir(Binding("/c/s.py", trusted=True), None) is None   # trusted code keeps the server's
+        folder.remove()
+        assert not os.path.exists(folder.path)
     finally:
         isolation.close()
 

@@ -100,6 +100,15 @@ def test_the_pools_leave_threads_to_every_other_request(caplog):
     assert "at most 10 calls and 2 binding checks" in caplog.text
     tiny = Admission.for_threads(2, 16, 12, 4, 2)
     assert tiny.calls.size >= 1 and tiny.checks.size >= 1
+    # builds draw from the same threads: the defaults fit 32 exactly (16 + 4 + 4 = 32 - 8)
+    with caplog.at_level(logging.INFO, "mockserver.runtime"):
+        caplog.clear()
+        fits = Admission.for_threads(32, 16, 12, 4, 2, 4, 2)
+    assert (fits.builds.size, fits.builds.share) == (4, 2) and not caplog.records
+    with caplog.at_level(logging.INFO, "mockserver.runtime"):
+        shrunk = Admission.for_threads(16, 16, 12, 4, 2, 4, 2)
+    assert (shrunk.calls.size, shrunk.checks.size, shrunk.builds.size, shrunk.builds.share) == (8, 2, 2, 2)
+    assert "at most 8 calls, 2 binding checks and 2 builds" in caplog.text
 
 
 # ------------------------------------------------------------------ calls
@@ -136,7 +145,7 @@ def test_calls_waiting_for_a_warm_slot_count_against_the_pool(engines):
     with pytest.raises(ServerBusy):
         engine.invoke(quick())                      # one runs, one waits: both hold a slot
     assert all(out.error is None for out in waiting.join())
-    assert engine.stats()["admission"]["held"] == {"calls": 0, "binding_checks": 0}
+    assert engine.stats()["admission"]["held"] == {"calls": 0, "binding_checks": 0, "builds": 0}
 
 
 def test_an_admitted_call_that_is_abandoned_gives_everything_back(engines):
