@@ -114,3 +114,12 @@ def worker_processes(server_pid: int) -> list[int]:
         if ppid == server_pid and b"worker_main" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
             found.append(int(entry.name))
     return found
+
+
+def sleeping(pid: int) -> bool:
+    """Whether process ``pid`` is in a timed sleep (Python's ``time.sleep``), as the kernel says
+    in /proc/<pid>/wchan: an algorithm that sleeps is running, not a worker waiting for a call."""
+    try:
+        return (Path("/proc") / str(pid) / "wchan").read_text().strip() == "hrtimer_nanosleep"
+    except OSError:
+        return False

@@ -11,7 +11,7 @@ import requests
 from support.admission_load import new_sandbox
 from support.api import DEMO
 from support.polling import until
-from support.processes import served, worker_processes
+from support.processes import served, sleeping, worker_processes
 
 AUTH = {"Authorization": f"Simple {DEMO}", "Content-Type": "application/json"}
 CAP = 3
@@ -64,7 +64,9 @@ def test_at_the_cap_with_every_process_busy_a_call_is_refused_at_once():
         busy_in = [new_sandbox(url) for _ in range(2)]
         held = [slow_call(port, prefix, 60) for prefix in busy_in]     # each holds its worker until closed
         try:
-            assert until(lambda: len(worker_processes(proc.pid)) == 2, 20)
+            # both calls running: two processes, each asleep in demo/SlowTask (a binding check's
+            # process, started first for each new sandbox and then stopped for the worker, is not)
+            assert until(lambda: len(running := worker_processes(proc.pid)) == 2 and all(map(sleeping, running)), 20)
             refused = hello(url, new_sandbox(url))
             assert refused.status_code == 429 and refused.headers["Retry-After"] == "1", refused.text
             error = refused.json()["error"]
