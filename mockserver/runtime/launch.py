@@ -117,16 +117,7 @@ class Launcher:
 
     def evict_oldest_idle(self):
         with self.pools.lock:
-            oldest = pool = None
-            for p in self.pools.by_key.values():
-                for w in p.idle:
-                    if w.mode == "process" and (oldest is None or w.last_used < oldest.last_used):
-                        oldest, pool = w, p
-            if oldest is None:
-                return None
-            pool.idle.remove(oldest)
-            self.pools.forget_locked(oldest)
-            return oldest
+            return self.pools.take_lru_idle_process_locked()
 
     def _spec(self, pool: Pool) -> dict:
         profile = pool.profile

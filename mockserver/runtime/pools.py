@@ -145,7 +145,7 @@ class Pools:
         victims = []
         with self.cond:
             while self.nprocs >= self.max_workers:
-                victim = self._lru_idle_process_locked()
+                victim = self.take_lru_idle_process_locked()
                 if victim is not None:
                     victims.append(victim)
                     continue
@@ -156,7 +156,9 @@ class Pools:
             self.nprocs += 1
             return True, victims
 
-    def _lru_idle_process_locked(self):
+    def take_lru_idle_process_locked(self):
+        """The least recently used idle worker process of any pool, taken out of its pool and
+        forgotten (the caller stops it), or None. Called with the lock held."""
         best = best_pool = None
         for p in self.by_key.values():
             for w in p.idle:
