@@ -255,7 +255,7 @@ class Isolation:
 
     def _allocate_locked(self) -> Identity:
         assert self.uids is not None
-        while self._next < self.uids.stop and _taken(self._next):
+        while self._next < self.uids.stop and id_known(self._next):
             self._next += 1
         if self._next < self.uids.stop:
             uid = self._next
@@ -321,7 +321,7 @@ def _file_of(target: str) -> Optional[str]:
     return location if kind == "file" else None
 
 
-def _taken(uid: int) -> bool:
+def id_known(uid: int) -> bool:
     """Whether the user or group database knows this id (it may own files)."""
     for lookup in (pwd.getpwuid, grp.getgrgid):
         try:

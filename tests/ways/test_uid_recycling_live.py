@@ -5,9 +5,7 @@ free, a push whose head cannot get one is refused (git prints why) and stores no
 the mockserver command with a range of two uids, bounded in time."""
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import subprocess
 import sys
 import uuid
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from mockserver.runtime.isolation import id_known
 from mockserver.runtime.uidfiles import processes_of
 from support import deploy
 from support.api import DEMO
@@ -37,13 +36,7 @@ def apply(tag):
 def free_uids(count: int) -> int:
     """The first of ``count`` consecutive ids no user, group or process has."""
     def free(i: int) -> bool:
-        for lookup in (pwd.getpwuid, grp.getgrgid):
-            try:
-                lookup(i)
-                return False
-            except KeyError:
-                pass
-        return not processes_of(i)
+        return not id_known(i) and not processes_of(i)
     first = 61000 + int(uuid.uuid4().int % 2000) * 4     # runs side by side (xdist) pick different ranges
     while not all(free(first + k) for k in range(count)):
         first += count

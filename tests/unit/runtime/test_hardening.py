@@ -19,11 +19,11 @@ import pytest
 
 from mockserver.runtime import Binding
 from mockserver.runtime.childenv import child_environment
-from mockserver.runtime.isolation import DEFAULT_UIDS, PACKAGE_ROOT, Isolation, _taken, parse_uid_range
+from mockserver.runtime.isolation import DEFAULT_UIDS, PACKAGE_ROOT, Isolation, id_known, parse_uid_range
 
 SECRET = "ctl-secret-for-the-dumpable-test"
 ROOT = os.geteuid() == 0
-SAME_USER = next(uid for uid in reversed(DEFAULT_UIDS) if not _taken(uid)) if ROOT else None
+SAME_USER = next(uid for uid in reversed(DEFAULT_UIDS) if not id_known(uid)) if ROOT else None
 
 _PRELUDE = r'''
 import json, os, sys, time
@@ -150,7 +150,7 @@ def test_as_root_each_checkout_has_its_own_user_and_http_bindings_share_one():
         bound = isolation.identity(Binding("/a/x.py"))
         assert bound == isolation.identity(Binding("/b/y.py")) and bound.problem is None
         one, two = (isolation.identity(Binding("/c/s.py", checkout=sha)) for sha in ("a" * 40, "b" * 40))
-        assert len({bound.uid, one.uid, two.uid}) == 3 and not any(_taken(i.uid) for i in (bound, one, two))
+        assert len({bound.uid, one.uid, two.uid}) == 3 and not any(id_known(i.uid) for i in (bound, one, two))
         assert isolation.identity(Binding("/c/s.py", trusted=True, checkout="a" * 40)) == one   # never trusted
         folder = isolation.workdir(Binding("/c/s.py", checkout="a" * 40), one)     # one per process, its uid's
         home = os.stat(folder.path)
