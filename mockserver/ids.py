@@ -17,6 +17,7 @@ import os
 import random
 import string
 import threading
+import time
 
 _KEY_ALPHABET = string.ascii_letters + string.digits
 EPOCH = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
@@ -91,12 +92,14 @@ class Ids:
 
 
 def uuid4_text(bits: int) -> str:
-    """``str(uuid.UUID(int=bits, version=4))``, without building the UUID object (per request)."""
-    h = f"{bits:032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+    """``str(uuid.UUID(int=bits, version=4))``, without building the UUID object (per request):
+    the version and RFC 4122 variant bits set in the integer, then one formatting."""
+    h = f"{(bits & _KEEP) | _VERSION_4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}    # RFC 4122 variant bits
+_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
 
 
 class _SecretBytes:
@@ -184,6 +187,8 @@ class Clock:
             return self.start + _dt.timedelta(seconds=self._ticks)
 
     def iso(self) -> str:
+        if self.mode == "real":
+            return _iso_now()
         return iso(self.now())
 
 
@@ -191,6 +196,22 @@ def iso(moment: _dt.datetime) -> str:
     """ISO 8601 with milliseconds and a Z, as the API prints it: 2019-05-07T21:16:43.121Z."""
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + \
         f"{moment.microsecond // 1000:03d}Z"
+
+
+_second_text: tuple[int, str] = (-1, "")
+
+
+def _iso_now() -> str:
+    """``iso(datetime.now(timezone.utc))`` (which floors to the microsecond, then the
+    millisecond): the text of the current second is made once per second (every create)."""
+    global _second_text
+    ns = time.time_ns()
+    second, ms = ns // 1_000_000_000, ns // 1_000_000 % 1000
+    cached_second, text = _second_text
+    if cached_second != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        _second_text = (second, text)
+    return f"{text}{ms:03d}Z"
 
 
 def parse_iso(text: str) -> _dt.datetime | None:

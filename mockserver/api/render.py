@@ -95,8 +95,17 @@ def build(b: Build) -> dict[str, Any]:
 
 
 def _ordered_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    out = {k: settings[k] for k in SETTINGS_ORDER if settings.get(k) is not None}
-    out.update({k: v for k, v in settings.items() if k not in out and v is not None})
+    """The settings that are not None, SETTINGS_ORDER's first, then any other in their order."""
+    out = {}
+    get = settings.get
+    for k in SETTINGS_ORDER:
+        v = get(k)
+        if v is not None:
+            out[k] = v
+    if len(out) != len(settings):         # others, or None values: rare
+        for k, v in settings.items():
+            if v is not None and k not in out:
+                out[k] = v
     return out
 
 
@@ -110,12 +119,14 @@ def algorithm(view: AlgorithmView, base_url: str) -> dict[str, Any]:
     """The algorithm object, or (``view.as_version``) the version object of its build
     (settings and details as published, unpublished builds are private)."""
     a, b, version = view.algo, view.build, view.version
+    # Stored settings and details are replaced, never changed in place, and the answer is
+    # serialised at once: it may hold them as they are (only the answer's own dicts are new).
     if view.as_version:
-        settings = dict(version.settings) if version else {**(b.settings if b else a.settings),
-                                                           "algorithm_callability": "private"}
-        details = dict(version.details) if version and version.details else dict(a.details)
+        settings = version.settings if version else {**(b.settings if b else a.settings),
+                                                     "algorithm_callability": "private"}
+        details = version.details if version and version.details else a.details
     else:
-        settings, details = dict(a.settings), dict(a.details)
+        settings, details = a.settings, a.details
     out: dict[str, Any] = {"id": a.id, "name": a.name, "details": details,
                            "settings": _ordered_settings(settings), "source": {**a.source, "scm": scm(view.scm)},
                            "resource_type": "algorithm"}

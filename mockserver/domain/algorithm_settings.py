@@ -17,11 +17,12 @@ KNOWN_SETTINGS = ("algorithm_callability", "source_visibility", "language", "env
 # What create fills in for a field seed 001 marks Required that the live platform did not
 # enforce (an update keeps the algorithm's own value instead).
 SETTINGS_DEFAULTS = {"license": "apl"}
+_KNOWN = frozenset(KNOWN_SETTINGS)
 
 
 def known_settings(given: dict[str, Any], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """``given`` without the keys the platform does not know, ``defaults`` filling fields not given."""
-    out = {k: v for k, v in given.items() if k in KNOWN_SETTINGS}
+    out = {k: v for k, v in given.items() if k in _KNOWN}
     for field, value in (defaults or {}).items():
         if out.get(field) is None:
             out[field] = value
@@ -35,9 +36,9 @@ def settings_notes(body: Any, *, creating: bool) -> list[str]:
     if not isinstance(given, dict):
         return []
     notes = []
-    unknown = sorted(k for k in given if k not in KNOWN_SETTINGS)
+    unknown = [k for k in given if k not in _KNOWN]
     if unknown:
-        notes.append("settings keys the platform does not know were ignored: " + ", ".join(unknown))
+        notes.append("settings keys the platform does not know were ignored: " + ", ".join(sorted(unknown)))
     if creating:
         notes += [f"settings.{k} was not given: defaulted to {v!r}" for k, v in SETTINGS_DEFAULTS.items()
                   if given.get(k) is None]

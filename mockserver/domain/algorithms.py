@@ -14,6 +14,7 @@ import base64
 import copy
 import functools
 import hashlib
+import operator
 import sys
 import time
 from typing import Any, Iterable
@@ -23,7 +24,7 @@ from sortedcontainers import SortedDict
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
-                      UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, Kind, not_authorized)
+                      UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
@@ -106,7 +107,10 @@ def settle(algo: Algorithm) -> None:
 
 # -- queries ------------------------------------------------------------------
 def latest_build(algo: Algorithm) -> Build | None:
-    return max(algo.builds.values(), key=lambda b: b.seq, default=None)
+    return max(algo.builds.values(), key=_seq, default=None)
+
+
+_seq = operator.attrgetter("seq")
 
 
 def version_key(version: Version) -> semver.Version:
@@ -125,7 +129,11 @@ def latest_version(algo: Algorithm, *, public_only: bool = False) -> Version | N
 
 
 def version_of_build(algo: Algorithm, build: Build) -> Version | None:
-    return next((v for v in algo.versions if v.build_id == build.build_id), None)
+    build_id = build.build_id
+    for version in algo.versions:
+        if version.build_id == build_id:
+            return version
+    return None
 
 
 # -- views: what answers carry, copied under the lock (api/render.py renders them) --------
@@ -140,7 +148,12 @@ def view(state: State, algo: Algorithm, build: Build | None = None, version: Ver
 
 def view_current(state: State, who: Principal, algo: Algorithm) -> AlgorithmView:
     """What GET answers: managers see the latest build; others the latest public version."""
-    if orgs.acts_for(state, who, algo.owner):
+    return _current(state, algo, orgs.acts_for(state, who, algo.owner))
+
+
+def _current(state: State, algo: Algorithm, manager: bool) -> AlgorithmView:
+    """``view_current`` for a caller who is (``manager``) or is not one of the algorithm's managers."""
+    if manager:
         build = latest_build(algo)
         return view(state, algo, build, version_of_build(algo, build) if build else None)
     version = latest_version(algo, public_only=True)
@@ -149,28 +162,36 @@ def view_current(state: State, who: Principal, algo: Algorithm) -> AlgorithmView
 
 
 # -- settings -----------------------------------------------------------------
-def _enum(settings: dict[str, Any], field: str, allowed: Iterable[str], kind: Kind = INVALID_REQUEST) -> None:
-    value = settings.get(field)
-    if value is not None and value not in allowed:
-        raise ApiError(kind, f"settings.{field} must be one of {', '.join(allowed)}, not {value!r}")
+# The enumerated settings, in the order they are checked, with the error each refusal raises.
+_ENUMS = (("environment", ENVIRONMENTS, UNSUPPORTED_MACHINE), ("license", LICENSES, INVALID_REQUEST),
+          ("source_visibility", VISIBILITIES, INVALID_REQUEST), ("network_access", NETWORK_ACCESS, INVALID_REQUEST),
+          ("algorithm_callability", CALLABILITIES, INVALID_REQUEST))
 
 
 def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Validate a complete settings object against the seed's enumerations; returns it cleaned."""
-    out = {k: v for k, v in settings.items() if v is not None}
-    if out.get("language") is not None:
-        out["language"] = canonical_language(out["language"])
-        out.setdefault("environment", "cpu")          # clients always send it; the platform's default
+    """Validate a complete settings object against the seed's enumerations; returns it cleaned.
+
+    Every algorithm keeps its settings: the names and string values are interned, so the few
+    distinct ones are shared between algorithms (each parsed JSON body brings its own copies,
+    about 800 bytes per algorithm)."""
+    intern = sys.intern
+    out = {intern(k): intern(v) if type(v) is str else v for k, v in settings.items() if v is not None}
+    language = out.get("language")
+    if language is not None:
+        out["language"] = intern(canonical_language(language))
+        if "environment" not in out:
+            out["environment"] = "cpu"          # clients always send it; the platform's default
     elif not out.get("package_set"):
         raise ApiError(INVALID_REQUEST, "settings.language is required (or settings.package_set)")
-    _enum(out, "environment", ENVIRONMENTS, UNSUPPORTED_MACHINE)
-    for field, allowed in (("license", LICENSES), ("source_visibility", VISIBILITIES),
-                           ("network_access", NETWORK_ACCESS), ("algorithm_callability", CALLABILITIES)):
-        _enum(out, field, allowed)
+    for field, allowed, kind in _ENUMS:
+        value = out.get(field)
+        if value is not None and value not in allowed:
+            raise ApiError(kind, f"settings.{field} must be one of {', '.join(allowed)}, not {value!r}")
     for field in ("license", "source_visibility", "network_access"):
         if field not in out:
             raise ApiError(INVALID_REQUEST, f"Request body is invalid, missing field: 'settings.{field}'")
-    out.setdefault("pipeline_enabled", False)
+    if "pipeline_enabled" not in out:
+        out["pipeline_enabled"] = False
     for field in ("pipeline_enabled", "insights_enabled"):
         if field in out and not isinstance(out[field], bool):
             raise ApiError(INVALID_REQUEST, f"settings.{field} must be true or false, not {out[field]!r}")
@@ -180,9 +201,7 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     if out["source_visibility"] == "closed" and out["license"] != "apl":
         raise ApiError(INVALID_REQUEST, "Only the apl license supports closed-source algorithms: settings.source_visibility "
                        f"'closed' needs settings.license 'apl' (got {out['license']!r}); use 'open' for {out['license']}")
-    # Every algorithm keeps its settings: share the few distinct names and values between them
-    # (each parsed JSON body brings its own copies, about 800 bytes per algorithm).
-    return {sys.intern(k): sys.intern(v) if isinstance(v, str) else v for k, v in out.items()}
+    return out
 
 
 # Seed 001 marks these "Required" in both the create and the update payload (and license, which
@@ -283,8 +302,12 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
 
 def get(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
     with ctx.store.read() as state:
-        algo = find_visible(ctx, state, who, owner, name)
-        return view_current(state, who, algo)
+        algo = find(state, owner, name)          # find_visible and view_current, asking acts_for once
+        manager = orgs.acts_for(state, who, algo.owner)
+        if not (manager or is_public(algo)):
+            raise not_found(owner, name)
+        settle(algo)
+        return _current(state, algo, manager)
 
 
 def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None) -> AlgorithmView:

