@@ -71,7 +71,9 @@ class Ids:
             return self._rng.getrandbits(n)
 
     def uuid(self) -> str:
-        return uuid4_text(self._bits(128))
+        with self._lock:
+            bits = self._rng.getrandbits(128)
+        return uuid4_text(bits)
 
     def git_hash(self) -> str:
         return f"{self._bits(160):040x}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -132,7 +131,10 @@ def _body(op: Operation, data: bytes) -> Any:
 
 
 # A run of 19 digits or more may be an integer beyond 64 bits, which orjson reads as a float.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Found as "1" * 19 in the body with every digit made "1" and every other byte "0" (C speed;
+# a regular expression costs more than orjson's whole parse).
+_DIGITS_AS_ONES = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))
+_LONG_DIGITS = b"1" * 19
 
 
 def parse_json(data: bytes) -> Any:
@@ -140,7 +142,7 @@ def parse_json(data: bytes) -> Any:
     what it can (strict RFC 8259 UTF-8 JSON: the same values), everything else (NaN and
     Infinity, lone surrogates, other encodings, absurd nesting, errors) goes to ``json.loads``,
     so every value and every error message is the stdlib's."""
-    if _LONG_DIGITS.search(data) is None:
+    if _LONG_DIGITS not in data.translate(_DIGITS_AS_ONES):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -1,5 +1,9 @@
 """Seeded id streams: objects, API requests and control-plane requests never shift each other."""
-from mockserver.ids import Ids
+import datetime as dt
+import random
+import uuid
+
+from mockserver.ids import Clock, Ids, iso, parse_iso, uuid4_text
 
 
 def test_request_ids_do_not_shift_object_ids():
@@ -30,3 +34,17 @@ def test_streams_differ_and_restart_returns_to_the_mark():
 
 def test_unseeded_ids_are_fresh():
     assert Ids().request_id() != Ids().request_id()
+
+
+def test_uuid4_text_is_the_uuid_modules_text():
+    rng = random.Random(7)
+    for bits in [0, (1 << 128) - 1] + [rng.getrandbits(128) for _ in range(2000)]:
+        assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))
+
+
+def test_real_clock_iso_is_iso_of_now():
+    clock = Clock("real")
+    before = iso(dt.datetime.now(dt.timezone.utc))
+    text = clock.iso()
+    after = iso(dt.datetime.now(dt.timezone.utc))
+    assert before <= text <= after and parse_iso(text) is not None and len(text) == len(before)
