@@ -114,9 +114,12 @@ def _send(response, environ: dict, start_response: Callable):
     to fix up (a Location, a status without a body), is sent as it is; anything else through
     Werkzeug's own ``response(environ, start_response)``."""
     status = response.status_code
-    headers = response.headers
-    if response.direct_passthrough or status < 200 or status in (204, 304) or "Location" in headers \
-            or "Content-Location" in headers or "Content-Length" not in headers:
+    if response.direct_passthrough or status < 200 or status in (204, 304):
         return response(environ, start_response)
-    start_response(response.status, headers.to_wsgi_list())
+    headers = response.headers.to_wsgi_list()
+    # One pass over the names (a miss in Werkzeug's Headers raises and catches an exception).
+    names = {name.lower() for name, _ in headers}
+    if "content-length" not in names or "location" in names or "content-location" in names:
+        return response(environ, start_response)
+    start_response(response.status, headers)
     return ClosingIterator([response.get_data()], response.close)     # close() runs call_on_close callbacks
