@@ -30,12 +30,13 @@ from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
 from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError, Kind
 from mockserver.resources import resource_path
-from mockserver.runtime import Binding, Profile
+from mockserver.runtime import Binding, Engine, Profile
 from mockserver.runtime.errors import BindingError
+from mockserver.settings import Settings
 
 # A shipped file: parsed with libyaml where PyYAML has it (a tenth of the pure-Python loader's start-up time).
-_SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(),
-                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+_SHIPPED_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(), Loader=_SHIPPED_LOADER)
 _VALIDATOR = Draft202012Validator(_SCHEMA)
 SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="PlatformAdminKey"))
 
@@ -69,6 +70,50 @@ def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None,
             keys.add(state, ctx, None, label="--admin-key", key_type="PlatformAdminKey", secret=admin_key)
 
 
+def start_binding_checks(engine: Engine, settings: Settings) -> threading.Thread:
+    """Start-up: check the start-up fixture files' bindings now, on a thread of their own, two at
+    a time (``Engine.prefetch_check``), while the caller goes on (the ``mockserver`` command imports
+    Flask and the app meanwhile). The fixtures' load asks for the same checks and gets these
+    answers, waiting for those still running. Nothing is reported here: a file that does not parse,
+    a document its schema refuses (its bindings are not imported) or a refused check is the load's
+    to report, as without this."""
+    def run() -> None:
+        todo: list[tuple[Binding]] = []
+        for name in [*(settings.fixtures or [str(default_fixture())]), *settings.extra_fixtures]:
+            path = Path(name)
+            try:
+                doc = parse(path.read_bytes(), name, max_bytes=settings.max_request_bytes, shipped=_shipped(path))
+                if not _VALIDATOR.is_valid(doc):
+                    continue
+            except (OSError, FixtureError, RecursionError):
+                continue
+            base = str(path.resolve().parent)
+            todo += [(Binding(target, base_dir=base, trusted=True),)
+                     for _index, target in _bindings_to_check(engine, doc, base)]
+        _two_at_a_time(todo, _prefetch_one(engine))
+
+    thread = threading.Thread(target=run, name="fixture-checks-early", daemon=True)
+    thread.start()
+    return thread
+
+
+def _prefetch_one(engine: Engine) -> Callable[[Binding], None]:
+    def prefetch(binding: Binding) -> None:
+        try:
+            engine.prefetch_check(binding)
+        except Exception:          # noqa: BLE001 -- e.g. no free check slot: the load checks it again and says why
+            pass
+    return prefetch
+
+
+def _shipped(path: Path) -> bool:
+    """The bundled sandbox's fixture file (a shipped file: parsed with libyaml, see ``parse``)."""
+    try:
+        return path.resolve() == default_fixture().resolve()
+    except OSError:
+        return False
+
+
 def replaces_sandbox(paths: list[str] | None) -> bool:
     """True when ``paths`` are given and the bundled sandbox is not among them."""
     if not paths:
@@ -83,12 +128,13 @@ def load_file(ctx: Ctx, path: Path) -> None:
         raw = path.read_bytes()
     except OSError as exc:
         raise FixtureError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
-    load_text(ctx, raw, str(path), base_dir=path.resolve().parent)
+    load_text(ctx, raw, str(path), base_dir=path.resolve().parent, shipped=_shipped(path))
 
 
-def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None:
-    """A fixture document. ``base_dir`` None (a document sent over HTTP): it may name no file."""
-    doc = parse(raw, name, max_bytes=ctx.settings.max_request_bytes)
+def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None, shipped: bool = False) -> None:
+    """A fixture document. ``base_dir`` None (a document sent over HTTP): it may name no file.
+    ``shipped``: the bundled sandbox's file (see ``parse``)."""
+    doc = parse(raw, name, max_bytes=ctx.settings.max_request_bytes, shipped=shipped)
     error = _first_schema_error(doc, name)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
@@ -116,21 +162,7 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
                     name: str) -> dict[tuple[str, str | None], str | None]:
     """The import check of every allowed binding the document's algorithms name, by (target, folder)."""
     base = None if base_dir is None else str(base_dir)
-    todo: list[tuple[int, str]] = []
-    for index, item in enumerate(_items(doc.get("algorithms"))):
-        if not isinstance(item, dict) or item.get("repository") is not None:
-            continue
-        versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
-        for target in {item.get("binding"), *(v.get("binding", item.get("binding")) for v in versions)} - {None}:
-            binding = Binding(str(target), base_dir=base)
-            try:
-                binding.parse()
-            except BindingError:
-                continue                    # refused with its reason when the item is applied
-            # Code outside the allowed roots is never imported (the item is refused when applied);
-            # a fixture file's bindings are then the operator's (trusted, as _algorithm loads them).
-            if ctx.engine is None or ctx.engine.binding_denial(binding) is None:
-                todo.append((index, str(target)))
+    todo = _bindings_to_check(ctx.engine, doc, base)
     checked: dict[tuple[str, str | None], str | None] = {}
     refused: dict[int, tuple[str, ApiError]] = {}
 
@@ -159,6 +191,26 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
     return checked
 
 
+def _bindings_to_check(engine: Engine | None, doc: dict, base: str | None) -> list[tuple[int, str]]:
+    """(item index, target) of every allowed binding the document's algorithms name."""
+    todo: list[tuple[int, str]] = []
+    for index, item in enumerate(_items(doc.get("algorithms"))):
+        if not isinstance(item, dict) or item.get("repository") is not None:
+            continue
+        versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
+        for target in {item.get("binding"), *(v.get("binding", item.get("binding")) for v in versions)} - {None}:
+            binding = Binding(str(target), base_dir=base)
+            try:
+                binding.parse()
+            except BindingError:
+                continue                    # refused with its reason when the item is applied
+            # Code outside the allowed roots is never imported (the item is refused when applied);
+            # a fixture file's bindings are then the operator's (trusted, as _algorithm loads them).
+            if engine is None or engine.binding_denial(binding) is None:
+                todo.append((index, str(target)))
+    return todo
+
+
 def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
     """``work(*item)`` for every item, on this thread and one helper, each taking the next item."""
     pending, failed = iter(items), []
@@ -181,14 +233,17 @@ def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
         raise failed[0]
 
 
-def parse(raw: bytes, name: str, *, max_bytes: int) -> dict:
-    """YAML (or JSON) text to a document, bounded: aliases may not expand it past ``max_bytes``."""
+def parse(raw: bytes, name: str, *, max_bytes: int, shipped: bool = False) -> dict:
+    """YAML (or JSON) text to a document, bounded: aliases may not expand it past ``max_bytes``.
+    ``shipped``: the bundled sandbox's file, parsed with libyaml where PyYAML has it (a seventh of
+    the pure-Python loader's time; the same document, a unit test compares them). Other documents
+    keep the pure-Python loader, whose errors (and depth limit) the docs and tests rely on."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FixtureError(name, "(encoding)", f"not UTF-8 text: byte {exc.start} is invalid") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_SHIPPED_LOADER if shipped else yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise FixtureError(name, "(yaml)", f"not valid YAML: {exc}") from None
     except RecursionError:

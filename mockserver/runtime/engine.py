@@ -280,6 +280,12 @@ class Engine:
         server's binding-check pool: raises ChecksBusy when none is free. Does not run load()."""
         return self._checks.check(binding)
 
+    def prefetch_check(self, binding: Binding) -> None:
+        """Check a file binding now, for a :meth:`check_binding` of it soon after (which waits for
+        this answer): the ``mockserver`` command's fixture checks, started before the app's
+        modules load. Raises ChecksBusy as :meth:`check_binding` does."""
+        self._checks.prefetch(binding)
+
     def building(self):
         """A slot of the server's build pool (this sandbox's share) for a ``with`` block: a push
         or compile holds one while it builds. Raises BuildsBusy when none is free."""

@@ -28,6 +28,9 @@ DEFERRED_ALLOWED: dict[tuple[str, str], str] = {
     ("mockserver.plugin", "mockserver.runtime"): _PLUGIN,
     ("mockserver.plugin", "mockserver.serving.live"): _PLUGIN,
     ("mockserver.plugin", "mockserver.serving.remote"): _PLUGIN,
+    ("mockserver.serving.cli", "mockserver.serving.start"): "start-up (issue 31): the command starts the "
+        "fixtures' binding checks (child processes) before Flask and the app are imported, so the checks "
+        "run while those load (docs/speed.md, Start-up)",
 }
 
 
