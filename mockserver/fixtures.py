@@ -71,14 +71,15 @@ def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None,
 
 
 def start_binding_checks(engine: Engine, settings: Settings) -> threading.Thread:
-    """Start-up: check the start-up fixture files' bindings now, on a thread of their own, two at
-    a time (``Engine.prefetch_check``), while the caller goes on (the ``mockserver`` command imports
-    Flask and the app meanwhile). The fixtures' load asks for the same checks and gets these
-    answers, waiting for those still running. Nothing is reported here: a file that does not parse,
-    a document its schema refuses (its bindings are not imported) or a refused check is the load's
-    to report, as without this."""
+    """Start-up: check the start-up fixture files' bindings now, on a thread of their own, one
+    after another in one checker process (``Engine.prefetch_checks``), while the caller goes on
+    (the ``mockserver`` command imports Flask and the app meanwhile, on the other core of a small
+    machine: a second checker process would cost its start for little). The fixtures' load asks
+    for the same checks and gets these answers, waiting for those still running. Nothing is
+    reported here: a file that does not parse, a document its schema refuses (its bindings are not
+    imported) or a refused check is the load's to report, as without this."""
     def run() -> None:
-        todo: list[tuple[Binding]] = []
+        todo: list[Binding] = []
         for name in [*(settings.fixtures or [str(default_fixture())]), *settings.extra_fixtures]:
             path = Path(name)
             try:
@@ -88,22 +89,12 @@ def start_binding_checks(engine: Engine, settings: Settings) -> threading.Thread
             except (OSError, FixtureError, RecursionError):
                 continue
             base = str(path.resolve().parent)
-            todo += [(Binding(target, base_dir=base, trusted=True),)
-                     for _index, target in _bindings_to_check(engine, doc, base)]
-        _two_at_a_time(todo, _prefetch_one(engine))
+            todo += [Binding(target, base_dir=base, trusted=True) for _index, target in _bindings_to_check(engine, doc, base)]
+        engine.prefetch_checks(todo)
 
     thread = threading.Thread(target=run, name="fixture-checks-early", daemon=True)
     thread.start()
     return thread
-
-
-def _prefetch_one(engine: Engine) -> Callable[[Binding], None]:
-    def prefetch(binding: Binding) -> None:
-        try:
-            engine.prefetch_check(binding)
-        except Exception:          # noqa: BLE001 -- e.g. no free check slot: the load checks it again and says why
-            pass
-    return prefetch
 
 
 def _shipped(path: Path) -> bool:

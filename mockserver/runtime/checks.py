@@ -64,29 +64,40 @@ class BindingChecks:
             self._remember(cache_key, problem)
         return problem
 
-    def prefetch(self, binding: Binding) -> None:
-        """Check a file binding now and remember its answer, for the ``check`` that will ask for it
-        (and waits for this one meanwhile): the ``mockserver`` command's fixture checks, started
-        before the fixtures load. Only start-up prefetches: a check of a file that an HTTP request
-        is checking still takes a slot of its own (or is refused), as before."""
-        try:
-            kind, location, _func = binding.parse()
-            st = os.stat(location) if kind == "file" else None
-        except (BindingError, OSError):
-            return                            # the check itself says why
-        if st is None:
-            return
-        cache_key = (binding, location, st.st_mtime_ns, st.st_size)
+    def prefetch(self, bindings: list[Binding]) -> None:
+        """Check these file bindings now, one after another in one checker process, and remember
+        the answers, for the ``check`` calls that will ask for them: each such call waits for its
+        answer meanwhile (all of them are announced before the first import). The ``mockserver``
+        command's fixture checks, started before the fixtures load. Only start-up prefetches: a
+        check of a file that an HTTP request is checking still takes a slot of its own (or is
+        refused), as before. A prefetch refused a slot leaves that check to its caller."""
+        todo: list[tuple[Binding, tuple, threading.Event]] = []
         with self._lock:
-            if cache_key in self._cache or cache_key in self._prefetching:
-                return
-            done = self._prefetching[cache_key] = threading.Event()
+            for binding in bindings:
+                try:
+                    kind, location, _func = binding.parse()
+                    st = os.stat(location) if kind == "file" else None
+                except (BindingError, OSError):
+                    continue                      # the check itself says why
+                cache_key = st and (binding, location, st.st_mtime_ns, st.st_size)
+                if cache_key and cache_key not in self._cache and cache_key not in self._prefetching:
+                    todo.append((binding, cache_key, self._prefetching.setdefault(cache_key, threading.Event())))
         try:
-            self._remember(cache_key, self._import(binding))
-        finally:
+            for binding, cache_key, done in todo:
+                try:
+                    self._remember(cache_key, self._import(binding))
+                except Exception:                 # noqa: BLE001 -- e.g. no free slot: the caller's check says why
+                    pass
+                finally:
+                    with self._lock:
+                        del self._prefetching[cache_key]
+                    done.set()
+        finally:                                  # interrupted (shut down): nobody waits for the rest
             with self._lock:
-                del self._prefetching[cache_key]
-            done.set()
+                for _binding, cache_key, done in todo:
+                    if self._prefetching.get(cache_key) is done:
+                        del self._prefetching[cache_key]
+                    done.set()
 
     def _remember(self, cache_key: tuple, problem: Optional[str]) -> None:
         with self._lock:

@@ -129,7 +129,7 @@ def test_an_answered_binding_is_not_imported_again_by_a_prefetch(tmp_path):
     try:
         binding = Binding("quick.py:apply", str(tmp_path), trusted=True)
         assert engine.check_binding(binding) is None
-        engine.prefetch_check(binding)                       # answered already: not imported again
+        engine.prefetch_checks([binding])                    # answered already: not imported again
         assert engine.check_binding(binding) is None
         assert imports_of(tmp_path) == ["quick"]
     finally:
