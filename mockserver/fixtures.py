@@ -28,34 +28,16 @@ from mockserver.domain.data_models import Connector, DataFile, Folder
 from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
-from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError, Kind
-from mockserver.resources import resource_path
-from mockserver.runtime import Binding, Engine, Profile
+from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError
+from mockserver.fixture_docs import (SHIPPED_LOADER, FixtureError, bindings_to_check, default_fixture, parse, section_items,
+                                     is_shipped)
+from mockserver.runtime import Binding, Profile
 from mockserver.runtime.errors import BindingError
-from mockserver.settings import Settings
 
-# A shipped file: parsed with libyaml where PyYAML has it (a tenth of the pure-Python loader's start-up time).
-_SHIPPED_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(), Loader=_SHIPPED_LOADER)
+# A shipped file: parsed with libyaml (SHIPPED_LOADER), a tenth of the pure-Python loader's start-up time.
+_SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(), Loader=SHIPPED_LOADER)
 _VALIDATOR = Draft202012Validator(_SCHEMA)
 SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="PlatformAdminKey"))
-
-
-class FixtureError(Exception):
-    """A fixture document that cannot load; ``kind``: the error's kind when an ApiError said why."""
-
-    def __init__(self, file: str, where: str, reason: str, kind: Kind = REQUEST_INVALID):
-        super().__init__(f"{file}: at {where}: {reason}")
-        self.file, self.where, self.reason = file, where, reason
-        self.kind = kind
-
-    @property
-    def status(self) -> int:
-        return self.kind.status
-
-
-def default_fixture() -> Path:
-    return resource_path("fixtures", "default.yaml")
 
 
 def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None,
@@ -68,41 +50,6 @@ def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None,
     if admin_key:
         with ctx.store.write() as state:
             keys.add(state, ctx, None, label="--admin-key", key_type="PlatformAdminKey", secret=admin_key)
-
-
-def start_binding_checks(engine: Engine, settings: Settings) -> threading.Thread:
-    """Start-up: check the start-up fixture files' bindings now, on a thread of their own, one
-    after another in one checker process (``Engine.prefetch_checks``), while the caller goes on
-    (the ``mockserver`` command imports Flask and the app meanwhile, on the other core of a small
-    machine: a second checker process would cost its start for little). The fixtures' load asks
-    for the same checks and gets these answers, waiting for those still running. Nothing is
-    reported here: a file that does not parse, a document its schema refuses (its bindings are not
-    imported) or a refused check is the load's to report, as without this."""
-    def run() -> None:
-        todo: list[Binding] = []
-        for name in [*(settings.fixtures or [str(default_fixture())]), *settings.extra_fixtures]:
-            path = Path(name)
-            try:
-                doc = parse(path.read_bytes(), name, max_bytes=settings.max_request_bytes, shipped=_shipped(path))
-                if not _VALIDATOR.is_valid(doc):
-                    continue
-            except (OSError, FixtureError, RecursionError):
-                continue
-            base = str(path.resolve().parent)
-            todo += [Binding(target, base_dir=base, trusted=True) for _index, target in _bindings_to_check(engine, doc, base)]
-        engine.prefetch_checks(todo)
-
-    thread = threading.Thread(target=run, name="fixture-checks-early", daemon=True)
-    thread.start()
-    return thread
-
-
-def _shipped(path: Path) -> bool:
-    """The bundled sandbox's fixture file (a shipped file: parsed with libyaml, see ``parse``)."""
-    try:
-        return path.resolve() == default_fixture().resolve()
-    except OSError:
-        return False
 
 
 def replaces_sandbox(paths: list[str] | None) -> bool:
@@ -119,7 +66,7 @@ def load_file(ctx: Ctx, path: Path) -> None:
         raw = path.read_bytes()
     except OSError as exc:
         raise FixtureError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
-    load_text(ctx, raw, str(path), base_dir=path.resolve().parent, shipped=_shipped(path))
+    load_text(ctx, raw, str(path), base_dir=path.resolve().parent, shipped=is_shipped(path))
 
 
 def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None, shipped: bool = False) -> None:
@@ -138,7 +85,7 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None, shipped
         snapshot, profiles = ctx.store.snapshot(), ctx.profiles
         try:
             for section, loader in SECTIONS:
-                for index, item in enumerate(_items(doc.get(section))):
+                for index, item in enumerate(section_items(doc.get(section))):
                     try:
                         loader(ctx, item, base_dir, checked)
                     except ApiError as exc:
@@ -153,7 +100,7 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
                     name: str) -> dict[tuple[str, str | None], str | None]:
     """The import check of every allowed binding the document's algorithms name, by (target, folder)."""
     base = None if base_dir is None else str(base_dir)
-    todo = _bindings_to_check(ctx.engine, doc, base)
+    todo = bindings_to_check(ctx.engine, doc, base)
     checked: dict[tuple[str, str | None], str | None] = {}
     refused: dict[int, tuple[str, ApiError]] = {}
 
@@ -182,26 +129,6 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
     return checked
 
 
-def _bindings_to_check(engine: Engine | None, doc: dict, base: str | None) -> list[tuple[int, str]]:
-    """(item index, target) of every allowed binding the document's algorithms name."""
-    todo: list[tuple[int, str]] = []
-    for index, item in enumerate(_items(doc.get("algorithms"))):
-        if not isinstance(item, dict) or item.get("repository") is not None:
-            continue
-        versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
-        for target in {item.get("binding"), *(v.get("binding", item.get("binding")) for v in versions)} - {None}:
-            binding = Binding(str(target), base_dir=base)
-            try:
-                binding.parse()
-            except BindingError:
-                continue                    # refused with its reason when the item is applied
-            # Code outside the allowed roots is never imported (the item is refused when applied);
-            # a fixture file's bindings are then the operator's (trusted, as _algorithm loads them).
-            if engine is None or engine.binding_denial(binding) is None:
-                todo.append((index, str(target)))
-    return todo
-
-
 def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
     """``work(*item)`` for every item, on this thread and one helper, each taking the next item."""
     pending, failed = iter(items), []
@@ -224,64 +151,11 @@ def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
         raise failed[0]
 
 
-def parse(raw: bytes, name: str, *, max_bytes: int, shipped: bool = False) -> dict:
-    """YAML (or JSON) text to a document, bounded: aliases may not expand it past ``max_bytes``.
-    ``shipped``: the bundled sandbox's file, parsed with libyaml where PyYAML has it (a seventh of
-    the pure-Python loader's time; the same document, a unit test compares them). Other documents
-    keep the pure-Python loader, whose errors (and depth limit) the docs and tests rely on."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FixtureError(name, "(encoding)", f"not UTF-8 text: byte {exc.start} is invalid") from None
-    try:
-        doc = yaml.load(text, Loader=_SHIPPED_LOADER if shipped else yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise FixtureError(name, "(yaml)", f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise FixtureError(name, "(yaml)", "nested too deeply") from None
-    _check_expanded_size(doc, name, max_bytes)
-    return doc or {}
-
-
-# What one node costs in the bound below besides its text: aliases share one object, so
-# a document can be tiny and still stand for gigabytes once read or stored.
-_NODE_BYTES = 8
-
-
-def _check_expanded_size(doc, name: str, max_bytes: int) -> None:
-    """Walk the document as if every alias were a copy; stop as soon as it passes ``max_bytes``.
-
-    Cost is bounded by ``max_bytes / _NODE_BYTES`` steps, whatever the aliases multiply."""
-    total = 0
-    stack = [(doc, ())]
-    while stack:
-        node, ancestors = stack.pop()
-        total += _NODE_BYTES + (len(node) if isinstance(node, (str, bytes)) else 0)
-        if total > max_bytes:
-            raise FixtureError(name, "(yaml)", f"the document expands to more than {max_bytes} bytes "
-                               "(YAML anchors and aliases count as copies)")
-        if isinstance(node, (dict, list)):
-            if id(node) in ancestors:
-                raise FixtureError(name, "(yaml)", "a YAML alias refers to its own ancestor (recursive document)")
-            inner = ancestors + (id(node),)
-            items = list(node.items()) if isinstance(node, dict) else [(None, v) for v in node]
-            for key, value in items:
-                if key is not None:
-                    stack.append((key, ()))
-                stack.append((value, inner))
-
-
 def _first_schema_error(doc, name: str):
     try:
         return best_match(_VALIDATOR.iter_errors(doc))
     except RecursionError:
         raise FixtureError(name, "(top)", "nested too deeply") from None
-
-
-def _items(section: Any) -> list:
-    if section is None:
-        return []
-    return section if isinstance(section, list) else [section]
 
 
 def _scm(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:

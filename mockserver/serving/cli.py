@@ -17,7 +17,7 @@ from logging.handlers import BufferingHandler
 from typing import Callable
 
 from mockserver.domain.engine_setup import engine_parts
-from mockserver.fixtures import start_binding_checks
+from mockserver.fixture_docs import start_binding_checks
 from mockserver.settings import Settings, SettingError, add_arguments
 from mockserver.runtime.isolation import protect_server_process
 from mockserver.serving import cli_env

@@ -9,7 +9,8 @@ import yaml
 from mockserver.app import create_app
 from mockserver.domain.callkeys import CallKeys
 from mockserver.domain.engine_setup import engine_parts
-from mockserver.fixtures import FixtureError, _two_at_a_time, default_fixture, parse, start_binding_checks
+from mockserver.fixture_docs import parse, start_binding_checks
+from mockserver.fixtures import FixtureError, _two_at_a_time, default_fixture
 from mockserver.runtime import Binding
 from mockserver.serving.cli import HeldLogLines
 from mockserver.settings import Settings

@@ -195,7 +195,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mockserver.api", "mockserver.control"),         # the handlers of /v1 and of /_mock
     ("mockserver.edge",),                             # HTTP and git protocol: gate, spec, auth, CORS, /git
     ("mockserver.web",),                              # helpers api, control and edge share
-    ("mockserver.fixtures",),                         # fixture documents -> domain calls
+    ("mockserver.fixtures", "mockserver.fixture_docs"),   # fixture documents -> domain calls
     ("mockserver.domain",),                           # every rule of the API, and the store it keeps
     ("mockserver.runtime",),                          # the invocation engine (user code, workers)
     ("mockserver.errors", "mockserver.ids", "mockserver.pagination", "mockserver.settings",
