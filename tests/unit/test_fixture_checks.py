@@ -111,7 +111,7 @@ def test_the_early_checks_answer_the_loads_checks_each_file_imported_once(tmp_pa
     holder = []
     loading.start()
     loading.join(0.5)
-    assert loading.is_alive()                 # the load waits for the early check still importing held.py
+    assert loading.is_alive()                 # held.py cannot import yet: the load waits for its answer
     release.write_text("")
     early.join(30)
     loading.join(30)
