@@ -280,6 +280,12 @@ class Engine:
         server's binding-check pool: raises ChecksBusy when none is free. Does not run load()."""
         return self._checks.check(binding)
 
+    def prefetch_checks(self, bindings: list[Binding]) -> None:
+        """Check these file bindings now, for the :meth:`check_binding` calls of them soon after
+        (which wait for these answers): the ``mockserver`` command's fixture checks, started
+        before the app's modules load."""
+        self._checks.prefetch(bindings)
+
     def building(self):
         """A slot of the server's build pool (this sandbox's share) for a ``with`` block: a push
         or compile holds one while it builds. Raises BuildsBusy when none is free."""
