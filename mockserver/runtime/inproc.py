@@ -34,6 +34,9 @@ from mockserver.runtime.errors import StopReason, WorkerDied, call_error, cancel
 from mockserver.runtime.executor import Executed, Loaded, execute, prepare
 
 
+_DISCARD = Capture(keep=False)       # the stdout of calls that did not ask for it: keeps nothing, shared
+
+
 class _Runner:
     """A daemon thread that runs one virtual worker's calls, one at a time."""
 
@@ -157,7 +160,7 @@ class InprocWorker:
         loaded = self.shared.loaded
         base = self.shared.ctx_base
         ctx = InvocationContext(base.key, base.profile, base.processor, "inprocess", {**base.env, **env})
-        sink = Capture(self.stdout_cap) if want_stdout else Capture(keep=False)
+        sink = Capture(self.stdout_cap) if want_stdout else _DISCARD
 
         def run():
             token = _context.set_current(ctx)
@@ -181,4 +184,4 @@ class InprocWorker:
             self.close()                   # the runner exits when the abandoned call returns
             raise WorkerDied(call_error(f"Algorithm timed out after {timeout:g} seconds"), timed_out=True)
         self.calls += 1
-        return res._replace(stdout=sink.getvalue() if want_stdout else None)
+        return res._replace(stdout=sink.getvalue()) if want_stdout else res    # execute() sets no stdout
