@@ -34,6 +34,7 @@ from mockserver.runtime.errors import StopReason, WorkerDied, call_error, cancel
 from mockserver.runtime.executor import Executed, Loaded, execute, prepare
 
 
+CANCEL_POLL_S = 0.2                  # how often a call that can be cancelled looks at its event
 _DISCARD = Capture(keep=False)       # the stdout of calls that did not ask for it: keeps nothing, shared
 
 
@@ -53,11 +54,11 @@ class _Runner:
         self._jobs.put((fn, box, done))
         if cancelled is None:
             finished = done.acquire(timeout=timeout)
-        else:
+        else:                              # in slices, looking at ``cancelled`` between them
             deadline = time.monotonic() + timeout
-            finished = False
+            finished = not cancelled.is_set() and done.acquire(timeout=min(timeout, CANCEL_POLL_S))
             while not finished and not cancelled.is_set() and (left := deadline - time.monotonic()) > 0:
-                finished = done.acquire(timeout=min(left, 0.2))
+                finished = done.acquire(timeout=min(left, CANCEL_POLL_S))
         if not finished:
             return False, None
         return True, box[0]
