@@ -1,5 +1,6 @@
 """A run's figures as Markdown: benchmarks/results/latest.md, the "Latest results" block of
-benchmarks/README.md and the "Latest run" block of docs/speed.md (marked blocks, replaced whole)."""
+benchmarks/README.md, the "Latest run" block of docs/speed.md and the "Speed" block of README.md
+(marked blocks, replaced whole)."""
 from __future__ import annotations
 
 from scenarios import BARE, MOCK, MOCK_QUIET, PRISM, PRISM_QUIET
@@ -105,6 +106,21 @@ def render(res: dict) -> str:
 def summary(res: dict) -> str:
     """docs/speed.md's block: the issue's columns and every target."""
     passed = sum(t["pass"] is True for t in res["targets"])
+    lines = ratios(res) + ["", f"Targets: {passed} of {len(res['targets'])} pass.", ""] + targets_table(res)
+    return "\n".join(lines)
+
+
+def readme_summary(res: dict) -> str:
+    """README.md's block: the issue's columns, and which targets pass."""
+    passed = [t["target"] for t in res["targets"] if t["pass"] is True]
+    failed = [t["target"] for t in res["targets"] if t["pass"] is False]
+    lines = ratios(res) + ["", f"Targets: {len(passed)} of {len(res['targets'])} pass"
+                               + (f"; not: {'; '.join(failed)}." if failed else ".")]
+    return "\n".join(lines)
+
+
+def ratios(res: dict) -> list[str]:
+    """The run's header and the issue's columns, a row per route."""
     lines = header(res) + ["", "| route | quiet mock vs bare Flask | mock vs Prism (info vs default) | "
                                "quiet mock vs `prism -v error` |", "|---|---:|---:|---:|"]
     for key in PAIRED:
@@ -115,8 +131,7 @@ def summary(res: dict) -> str:
         ratio = lambda a, b: f"{a / b:.2f}x ({a:.0f} / {b:.0f})" if a and b else "-"
         lines.append(f"| {e['title']} | {ratio(rps(e, MOCK_QUIET), base)} {which} | {ratio(rps(e, MOCK), rps(e, PRISM))} | "
                      f"{ratio(rps(e, MOCK_QUIET), rps(e, PRISM_QUIET))} |")
-    lines += ["", f"Targets: {passed} of {len(res['targets'])} pass.", ""] + targets_table(res)
-    return "\n".join(lines)
+    return lines
 
 
 def replace_block(path, name: str, text: str) -> None:
@@ -133,3 +148,4 @@ def replace_block(path, name: str, text: str) -> None:
 def write(res: dict, table: str) -> None:
     replace_block(ROOT / "benchmarks" / "README.md", "latest", table)
     replace_block(ROOT / "docs" / "speed.md", "latest-run", summary(res))
+    replace_block(ROOT / "README.md", "speed", readme_summary(res))

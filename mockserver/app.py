@@ -42,6 +42,7 @@ from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.policy import CodePolicy
 from mockserver.web.jsonio import error_response
+from mockserver.web.lane import Lane
 from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
 from mockserver.domain.store import Store
@@ -156,10 +157,16 @@ class MockFlask(Flask):
         return func
 
 
-def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
+# The operations answered by the lane (web/lane.py) instead of Flask's request machinery: the
+# ones a client calls most, whose handlers read only their Input.
+LANE_OPERATIONS = frozenset({"getAlgorithm", "createAlgorithm", "invokeAlgorithm", "invokeAlgorithmVersion"})
+
+
+def create_app(settings: Settings, *, spec: ApiSpec | None = None, lane: bool = True) -> Flask:
     """The mock's app for the run's ``settings``, which are required: they are built once by the
     entry point (``Settings.load()`` from flags and the environment, or ``Settings(...)`` in code),
-    never read from the environment here (docs/architecture.md)."""
+    never read from the environment here (docs/architecture.md). ``lane=False`` sends every
+    request through Flask (tests compare the two paths)."""
     if not isinstance(settings, Settings):
         raise TypeError(f"create_app needs the run's Settings, not {settings!r}: build them once at the entry "
                         "point (Settings.load() reads flags and MOCKSERVER_* variables) or pass Settings(...)")
@@ -178,19 +185,22 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None) -> Flask:
     app.extensions["mockserver"] = server
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
-    # Every request hook, here and nowhere else: one before and one after each view (a Flask
-    # hook per step cost a call and two context look-ups each). They are app-wide (not hooks
-    # of the control blueprint) because the control guard must also cover /_mock paths no route
-    # matches, and must run before the spec gate.
-    app.before_request(_before_view(server, endpoints))
-    app.after_request(_after_view(server, endpoints))
-    _register_error_handlers(app, server)
+    # Every request hook, here and nowhere else, run by Flask and by the lane alike.
+    before, after = _before_view(server, endpoints), _after_view(server, endpoints)
+    on_error = _error_answers(server, app.config["MAX_CONTENT_LENGTH"])
+    _flask_hooks(app, before, after)
+    _register_error_handlers(app, on_error)
+    api_app = app.wsgi_app
+    if lane:
+        hot = {op_id: handler for op_id, handler in all_handlers().items() if op_id in LANE_OPERATIONS}
+        api_app = Lane(app.wsgi_app, app.url_map, hot, {op_id: endpoints[op_id].method for op_id in hot},
+                       before, after, on_error, app.config["MAX_CONTENT_LENGTH"])
     sandboxes = app.extensions["mockserver.sandboxes"] = Sandboxes(
         server, lambda sandbox_settings, template: MockServer(sandbox_settings, server.spec, template,
                                                               admission=server.admission, parent=server))
     # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
     # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
-    app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(app.wsgi_app), server,
+    app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(api_app), server,
                                                              git_push_limit(settings)), sandboxes),
                              on_answer=_journal_git(server))
     return app
@@ -308,34 +318,47 @@ def _before_view(server: MockServer, endpoints: dict[str, Operation]):
     """Before a view, in this order: a CORS preflight of /v1 answered, of /_mock refused; the
     control guard (/_mock: Host, Origin, Content-Type, control key); injected faults (never on
     /_mock); auth and the spec gate. Each step is ``step(request, g)``; the first that answers
-    ends the request."""
+    ends the request. Returns ``before(request, g)``, shared by Flask's hook and the lane."""
     steps = (cors.preflight_hook(server), _control_guard_hook(server, endpoints), faults.injection_hook(server),
              _check_request(server, endpoints))
 
-    def before_view():
-        # The request and g proxies resolved once (a proxy look-up is a context-variable read).
-        req, gg = request._get_current_object(), g._get_current_object()
+    def before(req, gg):
         for step in steps:
             answer = step(req, gg)
             if answer is not None:
                 return answer
         return None
-    before_view.steps = steps
-    return before_view
+    before.steps = steps
+    return before
 
 
 def _after_view(server: MockServer, endpoints: dict[str, Operation]):
     """After a view: CORS headers (/v1 only), then the journal, metrics and access line, which
-    see the final answer. Each step is ``step(request, g, response) -> response``."""
+    see the final answer. Each step is ``step(request, g, response) -> response``. Returns
+    ``after(request, g, response)``, shared by Flask's hook and the lane."""
     steps = (cors.headers_hook(server), _record(server, endpoints))
 
-    def after_view(response):
-        req, gg = request._get_current_object(), g._get_current_object()
+    def after(req, gg, response):
         for step in steps:
             response = step(req, gg, response)
         return response
-    after_view.steps = steps
-    return after_view
+    after.steps = steps
+    return after
+
+
+def _flask_hooks(app: Flask, before: Callable, after: Callable) -> None:
+    """The before and after steps as Flask's request hooks, app-wide (not hooks of the control
+    blueprint): the control guard must also cover /_mock paths no route matches, and must run
+    before the spec gate. One hook each (a hook per step cost a call and two context look-ups)."""
+    def before_view():
+        # The request and g proxies resolved once (a proxy look-up is a context-variable read).
+        return before(request._get_current_object(), g._get_current_object())
+
+    def after_view(response):
+        return after(request._get_current_object(), g._get_current_object(), response)
+    before_view.steps, after_view.steps = before.steps, after.steps
+    app.before_request(before_view)
+    app.after_request(after_view)
 
 
 def _control_guard_hook(server: MockServer, endpoints: dict[str, Operation]):
@@ -440,35 +463,42 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
     return record
 
 
-def _register_error_handlers(app: Flask, server: MockServer) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(err: ApiError):
-        return error_response(err, _error_body(current.server_of(request.environ, server), err))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        if isinstance(exc, NotFound):
-            err = ApiError(NO_SUCH_ROUTE, f"No such route: {request.method} {request.path}")
-        elif isinstance(exc, MethodNotAllowed):
-            allowed = ", ".join(sorted(exc.valid_methods or []))
-            err = ApiError(METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed on {request.path}; allowed: {allowed}",
-                           headers={"Allow": allowed})
-        elif isinstance(exc, ClientDisconnected):     # Werkzeug's wrapper for a failed body read
-            err = _body_read_failed(timed_out=isinstance(exc.__cause__ or exc.__context__, TimeoutError))
-        elif isinstance(exc, RequestEntityTooLarge):
-            err = ApiError(BODY_TOO_LARGE, f"Request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes")
-        elif isinstance(exc, BadRequest):       # a request werkzeug could not make sense of
-            err = ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}")
-        else:       # another error werkzeug raised itself (none of the routes does today): its status
-            werkzeug_kind = Kind(Code.REQUEST_INVALID, exc.code)
-            err = ApiError(werkzeug_kind, f"{exc.name}: {exc.description}")
-        return error_response(err, _error_body(current.server_of(request.environ, server), err))
-
+def _register_error_handlers(app: Flask, on_error: Callable) -> None:
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        log.error("internal error on %s %s\n%s", request.method, request.path, traceback.format_exc())
-        err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log")
-        return error_response(err, _error_body(current.server_of(request.environ, server), err))
+    def any_error(exc: Exception):
+        return on_error(request._get_current_object(), exc)
+
+
+def _error_answers(server: MockServer, body_limit: int):
+    """``answer(request, exc)``: the error object of an exception a step or a view raised."""
+    def answer(req, exc: Exception):
+        if isinstance(exc, ApiError):
+            err = exc
+        elif isinstance(exc, HTTPException):
+            err = _http_error(req, exc, body_limit)
+        else:
+            log.error("internal error on %s %s\n%s", req.method, req.path, traceback.format_exc())
+            err = ApiError(INTERNAL, f"There was an internal error ({type(exc).__name__}); see the server log")
+        return error_response(err, _error_body(current.server_of(req.environ, server), err, req.path))
+    return answer
+
+
+def _http_error(req, exc: HTTPException, body_limit: int) -> ApiError:
+    if isinstance(exc, NotFound):
+        return ApiError(NO_SUCH_ROUTE, f"No such route: {req.method} {req.path}")
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(exc.valid_methods or []))
+        return ApiError(METHOD_NOT_ALLOWED, f"Method {req.method} is not allowed on {req.path}; allowed: {allowed}",
+                        headers={"Allow": allowed})
+    if isinstance(exc, ClientDisconnected):     # Werkzeug's wrapper for a failed body read
+        return _body_read_failed(timed_out=isinstance(exc.__cause__ or exc.__context__, TimeoutError))
+    if isinstance(exc, RequestEntityTooLarge):
+        return ApiError(BODY_TOO_LARGE, f"Request body too large: the limit is {body_limit} bytes")
+    if isinstance(exc, BadRequest):       # a request werkzeug could not make sense of
+        return ApiError(REQUEST_INVALID, f"{exc.name}: {exc.description}")
+    # another error werkzeug raised itself (none of the routes does today): its status
+    werkzeug_kind = Kind(Code.REQUEST_INVALID, exc.code)
+    return ApiError(werkzeug_kind, f"{exc.name}: {exc.description}")
 
 
 def _body_read_failed(timed_out: bool) -> ApiError:
@@ -479,13 +509,13 @@ def _body_read_failed(timed_out: bool) -> ApiError:
     return ApiError(BODY_CUT_OFF, "The request body was cut off", headers={"Connection": "close"})
 
 
-def _error_body(server: MockServer, err: ApiError) -> dict:
+def _error_body(server: MockServer, err: ApiError, path: str) -> dict:
     """The error object; under --seed its id comes from the seeded ids (reproducible bytes)."""
     body = err.body()
     error = body.get("error")
     if not isinstance(error, dict):
         return body
-    control = site.is_mock_own_path(request.path)
+    control = site.is_mock_own_path(path)
     if server.ctx.ids.seed is not None and "id" in error:
         error["id"] = server.ctx.ids.error_id(control)
     if server.replaced_sandbox and not control and (err.status == HTTPStatus.UNAUTHORIZED or err.code == Code.USER_NOT_FOUND) \

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from flask import g, request
 from werkzeug.wsgi import get_content_length
 
-from mockserver.web import current
+from mockserver.web import current, lane
 from mockserver.web.current import base_url
 from mockserver.domain.principal import Principal
 from mockserver.errors import BODY_TOO_LARGE, ApiError
@@ -29,18 +29,23 @@ def request_base_url(inp: Input) -> str:
     return base_url(inp.mock, inp.request.environ)
 
 
+def _state():
+    """The values this request's hooks resolved: the lane's, or Flask's ``g`` (web/lane.py)."""
+    return lane.STATE.get() or g
+
+
 def caller() -> Principal | None:
-    return g.get("principal")
+    return _state().get("principal")
 
 
 def inp() -> Input:
-    return g.input
+    return _state().input
 
 
 def note(*notes: str) -> None:
     """Remarks on how this request was read (e.g. settings keys ignored), for its journal entry."""
     if notes:
-        g.setdefault("notes", []).extend(notes)
+        _state().setdefault("notes", []).extend(notes)
 
 
 def ok(obj: Any, status: int = 200):
@@ -77,14 +82,14 @@ def request_url() -> str:
 
 def no_content(status: int | None = None):
     """An empty answer with the success status the spec gives the operation (204 or 200)."""
-    op = g.get("operation")
+    op = _state().get("operation")
     return empty_response(status or (op.success_status if op else 204))
 
 
 def page_args() -> dict[str, Any]:
     """limit/marker from the query, with the server's page bounds."""
     settings = server().settings
-    q = g.input.query
+    q = _state().input.query
     return {"limit": q.get("limit"), "marker": q.get("marker"),
             "max_limit": settings.page_max, "default_limit": settings.page_default}
 
