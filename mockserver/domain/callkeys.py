@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from mockserver.domain.models import ApiKey
-from mockserver.ids import secret_api_key, secret_uuid
+from mockserver.ids import secret_api_key, secret_api_key_and_uuid, secret_uuid
 
 _LOAD_KEYS_MAX = 4096       # remembered load keys; past it they are made again (the same secrets)
 
@@ -112,7 +112,11 @@ def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], labe
     """A key for one call of ``algorithm`` acting for ``owner`` (not live until :func:`live`).
     Drawn from unguessable bytes (seeded once by the operating system), never from the seeded ids: under ``--seed``
     a predictable key would be a usable one, and drawing it would shift every later id."""
-    return ApiKey(api_key=secret or secret_api_key(), id=secret_uuid(), owner=owner,
+    if not secret:
+        secret, key_id = secret_api_key_and_uuid()
+    else:
+        key_id = secret_uuid()
+    return ApiKey(api_key=secret, id=key_id, owner=owner,
                   key_label=label or f"algo://{algorithm}", key_type="AlgorithmKey", permissions=permissions,
                   algorithm=algorithm)
 
