@@ -11,6 +11,7 @@ import traceback
 from typing import Any, Callable
 
 from flask import Flask, g, request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import get_content_length
 from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
@@ -399,12 +400,17 @@ def _check_request(server: MockServer, endpoints: dict[str, Operation]):
         if not op.access.startswith("control"):     # control operations: control_guard decided
             gg.principal = principal = auth.resolve(mock.ctx.store, environ.get("HTTP_AUTHORIZATION"))
             auth.enforce(op.access, op.permission, principal)
-        found = gate.check(op, req.view_args or {}, req.args if op.query_params else None, req.headers,
+        # No query string: an empty mapping rather than parsing one (every invocation).
+        args = (req.args if environ.get("QUERY_STRING") else _NO_ARGS) if op.query_params else None
+        found = gate.check(op, req.view_args or {}, args, req.headers,
                            lambda: req.get_data(cache=True))
         found.mock, found.principal, found.request_id, found.request = mock, principal, request_id, req
         gg.input = found
         return None
     return check_request
+
+
+_NO_ARGS = ImmutableMultiDict()
 
 
 def _record(server: MockServer, endpoints: dict[str, Operation]):
