@@ -187,7 +187,8 @@ class Engine:
         with self._pools.lock:
             pool, worker, waiter, to_stop = self._pools.enter_locked(
                 inv.key, (inv.binding, inv.profile), lambda: self._new_pool(inv))
-        stop_workers(to_stop, "a worker of a replaced pool")
+        if to_stop:
+            stop_workers(to_stop, "a worker of a replaced pool")
         admitted.pool, admitted.worker, admitted.waiter = pool, worker, waiter
 
     def _new_pool(self, inv: Invocation) -> Pool:
@@ -266,7 +267,8 @@ class Engine:
         finally:
             with self._pools.lock:
                 to_stop = self._release_locked(pool, worker, healthy)
-            stop_workers(to_stop)
+            if to_stop:
+                stop_workers(to_stop)
 
     def _release_locked(self, pool: Pool, worker, healthy: bool) -> list:
         return self._pools.release_locked(pool, worker, healthy, self._reaper.went_idle_locked)

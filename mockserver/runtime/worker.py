@@ -172,8 +172,7 @@ class ProcessWorker:
         if reply is None:
             raise WorkerDied(self._death_error())
         self.calls += 1
-        executed, out = reply
-        return executed._replace(stdout=out)
+        return Executed._make(reply)          # its fields as a plain tuple (worker_main._serve_calls)
 
     def receive(self, timeout: float, cancelled: Optional[threading.Event], when: str = ""):
         """The next message, or None if the worker died. Kills it and raises WorkerDied on
