@@ -187,6 +187,8 @@ class Engine:
         with self._pools.lock:
             pool, worker, waiter, to_stop = self._pools.enter_locked(
                 inv.key, (inv.binding, inv.profile), lambda: self._new_pool(inv))
+            if waiter is not None and pool.mode == "process" and not inv.profile.overhead_s * self.scale:
+                waiter.ahead = (admitted.value, inv.want_stdout, _call_env(inv))
         if to_stop:
             stop_workers(to_stop, "a worker of a replaced pool")
         admitted.pool, admitted.worker, admitted.waiter = pool, worker, waiter
@@ -224,6 +226,7 @@ class Engine:
                     raise _Aborted(call_error(f"Algorithm timed out after {timeout:g} seconds "
                                               "(waiting for a free worker)"))
             admitted.waiter = None
+            admitted.sent_ahead = waiter.sent
             if waiter.error == StopReason.RETRY:
                 self._enter_pool(admitted)
                 continue
@@ -243,9 +246,11 @@ class Engine:
                 worker, cold_cost = self._launcher.start(pool, timeout, cancelled)
             if overhead > 0:
                 time.sleep(overhead)
-            env = {k: str(v) for k, v in inv.env.items()} if inv.env else {}
             try:
-                done = worker.call(admitted.value, inv.want_stdout, env, timeout, cancelled)
+                if admitted.sent_ahead:
+                    done = worker.reply(timeout, cancelled)
+                else:
+                    done = worker.call(admitted.value, inv.want_stdout, _call_env(inv), timeout, cancelled)
             except RecursionError:       # pickling an input nested too deeply; nothing was sent
                 healthy = True
                 raise BadInput("Input is nested too deeply") from None
@@ -346,3 +351,8 @@ class Engine:
 
     def stats(self) -> dict:
         return snapshot(self._pools, self.scale, self.tenant, self._checks.imports.count())
+
+
+def _call_env(inv: Invocation) -> dict:
+    """The variables a call's code sees (as strings), sent with its message."""
+    return {k: str(v) for k, v in inv.env.items()} if inv.env else {}
