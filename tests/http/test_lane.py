@@ -127,6 +127,16 @@ def test_injected_faults_and_cors_apply_in_the_lane(apps):
     assert _journal(apps[True]) == _journal(apps[False])
 
 
+@pytest.mark.parametrize("path", ["/v1/algo/demo/Hello", "/v1/algorithms/demo"])
+def test_a_body_cut_off_gets_the_same_answer(apps, path):
+    answers = [apps[lane].test_client().open(path, method="POST", data=b'"Ne', headers=JSON,
+                                             environ_overrides={"CONTENT_LENGTH": "10"}) for lane in (True, False)]
+    assert answers[0].status_code == answers[1].status_code == 400
+    assert answers[0].get_json() == answers[1].get_json()
+    assert answers[0].get_json()["error"]["message"] == "The request body was cut off"
+    assert _journal(apps[True]) == _journal(apps[False])
+
+
 def test_the_route_cache_is_bounded(apps):
     lane = apps[True].wsgi_app
     while not hasattr(lane, "routes"):
