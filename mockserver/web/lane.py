@@ -27,6 +27,7 @@ from werkzeug.wsgi import ClosingIterator
 STATE: ContextVar["RequestState | None"] = ContextVar("mockserver.lane_state", default=None)
 
 _NOT_IN_LANE = False
+ROUTE_PATH_MAX = 512        # longer paths are matched on every request, never cached: the cache stays small
 
 
 class LaneRequest(Request):
@@ -68,8 +69,9 @@ class Lane:
         self.views, self.methods = views, methods       # endpoint -> view, endpoint -> its one method
         self.before, self.after, self.on_error = before, after, on_error
         self.body_limit = body_limit
-        # (method, path) -> (endpoint, path values), or _NOT_IN_LANE; cleared when full: a client
-        # sending ever new paths costs the server only Werkzeug's match, never memory.
+        # (method, path) -> (endpoint, path values), or _NOT_IN_LANE; cleared when full, paths over
+        # ROUTE_PATH_MAX never kept: a client sending ever new paths costs the server only
+        # Werkzeug's match, never memory.
         self.routes: dict[tuple[str, str], Any] = {}
         self.routes_max = routes_max
 
@@ -103,9 +105,10 @@ class Lane:
                 endpoint = None
             if endpoint in self.views and self.methods[endpoint] == method:
                 route = (endpoint, args)
-        if len(self.routes) >= self.routes_max:
-            self.routes.clear()
-        self.routes[(method, path)] = route
+        if len(path) <= ROUTE_PATH_MAX:
+            if len(self.routes) >= self.routes_max:
+                self.routes.clear()
+            self.routes[(method, path)] = route
         return route
 
     def _plain_body(self, environ: dict) -> bool:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from mockserver.app import LANE_OPERATIONS, create_app
+from mockserver.web.lane import ROUTE_PATH_MAX
 from mockserver.settings import Settings
 from support.api import BOB, DEMO
 
@@ -145,3 +146,6 @@ def test_the_route_cache_is_bounded(apps):
     for i in range(100):        # to both apps: every test keeps their id sequences in step
         _both(apps, "GET", f"/v1/algorithms/demo/N{i}", None, AUTH)
     assert len(lane.routes) <= lane.routes_max
+    long = "L" * ROUTE_PATH_MAX
+    assert _both(apps, "GET", f"/v1/algorithms/demo/{long}", None, AUTH)[0].startswith("404")
+    assert not any(len(path) > ROUTE_PATH_MAX for _method, path in lane.routes)
