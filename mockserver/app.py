@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 from http import HTTPStatus
@@ -27,7 +26,7 @@ from mockserver.settings import MiB, Settings
 from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
 from mockserver.domain.storage import Storage
-from mockserver.fixtures import default_fixture, load_into, replaces_sandbox
+from mockserver.fixtures import load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
 from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
 from mockserver.control.metrics import Metrics
@@ -35,13 +34,10 @@ from mockserver.errors import (BODY_CUT_OFF, BODY_TIMED_OUT, BODY_TOO_LARGE, INT
                                REQUEST_INVALID, ApiError, Code, Kind)
 from mockserver.ids import Clock, Ids
 from mockserver.control.journal import Journal
-from mockserver.resources import resource_path
-from mockserver.runtime import DEFAULT_PROFILES, Engine
+from mockserver.runtime import DEFAULT_PROFILES
 from mockserver.runtime.admission import Admission
-from mockserver.runtime.capacity import ProcessBudget
 from mockserver.runtime.checkouts import CheckoutCache
-from mockserver.runtime.isolation import Isolation
-from mockserver.runtime.policy import CodePolicy
+from mockserver.domain.engine_setup import EngineParts, admission_for, engine_for, isolation_for
 from mockserver.web.jsonio import error_response
 from mockserver.web.lane import Lane
 from mockserver.edge.spec import ApiSpec, Operation
@@ -55,14 +51,16 @@ class MockServer:
     """Everything one running mock holds; ``app.extensions["mockserver"]``."""
 
     def __init__(self, settings: Settings, spec: ApiSpec, template: Template | None = None,
-                 admission: Admission | None = None, parent: "MockServer | None" = None):
+                 admission: Admission | None = None, parent: "MockServer | None" = None,
+                 parts: EngineParts | None = None):
         """``parent``: the root server of a sandbox, whose worker users, checkout cache and git
-        storage it shares."""
+        storage it shares. ``parts``: a root server's admission, isolation and engine, built
+        before the app (the command's start-up, domain/engine_setup.py)."""
         self.settings = settings
         # The server-wide pools of calls, binding checks and builds, and the cap on worker
         # processes: the root server's, shared by its sandboxes (each engine holds its own share
         # of them: a Tenant).
-        self.admission = admission or admission_for(settings)
+        self.admission = parts.admission if parts else admission or admission_for(settings)
         # Off loopback the control plane is never open: without a configured key, make one
         # (the CLI and the log print it once at start-up).
         self.control_key = settings.control_key
@@ -73,15 +71,12 @@ class MockServer:
         self.spec = spec
         # Who runs user code, where checkouts and large git blobs live: one of each per server
         # process, its sandboxes' too.
-        self.isolation = parent.isolation if parent else Isolation.from_settings(
-            settings.worker_uids, settings.worker_env, storage_dir=settings.storage_dir,
-            worker_disk_mb=settings.worker_disk_mb)
+        self.isolation = parent.isolation if parent else parts.isolation if parts else isolation_for(settings)
         self.checkouts = parent.checkouts if parent else CheckoutCache(
             self.isolation, settings.storage_dir, settings.checkout_cache_mb * MiB)
         self.storage = parent.storage if parent else Storage(settings)
-        engine = Engine(scale=settings.profile_scale, policy=code_policy(settings),
-                        invocations_per_key=settings.invocations_per_key, isolation=self.isolation,
-                        admission=self.admission.tenant("sandbox" if template is not None else "default"))
+        engine = parts.engine if parts else engine_for(settings, self.isolation, self.admission,
+                                                       "sandbox" if template is not None else "default")
         if template is not None:       # a sandbox: the template's fixtures, loaded once (sandboxes.py)
             self.ctx = template.new_ctx(settings, engine)
             self.ctx.checkouts, self.ctx.storage = self.checkouts, self.storage
@@ -131,26 +126,6 @@ class MockServer:
         self.metrics.observe_invocation(seconds, algorithm, ok)
 
 
-def admission_for(settings: Settings) -> Admission:
-    return Admission.for_threads(settings.threads, settings.invocations_max, settings.invocations_per_sandbox,
-                                 settings.binding_checks_max, settings.binding_checks_per_sandbox,
-                                 settings.builds_max, settings.builds_per_sandbox,
-                                 ProcessBudget(settings.worker_processes_max))
-
-
-def code_policy(settings: Settings) -> CodePolicy:
-    """Bindings over HTTP and in fixtures may name the bundled sandbox algorithms, the
-    configured folders and module prefixes, and code in the folders of start-up fixture files
-    (``--fixtures`` and ``--extra-fixtures`` alike). What may run in-process is not a matter of
-    folders but of provenance (``Binding.trusted``): built commits run from the checkout cache
-    by provenance too (``Binding.checkout``): no binding may name it, and its code never runs
-    in-process."""
-    fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.fixtures or [str(default_fixture())]]
-    extra_fixture_dirs = [os.path.dirname(os.path.abspath(p)) for p in settings.extra_fixtures]
-    return CodePolicy([str(resource_path("fixtures", "algorithms")), *settings.algorithm_dirs, *fixture_dirs,
-                       *extra_fixture_dirs], settings.algorithm_modules)
-
-
 class MockFlask(Flask):
     def ensure_sync(self, func):
         # Every view and hook here is synchronous: skip Flask's per-call coroutine check
@@ -163,11 +138,13 @@ class MockFlask(Flask):
 LANE_OPERATIONS = frozenset({"getAlgorithm", "createAlgorithm", "invokeAlgorithm", "invokeAlgorithmVersion"})
 
 
-def create_app(settings: Settings, *, spec: ApiSpec | None = None, lane: bool = True) -> Flask:
+def create_app(settings: Settings, *, spec: ApiSpec | None = None, lane: bool = True,
+               parts: EngineParts | None = None) -> Flask:
     """The mock's app for the run's ``settings``, which are required: they are built once by the
     entry point (``Settings.load()`` from flags and the environment, or ``Settings(...)`` in code),
     never read from the environment here (docs/architecture.md). ``lane=False`` sends every
-    request through Flask (tests compare the two paths)."""
+    request through Flask (tests compare the two paths). ``parts``: the engine the entry point
+    built for these settings before it imported the app (domain/engine_setup.py)."""
     if not isinstance(settings, Settings):
         raise TypeError(f"create_app needs the run's Settings, not {settings!r}: build them once at the entry "
                         "point (Settings.load() reads flags and MOCKSERVER_* variables) or pass Settings(...)")
@@ -179,7 +156,7 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None, lane: bool = 
     # mostly waits for the binding checks' child processes (start-up time, issue 31).
     routes = _Background(_register_operations, app, spec)
     try:
-        server = MockServer(settings, spec)
+        server = MockServer(settings, spec, parts=parts)
     finally:
         routes.join()
     endpoints = routes.result()

@@ -28,33 +28,16 @@ from mockserver.domain.data_models import Connector, DataFile, Folder
 from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
-from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError, Kind
-from mockserver.resources import resource_path
+from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError
+from mockserver.fixture_docs import (SHIPPED_LOADER, FixtureError, bindings_to_check, default_fixture, parse, section_items,
+                                     is_shipped)
 from mockserver.runtime import Binding, Profile
 from mockserver.runtime.errors import BindingError
 
-# A shipped file: parsed with libyaml where PyYAML has it (a tenth of the pure-Python loader's start-up time).
-_SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(),
-                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+# A shipped file: parsed with libyaml (SHIPPED_LOADER), a tenth of the pure-Python loader's start-up time.
+_SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(), Loader=SHIPPED_LOADER)
 _VALIDATOR = Draft202012Validator(_SCHEMA)
 SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="PlatformAdminKey"))
-
-
-class FixtureError(Exception):
-    """A fixture document that cannot load; ``kind``: the error's kind when an ApiError said why."""
-
-    def __init__(self, file: str, where: str, reason: str, kind: Kind = REQUEST_INVALID):
-        super().__init__(f"{file}: at {where}: {reason}")
-        self.file, self.where, self.reason = file, where, reason
-        self.kind = kind
-
-    @property
-    def status(self) -> int:
-        return self.kind.status
-
-
-def default_fixture() -> Path:
-    return resource_path("fixtures", "default.yaml")
 
 
 def load_into(ctx: Ctx, paths: list[str] | None, admin_key: str | None = None,
@@ -83,12 +66,13 @@ def load_file(ctx: Ctx, path: Path) -> None:
         raw = path.read_bytes()
     except OSError as exc:
         raise FixtureError(str(path), "(file)", f"cannot read: {exc.strerror or exc}") from None
-    load_text(ctx, raw, str(path), base_dir=path.resolve().parent)
+    load_text(ctx, raw, str(path), base_dir=path.resolve().parent, shipped=is_shipped(path))
 
 
-def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None:
-    """A fixture document. ``base_dir`` None (a document sent over HTTP): it may name no file."""
-    doc = parse(raw, name, max_bytes=ctx.settings.max_request_bytes)
+def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None, shipped: bool = False) -> None:
+    """A fixture document. ``base_dir`` None (a document sent over HTTP): it may name no file.
+    ``shipped``: the bundled sandbox's file (see ``parse``)."""
+    doc = parse(raw, name, max_bytes=ctx.settings.max_request_bytes, shipped=shipped)
     error = _first_schema_error(doc, name)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"
@@ -101,7 +85,7 @@ def load_text(ctx: Ctx, raw: bytes, name: str, *, base_dir: Path | None) -> None
         snapshot, profiles = ctx.store.snapshot(), ctx.profiles
         try:
             for section, loader in SECTIONS:
-                for index, item in enumerate(_items(doc.get(section))):
+                for index, item in enumerate(section_items(doc.get(section))):
                     try:
                         loader(ctx, item, base_dir, checked)
                     except ApiError as exc:
@@ -116,21 +100,7 @@ def _check_bindings(ctx: Ctx, doc: dict, base_dir: Path | None,
                     name: str) -> dict[tuple[str, str | None], str | None]:
     """The import check of every allowed binding the document's algorithms name, by (target, folder)."""
     base = None if base_dir is None else str(base_dir)
-    todo: list[tuple[int, str]] = []
-    for index, item in enumerate(_items(doc.get("algorithms"))):
-        if not isinstance(item, dict) or item.get("repository") is not None:
-            continue
-        versions = [v for v in item.get("versions") or [] if isinstance(v, dict)]
-        for target in {item.get("binding"), *(v.get("binding", item.get("binding")) for v in versions)} - {None}:
-            binding = Binding(str(target), base_dir=base)
-            try:
-                binding.parse()
-            except BindingError:
-                continue                    # refused with its reason when the item is applied
-            # Code outside the allowed roots is never imported (the item is refused when applied);
-            # a fixture file's bindings are then the operator's (trusted, as _algorithm loads them).
-            if ctx.engine is None or ctx.engine.binding_denial(binding) is None:
-                todo.append((index, str(target)))
+    todo = bindings_to_check(ctx.engine, doc, base)
     checked: dict[tuple[str, str | None], str | None] = {}
     refused: dict[int, tuple[str, ApiError]] = {}
 
@@ -181,61 +151,11 @@ def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
         raise failed[0]
 
 
-def parse(raw: bytes, name: str, *, max_bytes: int) -> dict:
-    """YAML (or JSON) text to a document, bounded: aliases may not expand it past ``max_bytes``."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FixtureError(name, "(encoding)", f"not UTF-8 text: byte {exc.start} is invalid") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FixtureError(name, "(yaml)", f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise FixtureError(name, "(yaml)", "nested too deeply") from None
-    _check_expanded_size(doc, name, max_bytes)
-    return doc or {}
-
-
-# What one node costs in the bound below besides its text: aliases share one object, so
-# a document can be tiny and still stand for gigabytes once read or stored.
-_NODE_BYTES = 8
-
-
-def _check_expanded_size(doc, name: str, max_bytes: int) -> None:
-    """Walk the document as if every alias were a copy; stop as soon as it passes ``max_bytes``.
-
-    Cost is bounded by ``max_bytes / _NODE_BYTES`` steps, whatever the aliases multiply."""
-    total = 0
-    stack = [(doc, ())]
-    while stack:
-        node, ancestors = stack.pop()
-        total += _NODE_BYTES + (len(node) if isinstance(node, (str, bytes)) else 0)
-        if total > max_bytes:
-            raise FixtureError(name, "(yaml)", f"the document expands to more than {max_bytes} bytes "
-                               "(YAML anchors and aliases count as copies)")
-        if isinstance(node, (dict, list)):
-            if id(node) in ancestors:
-                raise FixtureError(name, "(yaml)", "a YAML alias refers to its own ancestor (recursive document)")
-            inner = ancestors + (id(node),)
-            items = list(node.items()) if isinstance(node, dict) else [(None, v) for v in node]
-            for key, value in items:
-                if key is not None:
-                    stack.append((key, ()))
-                stack.append((value, inner))
-
-
 def _first_schema_error(doc, name: str):
     try:
         return best_match(_VALIDATOR.iter_errors(doc))
     except RecursionError:
         raise FixtureError(name, "(top)", "nested too deeply") from None
-
-
-def _items(section: Any) -> list:
-    if section is None:
-        return []
-    return section if isinstance(section, list) else [section]
 
 
 def _scm(ctx: Ctx, item: dict, _base: Path, _checked: dict | None = None) -> None:

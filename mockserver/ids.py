@@ -150,6 +150,13 @@ def secret_api_key(digest: bytes | None = None) -> str:
             digest = hashlib.sha512(digest).digest()
 
 
+def secret_api_key_and_uuid() -> tuple[str, str]:
+    """:func:`secret_api_key` and :func:`secret_uuid` from one draw of unguessable bytes
+    (the key from its first 48 bytes, the id from the last 16): a call's key and its id."""
+    raw = _secret_bytes.draw()
+    return secret_api_key(raw[:48]), uuid4_text(int.from_bytes(raw[48:], "big"))
+
+
 class Clock:
     """``real``: wall clock; ``frozen``: always the start; ``step``: start + 1 s per reading."""
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from mockserver.domain.models import ApiKey
-from mockserver.ids import secret_api_key, secret_uuid
+from mockserver.ids import secret_api_key, secret_api_key_and_uuid, secret_uuid
 
 _LOAD_KEYS_MAX = 4096       # remembered load keys; past it they are made again (the same secrets)
 
@@ -53,15 +53,30 @@ class CallKeys:
         return key
 
     def add(self, key: ApiKey) -> None:
-        with self._lock:
-            held = self._live.get(key.api_key)
-            self._live[key.api_key] = (key, held[1] + 1 if held else 1)
+        self.hold((key,))
 
     def remove(self, secret: str) -> None:
         with self._lock:
-            held = self._live.pop(secret, None)
-            if held is not None and held[1] > 1:
-                self._live[secret] = (held[0], held[1] - 1)
+            self._drop(secret)
+
+    def hold(self, keys: tuple[ApiKey, ...]) -> None:
+        """Make ``keys`` live (each once more), under one acquisition of the lock."""
+        with self._lock:
+            live = self._live
+            for key in keys:
+                held = live.get(key.api_key)
+                live[key.api_key] = (key, held[1] + 1) if held else (key, 1)
+
+    def release(self, keys: tuple[ApiKey, ...]) -> None:
+        """Undo one :meth:`hold` of ``keys``."""
+        with self._lock:
+            for key in keys:
+                self._drop(key.api_key)
+
+    def _drop(self, secret: str) -> None:
+        held = self._live.pop(secret, None)
+        if held is not None and held[1] > 1:
+            self._live[secret] = (held[0], held[1] - 1)
 
     def clear(self) -> None:
         """Every call key dies (reset: the calls they belong to are stopped); load keys change."""
@@ -73,7 +88,9 @@ class CallKeys:
     def load_key(self, owner: str | None, algorithm: str, version: str, permissions: dict[str, Any]) -> ApiKey:
         """The owner's key the workers of ``algorithm`` at ``version`` import their code with:
         the same for every call of that version (warm workers keep it), never guessable."""
-        cache_key = (owner, algorithm, version, tuple(sorted(permissions.items())))
+        # Unsorted: callers build the permissions in one order (another order only makes an
+        # equal key again, the secret being the same).
+        cache_key = (owner, algorithm, version, tuple(permissions.items()))
         secret, made = self._secret, self._load_keys.get(cache_key)
         if made is None:
             digest = hmac.new(secret, f"{algorithm}\0{version}".encode(), hashlib.sha512).digest()
@@ -95,7 +112,11 @@ def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], labe
     """A key for one call of ``algorithm`` acting for ``owner`` (not live until :func:`live`).
     Drawn from unguessable bytes (seeded once by the operating system), never from the seeded ids: under ``--seed``
     a predictable key would be a usable one, and drawing it would shift every later id."""
-    return ApiKey(api_key=secret or secret_api_key(), id=secret_uuid(), owner=owner,
+    if not secret:
+        secret, key_id = secret_api_key_and_uuid()
+    else:
+        key_id = secret_uuid()
+    return ApiKey(api_key=secret, id=key_id, owner=owner,
                   key_label=label or f"algo://{algorithm}", key_type="AlgorithmKey", permissions=permissions,
                   algorithm=algorithm)
 
@@ -103,13 +124,10 @@ def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], labe
 @contextmanager
 def live(keys: CallKeys, *held: ApiKey) -> Iterator[None]:
     """The ``held`` keys work for the duration of the block, and (unless another block holds
-    one too) never after it."""
-    taken = []
+    one too) never after it. (An invocation calls :meth:`CallKeys.hold` and
+    :meth:`CallKeys.release` itself: a generator's set-up per call costs more than both.)"""
+    keys.hold(held)
     try:
-        for key in held:
-            keys.add(key)
-            taken.append(key)
         yield
     finally:
-        for key in taken:
-            keys.remove(key.api_key)
+        keys.release(held)

@@ -213,7 +213,19 @@ def find_environment(ctx: Ctx, env_id: Any) -> Environment | None:
     """The environment whose ``id`` is ``env_id``, or None."""
     if not isinstance(env_id, str):      # most settings name none: skip hashing the profiles
         return None
-    return _by_id(tuple((ctx.profiles or {}).values())).get(env_id)
+    global _last_by_id
+    profiles = tuple((ctx.profiles or {}).values())
+    last = _last_by_id
+    # The same profile objects as last time (every call of an algorithm that names its
+    # environment asks): compared by identity first, without hashing each profile again.
+    by_id = last[1] if last[0] == profiles else None
+    if by_id is None:
+        by_id = _by_id(profiles)
+        _last_by_id = (profiles, by_id)
+    return by_id.get(env_id)
+
+
+_last_by_id: tuple[tuple, dict] = ((), {})
 
 
 @functools.lru_cache(maxsize=64)

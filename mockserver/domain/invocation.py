@@ -54,26 +54,27 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
     with ctx.store.write() as state:
         algo, build, version = resolve_for_invocation(state, who, owner, name, version_spec)
         is_owner = orgs.acts_for(state, who, algo.owner)
-        binding = _binding(state, algo, build, version.semantic_version if version else None)
+        semver = version.semantic_version if version else None
+        binding = _binding(state, algo, build, semver)
         source = gitbuilds.source_of(state, algo, build) if binding is None else None
         profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
-        call_key = _call_key(algo, who)
-        load_key = ctx.store.call_keys.load_key(algo.owner, algo.full_name, build.commit_sha,
+        full_name, commit = algo.full_name, build.commit_sha
+        call_key = _call_key(algo, full_name, who)
+        load_key = ctx.store.call_keys.load_key(algo.owner, full_name, commit,
                                                 call_permissions(algo, allow_data_write=True))
-        secret_env = secrets.environment(algo)
+        secret_env = secrets.environment(algo) if algo.secrets else {}
+        may_see_source = is_owner or algo.settings.get("source_visibility") == "open"
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, *source)
+    called = semver or commit
     env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": call_key.api_key,
-           "ALGORITHMIA_ALGORITHM": algo.full_name,
-           "ALGORITHMIA_VERSION": version.semantic_version if version else build.commit_sha,
-           "ALGORITHMIA_PROFILE": profile.name}
-    inv = Invocation(key=f"{algo.full_name}/{build.commit_sha}", binding=binding, profile=profile,
+           "ALGORITHMIA_ALGORITHM": full_name, "ALGORITHMIA_VERSION": called, "ALGORITHMIA_PROFILE": profile.name}
+    load_env = env.copy()
+    load_env["ALGORITHMIA_API_KEY"] = load_key.api_key
+    inv = Invocation(key=f"{full_name}/{commit}", binding=binding, profile=profile,
                      body=body, content_type=content_type, timeout_s=float(timeout),
-                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key,
-                     load_env={**env, "ALGORITHMIA_API_KEY": load_key.api_key})
-    return Call(algorithm=algo.full_name, version=version.semantic_version if version else build.commit_sha,
-                invocation=inv,
-                may_see_source=is_owner or algo.settings.get("source_visibility") == "open",
+                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key, load_env=load_env)
+    return Call(algorithm=full_name, version=called, invocation=inv, may_see_source=may_see_source,
                 caller=who.username, call_key=call_key, load_key=load_key,
                 simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
@@ -113,11 +114,14 @@ def run(ctx: Ctx, call: Call, request_id: str, cancelled: threading.Event | None
 
 def _run_admitted(ctx: Ctx, call: Call, admitted: Admitted, request_id: str,
                   cancelled: threading.Event | None = None) -> Outcome:
+    keys, held = ctx.store.call_keys, (call.call_key, call.load_key)
+    keys.hold(held)                  # live from here until the call ends (callkeys.live, inlined)
     try:
-        with callkeys.live(ctx.store.call_keys, call.call_key, call.load_key):   # from here until it ends
-            outcome = ctx.engine.run(admitted, cancelled=cancelled)
+        outcome = ctx.engine.run(admitted, cancelled=cancelled)
     except _ENGINE_REFUSALS as exc:   # QueueFull: re-queued after its algorithm's pool was replaced, queue full
         raise _refusal(call, exc) from None
+    finally:
+        keys.release(held)
     if outcome.error is not None and not (cancelled is not None and cancelled.is_set()):
         _record_error(ctx, call, outcome.error, request_id)
     return outcome
@@ -157,7 +161,7 @@ def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) ->
     return Binding.template()
 
 
-def _call_key(algo: Algorithm, who: Principal) -> ApiKey:
+def _call_key(algo: Algorithm, full_name: str, who: Principal) -> ApiKey:
     """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
     calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
     grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
@@ -165,7 +169,7 @@ def _call_key(algo: Algorithm, who: Principal) -> ApiKey:
     It may call other algorithms only when the algorithm is pipeline_enabled, and write
     data only when the caller's key may. A new key for every call, live while it runs.
     """
-    return callkeys.new_key(who.username, algo.full_name,
+    return callkeys.new_key(who.username, full_name,
                             call_permissions(algo, allow_data_write=who.allows("allow_data_write")))
 
 

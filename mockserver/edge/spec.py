@@ -16,10 +16,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional
 
+import fastjsonschema
 import yaml
 
 from mockserver.errors import Kind, kind_named
@@ -148,12 +148,9 @@ def _cached_reader(path: Path):
 def _builder_identity() -> list[bytes]:
     """What the compiled spec depends on besides the documents: this compiler's code, the
     fast checks' translation, and the fastjsonschema that generated their code."""
-    parts = [Path(__file__).read_bytes(), Path(schema_check.__file__).read_bytes()]
-    try:
-        parts.append(metadata.version("fastjsonschema").encode())
-    except metadata.PackageNotFoundError:
-        parts.append(b"?")
-    return parts
+    # fastjsonschema.VERSION (its public constant, the installed release's version): asking
+    # importlib.metadata scans the install's metadata at every start.
+    return [Path(__file__).read_bytes(), Path(schema_check.__file__).read_bytes(), fastjsonschema.VERSION.encode()]
 
 
 def _well_formed(compiled: Any) -> bool:

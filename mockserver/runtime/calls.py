@@ -66,7 +66,7 @@ class Admitted:
     :meth:`Engine.abandon` ends it, it holds a slot of its API key, of the server's call pool
     and of its algorithm version's pool (or a place in that pool's queue)."""
 
-    __slots__ = ("inv", "value", "key_counted", "pool", "worker", "waiter", "outcome", "ended")
+    __slots__ = ("inv", "value", "key_counted", "pool", "worker", "waiter", "outcome", "ended", "sent_ahead")
 
     def __init__(self, inv: Invocation, value: Any = None, *, key_counted: bool = False, pool=None,
                  worker=None, waiter=None, outcome: Optional[Outcome] = None):
@@ -74,3 +74,4 @@ class Admitted:
         self.pool, self.worker, self.waiter = pool, worker, waiter
         self.outcome = outcome           # already decided (a refused binding): run() answers it
         self.ended = False
+        self.sent_ahead = False          # the worker handed over already has this call's message

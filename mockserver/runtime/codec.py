@@ -34,7 +34,15 @@ BINARY_TYPES = ("application/octet-stream",)
 def media_type(content_type: Optional[str]) -> str:
     if not content_type:
         return ""
-    return content_type.split(";", 1)[0].strip().lower()
+    mt = _MEDIA_TYPES.get(content_type)
+    if mt is None:
+        mt = content_type.split(";", 1)[0].strip().lower()
+        if len(_MEDIA_TYPES) < 256 and len(content_type) <= 128:    # bounded: a client picks the header
+            _MEDIA_TYPES[content_type] = mt
+    return mt
+
+
+_MEDIA_TYPES: dict[str, str] = {}     # Content-Type header -> media type (calls repeat a few)
 
 
 def decode_input(body: bytes | bytearray | memoryview | str | None, content_type: Optional[str]) -> Any:

@@ -187,7 +187,10 @@ class Engine:
         with self._pools.lock:
             pool, worker, waiter, to_stop = self._pools.enter_locked(
                 inv.key, (inv.binding, inv.profile), lambda: self._new_pool(inv))
-        stop_workers(to_stop, "a worker of a replaced pool")
+            if waiter is not None and pool.mode == "process" and not inv.profile.overhead_s * self.scale:
+                waiter.ahead = (admitted.value, inv.want_stdout, _call_env(inv))
+        if to_stop:
+            stop_workers(to_stop, "a worker of a replaced pool")
         admitted.pool, admitted.worker, admitted.waiter = pool, worker, waiter
 
     def _new_pool(self, inv: Invocation) -> Pool:
@@ -223,6 +226,7 @@ class Engine:
                     raise _Aborted(call_error(f"Algorithm timed out after {timeout:g} seconds "
                                               "(waiting for a free worker)"))
             admitted.waiter = None
+            admitted.sent_ahead = waiter.sent
             if waiter.error == StopReason.RETRY:
                 self._enter_pool(admitted)
                 continue
@@ -242,9 +246,11 @@ class Engine:
                 worker, cold_cost = self._launcher.start(pool, timeout, cancelled)
             if overhead > 0:
                 time.sleep(overhead)
-            env = {k: str(v) for k, v in inv.env.items()} if inv.env else {}
             try:
-                done = worker.call(admitted.value, inv.want_stdout, env, timeout, cancelled)
+                if admitted.sent_ahead:
+                    done = worker.reply(timeout, cancelled)
+                else:
+                    done = worker.call(admitted.value, inv.want_stdout, _call_env(inv), timeout, cancelled)
             except RecursionError:       # pickling an input nested too deeply; nothing was sent
                 healthy = True
                 raise BadInput("Input is nested too deeply") from None
@@ -266,7 +272,8 @@ class Engine:
         finally:
             with self._pools.lock:
                 to_stop = self._release_locked(pool, worker, healthy)
-            stop_workers(to_stop)
+            if to_stop:
+                stop_workers(to_stop)
 
     def _release_locked(self, pool: Pool, worker, healthy: bool) -> list:
         return self._pools.release_locked(pool, worker, healthy, self._reaper.went_idle_locked)
@@ -279,6 +286,12 @@ class Engine:
         hang there is reported, not felt; at most ``check_timeout_s``), holding a slot of the
         server's binding-check pool: raises ChecksBusy when none is free. Does not run load()."""
         return self._checks.check(binding)
+
+    def prefetch_checks(self, bindings: list[Binding]) -> None:
+        """Check these file bindings now, for the :meth:`check_binding` calls of them soon after
+        (which wait for these answers): the ``mockserver`` command's fixture checks, started
+        before the app's modules load."""
+        self._checks.prefetch(bindings)
 
     def building(self):
         """A slot of the server's build pool (this sandbox's share) for a ``with`` block: a push
@@ -338,3 +351,8 @@ class Engine:
 
     def stats(self) -> dict:
         return snapshot(self._pools, self.scale, self.tenant, self._checks.imports.count())
+
+
+def _call_env(inv: Invocation) -> dict:
+    """The variables a call's code sees (as strings), sent with its message."""
+    return {k: str(v) for k, v in inv.env.items()} if inv.env else {}

@@ -61,12 +61,17 @@ class FramedSocket:
             return
         send_pair(self.sock, head, payload)
 
-    def recv(self, timeout: Optional[float] = None) -> bytearray:
+    def recv(self, timeout: Optional[float] = None) -> bytes | bytearray:
         """The next message. ``timeout`` (seconds, None for none) bounds the wait for its
         next bytes. Raises :class:`Timeout`, EOFError when the peer closed, or OSError.
         After a Timeout, calling recv again resumes the same message (nothing read is lost),
         so a caller may wait in slices."""
         self._set_timeout(timeout)
+        if self._big is None and not self._pending:      # the usual reply: one read, exactly one message
+            data = self._read(_SMALL)
+            if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] + _HEADER.size == len(data):
+                return data[_HEADER.size:]
+            self._pending += data                # anything else: as below
         if self._big is None:
             buf = self._pending                  # += below extends it in place: a Timeout keeps it
             while len(buf) < _HEADER.size:

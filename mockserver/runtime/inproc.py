@@ -34,6 +34,10 @@ from mockserver.runtime.errors import StopReason, WorkerDied, call_error, cancel
 from mockserver.runtime.executor import Executed, Loaded, execute, prepare
 
 
+CANCEL_POLL_S = 0.2                  # how often a call that can be cancelled looks at its event
+_DISCARD = Capture(keep=False)       # the stdout of calls that did not ask for it: keeps nothing, shared
+
+
 class _Runner:
     """A daemon thread that runs one virtual worker's calls, one at a time."""
 
@@ -50,11 +54,11 @@ class _Runner:
         self._jobs.put((fn, box, done))
         if cancelled is None:
             finished = done.acquire(timeout=timeout)
-        else:
+        else:                              # in slices, looking at ``cancelled`` between them
             deadline = time.monotonic() + timeout
-            finished = False
+            finished = not cancelled.is_set() and done.acquire(timeout=min(timeout, CANCEL_POLL_S))
             while not finished and not cancelled.is_set() and (left := deadline - time.monotonic()) > 0:
-                finished = done.acquire(timeout=min(left, 0.2))
+                finished = done.acquire(timeout=min(left, CANCEL_POLL_S))
         if not finished:
             return False, None
         return True, box[0]
@@ -157,7 +161,7 @@ class InprocWorker:
         loaded = self.shared.loaded
         base = self.shared.ctx_base
         ctx = InvocationContext(base.key, base.profile, base.processor, "inprocess", {**base.env, **env})
-        sink = Capture(self.stdout_cap) if want_stdout else Capture(keep=False)
+        sink = Capture(self.stdout_cap) if want_stdout else _DISCARD
 
         def run():
             token = _context.set_current(ctx)
@@ -181,4 +185,4 @@ class InprocWorker:
             self.close()                   # the runner exits when the abandoned call returns
             raise WorkerDied(call_error(f"Algorithm timed out after {timeout:g} seconds"), timed_out=True)
         self.calls += 1
-        return res._replace(stdout=sink.getvalue() if want_stdout else None)
+        return res._replace(stdout=sink.getvalue()) if want_stdout else res    # execute() sets no stdout

@@ -27,7 +27,7 @@ class Waiter:
     """A call queued for a slot. ``wake()`` is called once, under the pools lock, by whoever
     hands it a worker or cancels it."""
 
-    __slots__ = ("_signal", "worker", "done", "error")
+    __slots__ = ("_signal", "worker", "done", "error", "ahead", "sent")
 
     def __init__(self):
         # A bare lock as a one-shot signal: Event.set() runs Condition.notify, several
@@ -38,6 +38,10 @@ class Waiter:
         self.worker = None
         self.done = False
         self.error: Optional[StopReason] = None
+        # (value, want_stdout, env) of a call whose message the finishing call may send ahead
+        # to the worker it hands over (ProcessWorker.send_ahead); ``sent`` once it did.
+        self.ahead: Optional[tuple] = None
+        self.sent = False
 
     def wait(self, timeout: float) -> None:
         self._signal.acquire(timeout=min(timeout, threading.TIMEOUT_MAX))
@@ -207,6 +211,8 @@ class Pools:
             w = pool.waiters.popleft()
             if worker is not None:
                 pool.active.add(worker)
+                if w.ahead is not None and worker.mode == "process":
+                    w.sent = worker.send_ahead(*w.ahead)
             w.worker = worker
             w.done = True
             w.wake()

@@ -30,6 +30,7 @@ log = logging.getLogger("mockserver.runtime")
 _dumps = pickle.dumps
 _loads = pickle.loads
 CANCEL_POLL_S = 0.2          # how often a call that can be cancelled looks at its event
+SEND_AHEAD_MAX = 64 * 1024   # the largest call message sent ahead under the pools' lock (a socket buffer takes it at once)
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BOOT = ("import sys; sys.path.insert(0, sys.argv[2]); "
          "from mockserver.runtime.worker_main import child_main; child_main(int(sys.argv[1]))")
@@ -162,18 +163,45 @@ class ProcessWorker:
              cancelled: Optional[threading.Event] = None) -> Executed:
         """One call, with its stdout when ``want_stdout``. Raises WorkerDied on crash /
         timeout / cancel (the worker is then dead)."""
-        env_msg = None if env == self._env_sent else env
+        message = self._call_message(value, want_stdout, env)
         try:
-            self.conn.send(_dumps(("call", want_stdout, env_msg, value), PROTOCOL))
+            self.conn.send(message)
         except OSError:
             raise WorkerDied(self._death_error()) from None
         self._env_sent = env
+        return self.reply(timeout, cancelled)
+
+    def send_ahead(self, value: Any, want_stdout: bool, env: dict) -> bool:
+        """Send a queued call's message for it, from the thread whose call on this worker has
+        just ended, so the worker starts at once instead of when the queued call's thread gets
+        to run; that thread then only reads the :meth:`reply`. False (nothing sent) for a message
+        over ``SEND_AHEAD_MAX`` bytes or one that does not pickle: the queued call sends it
+        itself, and meets the same error. Called under the pools' lock, hence the size bound.
+        The queued call's timeout then counts from its first read, a thread wake-up after the
+        worker started on it."""
+        try:
+            message = self._call_message(value, want_stdout, env)
+        except Exception:       # noqa: BLE001 - e.g. RecursionError: the call itself raises it again
+            return False
+        if len(message) > SEND_AHEAD_MAX:
+            return False
+        try:
+            self.conn.send(message)
+        except OSError:
+            pass                # a dead worker: the reply's read reports its death, as call() would
+        self._env_sent = env
+        return True
+
+    def reply(self, timeout: float, cancelled: Optional[threading.Event] = None) -> Executed:
+        """The answer to the call sent last (by :meth:`call` or :meth:`send_ahead`)."""
         reply = self.receive(timeout, cancelled)
         if reply is None:
             raise WorkerDied(self._death_error())
         self.calls += 1
-        executed, out = reply
-        return executed._replace(stdout=out)
+        return Executed._make(reply)          # its fields as a plain tuple (worker_main._serve_calls)
+
+    def _call_message(self, value: Any, want_stdout: bool, env: dict) -> bytes:
+        return _dumps(("call", want_stdout, None if env == self._env_sent else env, value), PROTOCOL)
 
     def receive(self, timeout: float, cancelled: Optional[threading.Event], when: str = ""):
         """The next message, or None if the worker died. Kills it and raises WorkerDied on

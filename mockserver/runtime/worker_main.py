@@ -35,7 +35,7 @@ from mockserver.runtime import binding as _binding
 from mockserver.runtime import hardening, procs, traces
 from mockserver.runtime.context import InvocationContext, reset_current, set_current
 from mockserver.runtime.errors import BindingError, call_error
-from mockserver.runtime.executor import Executed, execute, prepare
+from mockserver.runtime.executor import execute, prepare
 from mockserver.runtime.framing import PROTOCOL, FramedSocket
 from mockserver.runtime.output_drain import OutputDrain, start_thread
 
@@ -227,11 +227,13 @@ def _serve_calls(conn: FramedSocket, spec: dict, base_env: dict, ctx: Invocation
         out = drain.end()
         restart = executed.restart
         try:
-            reply = _dumps((executed, out), PROTOCOL)
+            # Executed's fields as a plain tuple, its stdout the drain's: unpickling a NamedTuple
+            # looks its class up by name on every reply (the server rebuilds it: worker.py).
+            reply = _dumps((executed.ok, executed.content_type, executed.payload, executed.run_time, restart, out),
+                           PROTOCOL)
         except Exception as exc:         # noqa: BLE001 - e.g. MemoryError while pickling a huge result
-            failed = Executed(False, "void", call_error(f"Failed to return the algorithm result: {exc!r}"),
-                              executed.run_time, True)
-            reply, restart = _dumps((failed, out), PROTOCOL), True
+            failed = call_error(f"Failed to return the algorithm result: {exc!r}")
+            reply, restart = _dumps((False, "void", failed, executed.run_time, True, out), PROTOCOL), True
         executed = None
         try:
             conn.send(reply)

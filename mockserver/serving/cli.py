@@ -1,18 +1,26 @@
 """The ``mockserver`` command: serve the mock with waitress (one process, threads; serve.py), or
-``mockserver cli-env``: set up the algo CLI and git for a mock (cli_env.py)."""
+``mockserver cli-env``: set up the algo CLI and git for a mock (cli_env.py).
+
+Start-up (docs/speed.md, "Start-up"): this module imports no Flask. With the settings read, the
+command builds the engine and starts the fixtures' binding checks in their child processes
+(domain/engine_setup.py, ``fixtures.start_binding_checks``), and only then imports the app
+(start.py), so those imports and the checks overlap; log lines of that first step are held and
+written once logging is set up.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import sys
+from logging.handlers import BufferingHandler
+from typing import Callable
 
+from mockserver.domain.engine_setup import engine_parts
+from mockserver.fixture_docs import start_binding_checks
 from mockserver.settings import Settings, SettingError, add_arguments
-from mockserver.control.logs import configure_logging
-from mockserver.app import create_app
-from mockserver.fixtures import FixtureError
 from mockserver.runtime.isolation import protect_server_process
 from mockserver.serving import cli_env
-from mockserver.serving.serve import serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,20 +51,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mockserver: --workers / MOCKSERVER_WORKERS is {settings.workers}, but the mock serves from ONE "
               "process: its state is in that process's memory (use --threads for concurrency)", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    held = HeldLogLines(settings.log_level)
     protect_server_process()      # settings built: user code gets nothing of the server's (docs/security.md)
-    try:
-        app = create_app(settings)
-    except FixtureError as exc:
-        print(f"mockserver: bad fixture file {exc.file}\n  at: {exc.where}\n  problem: {exc.reason}", file=sys.stderr)
-        return 2
-    problem = bind_problem(settings.host, settings.port)
-    if problem:
-        print(f"mockserver: cannot listen on {_address(settings.host, settings.port)}: {problem}", file=sys.stderr)
-        return 2
-    _banner(app, settings)
-    _serve(app, settings)
-    return 0
+    parts = engine_parts(settings)
+    start_binding_checks(parts.engine, settings)
+    # Flask and the app load while the checks run (the one deferred import here, see the docstring).
+    from mockserver.serving import start
+    return start.run(settings, parts, held)
+
+
+class HeldLogLines:
+    """The ``mockserver`` logger's lines from now until logging is set up (``configure_logging``
+    lives with the app's modules, imported after the first start-up steps): held, then handed to
+    the handlers set up meanwhile, in order, as if those had been there from the start."""
+
+    def __init__(self, level: str):
+        self.logger = logging.getLogger("mockserver")
+        self.logger.setLevel(level.upper())
+        self.propagate = self.logger.propagate
+        self.logger.propagate = False           # each line once: on release, as the set-up says
+        self.handler = BufferingHandler(capacity=10_000)
+        self.logger.addHandler(self.handler)
+
+    def release(self, configure: Callable[[], None]) -> None:
+        """Stop holding, set logging up with ``configure()``, then write the held lines."""
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self.propagate
+        configure()
+        held, self.handler.buffer = self.handler.buffer, []
+        for record in held:
+            self.logger.handle(record)
 
 
 def bind_problem(host: str, port: int) -> str | None:
@@ -77,29 +101,3 @@ def bind_problem(host: str, port: int) -> str | None:
         except OSError as exc:
             return (exc.strerror or str(exc)).lower()
     return None
-
-
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _banner(app, settings: Settings) -> None:
-    server = app.extensions["mockserver"]
-    url = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
-    with server.ctx.store.read() as state:
-        keys = [(k.owner or "(admin)", k.key_type, k.api_key) for k in state.keys.values() if not k.algorithm]
-    print(f"algorithmia-mock serving the Algorithmia API v1 at {url}/v1  (dashboard: {url}/_mock/)", flush=True)
-    for owner, key_type, secret in keys[:12]:
-        print(f"  {owner:<12} {key_type:<18} {secret}", flush=True)
-    print(f"  e.g.  curl -H 'Authorization: Simple {keys[0][2] if keys else 'KEY'}' {url}/v1/scms", flush=True)
-    if server.control_key_generated:
-        print(f"  control key (generated; header X-Mock-Control-Key, dashboard sign-in): {server.control_key}", flush=True)
-    elif server.control_key:
-        print("  the control API /_mock requires the control key you set (header X-Mock-Control-Key)", flush=True)
-
-
-def _serve(app, settings: Settings) -> None:
-    serve(app, settings=settings)
-    engine = app.extensions["mockserver"].ctx.engine
-    if engine is not None:
-        engine.shutdown()                # worker processes go with the server

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from mockserver.app import LANE_OPERATIONS, create_app
+from mockserver.web.lane import ROUTE_PATH_MAX
 from mockserver.settings import Settings
 from support.api import BOB, DEMO
 
@@ -127,12 +128,24 @@ def test_injected_faults_and_cors_apply_in_the_lane(apps):
     assert _journal(apps[True]) == _journal(apps[False])
 
 
+@pytest.mark.parametrize("path", ["/v1/algo/demo/Hello", "/v1/algorithms/demo"])
+def test_a_body_cut_off_gets_the_same_answer(apps, path):
+    answers = [apps[lane].test_client().open(path, method="POST", data=b'"Ne', headers=JSON,
+                                             environ_overrides={"CONTENT_LENGTH": "10"}) for lane in (True, False)]
+    assert answers[0].status_code == answers[1].status_code == 400
+    assert answers[0].get_json() == answers[1].get_json()
+    assert answers[0].get_json()["error"]["message"] == "The request body was cut off"
+    assert _journal(apps[True]) == _journal(apps[False])
+
+
 def test_the_route_cache_is_bounded(apps):
     lane = apps[True].wsgi_app
     while not hasattr(lane, "routes"):
         lane = lane.app
     lane.routes_max = 64
-    client = apps[True].test_client()
-    for i in range(100):
-        client.get(f"/v1/algorithms/demo/N{i}", headers=AUTH)
+    for i in range(100):        # to both apps: every test keeps their id sequences in step
+        _both(apps, "GET", f"/v1/algorithms/demo/N{i}", None, AUTH)
     assert len(lane.routes) <= lane.routes_max
+    long = "L" * ROUTE_PATH_MAX
+    assert _both(apps, "GET", f"/v1/algorithms/demo/{long}", None, AUTH)[0].startswith("404")
+    assert not any(len(path) > ROUTE_PATH_MAX for _method, path in lane.routes)

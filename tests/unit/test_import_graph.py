@@ -28,6 +28,9 @@ DEFERRED_ALLOWED: dict[tuple[str, str], str] = {
     ("mockserver.plugin", "mockserver.runtime"): _PLUGIN,
     ("mockserver.plugin", "mockserver.serving.live"): _PLUGIN,
     ("mockserver.plugin", "mockserver.serving.remote"): _PLUGIN,
+    ("mockserver.serving.cli", "mockserver.serving.start"): "start-up (issue 31): the command starts the "
+        "fixtures' binding checks (child processes) before Flask and the app are imported, so the checks "
+        "run while those load (docs/speed.md, Start-up)",
 }
 
 
@@ -192,7 +195,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mockserver.api", "mockserver.control"),         # the handlers of /v1 and of /_mock
     ("mockserver.edge",),                             # HTTP and git protocol: gate, spec, auth, CORS, /git
     ("mockserver.web",),                              # helpers api, control and edge share
-    ("mockserver.fixtures",),                         # fixture documents -> domain calls
+    ("mockserver.fixtures", "mockserver.fixture_docs"),   # fixture documents -> domain calls
     ("mockserver.domain",),                           # every rule of the API, and the store it keeps
     ("mockserver.runtime",),                          # the invocation engine (user code, workers)
     ("mockserver.errors", "mockserver.ids", "mockserver.pagination", "mockserver.settings",

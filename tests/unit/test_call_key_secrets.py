@@ -1,0 +1,37 @@
+"""A call's key and its id come from one draw of unguessable bytes (callkeys.new_key):
+both keep their formats, and no two calls share either."""
+import re
+import uuid
+
+from mockserver.domain.callkeys import CallKeys, new_key
+
+PERMISSIONS = {"allow_algo": False, "allow_data": True}
+
+
+def test_call_keys_and_ids_are_well_formed_and_never_repeat():
+    keys = [new_key("demo", "demo/Hello", dict(PERMISSIONS)) for _ in range(2000)]
+    assert all(re.fullmatch(r"sim[A-Za-z0-9]{26}", k.api_key) for k in keys)
+    assert all(uuid.UUID(k.id).version == 4 and str(uuid.UUID(k.id)) == k.id for k in keys)
+    assert len({k.api_key for k in keys}) == len(keys)
+    assert len({k.id for k in keys}) == len(keys)
+    assert not {k.api_key for k in keys} & {k.id for k in keys}
+
+
+def test_hold_and_release_count_each_key():
+    calls = CallKeys()
+    shared, own = new_key("demo", "demo/Hello", dict(PERMISSIONS)), new_key("demo", "demo/Hello", dict(PERMISSIONS))
+
+    class State:
+        algorithms = {"demo/Hello": object()}
+
+        @staticmethod
+        def owner_exists(name):
+            return name == "demo"
+
+    calls.hold((shared, own))
+    calls.hold((shared,))
+    calls.release((shared, own))
+    assert calls.get(State, shared.api_key) is shared       # still held once
+    assert calls.get(State, own.api_key) is None
+    calls.release((shared,))
+    assert calls.get(State, shared.api_key) is None and len(calls) == 0
