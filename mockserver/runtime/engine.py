@@ -39,6 +39,7 @@ from mockserver.runtime.policy import CodePolicy
 from mockserver.runtime.pools import Pool, Pools
 from mockserver.runtime.reaper import IdleReaper, stop_workers
 from mockserver.runtime.stats import snapshot
+from mockserver.runtime.worker import SEND_AHEAD_MAX
 
 __all__ = ["Engine", "Invocation", "Outcome", "Admitted", "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S"]
 log = logging.getLogger("mockserver.runtime")
@@ -187,7 +188,10 @@ class Engine:
         with self._pools.lock:
             pool, worker, waiter, to_stop = self._pools.enter_locked(
                 inv.key, (inv.binding, inv.profile), lambda: self._new_pool(inv))
-            if waiter is not None and pool.mode == "process" and not inv.profile.overhead_s * self.scale:
+            # A queued call's message may be sent ahead by the call that hands it a worker (under
+            # this lock): only small bodies, so that no big input is ever pickled while it is held.
+            if waiter is not None and pool.mode == "process" and not inv.profile.overhead_s * self.scale \
+                    and len(inv.body or b"") <= SEND_AHEAD_MAX:
                 waiter.ahead = (admitted.value, inv.want_stdout, _call_env(inv))
         if to_stop:
             stop_workers(to_stop, "a worker of a replaced pool")
