@@ -38,6 +38,7 @@ from mockserver.runtime import DEFAULT_PROFILES
 from mockserver.runtime.admission import Admission
 from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.domain.engine_setup import EngineParts, admission_for, engine_for, isolation_for
+from mockserver.web.answer import status_line
 from mockserver.web.jsonio import error_response
 from mockserver.web.lane import Lane
 from mockserver.edge.spec import ApiSpec, Operation
@@ -400,7 +401,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
         status = response.status_code
         # Standard reason phrases ("204 No Content"): Werkzeug upper-cases them, and the
         # Python client's deleteHelper compares response.reason with "No Content".
-        line = _status_line(status)
+        line = status_line(status)
         if response.status != line:
             response.status = line
         attrs = gg.__dict__
@@ -523,13 +524,6 @@ def _body_for_journal(req, length: int | None, cap: int) -> bytes | None:
         return req.get_data(cache=True)
     except (OSError, HTTPException):
         return None
-
-
-_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
-
-
-def _status_line(code: int) -> str:
-    return _STATUS_LINES.get(code) or str(code)
 
 
 class TrailingSlashMiddleware:
