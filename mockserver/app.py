@@ -28,7 +28,7 @@ from mockserver.control.faults import FaultSet
 from mockserver.domain.storage import Storage
 from mockserver.fixtures import load_into, replaces_sandbox
 from mockserver.edge.git_http import GitMiddleware
-from mockserver.control.logs import LOGGED_KEY, AccessLog, explanation, log_request
+from mockserver.control.logs import LOGGED_KEY, AccessLog, access_log, explanation, log_request
 from mockserver.control.metrics import Metrics
 from mockserver.errors import (BODY_CUT_OFF, BODY_TIMED_OUT, BODY_TOO_LARGE, INTERNAL, METHOD_NOT_ALLOWED, NO_SUCH_ROUTE,
                                REQUEST_INVALID, ApiError, Code, Kind)
@@ -426,7 +426,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "path": req.full_path.rstrip("?") if query else path, "status": status,
                 "duration_ms": round(duration * 1000, 3), "operation": op.id if op is not None else None,
                 "time": time.time(),   # wall clock: never advance the API's clock
-                "request_body": _body_for_journal(req, get_content_length(environ), journal.body_bytes * 4),
+                "request_body": _body_for_journal(req, _declared_length(environ), journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault, "error": error,
                 "notes": attrs.get("notes"),   # how the request was read (api.common.note), or None
@@ -441,8 +441,9 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
             mock.forget_checkouts(keep=ids)
             mock.ctx.engine.retire_pools(lambda key: key.rsplit("/", 1)[0] not in names)   # pool keys: name/commit
         environ[LOGGED_KEY] = True
-        log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
-                    error_code=error and error["code"], error_message=error and error["message"])
+        if access_log.isEnabledFor(logging.INFO):     # (the call's keyword arguments cost, even unlogged)
+            log_request(method, path, status, duration * 1000, request_id, operation=operation, fault=fault,
+                        error_code=error and error["code"], error_message=error and error["message"])
         return response
     return record
 
@@ -514,6 +515,16 @@ def _replaced_sandbox_hint(fixtures: list[str]) -> str:
     return (f" (the loaded fixtures [{names}] replace the bundled sandbox, so its users and keys such as"
             " 'demo' do not exist; use --extra-fixtures / MOCKSERVER_EXTRA_FIXTURES /"
             " --mockserver-extra-fixtures to add fixtures on top of the sandbox instead)")
+
+
+def _declared_length(environ: dict) -> int | None:
+    """Werkzeug's ``get_content_length``, with the usual case (none, or plain digits) read here."""
+    raw = environ.get("CONTENT_LENGTH")
+    if not raw:
+        return None
+    if raw.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
+        return int(raw)
+    return get_content_length(environ)
 
 
 def _body_for_journal(req, length: int | None, cap: int) -> bytes | None:
