@@ -10,7 +10,6 @@ import traceback
 from typing import Any, Callable
 
 from flask import Flask, g, request
-from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import BaseConverter
 from werkzeug.wsgi import get_content_length
 from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
@@ -388,7 +387,15 @@ def _check_request(server: MockServer, endpoints: dict[str, Operation]):
     return check_request
 
 
-_NO_ARGS = ImmutableMultiDict()
+class _NoQuery(dict):
+    """The query of a request without one: an empty mapping whose misses are plain dict misses
+    (a Werkzeug MultiDict raises and catches a KeyError for each, ~1 µs, three per invocation)."""
+
+    def getlist(self, name: str) -> list:
+        return []
+
+
+_NO_ARGS = _NoQuery()
 
 
 def _record(server: MockServer, endpoints: dict[str, Operation]):
