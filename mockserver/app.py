@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from flask import Flask, g, request
 from werkzeug.routing import BaseConverter
-from werkzeug.wsgi import get_content_length
 from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException, MethodNotAllowed, NotFound,
                                  RequestEntityTooLarge)
 
@@ -39,7 +38,7 @@ from mockserver.runtime.checkouts import CheckoutCache
 from mockserver.domain.engine_setup import EngineParts, admission_for, engine_for, isolation_for
 from mockserver.web.answer import status_line
 from mockserver.web.jsonio import error_response
-from mockserver.web.lane import Lane
+from mockserver.web.lane import Lane, declared_length
 from mockserver.edge.spec import ApiSpec, Operation
 from mockserver.control.sandboxes import SandboxMiddleware, Sandboxes, Template
 from mockserver.domain.store import Store
@@ -433,7 +432,7 @@ def _record(server: MockServer, endpoints: dict[str, Operation]):
                 "path": req.full_path.rstrip("?") if query else path, "status": status,
                 "duration_ms": round(duration * 1000, 3), "operation": op.id if op is not None else None,
                 "time": time.time(),   # wall clock: never advance the API's clock
-                "request_body": _body_for_journal(req, _declared_length(environ), journal.body_bytes * 4),
+                "request_body": _body_for_journal(req, declared_length(environ), journal.body_bytes * 4),
                 "response_body": None if response.direct_passthrough else response.get_data(),
                 "fault": fault, "error": error,
                 "notes": attrs.get("notes"),   # how the request was read (api.common.note), or None
@@ -522,16 +521,6 @@ def _replaced_sandbox_hint(fixtures: list[str]) -> str:
     return (f" (the loaded fixtures [{names}] replace the bundled sandbox, so its users and keys such as"
             " 'demo' do not exist; use --extra-fixtures / MOCKSERVER_EXTRA_FIXTURES /"
             " --mockserver-extra-fixtures to add fixtures on top of the sandbox instead)")
-
-
-def _declared_length(environ: dict) -> int | None:
-    """Werkzeug's ``get_content_length``, with the usual case (none, or plain digits) read here."""
-    raw = environ.get("CONTENT_LENGTH")
-    if not raw:
-        return None
-    if raw.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
-        return int(raw)
-    return get_content_length(environ)
 
 
 def _body_for_journal(req, length: int | None, cap: int) -> bytes | None:

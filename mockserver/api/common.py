@@ -5,7 +5,6 @@ import re
 from typing import Any, Callable
 
 from flask import g, request
-from werkzeug.wsgi import get_content_length
 
 from mockserver.web import current, lane
 from mockserver.web.current import base_url
@@ -106,12 +105,7 @@ def read_body(limit: int, req=None) -> bytes:
     """
     if req is None:
         req = request._get_current_object()
-    environ = req.environ
-    declared = environ.get("CONTENT_LENGTH")
-    if declared and declared.isascii() and declared.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
-        length: int | None = int(declared)             # plain digits: what Werkzeug would read, without its regex
-    else:
-        length = get_content_length(environ)          # request.content_length, without the headers object
+    length = lane.declared_length(req.environ)        # request.content_length, without the headers object
     if length is not None:
         if length > limit:
             raise _too_large(limit, length)

@@ -22,7 +22,7 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request
-from werkzeug.wsgi import ClosingIterator
+from werkzeug.wsgi import ClosingIterator, get_content_length
 
 from mockserver.web.answer import Answer
 
@@ -150,7 +150,18 @@ class Lane:
         length = environ.get("CONTENT_LENGTH")
         if not length:
             return True
-        return length.isdigit() and int(length) <= self.body_limit
+        return length.isascii() and length.isdigit() and int(length) <= self.body_limit
+
+
+def declared_length(environ: dict) -> int | None:
+    """Werkzeug's ``get_content_length(environ)``, with the usual case (no Content-Length, or
+    plain ASCII digits without Transfer-Encoding) read here, without its regex."""
+    raw = environ.get("CONTENT_LENGTH")
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
+        return int(raw)
+    return get_content_length(environ)
 
 
 def _read_body(environ: dict) -> bytes:

@@ -169,3 +169,12 @@ def test_cors_with_an_origin_list_applies_in_the_lane():
     finally:
         for app in made.values():
             app.extensions["mockserver"].close()
+
+
+@pytest.mark.parametrize("length", ["²", "1e3", "-1"])
+def test_a_content_length_of_other_than_ascii_digits_goes_to_flask(apps, length):
+    """Only plain ASCII digits are read by the lane ("²".isdigit() is true, int("²") fails)."""
+    answers = [apps[lane].test_client().open("/v1/algo/demo/Hello", method="POST", data=b'"Neo"', headers=JSON,
+                                             environ_overrides={"CONTENT_LENGTH": length}) for lane in (True, False)]
+    assert answers[0].status_code == answers[1].status_code and answers[0].status_code < 500
+    assert answers[0].get_json() == answers[1].get_json()
