@@ -40,7 +40,7 @@ class CallKeys:
         self._live: dict[str, tuple[ApiKey, int]] = {}
         self._lock = threading.Lock()
         self._secret = os.urandom(32)          # load keys of this store, until it resets
-        self._load_keys: dict[tuple, ApiKey] = {}   # made once per version and permissions (each call asks)
+        self._load_keys: dict[tuple, ApiKey] = {}   # per owner and version (each call asks), with their permissions
 
     def get(self, state: Any, secret: str) -> ApiKey | None:
         """The live key, if its algorithm and owner still exist in ``state`` (read under the store's lock)."""
@@ -64,14 +64,18 @@ class CallKeys:
         with self._lock:
             live = self._live
             for key in keys:
-                held = live.get(key.api_key)
-                live[key.api_key] = (key, held[1] + 1) if held else (key, 1)
+                secret = key.api_key
+                held = live.get(secret)
+                live[secret] = (key, held[1] + 1) if held else (key, 1)
 
     def release(self, keys: tuple[ApiKey, ...]) -> None:
         """Undo one :meth:`hold` of ``keys``."""
         with self._lock:
+            live = self._live
             for key in keys:
-                self._drop(key.api_key)
+                held = live.pop(key.api_key, None)
+                if held is not None and held[1] > 1:
+                    live[key.api_key] = (held[0], held[1] - 1)
 
     def _drop(self, secret: str) -> None:
         held = self._live.pop(secret, None)
@@ -88,11 +92,9 @@ class CallKeys:
     def load_key(self, owner: str | None, algorithm: str, version: str, permissions: dict[str, Any]) -> ApiKey:
         """The owner's key the workers of ``algorithm`` at ``version`` import their code with:
         the same for every call of that version (warm workers keep it), never guessable."""
-        # Unsorted: callers build the permissions in one order (another order only makes an
-        # equal key again, the secret being the same).
-        cache_key = (owner, algorithm, version, tuple(permissions.items()))
+        cache_key = (owner, algorithm, version)
         secret, made = self._secret, self._load_keys.get(cache_key)
-        if made is None:
+        if made is None or made.permissions != permissions:
             digest = hmac.new(secret, f"{algorithm}\0{version}".encode(), hashlib.sha512).digest()
             made = new_key(owner, algorithm, dict(permissions), label=f"load of {algorithm}",
                            secret=secret_api_key(digest))

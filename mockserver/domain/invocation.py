@@ -18,7 +18,7 @@ from mockserver.runtime.errors import (SYSTEM_ERROR, BadInput, CallError, Engine
                                        ServerBusy)
 from mockserver.runtime.multipart import BadMultipart
 from mockserver.domain.store import State
-from mockserver.domain import algorithms, callkeys, gitbuilds, orgs, secrets
+from mockserver.domain import algorithms, callkeys, gitbuilds, secrets
 from mockserver.domain.algorithm_models import Algorithm, Build
 from mockserver.domain.builds import call_permissions
 from mockserver.domain.context import Ctx
@@ -26,13 +26,13 @@ from mockserver.domain.models import ApiKey
 from mockserver.domain.bindings import binding_key
 from mockserver.domain.profiles import profile_for
 from mockserver.domain.refusals import CallRefused
-from mockserver.domain.versions import resolve_for_invocation
+from mockserver.domain.versions import resolve_call
 
 DEFAULT_TIMEOUT = 300
 log = logging.getLogger("mockserver")
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """Everything needed to run one invocation, gathered under the lock."""
     algorithm: str                 # "owner/name"
@@ -51,32 +51,33 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
             body: bytes, content_type: str | None, *, timeout: float | None, stdout: bool,
             base_url: str) -> Call:
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    caller_key = who.key
     with ctx.store.write() as state:
-        algo, build, version = resolve_for_invocation(state, who, owner, name, version_spec)
-        is_owner = orgs.acts_for(state, who, algo.owner)
+        algo, build, version, is_owner = resolve_call(state, who, owner, name, version_spec)
         semver = version.semantic_version if version else None
         binding = _binding(state, algo, build, semver)
         source = gitbuilds.source_of(state, algo, build) if binding is None else None
-        profile = profile_for(ctx, algo.settings if version is None else (version.settings or algo.settings))
+        settings = algo.settings
+        profile = profile_for(ctx, settings if version is None else (version.settings or settings))
         full_name, commit = algo.full_name, build.commit_sha
-        call_key = _call_key(algo, full_name, who)
+        call_key = _call_key(algo, full_name, caller_key)
         load_key = ctx.store.call_keys.load_key(algo.owner, full_name, commit,
                                                 call_permissions(algo, allow_data_write=True))
-        secret_env = secrets.environment(algo) if algo.secrets else {}
-        may_see_source = is_owner or algo.settings.get("source_visibility") == "open"
+        secret_env = secrets.environment(algo) if algo.secrets else None
+        may_see_source = is_owner or settings.get("source_visibility") == "open"
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, *source)
     called = semver or commit
-    env = {**secret_env, "ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": call_key.api_key,
+    env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": call_key.api_key,
            "ALGORITHMIA_ALGORITHM": full_name, "ALGORITHMIA_VERSION": called, "ALGORITHMIA_PROFILE": profile.name}
+    if secret_env:
+        env = {**secret_env, **env}
     load_env = env.copy()
     load_env["ALGORITHMIA_API_KEY"] = load_key.api_key
-    inv = Invocation(key=f"{full_name}/{commit}", binding=binding, profile=profile,
-                     body=body, content_type=content_type, timeout_s=float(timeout),
-                     want_stdout=stdout and is_owner, env=env, caller=who.key.api_key, load_env=load_env)
-    return Call(algorithm=full_name, version=called, invocation=inv, may_see_source=may_see_source,
-                caller=who.username, call_key=call_key, load_key=load_key,
-                simulated_scale=None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
+    inv = Invocation(f"{full_name}/{commit}", binding, profile, body, content_type, float(timeout),
+                     stdout and is_owner, env, caller_key.api_key, load_env)
+    return Call(full_name, called, inv, may_see_source, caller_key.owner, call_key, load_key,
+                None if ctx.clock.mode == "real" else ctx.settings.profile_scale)
 
 
 def admit(ctx: Ctx, call: Call) -> Admitted:
@@ -150,18 +151,36 @@ def run_in_background(ctx: Ctx, call: Call, request_id: str) -> None:
 
 def _binding(state: State, algo: Algorithm, build: Build, semver: str | None) -> Binding | None:
     """Run-time bindings (control API, plugin) win over what the build was compiled with."""
-    for key in (binding_key(algo.owner, algo.name, semver) if semver else None,
-                binding_key(algo.owner, algo.name, build.commit_sha), binding_key(algo.owner, algo.name)):
-        if key and key in state.bindings:
-            return Binding(state.bindings[key], trusted=key in state.trusted_bindings)
+    bindings = state.bindings
+    if bindings:
+        for key in (binding_key(algo.owner, algo.name, semver) if semver else None,
+                    binding_key(algo.owner, algo.name, build.commit_sha), binding_key(algo.owner, algo.name)):
+            if key and key in bindings:
+                return _bound(bindings[key], None, key in state.trusted_bindings)
     if build.binding:
-        return Binding(build.binding, base_dir=build.binding_base, trusted=build.binding_trusted)
+        return _bound(build.binding, build.binding_base, build.binding_trusted)
     if build.from_repository:
         return None             # the commit it was built from (gitbuilds.binding_for)
     return Binding.template()
 
 
-def _call_key(algo: Algorithm, full_name: str, who: Principal) -> ApiKey:
+_BINDINGS: dict[tuple, Binding] = {}     # one Binding per target, base folder and provenance
+_BINDINGS_MAX = 4096
+
+
+def _bound(target: str, base_dir: str | None, trusted: bool) -> Binding:
+    """``Binding(target, base_dir, trusted)``, the same object on every call of a version: made
+    once, and compared by identity when the engine finds the call's warm pool."""
+    key = (target, base_dir, trusted)
+    made = _BINDINGS.get(key)
+    if made is None:
+        if len(_BINDINGS) >= _BINDINGS_MAX:
+            _BINDINGS.clear()
+        made = _BINDINGS[key] = Binding(target, base_dir, bool(trusted))
+    return made
+
+
+def _call_key(algo: Algorithm, full_name: str, caller: ApiKey) -> ApiKey:
     """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
     calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
     grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
@@ -169,8 +188,8 @@ def _call_key(algo: Algorithm, full_name: str, who: Principal) -> ApiKey:
     It may call other algorithms only when the algorithm is pipeline_enabled, and write
     data only when the caller's key may. A new key for every call, live while it runs.
     """
-    return callkeys.new_key(who.username, full_name,
-                            call_permissions(algo, allow_data_write=who.allows("allow_data_write")))
+    return callkeys.new_key(caller.owner, full_name,
+                            call_permissions(algo, allow_data_write=caller.allows("allow_data_write")))
 
 
 def _record_error(ctx: Ctx, call: Call, error: CallError, request_id: str) -> None:

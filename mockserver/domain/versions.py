@@ -33,7 +33,7 @@ _HASH_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 # a partial semantic version"; the Python, Ruby and Go clients' READMEs call ".../0.1").
 _PARTIAL_RE = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.\*)?$")
 
-__all__ = ["publish", "listing", "get", "resolve_for_invocation", "record_error", "next_version"]
+__all__ = ["publish", "listing", "get", "resolve_for_invocation", "resolve_call", "record_error", "next_version"]
 
 
 def _version_type(info: dict[str, Any]) -> str:
@@ -201,30 +201,63 @@ def resolve_for_invocation(state: State, who: Principal, owner: str, name: str,
     Unknown or hidden algorithm: 1000; unknown or inaccessible version: 1001 naming it.
     Call with the store's lock held.
     """
+    return resolve_call(state, who, owner, name, version_spec)[:3]
+
+
+def resolve_call(state: State, who: Principal, owner: str, name: str,
+                 version_spec: str | None) -> tuple[Algorithm, Build, Version | None, bool]:
+    """:func:`resolve_for_invocation`, and whether the caller acts for the algorithm's owner
+    (every call asks: decided here once)."""
     algo = state.algorithm_named(owner, name)          # without regard to case (docs/behaviour.md)
     manager = algo is not None and acts_for(state, who, algo.owner)
     if algo is None or not (manager or any(v.callability == "public" for v in algo.versions)):
         raise not_found(owner, name)
     settle(algo)
-    spec = (version_spec or "").strip()
-
-    def allowed(version: Version) -> bool:
-        return manager or version.callability == "public"
-
-    def result(version: Version | None, build: Build | None = None):
-        build = build or algo.builds[version.build_id]
-        if build.status != "succeeded":
-            raise ApiError(BUILD_FAILED if build.status == "failed" else BUILD_NOT_FINISHED,
-                           f"algo://{algo.full_name}/{spec} cannot be called: its build is {build.status}")
-        return algo, build, version
-
-    if not spec:
+    if not version_spec:                                # the usual call: the latest public version
         version = latest_version(algo, public_only=True)
         if version is None:
             hint = (": it has no public version; call latestPrivate, a full version or a git hash"
                     if algo.versions else ": it has no published version; call it by git hash")
             raise _no_version(algo, "latest public version", hint)
-        return result(version)
+        return _callable(algo, "", version, None, manager)
+    spec = version_spec.strip()
+    if not spec:
+        return resolve_call(state, who, owner, name, None)
+    if spec == "latestPrivate":
+        # Seed 001: "Resolves to the latest version you have published privately" (docs/behaviour.md).
+        private = [v for v in algo.versions if v.callability == "private"] if manager else []
+        if not private:
+            raise _no_version(algo, spec, " (it has no privately published version)" if manager
+                              else " (only the owner may call latestPrivate)")
+        return _callable(algo, spec, max(private, key=version_key), None, manager)
+    if _HASH_RE.match(spec):
+        build = next((b for b in algo.builds.values() if b.commit_sha.lower() == spec.lower()), None)
+        version = version_of_build(algo, build) if build else None
+        if build is None or not (manager or (version is not None and version.callability == "public")):
+            raise _no_version(algo, spec)
+        return _callable(algo, spec, version, build, manager)
+    partial = _PARTIAL_RE.match(spec)
+    if partial:
+        major, minor = int(partial.group(1)), partial.group(2)
+        matches = [v for v in algo.versions if v.callability == "public" and version_key(v).major == major
+                   and (minor is None or version_key(v).minor == int(minor))]
+        if not matches:
+            raise _no_version(algo, spec)
+        return _callable(algo, spec, max(matches, key=version_key), None, manager)
+    version = next((v for v in algo.versions if v.semantic_version == spec), None)
+    if version is None or not (manager or version.callability == "public"):
+        raise _no_version(algo, spec)
+    return _callable(algo, spec, version, None, manager)
+
+
+def _callable(algo: Algorithm, spec: str, version: Version | None, build: Build | None,
+              manager: bool) -> tuple[Algorithm, Build, Version | None, bool]:
+    """The resolved call, if its build succeeded (else 1002/1003 naming ``spec``)."""
+    build = build or algo.builds[version.build_id]
+    if build.status != "succeeded":
+        raise ApiError(BUILD_FAILED if build.status == "failed" else BUILD_NOT_FINISHED,
+                       f"algo://{algo.full_name}/{spec} cannot be called: its build is {build.status}")
+    return algo, build, version, manager
     if spec == "latestPrivate":
         # Seed 001: "Resolves to the latest version you have published privately" (docs/behaviour.md).
         private = [v for v in algo.versions if v.callability == "private"] if manager else []

@@ -21,8 +21,8 @@ pools of calls and checks), ``pools`` (warm pools, slots, queues, process count)
 ``checks`` + ``checker`` (binding checks in checker processes), ``worker`` (a worker
 process, server side), ``worker_main`` + ``output_drain`` (the worker process itself),
 ``executor`` (load and run the code) + ``tracebacks`` (errors of the code), ``inproc``
-(in-thread mode), ``profiles``, ``binding`` (Binding and ADK-style loading), ``codec``
-(input/output content types), ``context`` (what a running callable can read), ``framing``
+(in-thread mode), ``profiles``, ``binding`` (Binding and ADK-style loading), ``inputs`` and
+``codec`` (input and output content types), ``context`` (what a running callable can read), ``framing``
 and ``procs`` (messages, process trees), ``policy`` (which code bindings may name).
 """
 import importlib

@@ -12,7 +12,7 @@ DEFAULT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 3000.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Invocation:
     key: str
     binding: Binding
@@ -28,7 +28,7 @@ class Invocation:
     load_env: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     result: Any
     content_type: str            # "json" | "text" | "binary" | "void"

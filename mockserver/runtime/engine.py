@@ -28,11 +28,12 @@ from mockserver.runtime.admission import KeyCaps, Tenant
 from mockserver.runtime.binding import Binding, callable_blob
 from mockserver.runtime.calls import DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, Admitted, Invocation, Outcome, clamp_timeout
 from mockserver.runtime.checks import BindingChecks
-from mockserver.runtime.codec import decode_input, decode_payload
+from mockserver.runtime.codec import decode_payload
 from mockserver.runtime.context import DEFAULT_STDOUT_CAP
 from mockserver.runtime.errors import (LOADING_ERROR, BadInput, CallError, EngineClosed, StopReason, WorkerDied,
                                        aborted_error, call_error, cancelled_error)
 from mockserver.runtime.importcheck import ImportChecks
+from mockserver.runtime.inputs import decode_input
 from mockserver.runtime.isolation import Isolation
 from mockserver.runtime.launch import Launcher
 from mockserver.runtime.policy import CodePolicy
@@ -77,6 +78,7 @@ class Engine:
         self.isolation = isolation or Isolation()
         self._pools = Pools(max_workers)
         self._reaper = IdleReaper(self._pools, self.scale)
+        self._went_idle = self._reaper.went_idle_locked
         budget = admission.admission.processes if admission is not None else None   # all sandboxes' processes
         self._launcher = Launcher(self._pools, self.scale, self.stdout_cap, self.isolation, budget)
         self._checks = BindingChecks(admission, check_timeout_s, ImportChecks(self.isolation, budget))
@@ -122,11 +124,12 @@ class Engine:
         if self._pools.closed:
             raise EngineClosed("the invocation engine has been shut down")
         value = decode_input(inv.body, inv.content_type)
-        denied = self.binding_denial(inv.binding)
-        if denied:
-            err = call_error(f"This algorithm's binding is not allowed: {denied}", LOADING_ERROR)
-            return Admitted(inv, outcome=Outcome.failed(inv, err))
-        key_counted = self._keys.enter(inv.caller)
+        if self.policy is not None and not inv.binding.trusted:     # a trusted binding is never refused
+            denied = self.binding_denial(inv.binding)
+            if denied:
+                err = call_error(f"This algorithm's binding is not allowed: {denied}", LOADING_ERROR)
+                return Admitted(inv, outcome=Outcome.failed(inv, err))
+        key_counted = self._keys.enter(inv.caller) if self._keys.limit else False
         try:
             if self.tenant is not None:
                 self.tenant.enter_call()
@@ -186,8 +189,8 @@ class Engine:
     def _enter_pool(self, admitted: Admitted) -> None:
         inv = admitted.inv
         with self._pools.lock:
-            pool, worker, waiter, to_stop = self._pools.enter_locked(
-                inv.key, (inv.binding, inv.profile), lambda: self._new_pool(inv))
+            pool, worker, waiter, to_stop = self._pools.enter_locked(inv.key, inv.binding, inv.profile,
+                                                                     self._new_pool, inv)
             # A queued call's message may be sent ahead by the call that hands it a worker (under
             # this lock): only small bodies, so that no big input is ever pickled while it is held.
             if waiter is not None and pool.mode == "process" and not inv.profile.overhead_s * self.scale \
@@ -198,6 +201,7 @@ class Engine:
         admitted.pool, admitted.worker, admitted.waiter = pool, worker, waiter
 
     def _new_pool(self, inv: Invocation) -> Pool:
+        """The pool of ``inv.key`` (Pools.enter_locked makes it with this, under the pools' lock)."""
         binding, profile = inv.binding, inv.profile
         # In the server's own threads only what a test or the operator put there (see
         # inprocess_allowed); anything else runs in worker processes whatever the profile says.
@@ -261,8 +265,9 @@ class Engine:
             healthy = not done.restart
             duration = cold_cost + overhead + done.run_time
             if done.ok:
-                return Outcome(decode_payload(done.content_type, done.payload), done.content_type, duration,
-                               done.stdout, None, cold)
+                content_type = done.content_type
+                return Outcome(decode_payload(content_type, done.payload), content_type, duration, done.stdout,
+                               None, cold)
             with self._pools.lock:
                 pool.errors += 1
             return Outcome.failed(inv, done.payload, duration, done.stdout, cold)
@@ -275,12 +280,12 @@ class Engine:
             return Outcome.failed(inv, died.error, duration, cold=cold)
         finally:
             with self._pools.lock:
-                to_stop = self._release_locked(pool, worker, healthy)
+                to_stop = self._pools.release_locked(pool, worker, healthy, self._went_idle)
             if to_stop:
                 stop_workers(to_stop)
 
     def _release_locked(self, pool: Pool, worker, healthy: bool) -> list:
-        return self._pools.release_locked(pool, worker, healthy, self._reaper.went_idle_locked)
+        return self._pools.release_locked(pool, worker, healthy, self._went_idle)
 
     # ------------------------------------------------------------ bindings
 

@@ -39,19 +39,24 @@ _DISCARD = Capture(keep=False)       # the stdout of calls that did not ask for 
 
 
 class _Runner:
-    """A daemon thread that runs one virtual worker's calls, one at a time."""
+    """A daemon thread that runs one virtual worker's calls, one at a time. A runner whose call
+    timed out or was cancelled is abandoned (:meth:`stop`), never used again: its signal and
+    result slot belong to that call alone."""
 
     def __init__(self, name: str):
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        # A bare lock as the one-shot "done" signal of the current call: released by the runner,
+        # taken by the caller. Made once per runner, not per call.
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._result: Any = None
         threading.Thread(target=self._serve, name=name, daemon=True).start()
 
-    def run(self, fn, timeout: float, cancelled: Optional[threading.Event] = None):
-        """``(finished, result)`` of ``fn()``, waiting at most ``timeout`` seconds (less
+    def run(self, fn, args: tuple, timeout: float, cancelled: Optional[threading.Event] = None):
+        """``(finished, result)`` of ``fn(*args)``, waiting at most ``timeout`` seconds (less
         if ``cancelled`` is set)."""
-        done = threading.Lock()
-        done.acquire()                     # released by the runner: a one-shot signal
-        box: list = []
-        self._jobs.put((fn, box, done))
+        done = self._done
+        self._jobs.put((fn, args))
         if cancelled is None:
             finished = done.acquire(timeout=timeout)
         else:                              # in slices, looking at ``cancelled`` between them
@@ -61,19 +66,21 @@ class _Runner:
                 finished = done.acquire(timeout=min(left, CANCEL_POLL_S))
         if not finished:
             return False, None
-        return True, box[0]
+        result, self._result = self._result, None
+        return True, result
 
     def stop(self) -> None:
         """Exit after the current call (if any)."""
         self._jobs.put(None)
 
     def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            fn, box, done = job
+        jobs, done = self._jobs, self._done
+        while (job := jobs.get()) is not None:
+            fn, args = job
             try:
-                box.append(fn())
+                self._result = fn(*args)
             except BaseException as exc:  # pragma: no cover - fn catches everything
-                box.append(exc)
+                self._result = exc
             done.release()
 
 
@@ -81,9 +88,20 @@ def _run_in_thread(fn, timeout: float, name: str):
     """``(finished, result)`` of ``fn()`` on a thread of its own (one call, then it exits)."""
     runner = _Runner(name)
     try:
-        return runner.run(fn, timeout)
+        return runner.run(fn, (), timeout)
     finally:
         runner.stop()
+
+
+def _run_call(loaded: Loaded, value: Any, ctx: InvocationContext, sink: Capture) -> Executed:
+    """One call on a runner thread: its context and stdout sink set for the callable."""
+    token = _context.set_current(ctx)
+    sink_token = _context.set_stdout_target(sink)
+    try:
+        return execute(loaded, value)
+    finally:
+        _context.reset_stdout_target(sink_token)
+        _context.reset_current(token)
 
 
 class InprocShared:
@@ -158,24 +176,14 @@ class InprocWorker:
 
     def call(self, value: Any, want_stdout: bool, env: dict, timeout: float,
              cancelled: Optional[threading.Event] = None) -> Executed:
-        loaded = self.shared.loaded
-        base = self.shared.ctx_base
+        shared = self.shared
+        base = shared.ctx_base
         ctx = InvocationContext(base.key, base.profile, base.processor, "inprocess", {**base.env, **env})
         sink = Capture(self.stdout_cap) if want_stdout else _DISCARD
-
-        def run():
-            token = _context.set_current(ctx)
-            sink_token = _context.set_stdout_target(sink)
-            try:
-                return execute(loaded, value)
-            finally:
-                _context.reset_stdout_target(sink_token)
-                _context.reset_current(token)
-
         _context.ensure_stdout_proxy()
         if self._runner is None:
             self._runner = _Runner(f"algo-call:{self.key}")
-        done, res = self._runner.run(run, timeout, cancelled)
+        done, res = self._runner.run(_run_call, (shared.loaded, value, ctx, sink), timeout, cancelled)
         if not done and cancelled is not None and cancelled.is_set():
             self.kill(StopReason.CANCELLED)
             self.close()                   # the abandoned call's result is dropped

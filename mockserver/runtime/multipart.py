@@ -1,13 +1,13 @@
 """Multipart algorithm input: the parts of a ``multipart/form-data`` body.
 
 Seed 004: "HTTP-multipart is also supported for sending a mixture of data objects. Each
-multipart part must have a valid Content-Type." ``codec.decode_input`` decodes each part by
+multipart part must have a valid Content-Type." ``inputs.decode_input`` decodes each part by
 its own Content-Type as it decodes a whole body, and hands ``apply()`` a dict by part name
 (docs/behaviour.md, "Multipart input"). This module only splits the body (RFC 7578 / RFC 2046),
 bounded: at most ``MAX_PARTS`` parts, part headers of at most ``MAX_HEADER_BYTES``, names of
 at most ``MAX_NAME_CHARS`` characters (the body itself is within the server's body limit).
 
-Imported by worker processes (through codec): keep it light.
+Imported by the server only (through inputs).
 """
 from __future__ import annotations
 

@@ -91,23 +91,23 @@ class Pools:
 
     # ------------------------------------------------------------ taking a slot
 
-    def enter_locked(self, key: str, sig: tuple, make_pool) -> tuple[Pool, object, Optional[Waiter], list]:
-        """A slot of ``key``'s pool (made by ``make_pool()`` when missing or its binding/profile
+    def enter_locked(self, key: str, binding: Binding, profile: Profile, make_pool,
+                     inv) -> tuple[Pool, object, Optional[Waiter], list]:
+        """A slot of ``key``'s pool (made by ``make_pool(inv)`` when missing or its binding/profile
         changed): ``(pool, idle worker or None, None, to_stop)``, or a place in its queue:
         ``(pool, None, waiter, to_stop)``. Raises QueueFull past ``queue_limit``."""
         if self.closed:
             raise EngineClosed("the invocation engine has been shut down")
         to_stop: list = []
         pool = self.by_key.get(key)
-        if pool is None or pool.sig != sig:
+        if pool is None or pool.sig != (binding, profile):
             if pool is not None:           # binding/profile changed under this key
                 to_stop = self.retire_locked(pool, StopReason.RETRY)
-            pool = self.by_key[key] = make_pool()
+            pool = self.by_key[key] = make_pool(inv)
         pool.calls += 1
         if pool.busy < pool.profile.warm_slots and not pool.waiters:
             pool.busy += 1
-            worker = self._pop_idle_locked(pool, to_stop)
-            return pool, worker, None, to_stop
+            return pool, self._pop_idle_locked(pool, to_stop), None, to_stop
         if len(pool.waiters) >= pool.profile.queue_limit:
             pool.calls -= 1
             raise QueueFull(f"Too many requests for algorithm {key}: {len(pool.waiters)} calls already "

@@ -5,7 +5,8 @@ import pytest
 
 from mockserver.runtime import DEFAULT_PROFILES, BadInput, Binding, Profile
 from mockserver.runtime.binding import parse_target
-from mockserver.runtime.codec import decode_input, encode_output
+from mockserver.runtime.codec import encode_output
+from mockserver.runtime.inputs import decode_input
 from mockserver.runtime.context import Capture
 
 
