@@ -118,9 +118,9 @@ def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], labe
         secret, key_id = secret_api_key_and_uuid()
     else:
         key_id = secret_uuid()
-    return ApiKey(api_key=secret, id=key_id, owner=owner,
-                  key_label=label or f"algo://{algorithm}", key_type="AlgorithmKey", permissions=permissions,
-                  algorithm=algorithm)
+    # Positional (api_key, id, owner, key_label, key_type, permissions, created_at, seq, algorithm):
+    # a call makes one, and keywords cost a dataclass nearly twice as much.
+    return ApiKey(secret, key_id, owner, label or f"algo://{algorithm}", "AlgorithmKey", permissions, "", 0, algorithm)
 
 
 @contextmanager

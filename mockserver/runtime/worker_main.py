@@ -196,8 +196,10 @@ def child_main(fd: int) -> None:
 # On virtual machines an idle vCPU halts, and waking it for the next call costs far more than the
 # call: lingering keeps a busy worker awake (the worker-process invoke under load: 412-525 ->
 # 907-1,116 req/s on the 2-core benchmark VM, docs/speed.md), at a cost bounded by 1 ms of one
-# core per call.
+# core per call. Between looks it yields its core: the server's threads (which send that next
+# message) run first when they are ready, instead of competing with a spinning worker.
 LINGER_S = 0.001
+_yield = getattr(os, "sched_yield", lambda: None)
 
 
 def _linger(poll: "select.poll") -> None:
@@ -205,7 +207,7 @@ def _linger(poll: "select.poll") -> None:
     after ``LINGER_S``."""
     deadline = time.perf_counter() + LINGER_S
     while not poll.poll(0) and time.perf_counter() < deadline:
-        pass
+        _yield()
 
 
 def _serve_calls(conn: FramedSocket, spec: dict, base_env: dict, ctx: InvocationContext, loaded,

@@ -17,6 +17,15 @@ def test_call_keys_and_ids_are_well_formed_and_never_repeat():
     assert not {k.api_key for k in keys} & {k.id for k in keys}
 
 
+def test_a_call_key_has_the_fields_of_an_algorithm_key():
+    key = new_key("demo", "demo/Hello", dict(PERMISSIONS))
+    assert (key.owner, key.key_label, key.key_type, key.permissions, key.created_at, key.seq, key.algorithm) == \
+        ("demo", "algo://demo/Hello", "AlgorithmKey", PERMISSIONS, "", 0, "demo/Hello")
+    assert not key.is_admin and key.allows("allow_data") and not key.allows("allow_algo")
+    loaded = new_key("demo", "demo/Hello", dict(PERMISSIONS), label="load of demo/Hello", secret="simX")
+    assert (loaded.api_key, loaded.key_label, loaded.key_type) == ("simX", "load of demo/Hello", "AlgorithmKey")
+
+
 def test_hold_and_release_count_each_key():
     calls = CallKeys()
     shared, own = new_key("demo", "demo/Hello", dict(PERMISSIONS)), new_key("demo", "demo/Hello", dict(PERMISSIONS))
