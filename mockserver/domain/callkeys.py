@@ -3,7 +3,9 @@
 Every call gets a key of its own, made when the call is prepared and live only while it runs
 (:func:`live`): registered when the engine takes the call, removed when it ends, however it
 ends (answer, error, timeout, cancel, crash, reset). Calls the algorithm makes with it run
-inside its call, each with a key of its own. It acts for the caller.
+inside its call, each with a key of its own. It acts for the caller. Its secret is drawn when
+the call is prepared (:func:`call_key`); its :class:`~.models.ApiKey` record (with an id of its
+own) is made when a request first authenticates with it: most calls never call the API back.
 
 The code's import and ``load()`` run once per worker, before the call that started it: they
 get a key of the algorithm's owner (its "load key", the same for every worker of that version,
@@ -24,7 +26,7 @@ import hmac
 import os
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from mockserver.domain.models import ApiKey
 from mockserver.ids import secret_api_key, secret_api_key_and_uuid, secret_uuid
@@ -32,12 +34,20 @@ from mockserver.ids import secret_api_key, secret_api_key_and_uuid, secret_uuid
 _LOAD_KEYS_MAX = 4096       # remembered load keys; past it they are made again (the same secrets)
 
 
+class PendingKey(NamedTuple):
+    """A call's key as :func:`call_key` makes it: its secret and what its ApiKey will say."""
+    api_key: str
+    owner: str | None
+    algorithm: str
+    permissions: dict[str, Any]
+
+
 class CallKeys:
     """The live call keys of one store. A key may be live for several calls at once (a load
     key): it stays live until the last of them ends."""
 
     def __init__(self) -> None:
-        self._live: dict[str, tuple[ApiKey, int]] = {}
+        self._live: dict[str, tuple[ApiKey | PendingKey, int]] = {}
         self._lock = threading.Lock()
         self._secret = os.urandom(32)          # load keys of this store, until it resets
         self._load_keys: dict[tuple, ApiKey] = {}   # per owner and version (each call asks), with their permissions
@@ -50,7 +60,19 @@ class CallKeys:
         key = entry[0]
         if key.owner is not None and not state.owner_exists(key.owner):
             return None
-        return key
+        return key if type(key) is ApiKey else self._record(key)
+
+    def _record(self, pending: PendingKey) -> ApiKey | None:
+        """The ApiKey of a live call key, made at its first lookup (then the same every time)."""
+        made = new_key(pending.owner, pending.algorithm, pending.permissions, secret=pending.api_key)
+        with self._lock:
+            entry = self._live.get(pending.api_key)
+            if entry is None:                   # its call ended meanwhile
+                return None
+            if type(entry[0]) is ApiKey:        # another lookup made it first
+                return entry[0]
+            self._live[pending.api_key] = (made, entry[1])
+        return made
 
     def add(self, key: ApiKey) -> None:
         self.hold((key,))
@@ -59,7 +81,7 @@ class CallKeys:
         with self._lock:
             self._drop(secret)
 
-    def hold(self, keys: tuple[ApiKey, ...]) -> None:
+    def hold(self, keys: tuple[ApiKey | PendingKey, ...]) -> None:
         """Make ``keys`` live (each once more), under one acquisition of the lock."""
         with self._lock:
             live = self._live
@@ -68,7 +90,7 @@ class CallKeys:
                 held = live.get(secret)
                 live[secret] = (key, held[1] + 1) if held else (key, 1)
 
-    def release(self, keys: tuple[ApiKey, ...]) -> None:
+    def release(self, keys: tuple[ApiKey | PendingKey, ...]) -> None:
         """Undo one :meth:`hold` of ``keys``."""
         with self._lock:
             live = self._live
@@ -109,6 +131,12 @@ class CallKeys:
         return len(self._live)
 
 
+def call_key(owner: str | None, algorithm: str, permissions: dict[str, Any]) -> PendingKey:
+    """The key of one call of ``algorithm`` acting for ``owner`` (not live until held): its
+    secret now, from unguessable bytes as :func:`new_key`'s; its ApiKey when it is first used."""
+    return PendingKey(secret_api_key(), owner, algorithm, permissions)
+
+
 def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], label: str = "",
             secret: str | None = None) -> ApiKey:
     """A key for one call of ``algorithm`` acting for ``owner`` (not live until :func:`live`).
@@ -124,7 +152,7 @@ def new_key(owner: str | None, algorithm: str, permissions: dict[str, Any], labe
 
 
 @contextmanager
-def live(keys: CallKeys, *held: ApiKey) -> Iterator[None]:
+def live(keys: CallKeys, *held: ApiKey | PendingKey) -> Iterator[None]:
     """The ``held`` keys work for the duration of the block, and (unless another block holds
     one too) never after it. (An invocation calls :meth:`CallKeys.hold` and
     :meth:`CallKeys.release` itself: a generator's set-up per call costs more than both.)"""

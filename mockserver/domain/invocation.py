@@ -40,7 +40,7 @@ class Call:
     invocation: Invocation
     may_see_source: bool
     caller: str | None
-    call_key: ApiKey               # the algorithm's ALGORITHMIA_API_KEY: live only while the call runs
+    call_key: callkeys.PendingKey  # the algorithm's ALGORITHMIA_API_KEY: live only while the call runs
     load_key: ApiKey               # the owner's key its code was imported with: live while the call runs
     # Under a frozen or step clock (a reproducible run) metadata.duration reports only the
     # simulated time: the code's real run time would differ from run to run.
@@ -180,7 +180,7 @@ def _bound(target: str, base_dir: str | None, trusted: bool) -> Binding:
     return made
 
 
-def _call_key(algo: Algorithm, full_name: str, caller: ApiKey) -> ApiKey:
+def _call_key(algo: Algorithm, full_name: str, caller: ApiKey) -> callkeys.PendingKey:
     """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
     calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
     grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
@@ -188,8 +188,8 @@ def _call_key(algo: Algorithm, full_name: str, caller: ApiKey) -> ApiKey:
     It may call other algorithms only when the algorithm is pipeline_enabled, and write
     data only when the caller's key may. A new key for every call, live while it runs.
     """
-    return callkeys.new_key(caller.owner, full_name,
-                            call_permissions(algo, allow_data_write=caller.allows("allow_data_write")))
+    return callkeys.call_key(caller.owner, full_name,
+                             call_permissions(algo, allow_data_write=caller.allows("allow_data_write")))
 
 
 def _record_error(ctx: Ctx, call: Call, error: CallError, request_id: str) -> None:

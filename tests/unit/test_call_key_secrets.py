@@ -3,7 +3,7 @@ both keep their formats, and no two calls share either."""
 import re
 import uuid
 
-from mockserver.domain.callkeys import CallKeys, new_key
+from mockserver.domain.callkeys import CallKeys, call_key, new_key
 
 PERMISSIONS = {"allow_algo": False, "allow_data": True}
 
@@ -44,3 +44,27 @@ def test_hold_and_release_count_each_key():
     assert calls.get(State, own.api_key) is None
     calls.release((shared,))
     assert calls.get(State, shared.api_key) is None and len(calls) == 0
+
+
+class _State:
+    algorithms = {"demo/Hello": object()}
+
+    @staticmethod
+    def owner_exists(name):
+        return name == "demo"
+
+
+def test_a_call_key_is_recorded_at_its_first_lookup_and_dies_with_its_call():
+    calls = CallKeys()
+    pending = call_key("demo", "demo/Hello", dict(PERMISSIONS))
+    other = call_key("demo", "demo/Hello", dict(PERMISSIONS))
+    assert re.fullmatch(r"sim[A-Za-z0-9]{26}", pending.api_key) and pending.api_key != other.api_key
+    assert calls.get(_State, pending.api_key) is None            # not live until held
+    calls.hold((pending,))
+    key = calls.get(_State, pending.api_key)
+    assert key.api_key == pending.api_key and uuid.UUID(key.id).version == 4
+    assert (key.owner, key.key_label, key.key_type, key.permissions, key.algorithm) == \
+        ("demo", "algo://demo/Hello", "AlgorithmKey", PERMISSIONS, "demo/Hello")
+    assert calls.get(_State, pending.api_key) is key             # the same record while it lives
+    calls.release((pending,))
+    assert calls.get(_State, pending.api_key) is None and len(calls) == 0
