@@ -8,6 +8,7 @@ import functools
 import http.server
 import json
 import os
+import signal
 import statistics
 import threading
 import time
@@ -223,6 +224,17 @@ def test_crash_is_isolated_and_worker_replaced(engine, how):
     again = run(engine, "crashy.py", b'"pid"', key=key)
     assert again.error is None and again.cold is True and again.result != pid1
     assert not pid_alive(pid1)
+
+
+def test_a_worker_that_exits_while_idle_is_replaced_not_handed_to_the_next_call(engine):
+    key = "idle-exit"
+    profile = Profile("two-slots", warm_slots=2)
+    first = [run(engine, "crashy.py", b'"pid"', key=key, profile=profile).result]
+    os.kill(first[0], signal.SIGKILL)                  # dies while idle, outside any call
+    assert until(lambda: not pid_alive(first[0]), 10)
+    out = run(engine, "crashy.py", b'"pid"', key=key, profile=profile)
+    assert out.error is None and out.cold is True and out.result != first[0]
+    assert engine.stats()["pools"][key]["pids"] == [out.result]
 
 
 @pytest.mark.parametrize("mode", MODES)
