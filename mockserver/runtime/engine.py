@@ -269,9 +269,10 @@ class Engine:
             healthy = not done.restart
             duration = cold_cost + overhead + done.run_time
             if done.ok:
-                content_type = done.content_type
-                return Outcome(decode_payload(content_type, done.payload), content_type, duration, done.stdout,
-                               None, cold)
+                content_type, payload = done.content_type, done.payload
+                if content_type == "json":
+                    payload = decode_payload(content_type, payload)
+                return Outcome(payload, content_type, duration, done.stdout, None, cold)
             with self._pools.lock:
                 pool.errors += 1
             return Outcome.failed(inv, done.payload, duration, done.stdout, cold)
