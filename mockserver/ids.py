@@ -66,14 +66,22 @@ class Ids:
     def _streams(self) -> tuple[random.Random, ...]:
         return self._rng, self._requests, self._control
 
+    # One draw (a single ``getrandbits`` call) needs no lock: a Random object's methods are
+    # atomic (the GIL; in free-threaded builds, the object's own critical section), and a draw
+    # touches one stream, so it lands wholly before or after a mark() or restart(). The lock
+    # keeps draws of several values (api_key) and those of all three streams together.
+
     def _bits(self, n: int) -> int:
-        with self._lock:
-            return self._rng.getrandbits(n)
+        return self._rng.getrandbits(n)
 
     def uuid(self) -> str:
-        with self._lock:
-            bits = self._rng.getrandbits(128)
-        return uuid4_text(bits)
+        return uuid4_text(self._rng.getrandbits(128))
+
+    def uuids(self) -> tuple[str, str]:
+        """What two :meth:`uuid` calls in a row return, from one draw (``getrandbits(256)`` is
+        two 128-bit draws, the first in its low bits)."""
+        bits = self._rng.getrandbits(256)
+        return uuid4_text(bits & _LOW_128), uuid4_text(bits >> 128)
 
     def git_hash(self) -> str:
         return f"{self._bits(160):040x}"
@@ -85,22 +93,22 @@ class Ids:
 
     def request_id(self, control: bool = False) -> str:
         """A request's id: API and control-plane requests draw from their own streams."""
-        rng = self._control if control else self._requests
-        with self._lock:
-            bits = rng.getrandbits(128)
-        return uuid4_text(bits)
+        return uuid4_text((self._control if control else self._requests).getrandbits(128))
 
     error_id = request_id
 
 
 def uuid4_text(bits: int) -> str:
-    """``str(uuid.UUID(int=bits, version=4))``, without building the UUID object (per request):
-    the version and RFC 4122 variant bits set in the integer, then one formatting."""
-    h = f"{(bits & _KEEP) | _VERSION_4:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """``str(uuid.UUID(int=bits, version=4))``, without building the UUID object (several per
+    request): the version and RFC 4122 variant bits set in the integer, its 16 bytes written
+    as hex in three pieces (the middle one's three groups by ``bytes.hex``'s separator), a
+    third fewer instructions than slicing one hex text five times."""
+    raw = ((bits & _KEEP) | _VERSION_4).to_bytes(16, "big")
+    return f"{raw[:4].hex()}-{raw[4:10].hex('-', 2)}-{raw[10:].hex()}"
 
 
-_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_LOW_128 = (1 << 128) - 1
+_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & _LOW_128
 _VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
 
 
@@ -214,13 +222,15 @@ def _iso_now() -> str:
     """``iso(datetime.now(timezone.utc))`` (which floors to the microsecond, then the
     millisecond): the text of the current second is made once per second (every create)."""
     global _second_text
-    ns = time.time_ns()
-    second, ms = ns // 1_000_000_000, ns // 1_000_000 % 1000
+    second, ms = divmod(time.time_ns() // 1_000_000, 1000)
     cached_second, text = _second_text
     if cached_second != second:
         text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
         _second_text = (second, text)
-    return f"{text}{ms:03d}Z"
+    return text + _MILLIS[ms]
+
+
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 
 def parse_iso(text: str) -> _dt.datetime | None:

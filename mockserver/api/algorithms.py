@@ -17,23 +17,28 @@ def _algo(inp):
 
 
 # -- algorithms -------------------------------------------------------------------
+# Create and GET render the algorithm under the store's lock, from the stored objects
+# (``present``): no copies of them for an answer that is serialised at once.
 @ops("createAlgorithm")
 def create_algorithm(inp):
-    created = algorithms.create(inp.mock.ctx, inp.principal, inp.path["username"], inp.body or {})
+    url = request_base_url(inp)
+    created = algorithms.create(inp.mock.ctx, inp.principal, inp.path["username"], inp.body or {},
+                                present=lambda view: render.algorithm(view, url))
     note(*settings_notes(inp.body, creating=True))
-    return ok(render.algorithm(created, request_base_url(inp)))
+    return ok(created)
 
 
 @ops("getAlgorithm")
 def get_algorithm(inp):
+    url = request_base_url(inp)
     try:
-        found = algorithms.get(inp.mock.ctx, inp.principal, *_algo(inp))
+        found = algorithms.get(inp.mock.ctx, inp.principal, *_algo(inp), present=lambda view: render.algorithm(view, url))
     except ApiError as exc:
         if exc.kind is not ALGORITHM_NOT_FOUND:
             raise
         # The real service's exact body, which an official client's test compares as a string.
         raise ApiError(ALGORITHM_NOT_FOUND, "No such algorithm", shape=BARE) from None
-    return ok(render.algorithm(found, request_base_url(inp)))
+    return ok(found)
 
 
 @ops("updateAlgorithm")

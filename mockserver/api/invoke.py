@@ -13,7 +13,8 @@ from mockserver.web.disconnect import watch
 from mockserver.domain import invocation
 from mockserver.domain.refusals import CallRefused, CannotRun
 from mockserver.errors import TOO_MANY_CALLS, ApiError
-from mockserver.web.jsonio import json_response
+from mockserver.web.answer import Answer
+from mockserver.web.jsonio import bytes_response, json_response
 from mockserver.web.handlers import Handlers
 from mockserver.api.common import base_url, read_body
 from mockserver.runtime.calls import Outcome
@@ -55,7 +56,7 @@ def _refusal(refused: CallRefused) -> ApiError:
                     headers={"Retry-After": str(max(1, math.ceil(refused.retry_after)))})
 
 
-def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: str | None) -> Response:
+def _answer(call: invocation.Call, outcome: Outcome, request_id: str, output: str | None) -> Response | Answer:
     """The invocation's wire answer (seed 004): the result envelope, or the raw result for output=raw."""
     if outcome.error is not None:
         error = {"message": outcome.error.message or "algorithm error", "error_type": outcome.error.error_type}
@@ -83,12 +84,11 @@ def _metadata(call: invocation.Call, outcome: Outcome, content_type: str) -> dic
     return meta
 
 
-def _raw(outcome: Outcome) -> Response:
+def _raw(outcome: Outcome) -> Response | Answer:
     if outcome.content_type == "binary":
-        return Response(bytes(outcome.result), content_type="application/octet-stream")
+        return bytes_response(bytes(outcome.result), "application/octet-stream")
     if outcome.content_type == "text":
-        return Response(str(outcome.result).encode("utf-8"), content_type="text/plain; charset=utf-8")
+        return bytes_response(str(outcome.result).encode("utf-8"), "text/plain; charset=utf-8")
     if outcome.content_type == "void":
-        return Response(b"", content_type="text/plain; charset=utf-8")
-    return Response(json.dumps(outcome.result, separators=(",", ":")).encode("utf-8"),
-                    content_type="application/json")
+        return bytes_response(b"", "text/plain; charset=utf-8")
+    return bytes_response(json.dumps(outcome.result, separators=(",", ":")).encode("utf-8"), "application/json")

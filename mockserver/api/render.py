@@ -1,6 +1,7 @@
 """The wire form of what the domain returns: field selection and links.
 
-The domain answers with its objects (copies taken under the store's lock); handlers
+The domain answers with its objects (copies taken under the store's lock, or for create and
+GET algorithm the stored objects, rendered before the lock is released: ``present``); handlers
 render them here, with links built on the request's base URL (``web.current.base_url()``).
 Field order is the wire order.
 """
@@ -95,7 +96,14 @@ def build(b: Build) -> dict[str, Any]:
 
 
 def _ordered_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings that are not None, SETTINGS_ORDER's first, then any other in their order."""
+    """The settings that are not None, SETTINGS_ORDER's first, then any other in their order:
+    ``settings`` themselves when they are so already (as the domain keeps them)."""
+    keys = tuple(settings)
+    in_order = _IN_ORDER.get(keys)
+    if in_order is None:
+        in_order = _learn_order(keys)
+    if in_order and None not in settings.values():
+        return settings
     out = {}
     get = settings.get
     for k in SETTINGS_ORDER:
@@ -109,6 +117,21 @@ def _ordered_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_ORDER_INDEX = {k: i for i, k in enumerate(SETTINGS_ORDER)}
+# Key sequences seen -> whether they are known settings in SETTINGS_ORDER's order (a few
+# distinct ones in practice; bounded against imported states with ever new keys).
+_IN_ORDER: dict[tuple, bool] = {}
+
+
+def _learn_order(keys: tuple) -> bool:
+    positions = [_ORDER_INDEX.get(k, -1) for k in keys]
+    in_order = -1 not in positions and positions == sorted(positions)
+    if len(_IN_ORDER) >= 1024:
+        _IN_ORDER.clear()
+    _IN_ORDER[keys] = in_order
+    return in_order
+
+
 def _compilation(b: Build) -> dict[str, Any]:
     if b.status == "in-progress":
         return {"successful": False, "output": "Building algorithm... (the build is in progress)"}
@@ -120,7 +143,7 @@ def algorithm(view: AlgorithmView, base_url: str) -> dict[str, Any]:
     (settings and details as published, unpublished builds are private)."""
     a, b, version = view.algo, view.build, view.version
     # Stored settings and details are replaced, never changed in place, and the answer is
-    # serialised at once: it may hold them as they are (only the answer's own dicts are new).
+    # serialised at once: it may hold them as they are.
     if view.as_version:
         settings = version.settings if version else {**(b.settings if b else a.settings),
                                                      "algorithm_callability": "private"}

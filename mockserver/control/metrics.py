@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -35,10 +37,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
-        self.requests = Counter("mockserver_requests", "Requests answered, by OpenAPI operation, method and status.",
-                                ("operation", "method", "status"), registry=registry)
-        self.durations = Histogram("mockserver_request_duration_seconds", "Time to answer a request, by operation.",
-                                   ("operation",), buckets=BUCKETS, registry=registry)
+        self.requests = RequestSeries()
+        registry.register(self.requests)
         self.invocations = Histogram("mockserver_invocation_duration_seconds",
                                      "Algorithm call durations (metadata.duration), by algorithm.",
                                      ("algorithm",), buckets=BUCKETS, registry=registry)
@@ -48,21 +48,11 @@ class Metrics:
                               registry=registry)
         Gauge("mockserver_start_time_seconds", "Start time of the server (Unix time).",
               registry=registry).set(time.time())
-        # The labelled series, looked up once (labels() validates and locks on every call;
-        # this runs on every request). Request series live as long as the server.
-        self._request_series: dict[tuple[str, str, int], tuple] = {}
         self._algorithms_lock = threading.Lock()
         self._algorithms: dict[str, tuple] = {}   # algorithm -> its series (to drop them again)
 
     def observe_request(self, operation: str, method: str, status: int, seconds: float) -> None:
-        if method not in METHODS:
-            method = "other"
-        series = self._request_series.get((operation, method, status))
-        if series is None:
-            series = self._request_series[(operation, method, status)] = (
-                self.requests.labels(operation, method, str(status)), self.durations.labels(operation))
-        series[0].inc()
-        series[1].observe(seconds)
+        self.requests.observe(operation, method if method in METHODS else "other", status, seconds)
 
     def observe_invocation(self, seconds: float, algorithm: str, ok: bool = True) -> None:
         with self._algorithms_lock:
@@ -89,3 +79,51 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestSeries:
+    """``mockserver_requests_total`` and ``mockserver_request_duration_seconds``: counted in plain
+    dicts under one lock on every request (a prometheus_client Counter and Histogram took ~5 µs
+    of a ~70 µs create), and handed to the registry as metric families when it is scraped
+    (prometheus_client's custom-collector API), in the text those two metrics rendered.
+    Request series live as long as the server (labels from closed sets)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, int], list] = {}     # -> [count, created]
+        self._durations: dict[str, list] = {}                   # operation -> [per-bucket counts, sum, created]
+
+    def observe(self, operation: str, method: str, status: int, seconds: float) -> None:
+        bucket = bisect_left(BUCKETS, seconds)          # the first bound >= seconds (len(BUCKETS): +Inf)
+        with self._lock:
+            count = self._counts.get((operation, method, status))
+            if count is None:
+                count = self._counts[(operation, method, status)] = [0, time.time()]
+            count[0] += 1
+            durations = self._durations.get(operation)
+            if durations is None:
+                durations = self._durations[operation] = [[0] * (len(BUCKETS) + 1), 0.0, time.time()]
+            durations[0][bucket] += 1
+            durations[1] += seconds
+
+    def collect(self):
+        with self._lock:
+            counts = [(key, tuple(value)) for key, value in self._counts.items()]
+            durations = [(op, (list(value[0]), value[1], value[2])) for op, value in self._durations.items()]
+        requests = CounterMetricFamily("mockserver_requests", "Requests answered, by OpenAPI operation, method and status.",
+                                       labels=("operation", "method", "status"))
+        for (operation, method, status), (count, created) in counts:
+            requests.add_metric((operation, method, str(status)), count, created=created)
+        yield requests
+        name, doc = "mockserver_request_duration_seconds", "Time to answer a request, by operation."
+        histogram = HistogramMetricFamily(name, doc, labels=("operation",))
+        created = GaugeMetricFamily(f"{name}_created", doc, labels=("operation",))
+        for operation, (per_bucket, total, since) in durations:
+            cumulative, buckets = 0, []
+            for bound, n in zip((*map(repr, BUCKETS), "+Inf"), per_bucket):
+                cumulative += n
+                buckets.append((bound, cumulative))
+            histogram.add_metric((operation,), buckets, total)
+            created.add_metric((operation,), since)
+        yield histogram
+        yield created

@@ -15,32 +15,26 @@ import copy
 import functools
 import hashlib
 import operator
-import sys
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import semver
 from sortedcontainers import SortedDict
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORITHM_NOT_FOUND, INVALID_REQUEST, ORG_NOT_FOUND,
-                      UNSUPPORTED_MACHINE, USER_NOT_FOUND, ApiError, not_authorized)
+                      USER_NOT_FOUND, ApiError, not_authorized)
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
 from mockserver.domain.algorithm_models import (Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version,
                                                 shallow_copy)
-from mockserver.domain.algorithm_settings import SETTINGS_DEFAULTS, known_settings
+from mockserver.domain.algorithm_settings import check_settings, new_settings, require_settings
 from mockserver.domain.context import Ctx
-from mockserver.domain.environments import canonical_language, resolve_algorithm_environment
+from mockserver.domain.environments import resolve_algorithm_environment
 from mockserver.domain.gitbuilds import keep_template_repository
 from mockserver.domain.names import check_name
 
-ENVIRONMENTS = ("cpu", "gpu")
-LICENSES = ("apl", "apache2", "gpl3", "mit")
-VISIBILITIES = ("open", "closed")
-NETWORK_ACCESS = ("full", "isolated")
-CALLABILITIES = ("public", "private")
 _DETAILS = ("label", "summary", "tagline")
 VERSION_INFO_FIELDS = ("sample_input", "sample_output", "release_notes")
 # Settings a build is compiled with: changing them needs a new build.
@@ -136,12 +130,19 @@ def version_of_build(algo: Algorithm, build: Build) -> Version | None:
     return None
 
 
-# -- views: what answers carry, copied under the lock (api/render.py renders them) --------
+# -- views: what answers carry (api/render.py renders them) ---------------------------------
+_Presented = TypeVar("_Presented")
+
+
 def view(state: State, algo: Algorithm, build: Build | None = None, version: Version | None = None, *,
-         as_version: bool = False) -> AlgorithmView:
+         as_version: bool = False, live: bool = False) -> AlgorithmView:
     """The algorithm (with ``build``: and that build, as the version ``version`` if published);
-    with ``as_version`` the version object of ``build``."""
+    with ``as_version`` the version object of ``build``. Copies taken under the store's lock,
+    or with ``live`` the stored objects themselves, for a caller that renders the view before
+    the lock is released (``present`` below)."""
     scm = state.scms.get(algo.scm_id) or state.scms[scms.INTERNAL_ID]
+    if live:
+        return AlgorithmView(algo, scm, build, version, as_version)
     return AlgorithmView(algo=algo.snapshot(), scm=shallow_copy(scm), build=shallow_copy(build),
                          version=shallow_copy(version), as_version=as_version)
 
@@ -151,98 +152,47 @@ def view_current(state: State, who: Principal, algo: Algorithm) -> AlgorithmView
     return _current(state, algo, orgs.acts_for(state, who, algo.owner))
 
 
-def _current(state: State, algo: Algorithm, manager: bool) -> AlgorithmView:
+def _current(state: State, algo: Algorithm, manager: bool, live: bool = False) -> AlgorithmView:
     """``view_current`` for a caller who is (``manager``) or is not one of the algorithm's managers."""
     if manager:
         build = latest_build(algo)
-        return view(state, algo, build, version_of_build(algo, build) if build else None)
+        return view(state, algo, build, version_of_build(algo, build) if build else None, live=live)
     version = latest_version(algo, public_only=True)
     build = algo.builds.get(version.build_id) if version else None
-    return view(state, algo, build, version if build else None)
+    return view(state, algo, build, version if build else None, live=live)
 
 
-# -- settings -----------------------------------------------------------------
-# The enumerated settings, in the order they are checked, with the error each refusal raises.
-_ENUMS = (("environment", ENVIRONMENTS, UNSUPPORTED_MACHINE), ("license", LICENSES, INVALID_REQUEST),
-          ("source_visibility", VISIBILITIES, INVALID_REQUEST), ("network_access", NETWORK_ACCESS, INVALID_REQUEST),
-          ("algorithm_callability", CALLABILITIES, INVALID_REQUEST))
-
-
-def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Validate a complete settings object against the seed's enumerations; returns it cleaned.
-
-    Every algorithm keeps its settings: the names and string values are interned, so the few
-    distinct ones are shared between algorithms (each parsed JSON body brings its own copies,
-    about 800 bytes per algorithm)."""
-    intern = sys.intern
-    out = {intern(k): intern(v) if type(v) is str else v for k, v in settings.items() if v is not None}
-    language = out.get("language")
-    if language is not None:
-        out["language"] = intern(canonical_language(language))
-        if "environment" not in out:
-            out["environment"] = "cpu"          # clients always send it; the platform's default
-    elif not out.get("package_set"):
-        raise ApiError(INVALID_REQUEST, "settings.language is required (or settings.package_set)")
-    for field, allowed, kind in _ENUMS:
-        value = out.get(field)
-        if value is not None and value not in allowed:
-            raise ApiError(kind, f"settings.{field} must be one of {', '.join(allowed)}, not {value!r}")
-    for field in ("license", "source_visibility", "network_access"):
-        if field not in out:
-            raise ApiError(INVALID_REQUEST, f"Request body is invalid, missing field: 'settings.{field}'")
-    if "pipeline_enabled" not in out:
-        out["pipeline_enabled"] = False
-    for field in ("pipeline_enabled", "insights_enabled"):
-        if field in out and not isinstance(out[field], bool):
-            raise ApiError(INVALID_REQUEST, f"settings.{field} must be true or false, not {out[field]!r}")
-    royalty = out.get("royalty_microcredits")
-    if royalty is not None and (isinstance(royalty, bool) or not isinstance(royalty, int) or royalty < 0):
-        raise ApiError(INVALID_REQUEST, f"settings.royalty_microcredits must be an integer >= 0, not {royalty!r}")
-    if out["source_visibility"] == "closed" and out["license"] != "apl":
-        raise ApiError(INVALID_REQUEST, "Only the apl license supports closed-source algorithms: settings.source_visibility "
-                       f"'closed' needs settings.license 'apl' (got {out['license']!r}); use 'open' for {out['license']}")
+# -- details, version info, source ---------------------------------------------
+def merge_details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """``current`` details with the ``given`` ones (None drops a summary or tagline; the label
+    stays), in _DETAILS' order; a label is required."""
+    out = {}
+    for field in _DETAILS:
+        value = current.get(field, _ABSENT)
+        if given and field in given:
+            new = given[field]
+            if new is None:
+                if field != "label":
+                    value = _ABSENT
+            elif not isinstance(new, str):
+                raise ApiError(INVALID_REQUEST, f"details.{field} must be a string")
+            else:
+                value = new
+        if value is not _ABSENT:
+            out[field] = value
+    label = out.get("label")
+    if not isinstance(label, str) or not label.strip():
+        raise ApiError(INVALID_REQUEST, "Request body is invalid, missing field: 'details.label'")
     return out
 
 
-# Seed 001 marks these "Required" in both the create and the update payload (and license, which
-# the live platform did not insist on: algorithm_settings.SETTINGS_DEFAULTS).
-REQUIRED_SETTINGS = ("network_access", "pipeline_enabled", "source_visibility")
-
-
-def require_settings(given: Any, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The body's ``settings``, its unknown keys left out, with ``defaults`` for fields not given,
-    and every field seed 001 requires present (create and update): the ones above, and
-    ``environment`` whenever ``language`` is given. Known fields keep their strict checks."""
-    if not isinstance(given, dict):
-        raise ApiError(INVALID_REQUEST, "Request body is invalid, missing field: 'settings'")
-    given = known_settings(given, defaults)
-    missing = [f for f in REQUIRED_SETTINGS if given.get(f) is None]
-    if given.get("language") is not None and given.get("environment") is None:
-        missing.append("environment")
-    if missing:
-        raise ApiError(INVALID_REQUEST, "Request body is invalid, missing field(s): "
-                       + ", ".join(f"'settings.{f}'" for f in missing) + " (required by the API)")
-    return given
-
-
-def merge_details(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
-    out = dict(current)
-    for field in _DETAILS:
-        if given and field in given:
-            if given[field] is None:
-                if field != "label":
-                    out.pop(field, None)
-            elif not isinstance(given[field], str):
-                raise ApiError(INVALID_REQUEST, f"details.{field} must be a string")
-            else:
-                out[field] = given[field]
-    if not isinstance(out.get("label"), str) or not out["label"].strip():
-        raise ApiError(INVALID_REQUEST, "Request body is invalid, missing field: 'details.label'")
-    return {k: out[k] for k in _DETAILS if k in out}
+_ABSENT: Any = object()
 
 
 def _version_info(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
     out = dict(current)
+    if not given:
+        return out
     for field in VERSION_INFO_FIELDS:
         if given and field in given:
             if given[field] is None:
@@ -253,7 +203,8 @@ def _version_info(current: dict[str, Any], given: dict[str, Any] | None) -> dict
 
 
 def _scm_id(source: dict[str, Any] | None) -> str | None:
-    source = source or {}
+    if not source:
+        return None
     scm = source.get("scm")
     if isinstance(scm, dict):
         scm = scm.get("id")
@@ -261,10 +212,15 @@ def _scm_id(source: dict[str, Any] | None) -> str | None:
 
 
 # -- commands -----------------------------------------------------------------
-def create(ctx: Ctx, who: Principal, owner: str, body: dict[str, Any]) -> AlgorithmView:
+def create(ctx: Ctx, who: Principal, owner: str, body: dict[str, Any],
+           present: Callable[[AlgorithmView], _Presented] | None = None) -> AlgorithmView | _Presented:
+    """The new algorithm's view; with ``present``, what ``present`` makes of it under the
+    store's lock (from the stored objects: no copies)."""
     with ctx.store.write() as state:
         algo = add(ctx, state, who, owner, body)
-        return view(state, algo)
+        if present is None:
+            return view(state, algo)
+        return present(view(state, algo, live=True))
 
 
 def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]) -> Algorithm:
@@ -273,8 +229,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
         raise ApiError(INVALID_REQUEST, "The request body must be a JSON object")
     name = check_name(body.get("name"), "algorithm name", INVALID_REQUEST)
     details = merge_details({}, body.get("details") or {})
-    given = resolve_algorithm_environment(ctx, body.get("settings"))
-    settings = check_settings({**require_settings(given, SETTINGS_DEFAULTS), "algorithm_callability": "private"})
+    settings = new_settings(resolve_algorithm_environment(ctx, body.get("settings")))
     owner = owner_of(state, owner)
     if not orgs.acts_for(state, who, owner):
         raise not_authorized(f"Caller is not authorized to perform the operation: only {owner} "
@@ -292,22 +247,27 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
         ssh = (scm.urls.get("ssh") or "ssh://git@github.com").rstrip("/")
         source = {"repository_https_url": f"{web}/{repo_owner}/{repo}", "repository_name": repo,
                   "repository_owner": repo_owner, "repository_ssh_url": f"{ssh}:{repo_owner}/{repo}.git"}
-    algo = Algorithm(id=ctx.ids.uuid(), owner=owner, name=name, details=details, settings=settings,
+    algo_id, webhook_secret = ctx.ids.uuids()
+    algo = Algorithm(id=algo_id, owner=owner, name=name, details=details, settings=settings,
                      scm_id=scm.id, source=source, created_at=ctx.clock.iso(), seq=state.next_seq(),
                      version_info=_version_info({}, body.get("version_info")),
-                     webhook_secret=ctx.ids.uuid())
+                     webhook_secret=webhook_secret)
     state.put_algorithm(algo)
     return algo
 
 
-def get(ctx: Ctx, who: Principal, owner: str, name: str) -> AlgorithmView:
+def get(ctx: Ctx, who: Principal, owner: str, name: str,
+        present: Callable[[AlgorithmView], _Presented] | None = None) -> AlgorithmView | _Presented:
+    """What GET answers (``view_current``); with ``present``, as :func:`create`."""
     with ctx.store.read() as state:
         algo = find(state, owner, name)          # find_visible and view_current, asking acts_for once
         manager = orgs.acts_for(state, who, algo.owner)
         if not (manager or is_public(algo)):
             raise not_found(owner, name)
         settle(algo)
-        return _current(state, algo, manager)
+        if present is None:
+            return _current(state, algo, manager)
+        return present(_current(state, algo, manager, live=True))
 
 
 def update(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any] | None) -> AlgorithmView:

@@ -119,7 +119,10 @@ def delete(ctx: Ctx, scm_id: str) -> None:
 def usable(state: State, scm_id: str | None) -> Scm:
     """The SCM a new algorithm is created on: the given one, or the default."""
     if not scm_id:
-        return next((s for s in state.scms.values() if s.default), state.scms[INTERNAL_ID])
+        for scm in state.scms.values():
+            if scm.default:
+                return scm
+        return state.scms[INTERNAL_ID]
     scm = find(state, scm_id)
     if not scm.enabled:
         raise ApiError(SCM_DISABLED, f"Unable to perform specified action on a disabled SCM: {scm_id}")

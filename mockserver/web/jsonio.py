@@ -1,4 +1,5 @@
-"""Compact JSON responses: no spaces, no trailing newline (unlike jsonify)."""
+"""Compact JSON responses: no spaces, no trailing newline (unlike jsonify); in the lane as its
+light answers (web/answer.py), under Flask as Werkzeug responses."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,8 @@ import orjson
 from flask import Response
 
 from mockserver.errors import INVALID_JSON, REQUEST_INVALID, ApiError
+from mockserver.web.answer import Answer
+from mockserver.web.lane import STATE
 
 
 def dumps_bytes(obj: Any) -> bytes:
@@ -19,9 +22,16 @@ def dumps_bytes(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(dumps_bytes(obj), status=status, headers=headers,
-                    content_type="application/json")
+def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> Response | Answer:
+    return bytes_response(dumps_bytes(obj), "application/json", status, headers)
+
+
+def bytes_response(body: bytes, content_type: str, status: int = 200,
+                   headers: dict | None = None) -> Response | Answer:
+    """``body`` as it is: the lane's answer in the lane, a Werkzeug response under Flask."""
+    if STATE.get() is not None and status >= 200 and status not in (204, 304):
+        return Answer(body, status, content_type, headers)
+    return Response(body, status=status, headers=headers, content_type=content_type)
 
 
 def error_response(err: ApiError, body: dict | None = None) -> Response:

@@ -18,10 +18,13 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any, Callable
 
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import ClosingIterator
+
+from mockserver.web.answer import Answer
 
 # The lane's RequestState of the request being answered (None under Flask, whose ``g`` it replaces).
 STATE: ContextVar["RequestState | None"] = ContextVar("mockserver.lane_state", default=None)
@@ -30,19 +33,49 @@ _NOT_IN_LANE = False
 ROUTE_PATH_MAX = 512        # longer paths are matched on every request, never cached: the cache stays small
 
 
-class LaneRequest(Request):
-    """A Werkzeug request with the two things Flask's adds that the hooks read, and a body read
-    straight from the server's stream: the lane takes only bodies of a declared length within
-    the limit, so Werkzeug's limited stream (a few µs per request) has nothing to add."""
-    endpoint: str | None = None
-    view_args: dict[str, Any] | None = None
-    _body: bytes | None = None
+class LaneRequest:
+    """The request as the app's steps and views read it: what they use, read straight from the
+    environ (a Werkzeug request costs several µs to build). The lane takes only ASCII paths and
+    bodies of a declared length within the limit, so the path needs no re-decoding and the body
+    is read straight from the server's stream. Anything else a reader asks for (cookies, the
+    stream, URLs) comes from a Werkzeug request of the same environ, built on first use."""
+    __slots__ = ("environ", "endpoint", "view_args", "_body", "_headers", "_werkzeug")
+
+    def __init__(self, environ: dict, endpoint: str, view_args: dict[str, Any]):
+        self.environ, self.endpoint, self.view_args = environ, endpoint, view_args
+        self._body = self._headers = self._werkzeug = None
+
+    @property
+    def method(self) -> str:
+        return self.environ["REQUEST_METHOD"]
+
+    @property
+    def path(self) -> str:
+        return "/" + self.environ.get("PATH_INFO", "").lstrip("/")
+
+    @property
+    def full_path(self) -> str:
+        return f"{self.path}?{self.environ.get('QUERY_STRING', '').encode('latin1').decode()}"
+
+    @property
+    def headers(self) -> EnvironHeaders:
+        if self._headers is None:
+            self._headers = EnvironHeaders(self.environ)
+        return self._headers
 
     def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False):
         body = self._body
         if body is None:
             body = self._body = _read_body(self.environ)
         return body.decode(errors="replace") if as_text else body
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        werkzeug = self._werkzeug
+        if werkzeug is None:
+            werkzeug = self._werkzeug = Request(self.environ, populate_request=False)
+        return getattr(werkzeug, name)
 
 
 class RequestState:
@@ -82,8 +115,7 @@ class Lane:
             route = self._route(method, path)
         if route is _NOT_IN_LANE or not self._plain_body(environ):
             return self.fallback(environ, start_response)
-        req = LaneRequest(environ)
-        req.endpoint, req.view_args = route[0], dict(route[1])
+        req = LaneRequest(environ, route[0], dict(route[1]))
         state = RequestState()
         token = STATE.set(state)
         try:
@@ -144,6 +176,8 @@ def _send(response, environ: dict, start_response: Callable):
     """The answer to the server. A body of bytes whose length is set, with nothing for Werkzeug
     to fix up (a Location, a status without a body), is sent as it is; anything else through
     Werkzeug's own ``response(environ, start_response)``."""
+    if type(response) is Answer:
+        return response(environ, start_response)
     status = response.status_code
     if response.direct_passthrough or status < 200 or status in (204, 304):
         return response(environ, start_response)

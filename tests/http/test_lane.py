@@ -149,3 +149,23 @@ def test_the_route_cache_is_bounded(apps):
     long = "L" * ROUTE_PATH_MAX
     assert _both(apps, "GET", f"/v1/algorithms/demo/{long}", None, AUTH)[0].startswith("404")
     assert not any(len(path) > ROUTE_PATH_MAX for _method, path in lane.routes)
+
+
+def test_cors_with_an_origin_list_applies_in_the_lane():
+    """With named origins every answer varies on Origin (the lane's answers add it as Werkzeug's do)."""
+    made = {lane: create_app(Settings(profile_scale=0.0, seed=99, clock="frozen",
+                                      cors_origins="http://localhost:3000"), lane=lane) for lane in (True, False)}
+    try:
+        for origin in ({"Origin": "http://localhost:3000"}, {"Origin": "https://elsewhere.example"}, {}):
+            for request in (("GET", "/v1/algorithms/demo/Hello", None, AUTH),
+                            ("GET", "/v1/algorithms/demo/NoSuch", None, AUTH),
+                            ("POST", "/v1/algo/demo/Hello?output=raw", '"Neo"', JSON),
+                            ("POST", "/v1/algorithms/demo", '{"name": 5}', JSON)):
+                method, path, body, headers = request
+                _, answer, _ = _both(made, method, path, body, {**headers, **origin})
+                assert ("Vary", "Origin") in answer
+                assert (("Access-Control-Allow-Origin", "http://localhost:3000") in answer) == bool(
+                    origin.get("Origin") == "http://localhost:3000")
+    finally:
+        for app in made.values():
+            app.extensions["mockserver"].close()

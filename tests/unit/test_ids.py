@@ -48,3 +48,9 @@ def test_real_clock_iso_is_iso_of_now():
     text = clock.iso()
     after = iso(dt.datetime.now(dt.timezone.utc))
     assert before <= text <= after and parse_iso(text) is not None and len(text) == len(before)
+
+
+def test_a_pair_of_uuids_is_two_uuids_in_a_row():
+    for seed in (1, 42, 2026):
+        pair, single = Ids(seed), Ids(seed)
+        assert [*pair.uuids(), pair.uuid(), *pair.uuids()] == [single.uuid() for _ in range(5)]

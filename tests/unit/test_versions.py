@@ -355,3 +355,31 @@ def test_fixture_section(ctx, tmp_path):
     (tmp_path / "dup.yaml").write_text("algorithms:\n  - {owner: demo, name: shout}\n")
     with pytest.raises(FixtureError, match="already exists"):
         load_file(ctx, tmp_path / "dup.yaml")
+
+
+def _held_elsewhere(lock) -> bool:
+    """Whether another thread finds ``lock`` taken."""
+    taken = []
+
+    def probe():
+        got = lock.acquire(blocking=False)
+        taken.append(not got)
+        if got:
+            lock.release()
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join(10)
+    return taken == [True]
+
+
+def test_create_and_get_present_the_stored_algorithm_under_the_lock(ctx):
+    def present(view):
+        return view.algo, _held_elsewhere(ctx.store.lock), render.algorithm(view, BASE)
+    body = {"name": "Shown", "details": {"label": "Shown"}, "settings": SETTINGS}
+    algo, held, created = algorithms.create(ctx, DEMO, "demo", body, present=present)
+    assert held and algo is ctx.store.state.algorithms["demo/Shown"]
+    algo, held, found = algorithms.get(ctx, DEMO, "demo", "shown", present=present)
+    assert held and algo is ctx.store.state.algorithms["demo/Shown"]
+    copied = algorithms.get(ctx, DEMO, "demo", "Shown")          # without present: copies, after the lock
+    assert copied.algo is not algo and render.algorithm(copied, BASE) == found == created
+    assert not _held_elsewhere(ctx.store.lock)
