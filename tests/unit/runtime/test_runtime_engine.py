@@ -299,9 +299,11 @@ def test_slots_queue_and_queue_full(engine, mode, tmp_path):
     t1.join(30)
     t2.join(30)
     assert [r.error for r in results] == [None, None]
-    # the queued call ran after the first one, on the same warm worker
-    assert [r.result["n"] for r in results] == [1, 2]
-    assert results[1].cold is False
+    # the queued call ran after the first one, on the same warm worker (the order in which the two
+    # threads then return is theirs: the first may still be on its way out when the second answers)
+    by_n = {r.result["n"]: r for r in results}
+    assert sorted(by_n) == [1, 2]
+    assert by_n[2].cold is False
     assert engine.stats()["pools"][key]["warm"] == 1
 
 
