@@ -258,28 +258,3 @@ def _callable(algo: Algorithm, spec: str, version: Version | None, build: Build 
         raise ApiError(BUILD_FAILED if build.status == "failed" else BUILD_NOT_FINISHED,
                        f"algo://{algo.full_name}/{spec} cannot be called: its build is {build.status}")
     return algo, build, version, manager
-    if spec == "latestPrivate":
-        # Seed 001: "Resolves to the latest version you have published privately" (docs/behaviour.md).
-        private = [v for v in algo.versions if v.callability == "private"] if manager else []
-        if not private:
-            raise _no_version(algo, spec, " (it has no privately published version)" if manager
-                              else " (only the owner may call latestPrivate)")
-        return result(max(private, key=version_key))
-    if _HASH_RE.match(spec):
-        build = next((b for b in algo.builds.values() if b.commit_sha.lower() == spec.lower()), None)
-        version = version_of_build(algo, build) if build else None
-        if build is None or not (manager or (version is not None and version.callability == "public")):
-            raise _no_version(algo, spec)
-        return result(version, build)
-    partial = _PARTIAL_RE.match(spec)
-    if partial:
-        major, minor = int(partial.group(1)), partial.group(2)
-        matches = [v for v in algo.versions if v.callability == "public" and version_key(v).major == major
-                   and (minor is None or version_key(v).minor == int(minor))]
-        if not matches:
-            raise _no_version(algo, spec)
-        return result(max(matches, key=version_key))
-    version = next((v for v in algo.versions if v.semantic_version == spec), None)
-    if version is None or not allowed(version):
-        raise _no_version(algo, spec)
-    return result(version)

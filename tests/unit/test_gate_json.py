@@ -3,9 +3,9 @@ import json
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from mockserver.edge.gate import parse_json
+from support.json_values import json_values
 
 EDGE_CASES = [
     b'{"a":1,"a":2}', b"1E400", b"-1E400", b"1e-400", b"NaN", b"Infinity", b'"\\ud800"', b"\xef\xbb\xbf{}",
@@ -35,11 +35,7 @@ def test_reads_what_json_loads_reads_and_refuses_what_it_refuses(data):
     _same(data)
 
 
-numbers = st.one_of(st.integers(min_value=-10**30, max_value=10**30),
-                    st.floats(allow_nan=False, allow_infinity=False))
-values = st.recursive(st.none() | st.booleans() | numbers | st.text(),
-                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                      max_leaves=12)
+values = json_values(non_finite=False)
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,10 +4,10 @@ import json
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from mockserver.runtime import BadInput
 from mockserver.runtime.inputs import decode_input
+from support.json_values import json_values
 
 EDGE_CASES = [
     b'{"a":1,"a":2}', b"1E400", b"-1E400", b"1e-400", b"NaN", b"Infinity", b"-Infinity", b'"\\ud800"',
@@ -69,11 +69,7 @@ def test_input_without_a_type_is_json_when_json_loads_reads_it(body):
     assert repr(got) == repr(expected) and type(got) is type(expected)
 
 
-numbers = st.one_of(st.integers(min_value=-10**30, max_value=10**30),
-                    st.floats(allow_nan=True, allow_infinity=True))
-values = st.recursive(st.none() | st.booleans() | numbers | st.text(),
-                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                      max_leaves=12)
+values = json_values(non_finite=True)
 
 
 @settings(max_examples=300, deadline=None)
