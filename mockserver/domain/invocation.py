@@ -60,13 +60,14 @@ def prepare(ctx: Ctx, who: Principal, owner: str, name: str, version_spec: str |
         settings = algo.settings
         profile = profile_for(ctx, settings if version is None else (version.settings or settings))
         full_name, commit = algo.full_name, build.commit_sha
-        call_key = _call_key(algo, full_name, caller_key)
+        key_permissions = _call_key_permissions(algo, caller_key)
         load_key = ctx.store.call_keys.load_key(algo.owner, full_name, commit,
                                                 call_permissions(algo, allow_data_write=True))
         secret_env = secrets.environment(algo) if algo.secrets else None
         may_see_source = is_owner or settings.get("source_visibility") == "open"
     if source is not None:       # the built commit, checked out outside the lock
         binding = gitbuilds.binding_for(ctx, *source)
+    call_key = callkeys.call_key(caller_key.owner, full_name, key_permissions)     # drawn outside the lock
     called = semver or commit
     env = {"ALGORITHMIA_API": base_url, "ALGORITHMIA_API_KEY": call_key.api_key,
            "ALGORITHMIA_ALGORITHM": full_name, "ALGORITHMIA_VERSION": called, "ALGORITHMIA_PROFILE": profile.name}
@@ -180,16 +181,15 @@ def _bound(target: str, base_dir: str | None, trusted: bool) -> Binding:
     return made
 
 
-def _call_key(algo: Algorithm, full_name: str, caller: ApiKey) -> callkeys.PendingKey:
-    """The key a running algorithm gets: it acts for the caller (seed 001: ``.my`` is the
-    calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
+def _call_key_permissions(algo: Algorithm, caller: ApiKey) -> dict:
+    """What the key a running algorithm gets may do: it acts for the caller (seed 001: ``.my``
+    is the calling user, so ``[]`` collections are the caller's alone), plus the algorithm-owner
     grant, reading the owner's ``algo://.my/*`` collections (``data.can_read``).
 
     It may call other algorithms only when the algorithm is pipeline_enabled, and write
     data only when the caller's key may. A new key for every call, live while it runs.
     """
-    return callkeys.call_key(caller.owner, full_name,
-                             call_permissions(algo, allow_data_write=caller.allows("allow_data_write")))
+    return call_permissions(algo, allow_data_write=caller.allows("allow_data_write"))
 
 
 def _record_error(ctx: Ctx, call: Call, error: CallError, request_id: str) -> None:

@@ -52,6 +52,8 @@ class Outcome:
 
 def clamp_timeout(t) -> float:
     """A call's timeout in seconds: the default when missing or not a positive number, at most 3000."""
+    if type(t) is float and 0.0 < t <= MAX_TIMEOUT_S:     # the usual: already one (the domain's)
+        return t
     try:
         t = float(t)
     except (TypeError, ValueError):

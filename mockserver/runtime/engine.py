@@ -165,15 +165,17 @@ class Engine:
 
     def abandon(self, admitted: Admitted) -> None:
         """Give back what an admitted call holds without running it."""
-        pool, waiter, to_stop = admitted.pool, admitted.waiter, []
+        pool, waiter, to_stop, outgoing = admitted.pool, admitted.waiter, [], None
         if admitted.outcome is None and pool is not None:
             with self._pools.lock:
                 if waiter is None:
-                    to_stop = self._release_locked(pool, admitted.worker, True)
+                    to_stop, outgoing = self._release_locked(pool, admitted.worker, True)
                 elif not waiter.done:
                     self._pools.leave_queue_locked(pool, waiter)
                 elif waiter.error is None:           # handed a slot (and maybe a worker) already
-                    to_stop = self._release_locked(pool, waiter.worker, True)
+                    to_stop, outgoing = self._release_locked(pool, waiter.worker, True)
+            if outgoing is not None:
+                outgoing[0].send_ahead(outgoing[1])
             stop_workers(to_stop)
         self._end(admitted)
 
@@ -198,6 +200,8 @@ class Engine:
                 waiter.ahead = (admitted.value, inv.want_stdout, _call_env(inv))
         if to_stop:
             stop_workers(to_stop, "a worker of a replaced pool")
+        if worker is not None and worker.mode == "process" and worker.kill_reason is None and not worker.alive():
+            worker = self._replace_dead(pool, worker)      # it exited while idle: the next, or a new one
         admitted.pool, admitted.worker, admitted.waiter = pool, worker, waiter
 
     def _new_pool(self, inv: Invocation) -> Pool:
@@ -265,9 +269,10 @@ class Engine:
             healthy = not done.restart
             duration = cold_cost + overhead + done.run_time
             if done.ok:
-                content_type = done.content_type
-                return Outcome(decode_payload(content_type, done.payload), content_type, duration, done.stdout,
-                               None, cold)
+                content_type, payload = done.content_type, done.payload
+                if content_type == "json":
+                    payload = decode_payload(content_type, payload)
+                return Outcome(payload, content_type, duration, done.stdout, None, cold)
             with self._pools.lock:
                 pool.errors += 1
             return Outcome.failed(inv, done.payload, duration, done.stdout, cold)
@@ -280,12 +285,25 @@ class Engine:
             return Outcome.failed(inv, died.error, duration, cold=cold)
         finally:
             with self._pools.lock:
-                to_stop = self._pools.release_locked(pool, worker, healthy, self._went_idle)
+                to_stop, outgoing = self._pools.release_locked(pool, worker, healthy, self._went_idle)
+            if outgoing is not None:               # the next queued call's message, first
+                outgoing[0].send_ahead(outgoing[1])
             if to_stop:
                 stop_workers(to_stop)
 
-    def _release_locked(self, pool: Pool, worker, healthy: bool) -> list:
+    def _release_locked(self, pool: Pool, worker, healthy: bool) -> tuple[list, Optional[tuple]]:
         return self._pools.release_locked(pool, worker, healthy, self._went_idle)
+
+    def _replace_dead(self, pool: Pool, worker):
+        """An idle worker process handed to a call has exited (the process is asked outside the
+        pools' lock: the system call lets go of the GIL): it is stopped, and the pool's next
+        live idle worker takes its place, or None (the call starts one)."""
+        dead: list = []
+        while worker is not None and worker.kill_reason is None and not worker.alive():
+            with self._pools.lock:
+                worker = self._pools.replace_dead_locked(pool, worker, dead)
+        stop_workers(dead, "an idle worker that exited")
+        return worker
 
     # ------------------------------------------------------------ bindings
 

@@ -23,7 +23,7 @@ Cheaper than worker processes, but with documented limitations:
 """
 from __future__ import annotations
 
-import queue
+import os
 import threading
 import time
 from typing import Any, Optional
@@ -41,22 +41,35 @@ _DISCARD = Capture(keep=False)       # the stdout of calls that did not ask for 
 class _Runner:
     """A daemon thread that runs one virtual worker's calls, one at a time. A runner whose call
     timed out or was cancelled is abandoned (:meth:`stop`), never used again: its signal and
-    result slot belong to that call alone."""
+    result slot belong to that call alone.
+
+    The caller wakes the runner by writing to a pipe the runner reads: the write lets go of the
+    GIL before it wakes the runner, so the runner can take the GIL at once. (A queue's put wakes
+    it while the caller still holds the GIL: it woke, found the GIL taken and slept again, about
+    two more context switches per call under load.) The runner answers by releasing a lock; the
+    caller waits on it with the call's timeout."""
 
     def __init__(self, name: str):
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        self._job: Optional[tuple] = None
         # A bare lock as the one-shot "done" signal of the current call: released by the runner,
         # taken by the caller. Made once per runner, not per call.
         self._done = threading.Lock()
         self._done.acquire()
         self._result: Any = None
-        threading.Thread(target=self._serve, name=name, daemon=True).start()
+        try:
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+        except BaseException:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise
 
     def run(self, fn, args: tuple, timeout: float, cancelled: Optional[threading.Event] = None):
         """``(finished, result)`` of ``fn(*args)``, waiting at most ``timeout`` seconds (less
         if ``cancelled`` is set)."""
         done = self._done
-        self._jobs.put((fn, args))
+        self._job = (fn, args)
+        os.write(self._wake_w, _RUN)
         if cancelled is None:
             finished = done.acquire(timeout=timeout)
         else:                              # in slices, looking at ``cancelled`` between them
@@ -70,18 +83,30 @@ class _Runner:
         return True, result
 
     def stop(self) -> None:
-        """Exit after the current call (if any)."""
-        self._jobs.put(None)
+        """Exit after the current call (if any). The owner calls it once, never during :meth:`run`."""
+        fd, self._wake_w = self._wake_w, -1
+        if fd >= 0:
+            try:
+                os.write(fd, _EXIT)
+            finally:
+                os.close(fd)
 
     def _serve(self) -> None:
-        jobs, done = self._jobs, self._done
-        while (job := jobs.get()) is not None:
-            fn, args = job
-            try:
-                self._result = fn(*args)
-            except BaseException as exc:  # pragma: no cover - fn catches everything
-                self._result = exc
-            done.release()
+        done = self._done
+        try:
+            while os.read(self._wake_r, 1) == _RUN:
+                fn, args = self._job
+                self._job = None
+                try:
+                    self._result = fn(*args)
+                except BaseException as exc:  # pragma: no cover - fn catches everything
+                    self._result = exc
+                done.release()
+        finally:
+            os.close(self._wake_r)
+
+
+_RUN, _EXIT = b"\x01", b"\x00"
 
 
 def _run_in_thread(fn, timeout: float, name: str):

@@ -39,7 +39,7 @@ class Waiter:
         self.done = False
         self.error: Optional[StopReason] = None
         # (value, want_stdout, env) of a call whose message the finishing call may send ahead
-        # to the worker it hands over (ProcessWorker.send_ahead); ``sent`` once it did.
+        # to the worker it hands over (ProcessWorker.send_ahead); ``sent`` once it took that on.
         self.ahead: Optional[tuple] = None
         self.sent = False
 
@@ -131,14 +131,23 @@ class Pools:
             pool.timeouts += 1
 
     def _pop_idle_locked(self, pool: Pool, dead: list):
+        """The most recently used idle worker not known to be dead (the caller asks the process
+        itself, outside the lock: :meth:`replace_dead_locked`), or None."""
         while pool.idle:
             w = pool.idle.pop()            # most recently used first
-            if w.alive():
+            if w.alive(probe=False):
                 pool.active.add(w)
                 return w
             self.forget_locked(w)
             dead.append(w)
         return None
+
+    def replace_dead_locked(self, pool: Pool, worker, dead: list):
+        """``worker`` (handed out idle) turned out dead: out of the pool's accounting, into
+        ``dead`` to stop; the next idle worker in its place, or None (start one)."""
+        self.discard_locked(pool, worker)
+        dead.append(worker)
+        return self._pop_idle_locked(pool, dead)
 
     # ------------------------------------------------------------ processes
 
@@ -190,10 +199,13 @@ class Pools:
         if worker.mode == "inprocess" and pool.shared is worker.shared:
             self.drop_shared_locked(pool)
 
-    def release_locked(self, pool: Pool, worker, healthy: bool, on_idle) -> list:
+    def release_locked(self, pool: Pool, worker, healthy: bool, on_idle) -> tuple[list, Optional[tuple]]:
         """The call on ``worker`` (None: it never got one) ended: hand the worker (if still
-        usable) to the next queued call, or back to the idle list. Returns workers to stop."""
-        to_stop = []
+        usable) to the next queued call, or back to the idle list. Returns the workers to stop
+        and, when the queued call handed a worker process may have its message sent ahead,
+        ``(worker, message)`` for the caller to send once it has let go of the lock
+        (``ProcessWorker.send_ahead``), else None."""
+        to_stop, outgoing = [], None
         if worker is not None:
             known = worker in pool.active
             pool.active.discard(worker)
@@ -212,7 +224,9 @@ class Pools:
             if worker is not None:
                 pool.active.add(worker)
                 if w.ahead is not None and worker.mode == "process":
-                    w.sent = worker.send_ahead(*w.ahead)
+                    message = worker.message_ahead(*w.ahead)
+                    if message is not None:
+                        w.sent, outgoing = True, (worker, message)
             w.worker = worker
             w.done = True
             w.wake()
@@ -221,7 +235,7 @@ class Pools:
             if worker is not None:
                 pool.idle.append(worker)
                 on_idle(pool.profile)
-        return to_stop
+        return to_stop, outgoing
 
     # ------------------------------------------------------------ retiring
 

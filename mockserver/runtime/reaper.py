@@ -55,6 +55,8 @@ class IdleReaper:
     def went_idle_locked(self, profile: Profile) -> None:
         """A worker of ``profile`` just went idle (pools lock held): wake the reaper if it is due
         before the reaper's next round."""
+        if self.scale <= 0:                # workers never go cold: nothing to wake the reaper for
+            return
         limit = self.idle_timeout(profile)
         if limit is not None and not self._wake.is_set() and (
                 self._due is None or time.monotonic() + limit < self._due):

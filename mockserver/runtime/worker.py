@@ -171,29 +171,33 @@ class ProcessWorker:
         self._env_sent = env
         return self.reply(timeout, cancelled)
 
-    def send_ahead(self, value: Any, want_stdout: bool, env: dict) -> bool:
-        """Send a queued call's message for it, from the thread whose call on this worker has
-        just ended, so the worker starts at once instead of when the queued call's thread gets
-        to run; that thread then only reads the :meth:`reply`. False (nothing sent) for a message
-        over ``SEND_AHEAD_MAX`` bytes or one that does not pickle: the queued call sends it
-        itself, and meets the same error. Called under the pools' lock, hence the size bound.
-        The queued call's timeout then counts from its first read, a thread wake-up after the
-        worker started on it."""
+    def message_ahead(self, value: Any, want_stdout: bool, env: dict) -> Optional[bytes]:
+        """A queued call's message, made by the thread whose call on this worker has just ended
+        (under the pools' lock, hence the size bound), for it to :meth:`send_ahead` once it has
+        let go of that lock: the worker then starts at once instead of when the queued call's
+        thread gets to run, and that thread only reads the :meth:`reply`. None (nothing to send)
+        for a message over ``SEND_AHEAD_MAX`` bytes or one that does not pickle: the queued call
+        sends it itself, and meets the same error. The queued call's timeout counts from its
+        first read, a thread wake-up after the worker started on it."""
         try:
             message = self._call_message(value, want_stdout, env)
         except Exception:       # noqa: BLE001 - e.g. RecursionError: the call itself raises it again
-            return False
+            return None
         if len(message) > SEND_AHEAD_MAX:
-            return False
+            return None
+        self._env_sent = env
+        return message
+
+    def send_ahead(self, message: bytes) -> None:
+        """Send what :meth:`message_ahead` made (outside the pools' lock: a send lets go of the GIL)."""
         try:
             self.conn.send(message)
         except OSError:
             pass                # a dead worker: the reply's read reports its death, as call() would
-        self._env_sent = env
-        return True
 
     def reply(self, timeout: float, cancelled: Optional[threading.Event] = None) -> Executed:
-        """The answer to the call sent last (by :meth:`call` or :meth:`send_ahead`)."""
+        """The answer to the call sent last (by :meth:`call` or :meth:`send_ahead`; a reply read
+        before a message sent ahead has gone out waits for it)."""
         reply = self.receive(timeout, cancelled)
         if reply is None:
             raise WorkerDied(self._death_error())

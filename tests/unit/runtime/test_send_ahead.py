@@ -1,6 +1,7 @@
-"""A queued call's message is sent to the worker by the call that hands it over
-(ProcessWorker.send_ahead): every queued call still gets its own answer, and a message too big
-to send under the pools' lock, or one that does not pickle, is left to the queued call itself."""
+"""A queued call's message is sent to the worker by the call that hands it over (made under the
+pools' lock by ProcessWorker.message_ahead, sent after it by send_ahead): every queued call still
+gets its own answer, and a message too big to make under the lock, or one that does not pickle,
+is left to the queued call itself."""
 from __future__ import annotations
 
 import json
@@ -26,15 +27,21 @@ def engine():
 
 @pytest.fixture()
 def sends(monkeypatch):
-    """The send_ahead calls and whether each sent (the real method runs)."""
-    seen: list[bool] = []
-    real = worker_module.ProcessWorker.send_ahead
+    """For each message made to be sent ahead, whether one was (None: too big, or unpicklable),
+    and how many were sent (the real methods run)."""
+    seen = {"made": [], "sent": 0}
+    made, send = worker_module.ProcessWorker.message_ahead, worker_module.ProcessWorker.send_ahead
 
-    def counting(self, *args):
-        sent = real(self, *args)
-        seen.append(sent)
-        return sent
-    monkeypatch.setattr(worker_module.ProcessWorker, "send_ahead", counting)
+    def making(self, *args):
+        message = made(self, *args)
+        seen["made"].append(message is not None)
+        return message
+
+    def sending(self, message):
+        seen["sent"] += 1
+        return send(self, message)
+    monkeypatch.setattr(worker_module.ProcessWorker, "message_ahead", making)
+    monkeypatch.setattr(worker_module.ProcessWorker, "send_ahead", sending)
     return seen
 
 
@@ -67,7 +74,7 @@ def test_queued_calls_sent_ahead_each_get_their_own_answer(engine, sends, tmp_pa
     for i in range(12):
         assert results[i].error is None, results[i].error
         assert results[i].result == {"n": i}
-    assert sends == [True] * 12, "each queued call was handed over with its message sent"
+    assert sends == {"made": [True] * 12, "sent": 12}, "each queued call was handed over with its message sent"
 
 
 def test_a_message_over_the_bound_is_sent_by_its_own_call(engine, sends, tmp_path):
@@ -75,4 +82,4 @@ def test_a_message_over_the_bound_is_sent_by_its_own_call(engine, sends, tmp_pat
     results = run_queued(engine, [json.dumps(text).encode()] * 3, tmp_path)
     for i in range(3):
         assert results[i].error is None and results[i].result == text
-    assert sends == [], "a body over the bound is never pickled under the pools' lock"
+    assert sends == {"made": [], "sent": 0}, "a body over the bound is never pickled under the pools' lock"
