@@ -83,6 +83,7 @@ class Settings:
     host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
     port: int = 8080
     threads: int = 32
+    cpu: str = "auto"                                    # the one CPU serve() runs the threads on (runtime/placement.py)
     workers: int = 1                                     # processes; anything but 1 is refused (serve.py)
     connection_limit: int = 1000
     idle_timeout: float = 30.0
@@ -135,6 +136,18 @@ def _uid_range(raw: str, name: str) -> str:
     if value in ("auto", "off") or (sep and first.isdigit() and last.isdigit() and 0 < int(first) <= int(last)):
         return value
     raise SettingError(f"{name}={raw!r}: expected auto, off or FIRST-LAST (e.g. 50000-59999)")
+
+
+def _cpu(raw: str, name: str) -> str:
+    value = raw.strip().lower()
+    if value in ("auto", "all"):
+        return value
+    if not (value.isascii() and value.isdigit()):
+        raise SettingError(f"{name}={raw!r}: expected auto, all or a CPU number")
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if usable and int(value) not in usable:
+        raise SettingError(f"{name}={raw!r}: this process may use CPUs {', '.join(map(str, usable))} only")
+    return str(int(value))
 
 
 def _choice(*allowed: str) -> Callable[[str, str], str]:
@@ -280,6 +293,9 @@ OPTIONS: tuple[Option, ...] = (
                                 _INT, metavar="MB"),
     Option("threads", "threads that run requests; calls, binding checks and builds never take more than "
                       "`--threads` minus max(4, a quarter) of them (their limits shrink to fit)", _INT, metavar="N"),
+    Option("cpu", "the one CPU the server's threads run on: `auto` (default) picks one of those the process may "
+                  "use, `all` lets them run on every one, a number names it; worker processes always run on all "
+                  "of them (docs/speed.md, \"Phase G\")", _cpu, metavar="CPU"),
     Option("workers", "server processes: only 1 is accepted (the state is in one process's memory)",
                       _INT, metavar="N"),
     Option("connection_limit", "open connections; past it new ones wait in the listen backlog", _INT, metavar="N"),
@@ -352,7 +368,9 @@ PLUGIN_OPTIONS: tuple[Option, ...] = (
 )
 
 # The session's own server always listens on loopback, on a free port: no options for these.
-PLUGIN_FIXED: Mapping[str, Any] = {"host": "127.0.0.1", "port": 0}
+# The session's server: loopback, a free port, and the test process's CPUs left alone (only the
+# ``serve()`` entry pins its threads: runtime/placement.py).
+PLUGIN_FIXED: Mapping[str, Any] = {"host": "127.0.0.1", "port": 0, "cpu": "all"}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from mockserver.runtime import procs
+from mockserver.runtime import placement, procs
 from mockserver.runtime.errors import (LOADING_ERROR, CallError, StopReason, WorkerDied, aborted_error, call_error,
                                        cancelled_error)
 from mockserver.runtime.executor import Executed
@@ -93,6 +93,9 @@ class ProcessWorker:
                 raise WorkerDied(call_error(problem, LOADING_ERROR))
             run_as, code_fds = self.identity.run_as(self.spec["target"])
             self.spec, cwd = {**self.spec, "run_as": run_as}, self.identity.home
+        cpus = placement.worker_cpus()
+        if cpus:                             # off the pinned server's CPU (placement.py)
+            self.spec = {**self.spec, "cpus": cpus}
         parent_sock, child_sock = socket.socketpair()
         try:
             proc = subprocess.Popen(

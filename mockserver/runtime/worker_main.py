@@ -29,11 +29,10 @@ import select
 import signal
 import socket
 import sys
-import time
 from typing import Optional
 
 from mockserver.runtime import binding as _binding
-from mockserver.runtime import hardening, procs, traces
+from mockserver.runtime import hardening, placement, procs, traces
 from mockserver.runtime.context import InvocationContext, reset_current, set_current
 from mockserver.runtime.errors import BindingError, call_error
 from mockserver.runtime.executor import execute, prepare
@@ -169,7 +168,8 @@ def child_main(fd: int) -> None:
         spec = _loads(conn.recv())
     except Exception:                     # noqa: BLE001 - no spec: exit code 3 tells the server
         os._exit(3)
-    setup_problems = [p for p in (inspection, procs.become_subreaper()) if p]
+    # First, before its threads start: off the server's one CPU, onto all the server had.
+    setup_problems = [p for p in (placement.release(spec.get("cpus")), inspection, procs.become_subreaper()) if p]
     drain = OutputDrain(int(spec.get("stdout_cap") or (1 << 20)))
     start_thread(_watch_server, "server-watch", sock)
     for p in reversed(spec.get("sys_path") or []):
@@ -192,32 +192,14 @@ def child_main(fd: int) -> None:
     os._exit(0)
 
 
-# After a reply, the worker looks for its next message for this long before it sleeps in recv().
-# On virtual machines an idle vCPU halts, and waking it for the next call costs far more than the
-# call: lingering keeps a busy worker awake (the worker-process invoke under load: 412-525 ->
-# 907-1,116 req/s on the 2-core benchmark VM, docs/speed.md), at a cost bounded by 1 ms of one
-# core per call. Between looks it yields its core: the server's threads (which send that next
-# message) run first when they are ready, instead of competing with a spinning worker.
-LINGER_S = 0.001
-_yield = getattr(os, "sched_yield", lambda: None)
-
-
-def _linger(poll: "select.poll") -> None:
-    """Return once a message (or the end of the connection) is waiting on the polled socket, or
-    after ``LINGER_S``."""
-    deadline = time.perf_counter() + LINGER_S
-    while not poll.poll(0) and time.perf_counter() < deadline:
-        _yield()
-
-
 def _serve_calls(conn: FramedSocket, spec: dict, base_env: dict, ctx: InvocationContext, loaded,
                  drain: OutputDrain) -> None:
     me = os.getpid()
     applied_keys: set = set()
-    incoming = select.poll()
-    incoming.register(conn.sock, select.POLLIN)
+    # After a reply the worker sleeps in recv() at once. (It used to look for the next message for
+    # 1 ms first, to spare a halted vCPU's wake-up; since the server runs on one CPU of its own,
+    # that spinning only took the CPU the clients and other workers need: docs/speed.md, "Phase G".)
     while True:
-        _linger(incoming)
         try:
             data = conn.recv()
         except (EOFError, OSError):

@@ -40,6 +40,7 @@ import waitress
 
 from mockserver.app import server_body_bound
 from mockserver.control.logs import configure_logging, quiet_injected_drops
+from mockserver.runtime import placement
 from mockserver.settings import Settings
 
 log = logging.getLogger("mockserver")
@@ -106,7 +107,10 @@ def serve(app, *, settings: Settings, workers: int | None = None) -> None:
     gc.collect()
     _return_freed_heap_to_the_os()
     gc.freeze()
-    log.info("algorithmia-mock ready (1 process, %s threads)", options(settings)["threads"])
+    # Before waitress starts its threads, which inherit the CPU (runtime/placement.py).
+    cpu = placement.pin_server(settings.cpu)
+    log.info("algorithmia-mock ready (1 process, %s threads, %s)", options(settings)["threads"],
+             "every CPU" if cpu is None else f"on CPU {cpu}; worker processes on every CPU")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)      # docker stop: a clean exit, code 0
     try:
         waitress.serve(app, sockets=[sock], **options(settings))   # returns on KeyboardInterrupt

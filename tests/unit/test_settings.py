@@ -99,7 +99,7 @@ def test_every_setting_is_a_plugin_option_and_every_plugin_option_a_setting_or_t
     expected = {f"--mockserver-{o.flag[2:]}": o for o in OPTIONS if o.name not in PLUGIN_FIXED}
     expected.update({f"--mockserver-{o.flag[2:]}": o for o in PLUGIN_OPTIONS})
     assert set(added) == set(expected)
-    assert set(PLUGIN_FIXED) == {"host", "port"}            # the session's server: loopback, a free port
+    assert set(PLUGIN_FIXED) == {"host", "port", "cpu"}     # the session's server: loopback, a free port, no pinning
     assert "--mockserver-url" in added and "--mockserver-seed" in added and "--mockserver-algorithms-dir" in added
     for flag, kwargs in added.items():
         option = expected[flag]
