@@ -17,7 +17,6 @@ server (a build's ``pip install``, start-up's uid probe) stay on its CPU.
 from __future__ import annotations
 
 import os
-import random
 from typing import Optional
 
 _worker_cpus: Optional[list[int]] = None     # set once the server is pinned: what it could use before
@@ -31,7 +30,13 @@ def usable_cpus() -> list[int]:
         return []
 
 
-def choose_cpu(choice: str, usable: list[int], pick=random.choice) -> Optional[int]:
+def _pick(cpus: list[int]) -> int:
+    # os.urandom, not the random module: worker processes import this module too, and random
+    # costs them its import (and hashlib's).
+    return cpus[int.from_bytes(os.urandom(4), "big") % len(cpus)]
+
+
+def choose_cpu(choice: str, usable: list[int], pick=_pick) -> Optional[int]:
     """The CPU ``choice`` names among ``usable``: ``all``: none (no pinning); ``auto``: one of them
     at random (servers started side by side rarely land on one CPU, which a choice by process id
     would not give containers, whose servers all have the same pid); a number: that CPU. None
