@@ -101,7 +101,7 @@ class Bench:
         install = (f"algorithmia-mock {v['algorithmia-mock']} by `pip install .` (no extras) into a fresh venv; the "
                    f"image's CMD from the wheel alone (`pip wheel --no-deps`, `pip install` of it)")
         servers = (f"mock and bare Flask {v['flask']} (Werkzeug {v['werkzeug']}) under `python -m mockserver.serving.serve` "
-                   f"(waitress {v['waitress']}, 1 process, {self.threads} threads: the default); bare Flask under gunicorn {v['gunicorn']} gthread "
+                   f"(waitress {v['waitress']}, 1 process, {self.threads} threads on one CPU: the defaults, `--cpu auto`); bare Flask under gunicorn {v['gunicorn']} gthread "
                    f"(1 worker, {GUNICORN_THREADS} threads); Prism {installs.prism_version()} (`prism mock "
                    f"openapi/algorithmia.yaml`, default logging and `-v error`)")
         return install, servers
