@@ -294,8 +294,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("threads", "threads that run requests; calls, binding checks and builds never take more than "
                       "`--threads` minus max(4, a quarter) of them (their limits shrink to fit)", _INT, metavar="N"),
     Option("cpu", "the one CPU the server's threads run on: `auto` (default) picks one of those the process may "
-                  "use, `all` lets them run on every one, a number names it; worker processes always run on all "
-                  "of them (docs/speed.md, \"Phase G\")", _cpu, metavar="CPU"),
+                  "use, `all` lets them run on every one, a number names it; worker processes then run on the "
+                  "others (docs/speed.md, \"Phase G\")", _cpu, metavar="CPU"),
     Option("workers", "server processes: only 1 is accepted (the state is in one process's memory)",
                       _INT, metavar="N"),
     Option("connection_limit", "open connections; past it new ones wait in the listen backlog", _INT, metavar="N"),

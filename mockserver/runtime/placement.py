@@ -1,4 +1,4 @@
-"""Which CPUs the server's threads run on: one, while its worker processes keep all of them.
+"""Which CPUs the server's threads run on: one, while its worker processes run on the others.
 
 The server's threads take turns holding Python's one interpreter lock (the GIL), so they never
 run Python at the same time. Spread over several CPUs, every hand-over of that lock (a request
@@ -6,20 +6,22 @@ thread to the HTTP loop, to a runner thread and back) wakes a thread on another 
 benchmark's 2-CPU virtual machine that cost the server half its throughput and most of its tail
 latency (docs/speed.md, "Phase G"). ``serve()`` therefore runs its threads on one CPU
 (:func:`pin_server`, the ``--cpu`` setting), and every worker process a pinned server starts
-moves back to all the CPUs the server had (:func:`worker_cpus`, applied by the worker with
-:func:`release`), so algorithm code still runs beside the server, not on its CPU.
+moves to the other CPUs the server could use (:func:`worker_cpus`, applied by the worker with
+:func:`release`): algorithm code runs beside the server, never on its CPU. (Left free to run
+anywhere, a worker woken by the server was often woken on the server's own CPU, where the two
+then took turns.)
 
 Only the ``serve()`` entry pins: an app embedded in another process (the pytest plugin, a test's
-background server) leaves that process's CPUs alone. Threads started before the pin (start-up's
-binding checks, the idle reaper) keep every CPU; the short-lived non-worker children of a pinned
-server (a build's ``pip install``, start-up's uid probe) stay on its CPU.
+background server) leaves that process's CPUs alone. Threads and checker processes started
+before the pin (start-up's binding checks, the idle reaper) keep every CPU; the short-lived
+non-worker children of a pinned server (a build's ``pip install``) stay on its CPU.
 """
 from __future__ import annotations
 
 import os
 from typing import Optional
 
-_worker_cpus: Optional[list[int]] = None     # set once the server is pinned: what it could use before
+_worker_cpus: Optional[list[int]] = None     # set once the server is pinned: the CPUs but the server's
 
 
 def usable_cpus() -> list[int]:
@@ -54,19 +56,19 @@ def choose_cpu(choice: str, usable: list[int], pick=_pick) -> Optional[int]:
 
 def pin_server(choice: str) -> Optional[int]:
     """Run this thread, and every thread it starts from now on, on the CPU ``choice`` names
-    (:func:`choose_cpu`); remember the CPUs it had for worker processes. The CPU, or None."""
+    (:func:`choose_cpu`); the other CPUs it could use are the worker processes'. The CPU, or None."""
     global _worker_cpus
     usable = usable_cpus()
     cpu = choose_cpu(choice, usable)
     if cpu is None:
         return None
     os.sched_setaffinity(0, {cpu})
-    _worker_cpus = usable
+    _worker_cpus = [c for c in usable if c != cpu]
     return cpu
 
 
 def worker_cpus() -> Optional[list[int]]:
-    """The CPUs a new worker process should run on: the server's own before it was pinned, or
+    """The CPUs a new worker process should run on: those the server could use but its own, or
     None when the server is not pinned (the worker inherits the server's CPUs)."""
     return _worker_cpus
 

@@ -168,7 +168,7 @@ def child_main(fd: int) -> None:
         spec = _loads(conn.recv())
     except Exception:                     # noqa: BLE001 - no spec: exit code 3 tells the server
         os._exit(3)
-    # First, before its threads start: off the server's one CPU, onto all the server had.
+    # First, before its threads start: off the server's one CPU, onto the others it could use.
     setup_problems = [p for p in (placement.release(spec.get("cpus")), inspection, procs.become_subreaper()) if p]
     drain = OutputDrain(int(spec.get("stdout_cap") or (1 << 20)))
     start_thread(_watch_server, "server-watch", sock)

@@ -110,7 +110,7 @@ def serve(app, *, settings: Settings, workers: int | None = None) -> None:
     # Before waitress starts its threads, which inherit the CPU (runtime/placement.py).
     cpu = placement.pin_server(settings.cpu)
     log.info("algorithmia-mock ready (1 process, %s threads, %s)", options(settings)["threads"],
-             "every CPU" if cpu is None else f"on CPU {cpu}; worker processes on every CPU")
+             "every CPU" if cpu is None else f"on CPU {cpu}; worker processes on the others")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)      # docker stop: a clean exit, code 0
     try:
         waitress.serve(app, sockets=[sock], **options(settings))   # returns on KeyboardInterrupt
