@@ -1,7 +1,6 @@
 """runtime/placement.py: which CPU the served mock's threads run on, and that worker processes
 run on the server's other CPUs."""
 import json
-import os
 import subprocess
 import sys
 
