@@ -216,18 +216,26 @@ def iso(moment: _dt.datetime) -> str:
 
 
 _second_text: tuple[int, str] = (-1, "")
+_milli_text: tuple[int, str] = (-1, "")
 
 
 def _iso_now() -> str:
     """``iso(datetime.now(timezone.utc))`` (which floors to the microsecond, then the
-    millisecond): the text of the current second is made once per second (every create)."""
-    global _second_text
-    second, ms = divmod(time.time_ns() // 1_000_000, 1000)
+    millisecond): the text of the current second is made once per second (every create), and
+    records made within one millisecond share one string (each keeps its timestamp)."""
+    global _second_text, _milli_text
+    millis = time.time_ns() // 1_000_000
+    cached_millis, stamp = _milli_text
+    if cached_millis == millis:
+        return stamp
+    second, ms = divmod(millis, 1000)
     cached_second, text = _second_text
     if cached_second != second:
         text = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
         _second_text = (second, text)
-    return text + _MILLIS[ms]
+    stamp = text + _MILLIS[ms]
+    _milli_text = (millis, stamp)
+    return stamp
 
 
 _MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))

@@ -248,10 +248,12 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
         source = {"repository_https_url": f"{web}/{repo_owner}/{repo}", "repository_name": repo,
                   "repository_owner": repo_owner, "repository_ssh_url": f"{ssh}:{repo_owner}/{repo}.git"}
     algo_id, webhook_secret = ctx.ids.uuids()
+    # Only an external SCM's algorithm shows a webhook secret (scm_status); an internal one's
+    # would be 80 bytes kept per algorithm for nothing. (Drawn either way: seeded ids stay put.)
     algo = Algorithm(id=algo_id, owner=owner, name=name, details=details, settings=settings,
                      scm_id=scm.id, source=source, created_at=ctx.clock.iso(), seq=state.next_seq(),
                      version_info=_version_info({}, body.get("version_info")),
-                     webhook_secret=webhook_secret)
+                     webhook_secret="" if scm.id == scms.INTERNAL_ID else webhook_secret)
     state.put_algorithm(algo)
     return algo
 

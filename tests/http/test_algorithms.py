@@ -89,6 +89,11 @@ def test_scm_choice(api, admin):
     assert source["repository_https_url"] == "https://github.com/demo/MyAlgo"
     status = api.get("/v1/algorithms/demo/MyAlgo/scm/status").get_json()
     assert status["scm_connection_status"] == "active" and status["repository_webhook_url"].endswith("/scm/webhook")
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", status["repository_webhook_secret"])
+    # an internal repository has no webhook, and no secret for one
+    assert create(api, "Internal").status_code == 200
+    internal = api.get("/v1/algorithms/demo/Internal/scm/status").get_json()
+    assert internal["scm_connection_status"] == "active" and "repository_webhook_secret" not in internal
     assert admin.patch("/v1/admin/scms/github", {"enabled": False}).status_code == 200
     error_of(create(api, "Other", source={"scm_id": "github"}), 400, 4042)
 
