@@ -25,7 +25,7 @@ from mockserver.domain.context import Ctx
 from mockserver.control.faults import FaultSet
 from mockserver.domain.storage import Storage
 from mockserver.fixtures import load_into, replaces_sandbox
-from mockserver.edge.git_http import GitMiddleware
+from mockserver.edge.git_route import GitMiddleware
 from mockserver.control.logs import LOGGED_KEY, AccessLog, access_log, explanation, log_request
 from mockserver.control.metrics import Metrics
 from mockserver.errors import (BODY_CUT_OFF, BODY_TIMED_OUT, BODY_TOO_LARGE, INTERNAL, METHOD_NOT_ALLOWED, NO_SUCH_ROUTE,

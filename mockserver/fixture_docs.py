@@ -1,7 +1,7 @@
 """Fixture documents before they load: read, parsed (bounded), the bindings they name; and the
 start-up's early binding checks (:func:`start_binding_checks`).
 
-Kept apart from fixtures.py (which applies documents through the domain, validated by jsonschema)
+Kept apart from fixtures.py (which applies documents through the domain, checked by fixture_check.py)
 so that the ``mockserver`` command can start its fixtures' binding checks after importing little:
 this module, yaml and the runtime (docs/speed.md, "Start-up").
 """
@@ -117,7 +117,7 @@ def start_binding_checks(engine: Engine, settings: Settings) -> threading.Thread
     machine: a second checker process would cost its start for little). The fixtures' load asks
     for the same checks and gets these answers, waiting for those still running. Nothing is
     reported here: a file that does not parse or a refused check is the load's to report, as
-    without this. The document's schema is not checked here (jsonschema is imported with the app):
+    without this. The document's schema is not checked here (fixture_check.py comes with the app):
     a binding of a document the load then refuses may have been imported, in a checker process,
     as any start-up fixture's binding is: it is the operator's file, and the code policy's
     allowed folders apply all the same (``bindings_to_check``)."""

@@ -1,4 +1,4 @@
-"""Fixture files: YAML, validated against fixture_schema.yaml, loaded into the store.
+"""Fixture files: YAML, validated against fixture_schema.yaml (fixture_check.py), loaded into the store.
 
 Each section is applied through the same domain rules as the API, so a
 fixture cannot create a state the API could not. Every section's loader lives here
@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 from mockserver.domain.principal import Principal
 from mockserver.domain import algorithms, keys, orgs, scms, users, versions
@@ -29,6 +27,7 @@ from mockserver.domain.gitbuilds import store_folder_repository
 from mockserver.domain.context import Ctx
 from mockserver.domain.models import ApiKey
 from mockserver.errors import BINDING_NOT_ALLOWED, REQUEST_INVALID, TOO_MANY_CHECKS, ApiError
+from mockserver.fixture_check import FixtureSchema
 from mockserver.fixture_docs import (SHIPPED_LOADER, FixtureError, bindings_to_check, default_fixture, parse, section_items,
                                      is_shipped)
 from mockserver.runtime import Binding, Profile
@@ -36,7 +35,7 @@ from mockserver.runtime.errors import BindingError
 
 # A shipped file: parsed with libyaml (SHIPPED_LOADER), a tenth of the pure-Python loader's start-up time.
 _SCHEMA = yaml.load((Path(__file__).parent / "fixture_schema.yaml").read_text(), Loader=SHIPPED_LOADER)
-_VALIDATOR = Draft202012Validator(_SCHEMA)
+_CHECK = FixtureSchema(_SCHEMA)       # jsonschema only for a document it refuses (fixture_check.py)
 SYSTEM = Principal(ApiKey(api_key="", id="fixtures", owner=None, key_type="PlatformAdminKey"))
 
 
@@ -153,7 +152,7 @@ def _two_at_a_time(items: list[tuple], work: Callable[..., None]) -> None:
 
 def _first_schema_error(doc, name: str):
     try:
-        return best_match(_VALIDATOR.iter_errors(doc))
+        return _CHECK.first_error(doc)
     except RecursionError:
         raise FixtureError(name, "(top)", "nested too deeply") from None
 

@@ -7,6 +7,10 @@ share them. Blobs over 64 KiB are :class:`~mockserver.domain.blobstore.StoredBlo
 (their content is a file), the rest are dulwich objects in memory. It exports as
 ``{"refs": {name: sha}, "objects": {sha: [type_num, base64]}}`` (the state API); a blob over
 1 MiB exports as ``[3, null, size]`` unless the export asks for large blobs.
+
+dulwich's object classes are imported by the first function that makes, reads or tells apart
+git objects (``_git()``), not with this module: the store imports it at start-up, and a server
+whose algorithms are never built from a repository never needs them (~1 MB, issue 31).
 """
 from __future__ import annotations
 
@@ -16,12 +20,14 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Iterator, Union
-
-from dulwich.objects import Blob, Commit, ShaFile, Tree
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from mockserver.domain.blobstore import EXPORT_INLINE_MAX, INLINE_MAX, BlobStore, StoredBlob
 from mockserver.domain.gitlimits import NAME_MAX, OBJECT_OVERHEAD, GitLimits, RepositoryError
+
+if TYPE_CHECKING:
+    from dulwich.objects import Commit, ShaFile, Tree
 
 DEFAULT_BRANCH = b"refs/heads/master"
 CONF_FILE = "algorithmia.conf"        # what the platform put in every new repository
@@ -45,7 +51,14 @@ class OmittedBlob:
         return self.size
 
 
-GitObject = Union[ShaFile, StoredBlob, OmittedBlob]
+GitObject = Union["ShaFile", StoredBlob, OmittedBlob]
+
+
+@functools.cache
+def _git() -> ModuleType:
+    """``dulwich.objects``, imported on first use (see above; the import lock makes it once)."""
+    import dulwich.objects
+    return dulwich.objects
 
 
 def content_chunks(obj: GitObject) -> Iterator[bytes]:
@@ -72,7 +85,7 @@ class Repository:
     @functools.cached_property
     def inline_blob_bytes(self) -> int:
         """Bytes of blobs held in memory (a push puts blobs on disk once these pass REPO_INLINE_MAX)."""
-        return sum(obj.raw_length() for obj in self.objects.values() if isinstance(obj, Blob))
+        return sum(obj.raw_length() for obj in self.objects.values() if isinstance(obj, _git().Blob))
 
     # -- state -----------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -102,7 +115,7 @@ class Repository:
                     objects[sha.encode()] = OmittedBlob(sha.encode(), size)
                     continue
                 type_num, raw = value
-                obj = ShaFile.from_raw_string(int(type_num), base64.b64decode(raw, validate=True))
+                obj = _git().ShaFile.from_raw_string(int(type_num), base64.b64decode(raw, validate=True))
             except Exception as exc:      # dulwich's parse errors have no common base class
                 raise ValueError(f"git object {sha} cannot be read: {type(exc).__name__}: {exc}") from None
             if obj.id.decode() != sha:
@@ -126,7 +139,7 @@ class Repository:
                     raise ValueError(f"git blob {sha.decode()} ({obj.size} bytes) was left out of this export and "
                                      "this server no longer has it: export with GET /_mock/state?large_blobs=include")
                 moved[sha] = held
-            elif isinstance(obj, Blob) and obj.raw_length() > INLINE_MAX:
+            elif isinstance(obj, _git().Blob) and obj.raw_length() > INLINE_MAX:
                 moved[sha] = store.put_bytes(obj.as_raw_string())
         if not moved:
             return self
@@ -140,7 +153,7 @@ class Repository:
 
     def commit(self, commit_sha: str) -> Commit:
         obj = self.objects.get(commit_sha.encode())
-        if not isinstance(obj, Commit):
+        if not isinstance(obj, _git().Commit):
             raise RepositoryError(f"commit {commit_sha} is not in the repository")
         return obj
 
@@ -149,12 +162,13 @@ class Repository:
 
     def has_commit(self, sha: str) -> bool:
         obj = self.objects.get(sha.encode())
-        return isinstance(obj, Commit)
+        return isinstance(obj, _git().Commit)
 
     def walk(self, commit_sha: str, limits: GitLimits | None = None) -> Iterator[tuple[str, int, GitObject]]:
         """``(path, mode, blob)`` of every regular file of a commit's tree, without recursion.
         Entries a checkout must not write (symlinks, submodules, names like ``..``) are
         skipped; a tree deeper, or a path longer, than ``limits`` raises RepositoryError."""
+        Blob, Tree = _git().Blob, _git().Tree
         root = self.objects.get(self.commit(commit_sha).tree)
         if not isinstance(root, Tree):
             raise RepositoryError(f"the tree of commit {commit_sha} is not in the repository")
@@ -225,6 +239,7 @@ class Repository:
 
     def is_template(self, commit_sha: str, name: str, language: str | None) -> bool:
         """True when the commit's files are the untouched template (``algorithmia.conf`` aside)."""
+        Tree = _git().Tree
         root = self.objects.get(self.commit(commit_sha).tree)
         if not isinstance(root, Tree):
             return False
@@ -251,14 +266,15 @@ def _shown(path: bytes) -> str:
 
 # -- creating ------------------------------------------------------------------------
 def _tree(objects: dict[bytes, ShaFile], files: dict[str, bytes]) -> Tree:
-    tree = Tree()
+    git = _git()
+    tree = git.Tree()
     folders: dict[str, dict[str, bytes]] = {}
     for path, content in files.items():
         head, sep, rest = path.partition("/")
         if sep:
             folders.setdefault(head, {})[rest] = content
         else:
-            blob = Blob.from_string(content)
+            blob = git.Blob.from_string(content)
             objects[blob.id] = blob
             tree.add(head.encode(), _FILE_MODE, blob.id)
     for name, inner in folders.items():
@@ -269,7 +285,7 @@ def _tree(objects: dict[bytes, ShaFile], files: dict[str, bytes]) -> Tree:
 
 
 def _commit(tree: bytes, parents: list[bytes], message: str, timestamp: int) -> Commit:
-    commit = Commit()
+    commit = _git().Commit()
     commit.tree, commit.parents = tree, parents
     commit.author = commit.committer = _AUTHOR
     commit.author_time = commit.commit_time = int(timestamp)

@@ -1,5 +1,8 @@
 """The git smart-HTTP server: ``/git/{owner}/{algoname}.git`` on the API's port.
 
+Imported on the first git request (``git_route.py``): with the modules below it (dulwich's
+server among them) it adds ~4.6 MB to the server's memory, and most runs never use git.
+
 This module speaks the protocol; the rules are the domain's. Credentials are HTTP Basic with
 the API key as the password (the user name is not checked; git asks for both); who may clone
 or push is decided by ``domain/gitaccess.py``. Clones and fetches (upload-pack) are served by
@@ -36,24 +39,20 @@ from mockserver.errors import (GIT_AUTH_REQUIRED, GIT_BODY_TOO_LARGE, GIT_NOT_FO
 
 log = logging.getLogger("mockserver.git")
 
-PREFIX = "/git/"
 _PATH = re.compile(r"^/git/([^/]+)/([^/]+?)\.git(/.*)?$")
 _SERVICES = {"git-upload-pack": gitaccess.READ, "git-receive-pack": gitaccess.WRITE}
 _REALM = 'Basic realm="Algorithmia git"'
 _SPOOL_IN_MEMORY = 1024 * 1024          # a clone's answer past this goes to a temporary file
 
 
-class GitMiddleware:
-    """Sends ``/git/...`` to the git server, everything else to ``app``."""
+class GitServer:
+    """The WSGI application of ``/git/...`` requests (``git_route.GitMiddleware`` sends them here)."""
 
-    def __init__(self, app: Callable, server, max_push_bytes: int):
-        self.app = app
+    def __init__(self, server, max_push_bytes: int):
         self.server = server       # the default sandbox; a sandbox's own comes in the environ
         self.max_push_bytes = max_push_bytes       # a pushed pack, as sent (compressed)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if not environ.get("PATH_INFO", "").startswith(PREFIX):
-            return self.app(environ, start_response)
         try:
             status, headers, body = self.handle(environ)
         except ApiError as err:

@@ -27,7 +27,6 @@ from types import CodeType
 from typing import Any, Callable, Iterator, Optional
 
 import fastjsonschema
-from jsonschema.exceptions import best_match
 
 _SAME_MEANING = {"anyOf", "oneOf", "allOf", "type", "properties", "required", "additionalProperties", "items", "enum", "pattern",
                  "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -50,6 +49,13 @@ _UNSET: Any = object()
 def _oas30_validator(schema: dict[str, Any]):
     from openapi_schema_validator import OAS30Validator, oas30_format_checker
     return OAS30Validator(schema, format_checker=oas30_format_checker)
+
+
+def _best_match(errors: Iterator[Any]) -> Any:
+    # jsonschema (~3.6 MB) is imported with the authority, by the first value the compiled
+    # check refuses: a server that is sent only valid bodies never imports it (issue 31).
+    from jsonschema.exceptions import best_match
+    return best_match(errors)
 
 
 class SchemaValidator:
@@ -79,7 +85,9 @@ class SchemaValidator:
     def authority(self):
         """``OAS30Validator`` for the schema, made when first needed: a value the compiled
         check refuses, or a schema without one. (openapi-schema-validator imports
-        pydantic-settings, a third of the server's import time: start-up does without it.)"""
+        pydantic-settings, a third of the server's import time, and jsonschema: start-up does
+        without them.) Two first refusals at once may each build one: both are the same
+        validator, and the last one kept serves the rest."""
         authority = self._authority
         if authority is None:
             authority = self._authority = _oas30_validator(self.schema)
@@ -97,7 +105,7 @@ class SchemaValidator:
                 pass
         elif self._accepts is not None and self._accepts(value):
             return None
-        return best_match(self.authority.iter_errors(value))
+        return _best_match(self.authority.iter_errors(value))
 
     def iter_errors(self, value: Any) -> Iterator[Any]:
         """The authority's errors for ``value`` (none, at once, when the compiled check accepts it)."""

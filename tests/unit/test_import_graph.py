@@ -31,6 +31,8 @@ DEFERRED_ALLOWED: dict[tuple[str, str], str] = {
     ("mockserver.serving.cli", "mockserver.serving.start"): "start-up (issue 31): the command starts the "
         "fixtures' binding checks (child processes) before Flask and the app are imported, so the checks "
         "run while those load (docs/speed.md, Start-up)",
+    ("mockserver.edge.git_route", "mockserver.edge.git_http"): "memory (issue 31): the git server and dulwich's "
+        "smart-HTTP server under it (~4.6 MB) are imported on the first git request, not at start-up",
 }
 
 
@@ -195,7 +197,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mockserver.api", "mockserver.control"),         # the handlers of /v1 and of /_mock
     ("mockserver.edge",),                             # HTTP and git protocol: gate, spec, auth, CORS, /git
     ("mockserver.web",),                              # helpers api, control and edge share
-    ("mockserver.fixtures", "mockserver.fixture_docs"),   # fixture documents -> domain calls
+    ("mockserver.fixtures", "mockserver.fixture_docs", "mockserver.fixture_check"),   # fixture documents -> domain calls
     ("mockserver.domain",),                           # every rule of the API, and the store it keeps
     ("mockserver.runtime",),                          # the invocation engine (user code, workers)
     ("mockserver.errors", "mockserver.ids", "mockserver.pagination", "mockserver.settings",
