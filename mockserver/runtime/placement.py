@@ -62,7 +62,10 @@ def pin_server(choice: str) -> Optional[int]:
     cpu = choose_cpu(choice, usable)
     if cpu is None:
         return None
-    os.sched_setaffinity(0, {cpu})
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:              # a sandbox that refuses the call (seccomp): serve unpinned
+        return None
     _worker_cpus = [c for c in usable if c != cpu]
     return cpu
 

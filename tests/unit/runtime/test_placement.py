@@ -80,3 +80,12 @@ def test_pinning_holds_this_thread_and_the_threads_it_starts_and_leaves_the_othe
 def test_all_leaves_the_process_alone():
     got = _pin_in_a_child("all")
     assert got == {"before": None, "cpu": None, "main": USABLE, "thread": USABLE, "workers": None}
+
+
+def test_a_refused_pin_serves_unpinned(monkeypatch):
+    def refuse(_pid, _cpus):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(placement.os, "sched_setaffinity", refuse)
+    monkeypatch.setattr(placement, "usable_cpus", lambda: [0, 1])
+    assert placement.pin_server("auto") is None
+    assert placement.worker_cpus() is None
