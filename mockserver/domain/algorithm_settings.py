@@ -100,8 +100,33 @@ def new_settings(given: Any) -> dict[str, Any]:
      pipeline, insights) = map(given.get, KNOWN_SETTINGS)
     if network is None or pipeline is None or visibility is None or (language is not None and environment is None):
         _require(given)
-    return _checked("private", visibility, language, environment, package_set, environment_id,
-                    SETTINGS_DEFAULTS["license"] if license_ is None else license_, royalty, network, pipeline, insights)
+    return _shared(_checked("private", visibility, language, environment, package_set, environment_id,
+                            SETTINGS_DEFAULTS["license"] if license_ is None else license_, royalty, network,
+                            pipeline, insights))
+
+
+# Stored settings are replaced, never changed in place (api/render.py answers with them as they
+# are), so new algorithms with equal settings share one dict: most algorithms of a run have one
+# of a few, and each dict is ~270 bytes kept per algorithm. Bounded: a client sending ever new
+# settings costs at most _SHARED_MAX entries, then the table starts again.
+_SHARED_MAX = 1024
+_shared_settings: dict[tuple, dict[str, Any]] = {}
+
+
+def _shared(settings: dict[str, Any]) -> dict[str, Any]:
+    """The stored dict equal to ``settings`` (same keys in the same order, values of the same
+    types), or ``settings`` itself, kept for the next."""
+    try:
+        key = tuple((k, type(v), v) for k, v in settings.items())     # 1 == True: types too
+        found = _shared_settings.get(key)
+    except TypeError:                  # an unhashable value (a package_set list, say): not shared
+        return settings
+    if found is not None:
+        return found
+    if len(_shared_settings) >= _SHARED_MAX:
+        _shared_settings.clear()
+    _shared_settings[key] = settings
+    return settings
 
 
 def _checked(callability: Any, visibility: Any, language: Any, environment: Any, package_set: Any,

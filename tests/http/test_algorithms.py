@@ -377,3 +377,15 @@ def test_secrets_create_list_update_delete_never_show_values(api):
     assert api.delete(f"{base}/{secret['id']}").status_code == 204
     assert api.get(base).get_json() == {"results": [], "secrets": []}
     error_of(api.delete(f"{base}/{secret['id']}"), 404, 5004)
+
+
+def test_algorithms_created_with_equal_settings_change_apart(api):
+    """Equal settings are stored once (algorithm_settings._shared): an update of one algorithm,
+    and a publish that changes its settings, must leave the other's settings as they were."""
+    assert create(api, "Twin1").status_code == 200 and create(api, "Twin2").status_code == 200
+    before = api.get("/v1/algorithms/demo/Twin2").get_json()["settings"]
+    assert api.put("/v1/algorithms/demo/Twin1", {"settings": {**SETTINGS, "royalty_microcredits": 9,
+                                                               "license": "mit", "source_visibility": "open"}}
+                   ).status_code == 200
+    assert api.get("/v1/algorithms/demo/Twin1").get_json()["settings"]["license"] == "mit"
+    assert api.get("/v1/algorithms/demo/Twin2").get_json()["settings"] == before

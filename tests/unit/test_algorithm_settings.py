@@ -111,3 +111,26 @@ def test_details_merge_field_by_field_in_order(current, given_details, expected)
 def test_details_refusals(current, given_details, message):
     with pytest.raises(ApiError, match=message):
         algorithms.merge_details(current, given_details)
+
+
+def test_new_algorithms_with_equal_settings_share_one_stored_dict():
+    given = {**SETTINGS_DEFAULTS, "language": "python3-1", "environment": "cpu", "royalty_microcredits": 5,
+             "network_access": "full", "pipeline_enabled": False, "source_visibility": "closed"}
+    first, second = new_settings(dict(given)), new_settings(dict(given))
+    assert first is second and first == check_settings({**given, "algorithm_callability": "private"})
+    assert new_settings({**given, "royalty_microcredits": 6}) is not first      # another value
+    reordered = dict(reversed(list(given.items())))
+    assert new_settings(reordered) == first and list(new_settings(reordered)) == list(first)
+
+
+def test_the_shared_table_keeps_types_apart_skips_unhashable_values_and_is_bounded(monkeypatch):
+    from mockserver.domain import algorithm_settings as module
+    monkeypatch.setattr(module, "_shared_settings", {})
+    monkeypatch.setattr(module, "_SHARED_MAX", 3)
+    one, true = {"x": 1}, {"x": True}
+    assert module._shared(one) is one and module._shared(dict(true)) is not one    # 1 == True, types differ
+    listed = {"package_set": ["a"]}
+    assert module._shared(listed) is listed and module._shared({"package_set": ["a"]}) is not listed
+    for n in range(10):
+        module._shared({"n": n})
+    assert len(module._shared_settings) <= 3
