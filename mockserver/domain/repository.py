@@ -85,7 +85,8 @@ class Repository:
     @functools.cached_property
     def inline_blob_bytes(self) -> int:
         """Bytes of blobs held in memory (a push puts blobs on disk once these pass REPO_INLINE_MAX)."""
-        return sum(obj.raw_length() for obj in self.objects.values() if isinstance(obj, _git().Blob))
+        Blob = _git().Blob
+        return sum(obj.raw_length() for obj in self.objects.values() if isinstance(obj, Blob))
 
     # -- state -----------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +106,7 @@ class Repository:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Repository":
         objects: dict[bytes, GitObject] = {}
+        ShaFile = _git().ShaFile
         for sha, value in (data.get("objects") or {}).items():
             try:
                 if isinstance(value, list) and len(value) == 3 and value[1] is None:
@@ -115,7 +117,7 @@ class Repository:
                     objects[sha.encode()] = OmittedBlob(sha.encode(), size)
                     continue
                 type_num, raw = value
-                obj = _git().ShaFile.from_raw_string(int(type_num), base64.b64decode(raw, validate=True))
+                obj = ShaFile.from_raw_string(int(type_num), base64.b64decode(raw, validate=True))
             except Exception as exc:      # dulwich's parse errors have no common base class
                 raise ValueError(f"git object {sha} cannot be read: {type(exc).__name__}: {exc}") from None
             if obj.id.decode() != sha:
@@ -132,6 +134,7 @@ class Repository:
         """This repository with its large in-memory blobs moved to ``store`` and the blobs an
         export left out found there (ValueError when the store no longer has one)."""
         moved: dict[bytes, GitObject] = {}
+        Blob = _git().Blob
         for sha, obj in self.objects.items():
             if isinstance(obj, OmittedBlob):
                 held = store.get(sha)
@@ -139,7 +142,7 @@ class Repository:
                     raise ValueError(f"git blob {sha.decode()} ({obj.size} bytes) was left out of this export and "
                                      "this server no longer has it: export with GET /_mock/state?large_blobs=include")
                 moved[sha] = held
-            elif isinstance(obj, _git().Blob) and obj.raw_length() > INLINE_MAX:
+            elif isinstance(obj, Blob) and obj.raw_length() > INLINE_MAX:
                 moved[sha] = store.put_bytes(obj.as_raw_string())
         if not moved:
             return self
