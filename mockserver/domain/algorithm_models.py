@@ -8,6 +8,40 @@ from typing import Any, Container, NamedTuple, TypeVar
 from mockserver.domain.models import Scm
 
 
+class _NoEntries(dict):
+    """The one empty, read-only dict shared by every algorithm without builds, secrets, source
+    or version info: five empty containers were ~300 bytes of each stored algorithm, and a
+    server under create load stores tens of thousands. Filling it raises (a shared dict filled
+    in place would fill every algorithm's); the places that add to one give the algorithm a
+    dict of its own first (:func:`own_dict`). Copies and pickles of it (reset's baseline, a
+    sandbox's fork) are itself."""
+    __slots__ = ()
+
+    def _read_only(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise TypeError("NO_ENTRIES is shared by many records: give the record a dict of its own first")
+
+    __setitem__ = __delitem__ = setdefault = update = pop = popitem = clear = __ior__ = _read_only
+
+    def __reduce__(self) -> str:
+        return "NO_ENTRIES"      # pickle and copy: the module's one instance
+
+
+NO_ENTRIES: dict[str, Any] = _NoEntries()
+
+
+def _no_entries() -> dict[str, Any]:
+    return NO_ENTRIES
+
+
+def own_dict(record: Any, name: str) -> dict[str, Any]:
+    """``record.<name>``, first replaced by a dict of its own if it is the shared empty one."""
+    current = getattr(record, name)
+    if current is NO_ENTRIES:
+        current = {}
+        setattr(record, name, current)
+    return current
+
+
 @dataclass
 class Build:
     build_id: str
@@ -69,18 +103,20 @@ class Algorithm:
     details: dict[str, Any]
     settings: dict[str, Any]
     scm_id: str = "internal"
-    source: dict[str, Any] = field(default_factory=dict)     # repository_* fields for external SCMs
+    # The containers below start as the shared NO_ENTRIES (versions as an empty tuple):
+    # add to builds and secrets through own_dict; source and version_info are only replaced.
+    source: dict[str, Any] = field(default_factory=_no_entries)   # repository_* fields for external SCMs
     created_at: str = ""
     seq: int = 0
-    builds: dict[str, Build] = field(default_factory=dict)   # by build_id, oldest first
-    versions: list[Version] = field(default_factory=list)    # oldest first
+    builds: dict[str, Build] = field(default_factory=_no_entries)   # by build_id, oldest first
+    versions: tuple[Version, ...] = ()    # oldest first; publishing replaces the tuple
     binding: str | None = None        # default callable for new builds (None: platform template)
     binding_base: str | None = None
     binding_trusted: bool = field(default=False, metadata={"export": False})   # as Build's
     # version_info fields given on create/update, shown until a version is published
-    version_info: dict[str, Any] = field(default_factory=dict)
+    version_info: dict[str, Any] = field(default_factory=_no_entries)
     webhook_secret: str = ""          # SCM status of external-SCM algorithms
-    secrets: dict[str, Secret] = field(default_factory=dict)  # by id, oldest first
+    secrets: dict[str, Secret] = field(default_factory=_no_entries)  # by id, oldest first
 
     @property
     def full_name(self) -> str:

@@ -27,7 +27,7 @@ from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORIT
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
-from mockserver.domain.algorithm_models import (Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version,
+from mockserver.domain.algorithm_models import (NO_ENTRIES, Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version,
                                                 shallow_copy)
 from mockserver.domain.algorithm_settings import check_settings, new_settings, require_settings
 from mockserver.domain.context import Ctx
@@ -190,16 +190,16 @@ _ABSENT: Any = object()
 
 
 def _version_info(current: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
-    out = dict(current)
     if not given:
-        return out
+        return current
+    out = dict(current)
     for field in VERSION_INFO_FIELDS:
         if given and field in given:
             if given[field] is None:
                 out.pop(field, None)
             else:
                 out[field] = str(given[field])
-    return out
+    return out or NO_ENTRIES
 
 
 def _scm_id(source: dict[str, Any] | None) -> str | None:
@@ -239,7 +239,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
         raise ApiError(ALGORITHM_EXISTS, f"An algorithm with the requested name already exists: {taken.full_name}")
     source_in = body.get("source") or {}
     scm = scms.usable(state, _scm_id(source_in))
-    source: dict[str, Any] = {}
+    source: dict[str, Any] = NO_ENTRIES
     if scm.id != scms.INTERNAL_ID:
         repo = source_in.get("repository_name") or name
         repo_owner = source_in.get("repository_owner") or owner
@@ -252,7 +252,7 @@ def add(ctx: Ctx, state: State, who: Principal, owner: str, body: dict[str, Any]
     # would be 80 bytes kept per algorithm for nothing. (Drawn either way: seeded ids stay put.)
     algo = Algorithm(id=algo_id, owner=owner, name=name, details=details, settings=settings,
                      scm_id=scm.id, source=source, created_at=ctx.clock.iso(), seq=state.next_seq(),
-                     version_info=_version_info({}, body.get("version_info")),
+                     version_info=_version_info(NO_ENTRIES, body.get("version_info")),
                      webhook_secret="" if scm.id == scms.INTERNAL_ID else webhook_secret)
     state.put_algorithm(algo)
     return algo

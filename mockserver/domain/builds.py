@@ -30,7 +30,7 @@ from mockserver.runtime import Binding
 from mockserver.runtime.errors import BuildsBusy
 from mockserver.domain.store import State
 from mockserver.domain import callkeys, secrets
-from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build
+from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, own_dict
 from mockserver.domain.algorithms import find, find_managed, view
 from mockserver.domain.bindings import check_import
 from mockserver.domain.context import Ctx
@@ -246,7 +246,7 @@ def new_build(ctx: Ctx, state: State, algo: Algorithm, problem: str | None, *, c
         build.finishes_at = finished
     else:
         build.finished_at = finished
-    algo.builds[build.build_id] = build
+    own_dict(algo, "builds")[build.build_id] = build
     return build
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from mockserver.domain.principal import Principal
 from mockserver.errors import INVALID_REQUEST, SECRET_EXISTS, SECRET_NOT_FOUND, ApiError
-from mockserver.domain.algorithm_models import Algorithm, Secret
+from mockserver.domain.algorithm_models import Algorithm, Secret, own_dict
 from mockserver.domain.algorithms import find_by_id
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import SECRET_PROVIDERS
@@ -47,7 +47,7 @@ def create(ctx: Ctx, who: Principal, algorithm_id: str, body: dict[str, Any]) ->
         secret = Secret(id=ctx.ids.uuid(), short_name=short_name, secret_key=key, secret_value=value,
                         value_id=ctx.ids.uuid(), provider_id=provider, description=body.get("description") or "",
                         created_at=(now := ctx.clock.iso()), modified_at=now)
-        algo.secrets[secret.id] = secret
+        own_dict(algo, "secrets")[secret.id] = secret
         return copy.copy(secret)
 
 

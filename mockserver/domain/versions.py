@@ -17,7 +17,7 @@ from mockserver.errors import (BUILD_FAILED, BUILD_NOT_FINISHED, INVALID_BUILD_S
                       VERSION_ALREADY_PUBLISHED, VERSION_NOT_FOUND, ApiError)
 from mockserver.pagination import Page, paginate, sorted_source
 from mockserver.domain.store import State
-from mockserver.domain.algorithm_models import Algorithm, AlgorithmView, Build, Version
+from mockserver.domain.algorithm_models import NO_ENTRIES, Algorithm, AlgorithmView, Build, Version
 from mockserver.domain.algorithms import (BUILD_SETTINGS, merge_details, check_settings, find_managed,
                          find_visible, latest_build, latest_version, not_found, record_error, view,
                          settle, version_key, version_of_build)
@@ -140,11 +140,11 @@ def publish(ctx: Ctx, who: Principal, owner: str, name: str, body: dict[str, Any
                           details=dict(details), release_notes=pick("release_notes"),
                           sample_input=pick("sample_input"), sample_output=pick("sample_output"),
                           seq=state.next_seq())
-        algo.versions.append(version)
+        algo.versions = (*algo.versions, version)
         build.semantic_version = number
         algo.details = details
         algo.settings = {**algo.settings, **{k: v for k, v in settings.items() if k not in BUILD_SETTINGS}}
-        algo.version_info = {}
+        algo.version_info = NO_ENTRIES
         return view(state, algo, build, version, as_version=True)
 
 

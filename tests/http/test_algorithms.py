@@ -389,3 +389,24 @@ def test_algorithms_created_with_equal_settings_change_apart(api):
                    ).status_code == 200
     assert api.get("/v1/algorithms/demo/Twin1").get_json()["settings"]["license"] == "mit"
     assert api.get("/v1/algorithms/demo/Twin2").get_json()["settings"] == before
+
+
+def test_algorithms_created_empty_fill_apart(api):
+    """New algorithms share one read-only empty dict for builds, secrets, source and version
+    info (algorithm_models.NO_ENTRIES): a build, a version and a secret of one must not show on
+    its twin, and each then fills its own."""
+    assert create(api, "Empty1").status_code == 200 and create(api, "Empty2").status_code == 200
+    twin = api.get("/v1/algorithms/demo/Empty2").get_json()
+    compile_(api, "Empty1")
+    assert publish_request(api, "Empty1").status_code == 200
+    one_id = api.get("/v1/algorithms/demo/Empty1").get_json()["id"]
+    secret = {"short_name": "token", "secret_key": "TOKEN", "secret_value": "s3cret", "provider_id": "00000000-0000-4000-8000-000000000001"}
+    assert api.post(f"/v1/algorithms/{one_id}/secrets", secret).status_code == 200
+    assert len(api.get("/v1/algorithms/demo/Empty1/builds").get_json()["results"]) == 1
+    assert api.get("/v1/algorithms/demo/Empty2").get_json() == twin
+    assert api.get("/v1/algorithms/demo/Empty2/builds").get_json()["results"] == []
+    assert api.get("/v1/algorithms/demo/Empty2/versions").get_json()["results"] == []
+    assert api.get(f"/v1/algorithms/{twin['id']}/secrets").get_json()["results"] == []
+    compile_(api, "Empty2")
+    assert len(api.get("/v1/algorithms/demo/Empty1/builds").get_json()["results"]) == 1
+    assert len(api.get("/v1/algorithms/demo/Empty2/builds").get_json()["results"]) == 1
