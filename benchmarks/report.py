@@ -11,13 +11,24 @@ ROLES = (MOCK, MOCK_QUIET, *BARE, PRISM, PRISM_QUIET)
 VERDICT = {True: "PASS", False: "**FAIL**", None: "n/a"}
 
 
+QUIET_LOAD = 1.0     # a 1-minute load average below this at the start counts as a quiet machine
+
+
+def quiet(machine: dict) -> bool:
+    """The machine was quiet when the run started (the load at its end is mostly the run's own:
+    wrk and the servers keep about three of two CPUs' run queues busy)."""
+    start = machine.get("load_average_at_start") or []
+    return bool(start) and start[0] < QUIET_LOAD
+
+
 def header(res: dict) -> list[str]:
     mc, st = res["machine"], res["settings"]
     load = lambda xs: " / ".join(f"{x:.1f}" for x in xs)
     return [f"Date: {res['date']}  ",
             f"Machine: {mc['nproc']} CPUs ({mc['cpu']}), Python {mc['python']}, {mc['platform']}; "
             f"load average (1/5/15 min) {load(mc['load_average_at_start'])} at the start, "
-            f"{load(mc.get('load_average_at_end') or [])} at the end (other jobs share the machine: figures are noisy)  ",
+            f"{load(mc.get('load_average_at_end') or [])} at the end (the run's own load included)"
+            f"{'' if quiet(mc) else '; other jobs shared the machine: figures are noisy'}  ",
             f"Install: {res['install']}  ",
             f"Servers: {res['servers_text']}  ",
             f"Load: {mc['load_generator']}, {st['connections']} connections, {st['rounds']} rounds of "
