@@ -22,14 +22,12 @@ from typing import Any, Callable, Optional
 
 import fastjsonschema
 
-_SAME_MEANING = {"type", "properties", "required", "additionalProperties", "items", "enum", "minLength", "maxLength",
-                 "minItems", "maxItems", "oneOf", "anyOf", "allOf", "$ref"}
-_ANNOTATIONS = {"description", "title", "default", "examples", "$comment", "deprecated"}
+from mockserver.schema_translation import Dialect, Inexact, translate
+
+_SAME_MEANING = frozenset({"type", "properties", "required", "additionalProperties", "items", "enum", "minLength",
+                           "maxLength", "minItems", "maxItems", "oneOf", "anyOf", "allOf", "$ref"})
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment", "deprecated"})
 _JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-class _Inexact(Exception):
-    """The schema uses a keyword the compiled check would not treat exactly as the authority."""
 
 
 class FixtureSchema:
@@ -79,42 +77,29 @@ def fast_schema(schema: dict[str, Any]) -> Optional[dict[str, Any]]:
     """``schema`` as draft-7 JSON Schema with the same meaning, or None when that is not certain."""
     try:
         out = {"$schema": "http://json-schema.org/draft-07/schema#",
-               **_translate({k: v for k, v in schema.items() if k not in ("$schema", "$defs")})}
+               **translate({k: v for k, v in schema.items() if k not in ("$schema", "$defs")}, _DRAFT_2020_12)}
         defs = schema.get("$defs") or {}
         if not isinstance(defs, dict):
-            raise _Inexact("$defs")
-        out["$defs"] = {name: _translate(sub) for name, sub in defs.items()}   # "#/$defs/..." pointers
+            raise Inexact("$defs")
+        out["$defs"] = {name: translate(sub, _DRAFT_2020_12) for name, sub in defs.items()}   # "#/$defs/..." pointers
         return out
-    except _Inexact:
+    except Inexact:
         return None
 
 
-def _translate(schema: Any) -> dict[str, Any]:
-    if not isinstance(schema, dict):
-        raise _Inexact(repr(schema))
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _ANNOTATIONS:
-            continue
-        if key not in _SAME_MEANING:
-            raise _Inexact(key)
-        if key == "properties":
-            out[key] = {name: _translate(sub) for name, sub in value.items()}
-        elif key in ("oneOf", "anyOf", "allOf"):
-            out[key] = [_translate(sub) for sub in value]
-        elif key == "items" or (key == "additionalProperties" and not isinstance(value, bool)):
-            out[key] = _translate(value)          # a list of items means prefixItems in 2020-12: inexact
-        elif key == "enum" and not all(isinstance(v, str) for v in value):
-            raise _Inexact("enum of non-strings")  # 1 == True in Python
-        elif key == "type" and not isinstance(value, str):
-            raise _Inexact("type list")
-        elif key == "$ref" and (not isinstance(value, str) or not value.startswith("#/$defs/")):
-            raise _Inexact(f"$ref {value!r}")
-        else:
-            out[key] = value
+def _ref(_schema: dict[str, Any], value: Any) -> Any:
+    if not isinstance(value, str) or not value.startswith("#/$defs/"):
+        raise Inexact(f"$ref {value!r}")
+    return value
+
+
+def _ref_alone(_schema: dict[str, Any], out: dict[str, Any]) -> None:
     if "$ref" in out and len(out) > 1:
-        raise _Inexact("$ref beside other keywords")   # draft 7 ignores them, 2020-12 applies them
-    return out
+        raise Inexact("$ref beside other keywords")   # draft 7 ignores them, 2020-12 applies them
+
+
+_DRAFT_2020_12 = Dialect(same_meaning=_SAME_MEANING, skipped=_ANNOTATIONS.__contains__,
+                         special={"$ref": _ref}, finish=_ref_alone)
 
 
 def _plain(doc: Any) -> bool:

@@ -28,19 +28,17 @@ from typing import Any, Callable, Iterator, Optional
 
 import fastjsonschema
 
-_SAME_MEANING = {"anyOf", "oneOf", "allOf", "type", "properties", "required", "additionalProperties", "items", "enum", "pattern",
-                 "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                 "minItems", "maxItems", "minProperties", "maxProperties"}
-_COMBINATORS = {"anyOf", "oneOf", "allOf"}
+from mockserver.schema_translation import DROP, Dialect, Inexact, translate
+
+_SAME_MEANING = frozenset({"anyOf", "oneOf", "allOf", "type", "properties", "required", "additionalProperties",
+                           "items", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum",
+                           "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "minProperties",
+                           "maxProperties"})
 # The authority may match patterns as ECMA regexes (if `regress` is installed), where \d, \w,
 # \s and \b are ASCII-only; Python's re makes them Unicode-aware.
 _UNICODE_CLASSES = re.compile(r"\\[dDwWsSbB]")
 _ANNOTATIONS = {"description", "title", "example", "deprecated", "externalDocs", "default", "nullable",
                 "readOnly", "writeOnly"}
-
-
-class _Inexact(Exception):
-    """The schema uses a keyword the compiled check would not treat exactly as the authority."""
 
 
 _UNSET: Any = object()
@@ -117,44 +115,32 @@ class SchemaValidator:
 def fast_schema(schema: Any) -> Optional[dict[str, Any]]:
     """``schema`` as draft-4 JSON Schema with the same meaning, or None when that is not certain."""
     try:
-        return {"$schema": "http://json-schema.org/draft-04/schema#", **_translate(schema)}
-    except _Inexact:
+        return {"$schema": "http://json-schema.org/draft-04/schema#", **translate(schema, _OAS30)}
+    except Inexact:
         return None
 
 
-def _translate(schema: Any) -> dict[str, Any]:
-    if not isinstance(schema, dict):
-        raise _Inexact(repr(schema))
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key.startswith("x-") or key in _ANNOTATIONS:
-            continue
-        if key not in _SAME_MEANING:
-            raise _Inexact(key)
-        if key == "properties":
-            out[key] = {name: _translate(sub) for name, sub in value.items()}
-        elif key == "required":
-            # The authority never insists on a readOnly or writeOnly property (oas_keywords.required).
-            props = schema.get("properties") or {}
-            out[key] = [name for name in value
-                        if not (props.get(name, {}).get("readOnly") or props.get(name, {}).get("writeOnly"))]
-            if not out[key]:
-                del out[key]                   # draft 4 wants a non-empty list
-        elif key in _COMBINATORS:
-            out[key] = [_translate(sub) for sub in value]
-        elif key == "pattern" and _UNICODE_CLASSES.search(value):
-            raise _Inexact(f"pattern {value!r}")
-        elif key in ("items", "additionalProperties") and isinstance(value, dict):
-            out[key] = _translate(value)
-        elif key == "enum" and not all(isinstance(v, str) for v in value):
-            raise _Inexact("enum of non-strings")     # 1 == True in Python: leave them to the authority
-        elif key == "type" and not isinstance(value, str):
-            raise _Inexact("type list")
-        else:
-            out[key] = value
+def _required(schema: dict[str, Any], value: list[str]) -> Any:
+    # The authority never insists on a readOnly or writeOnly property (oas_keywords.required).
+    props = schema.get("properties") or {}
+    kept = [name for name in value
+            if not (props.get(name, {}).get("readOnly") or props.get(name, {}).get("writeOnly"))]
+    return kept or DROP                       # draft 4 wants a non-empty list
+
+
+def _pattern(_schema: dict[str, Any], value: str) -> str:
+    if _UNICODE_CLASSES.search(value):
+        raise Inexact(f"pattern {value!r}")
+    return value
+
+
+def _nullable(schema: dict[str, Any], out: dict[str, Any]) -> None:
     if schema.get("nullable") is True and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
-    return out
+
+
+_OAS30 = Dialect(same_meaning=_SAME_MEANING, skipped=lambda key: key.startswith("x-") or key in _ANNOTATIONS,
+                 special={"required": _required, "pattern": _pattern}, finish=_nullable)
 
 
 def fast_key(schema: Any) -> Optional[str]:

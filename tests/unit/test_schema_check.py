@@ -105,6 +105,7 @@ def test_nullable_default_and_read_write_only_translate_exactly():
     {"type": "string", "pattern": r"^\d+$"},
     {"enum": [1, 2]},
     {"oneOf": [{"type": "string"}], "discriminator": {"propertyName": "x"}},
+    {"type": "array", "items": [{"type": "string"}]},         # a list of items: not one schema
 ])
 def test_keywords_without_an_exact_translation_get_no_fast_path(schema):
     assert fast_schema(schema) is None and not SchemaValidator(schema).compiled
