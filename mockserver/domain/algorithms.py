@@ -27,8 +27,8 @@ from mockserver.errors import (ALGORITHM_EXISTS, ALGORITHM_ID_NOT_FOUND, ALGORIT
 from mockserver.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit, paginate, sorted_dict_source
 from mockserver.domain.store import State
 from mockserver.domain import orgs, scms
-from mockserver.domain.algorithm_models import (NO_ENTRIES, Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection, Version,
-                                                shallow_copy)
+from mockserver.domain.algorithm_models import (NO_ENTRIES, Algorithm, AlgorithmView, Build, ErrorEntry, ScmConnection,
+                                                Version, shallow_copy)
 from mockserver.domain.algorithm_settings import check_settings, new_settings, require_settings
 from mockserver.domain.context import Ctx
 from mockserver.domain.environments import resolve_algorithm_environment
@@ -194,7 +194,7 @@ def _version_info(current: dict[str, Any], given: dict[str, Any] | None) -> dict
         return current
     out = dict(current)
     for field in VERSION_INFO_FIELDS:
-        if given and field in given:
+        if field in given:
             if given[field] is None:
                 out.pop(field, None)
             else:
