@@ -16,7 +16,7 @@ from werkzeug.exceptions import (BadRequest, ClientDisconnected, HTTPException, 
 
 from mockserver.control import api as control, faults, guard as control_guard
 from mockserver.web import site
-from mockserver.edge import auth, cors, gate
+from mockserver.edge import auth, cors, gate, memory_gate
 from mockserver.web import current
 from mockserver.api import admin, algorithms, data, invoke, meta
 from mockserver.web.handlers import Handlers
@@ -31,6 +31,7 @@ from mockserver.control.metrics import Metrics
 from mockserver.errors import (BODY_CUT_OFF, BODY_TIMED_OUT, BODY_TOO_LARGE, INTERNAL, METHOD_NOT_ALLOWED, NO_SUCH_ROUTE,
                                REQUEST_INVALID, ApiError, Code, Kind)
 from mockserver.ids import Clock, Ids
+from mockserver.memory import MemoryBudget
 from mockserver.control.journal import Journal
 from mockserver.runtime import DEFAULT_PROFILES
 from mockserver.runtime.admission import Admission
@@ -360,6 +361,8 @@ def _control_guard_hook(server: MockServer, endpoints: dict[str, Operation]):
 
 def _check_request(server: MockServer, endpoints: dict[str, Operation]):
     key = current.SERVER_KEY
+    budget = MemoryBudget(server.settings.state_memory_mb)      # the process's: one for every sandbox
+    writes = memory_gate.write_operations(endpoints.values())
 
     def check_request(req, gg) -> None:
         gg.started = time.perf_counter()
@@ -380,6 +383,8 @@ def _check_request(server: MockServer, endpoints: dict[str, Operation]):
         args = (req.args if environ.get("QUERY_STRING") else _NO_ARGS) if op.query_params else None
         found = gate.check(op, req.view_args or {}, args, req.headers,
                            lambda: req.get_data(cache=True))
+        if op.id in writes:
+            memory_gate.check(budget)
         found.mock, found.principal, found.request_id, found.request = mock, principal, request_id, req
         gg.input = found
         return None

@@ -170,6 +170,7 @@ FAULT_NOT_FOUND = Kind(C.REQUEST_INVALID, 404)         # no such active injected
 DROP_NEEDS_A_SOCKET = Kind(C.REQUEST_INVALID, 502)     # an injected drop on a server that exposes no socket
 TOO_MANY_SANDBOXES = Kind(C.REQUEST_INVALID, 429)      # the server keeps --sandbox-max sandboxes
 SANDBOX_MEMORY_FULL = Kind(C.REQUEST_INVALID, 507)     # the server is past --sandbox-memory-mb
+STATE_MEMORY_FULL = Kind(C.REQUEST_INVALID, 507)       # the server is past --state-memory-mb: no write stored
 TOO_MANY_CHECKS = Kind(C.REQUEST_INVALID, 429)         # the server's pool of binding checks is full
 TOO_MANY_BUILDS = Kind(C.REQUEST_INVALID, 429)         # the server's pool of builds (push, compile) is full
 # Storage on disk (large blobs, checkouts): past its budget.

@@ -79,6 +79,7 @@ class Settings:
     sandbox_ttl: float = 3600.0                          # idle seconds before a sandbox expires (0: never)
     sandbox_max: int = 1000                              # sandboxes at most (besides the default one)
     sandbox_memory_mb: int = 1024                        # no new sandbox above this process RSS (0: no budget)
+    state_memory_mb: int = 2048                          # no /v1 write above this process RSS (0: no budget)
     # -- the server process
     host: str = "127.0.0.1"                              # the interface served; a non-loopback one needs a control key
     port: int = 8080
@@ -291,6 +292,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("sandbox_max", "sandboxes at most", _INT, metavar="N"),
     Option("sandbox_memory_mb", "process RSS above which no sandbox is created (0: no budget)",
                                 _INT, metavar="MB"),
+    Option("state_memory_mb", "process RSS above which a request that adds or changes records (a `POST`, "
+                              "`PUT` or `PATCH` under `/v1`, invocations excepted; a `git push`) gets 507 and "
+                              "stores nothing (0: no budget)", _INT, metavar="MB"),
     Option("threads", "threads that run requests; calls, binding checks and builds never take more than "
                       "`--threads` minus max(4, a quarter) of them (their limits shrink to fit)", _INT, metavar="N"),
     Option("cpu", "the one CPU the server's threads run on: `auto` (default) picks one of those the process may "
@@ -386,6 +390,9 @@ PLUGIN_DEFAULTS: Mapping[str, PluginDefault] = {
     "control_key": PluginDefault(lambda: secrets.token_urlsafe(24),
                                  "a random one per session, which tests read as mockserver.control_key; with "
                                  "--mockserver-url, none", remote=False),
+    # In the test process, its RSS is the tests' own (models, fixtures): not the mock's to budget.
+    "state_memory_mb": PluginDefault(lambda: 0, "0: no budget (the test process's memory is the tests' own)",
+                                     remote=False),
 }
 
 

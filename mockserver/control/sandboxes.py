@@ -17,7 +17,6 @@ sandboxes are created or listed; no thread runs for it.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from mockserver.fixtures import FixtureError, load_text
 from mockserver.ids import Clock, Ids, iso
 from mockserver.web.jsonio import error_response
 from mockserver.domain.store import Store
+from mockserver.memory import rss_bytes
 from mockserver.settings import Settings
 
 # A whole server (mockserver.app.MockServer): this module only holds and routes to them; the
@@ -69,15 +69,6 @@ class Sandbox:
     server: MockServer
     created: float               # wall clock (epoch seconds)
     last_used: float             # time.monotonic()
-
-
-def rss_bytes() -> int | None:
-    """This process's resident set size (Linux /proc), or None where it cannot be read."""
-    try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 class Sandboxes:

@@ -28,12 +28,13 @@ from dulwich.web import make_wsgi_chain
 
 from mockserver.web import site
 from mockserver.domain.principal import Principal
-from mockserver.edge import git_receive
+from mockserver.edge import git_receive, memory_gate
 from mockserver.edge.auth import key_from_header
 from mockserver.edge.git_view import RepositoryView
 from mockserver.web.current import base_url_of, server_of
 from mockserver.domain import gitaccess, gitpush
 from mockserver.domain.context import Ctx
+from mockserver.memory import MemoryBudget
 from mockserver.errors import (GIT_AUTH_REQUIRED, GIT_BODY_TOO_LARGE, GIT_NOT_FOUND, GIT_REQUEST_FAILED,
                                GIT_UNKNOWN_SERVICE, GIT_WRONG_CONTENT_TYPE, ApiError)
 
@@ -51,6 +52,7 @@ class GitServer:
     def __init__(self, server, max_push_bytes: int):
         self.server = server       # the default sandbox; a sandbox's own comes in the environ
         self.max_push_bytes = max_push_bytes       # a pushed pack, as sent (compressed)
+        self.memory = MemoryBudget(server.settings.state_memory_mb)   # a push adds records too
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:
@@ -102,10 +104,15 @@ class GitServer:
             if not commands:                # git's probe before a large push, or nothing to do
                 return _answer(200, "application/x-git-receive-pack-result", b"")
             sends_pack = any(command.new != gitpush.ZERO for command in commands)
-            with ctx.storage.blobs.spool() as pack:
-                if sends_pack:
-                    body.copy_to(pack)
-                result = gitpush.push(ctx, target, commands, pack if sends_pack else None, base_url=base_url)
+            refused = memory_gate.refusal(self.memory, "this push")
+            if refused is not None:         # before the pack is read: nothing of it is kept
+                result = gitpush.PushReport(unpack_error=f"push refused: {refused.message}")
+                result.ref_errors = {command.ref: "unpacker error" for command in commands}
+            else:
+                with ctx.storage.blobs.spool() as pack:
+                    if sends_pack:
+                        body.copy_to(pack)
+                    result = gitpush.push(ctx, target, commands, pack if sends_pack else None, base_url=base_url)
         except git_receive.TooLarge as exc:
             result = gitpush.PushReport(unpack_error=f"push refused: the pack is over {exc.limit} bytes as sent "
                                         "(the request body limit, --max-request-bytes)")

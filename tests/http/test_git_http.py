@@ -334,3 +334,22 @@ def test_a_failing_git_backend_is_a_plain_400(repo, monkeypatch, caplog):
     assert (r.status_code, r.data) == (400, b"the git request failed; see the server log\n")
     assert any("dulwich broke" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records
                if rec.name == "mockserver.git")
+
+
+def test_past_the_memory_budget_a_push_is_refused_before_its_pack_is_read():
+    from mockserver.app import create_app
+    from mockserver.settings import Settings
+    app = create_app(Settings(profile_scale=0.0, state_memory_mb=1))     # every process is past 1 MB
+    try:
+        client = app.test_client()
+        refs = "/git/demo/Hello.git/info/refs"
+        head = head_sha(client.get(refs, query_string={"service": "git-receive-pack"}, headers=basic(DEMO)))
+        commit, pack = one_commit(head, {b"README.md": b"one more record\n"})
+        r = client.post("/git/demo/Hello.git/git-receive-pack", data=push_body(head, commit, pack),
+                        headers={**basic(DEMO), "Content-Type": "application/x-git-receive-pack-request"})
+        lines, _ = report_of(r)
+        assert r.status_code == 200 and lines[0].startswith(b"unpack push refused: The server is out of memory")
+        assert b"MOCKSERVER_STATE_MEMORY_MB" in lines[0] and lines[1] == b"ng refs/heads/master unpacker error\n"
+        assert head_sha(client.get(refs, query_string={"service": "git-receive-pack"}, headers=basic(DEMO))) == head
+    finally:
+        app.extensions["mockserver"].ctx.engine.shutdown()

@@ -201,7 +201,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("mockserver.domain",),                           # every rule of the API, and the store it keeps
     ("mockserver.runtime",),                          # the invocation engine (user code, workers)
     ("mockserver.errors", "mockserver.ids", "mockserver.pagination", "mockserver.settings",
-     "mockserver.resources", "mockserver.codec", "mockserver.schema_translation"),    # leaf helpers
+     "mockserver.resources", "mockserver.codec", "mockserver.schema_translation",
+     "mockserver.memory"),    # leaf helpers
 ]
 
 

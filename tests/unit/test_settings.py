@@ -125,6 +125,8 @@ def test_the_plugin_honours_the_environment():
     assert (s.seed, s.clock, s.journal_size, s.control_key) == (7, "frozen", 9, "from-env")
     assert s.host == "127.0.0.1" and s.port == 0          # always loopback, a free port
     assert s.profile_scale == 0.0                         # the plugin's own default
+    assert s.state_memory_mb == 0 and Settings().state_memory_mb == 2048   # the test process's RSS is the tests'
+    assert _run({"MOCKSERVER_STATE_MEMORY_MB": "512"}).settings.state_memory_mb == 512
     assert run.url is None
 
 
