@@ -29,7 +29,7 @@ def refusal(budget: MemoryBudget, what: str = "this request") -> Optional[ApiErr
     rss = budget.over()
     if rss is None:
         return None
-    return ApiError(STATE_MEMORY_FULL, f"The server is out of memory for {what}: it uses {rss / MIB:.0f} MB of "
+    return ApiError(STATE_MEMORY_FULL, f"The server is out of memory for {what}: it uses {rss / MIB:.1f} MB of "
                     f"its {budget.limit_mb} MB budget (MOCKSERVER_STATE_MEMORY_MB), so nothing more is stored; "
                     "delete what you no longer need, or reset your sandbox (POST /_mock/reset)")
 
