@@ -31,7 +31,7 @@ from mockserver.fixtures import FixtureError, load_text
 from mockserver.ids import Clock, Ids, iso
 from mockserver.web.jsonio import error_response
 from mockserver.domain.store import Store
-from mockserver.memory import rss_bytes
+from mockserver.memory import MIB, MemoryBudget, rss_bytes
 from mockserver.settings import Settings
 
 # A whole server (mockserver.app.MockServer): this module only holds and routes to them; the
@@ -78,6 +78,8 @@ class Sandboxes:
         self.root = root
         self._make_server = make_server
         self.settings = root.settings
+        # Read at every sandbox creation (interval 0): creations are few, and each adds a state.
+        self._memory = MemoryBudget(root.settings.sandbox_memory_mb, interval=0.0)
         self._lock = threading.Lock()
         self._by_id: dict[str, Sandbox] = {}
         self._gone: OrderedDict[str, str] = OrderedDict()
@@ -222,12 +224,11 @@ class Sandboxes:
     def _check_limits(self) -> None:
         if len(self._by_id) >= self.settings.sandbox_max:
             raise self._count_error()
-        budget = self.settings.sandbox_memory_mb
-        rss = rss_bytes() if budget else None
-        if rss is not None and rss > budget * 1048576:
+        rss = self._memory.over()
+        if rss is not None:
             raise ApiError(SANDBOX_MEMORY_FULL, f"Not enough memory for another sandbox: the server uses "
-                           f"{rss / 1048576:.0f} MB of its {budget} MB budget (MOCKSERVER_SANDBOX_MEMORY_MB); "
-                           "delete sandboxes you no longer need")
+                           f"{rss / MIB:.0f} MB of its {self._memory.limit_mb} MB budget "
+                           "(MOCKSERVER_SANDBOX_MEMORY_MB); delete sandboxes you no longer need")
 
     def _template(self, seed: int | None, clock: str) -> Template:
         """The server's fixtures loaded under ``seed`` and ``clock`` (the root's own: no load)."""
