@@ -164,7 +164,9 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None, lane: bool = 
     if server.control_key_generated:
         log.warning("control key (X-Mock-Control-Key, generated for host %s): %s", settings.host, server.control_key)
     # Every request hook, here and nowhere else, run by Flask and by the lane alike.
-    before, after = _before_view(server, endpoints), _after_view(server, endpoints)
+    # The process's memory budget: one for every sandbox, the API's writes and git's pushes.
+    memory = MemoryBudget(settings.state_memory_mb)
+    before, after = _before_view(server, endpoints, memory), _after_view(server, endpoints)
     on_error = _error_answers(server, app.config["MAX_CONTENT_LENGTH"])
     _flask_hooks(app, before, after)
     _register_error_handlers(app, on_error)
@@ -179,7 +181,7 @@ def create_app(settings: Settings, *, spec: ApiSpec | None = None, lane: bool = 
     # Outermost first: the access line of answers made outside Flask (git's, an unknown sandbox's),
     # the sandbox prefix, then /git (the request's sandbox's repositories), then slashes.
     app.wsgi_app = AccessLog(SandboxMiddleware(GitMiddleware(TrailingSlashMiddleware(api_app), server,
-                                                             git_push_limit(settings)), sandboxes),
+                                                             git_push_limit(settings), memory), sandboxes),
                              on_answer=_journal_git(server))
     return app
 
@@ -292,13 +294,13 @@ def _view(fn):
 _DELETES_ALGORITHMS = frozenset({"deleteAlgorithm", "deleteUser", "deleteOrganization", "importState"})
 
 
-def _before_view(server: MockServer, endpoints: dict[str, Operation]):
+def _before_view(server: MockServer, endpoints: dict[str, Operation], memory: MemoryBudget):
     """Before a view, in this order: a CORS preflight of /v1 answered, of /_mock refused; the
     control guard (/_mock: Host, Origin, Content-Type, control key); injected faults (never on
     /_mock); auth and the spec gate. Each step is ``step(request, g)``; the first that answers
     ends the request. Returns ``before(request, g)``, shared by Flask's hook and the lane."""
     steps = (cors.preflight_hook(server), _control_guard_hook(server, endpoints), faults.injection_hook(server),
-             _check_request(server, endpoints))
+             _check_request(server, endpoints, memory))
 
     def before(req, gg):
         for step in steps:
@@ -359,9 +361,8 @@ def _control_guard_hook(server: MockServer, endpoints: dict[str, Operation]):
 # need no proxy look-ups of their own.
 # The request's sandbox is in the environ (SandboxMiddleware); the root's is the default.
 
-def _check_request(server: MockServer, endpoints: dict[str, Operation]):
+def _check_request(server: MockServer, endpoints: dict[str, Operation], budget: MemoryBudget):
     key = current.SERVER_KEY
-    budget = MemoryBudget(server.settings.state_memory_mb)      # the process's: one for every sandbox
     writes = memory_gate.write_operations(endpoints.values())
 
     def check_request(req, gg) -> None:

@@ -49,10 +49,10 @@ _SPOOL_IN_MEMORY = 1024 * 1024          # a clone's answer past this goes to a t
 class GitServer:
     """The WSGI application of ``/git/...`` requests (``git_route.GitMiddleware`` sends them here)."""
 
-    def __init__(self, server, max_push_bytes: int):
+    def __init__(self, server, max_push_bytes: int, memory: MemoryBudget):
         self.server = server       # the default sandbox; a sandbox's own comes in the environ
         self.max_push_bytes = max_push_bytes       # a pushed pack, as sent (compressed)
-        self.memory = MemoryBudget(server.settings.state_memory_mb)   # a push adds records too
+        self.memory = memory       # the process's budget: a push adds records too
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:
